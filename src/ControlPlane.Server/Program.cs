@@ -1,1 +1,47 @@
-return 0;
+using ControlPlane.Server.Api;
+using ControlPlane.Server.Auth;
+using ControlPlane.Server.Hosting;
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args.Where(a => a != "migrate").ToArray());
+    var settings = ControlPlaneSettings.Read(builder.Configuration);
+    using var startupLogs = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(o => o.SingleLine = true));
+
+    if (args.FirstOrDefault() == "migrate")
+    {
+        return await ServerCommands.MigrateAsync(settings, startupLogs);
+    }
+
+    await ServerCommands.PrepareStoresAsync(settings, startupLogs);
+    var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
+
+    builder.AddControlPlaneApi();
+    builder.AddControlPlaneAuth(operatorToken);
+    builder.AddControlPlaneTelemetry();
+    builder.AddControlPlaneHealthChecks(settings.Storage);
+    builder.AddControlPlaneSilo(settings);
+
+    var app = builder.Build();
+    app.UseExceptionHandler();
+    app.UseStatusCodePages();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    app.MapControlPlaneOperations();
+    app.MapAdminApi();
+    app.MapAgentApi();
+
+    ServerCommands.PrintBanner(app, settings, operatorToken);
+    await app.RunAsync();
+    return 0;
+}
+catch (StartupException e)
+{
+    Console.Error.WriteLine($"controlplane: {e.Message}");
+    return 1;
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException e)
+{
+    Console.Error.WriteLine($"controlplane: invalid configuration: {string.Join("; ", e.Failures)}");
+    return 1;
+}

@@ -1,0 +1,123 @@
+using ControlPlane.Domain.Fleet;
+
+namespace ControlPlane.Contracts.Fleet;
+
+/// <summary>
+/// One GPU node, keyed by <see cref="GrainKeys.Node"/>. It owns the node's inventory, health and
+/// heartbeat sequence, and is the lock on its own GPUs. Heartbeats come here and nowhere else; the node
+/// tells its pool only about changes.
+/// </summary>
+[Alias("INodeGrain")]
+public interface INodeGrain : IGrainWithStringKey
+{
+    /// <summary>Enrolls the node. Enrolling again with the same idempotency key and terms returns the first result.</summary>
+    [Alias("EnrollAsync")]
+    Task<EnrollmentResult> EnrollAsync(NodeEnrollment enrollment);
+
+    /// <summary>Applies a heartbeat from the node's agent.</summary>
+    [Alias("HeartbeatAsync")]
+    Task<HeartbeatOutcome> HeartbeatAsync(NodeHeartbeat heartbeat);
+
+    /// <summary>The node as operators see it, or null when it was never enrolled.</summary>
+    [Alias("GetAsync")]
+    Task<NodeView?> GetAsync();
+
+    /// <summary>Sets what the operator wants for new placements; null when the node was never enrolled.</summary>
+    [Alias("SetSchedulingAsync")]
+    Task<NodeView?> SetSchedulingAsync(NodeScheduling scheduling);
+
+    /// <summary>Re-evaluates health now (used by the watchdog reminder and tests).</summary>
+    [Alias("CheckHealthAsync")]
+    Task CheckHealthAsync();
+}
+
+/// <summary>An operator's enrollment of a node.</summary>
+[GenerateSerializer, Alias("node-enrollment")]
+public sealed record NodeEnrollment(
+    [property: Id(0)] string NodeId,
+    [property: Id(1)] string Region,
+    [property: Id(2)] string Provider,
+    [property: Id(3)] Ownership Ownership,
+    [property: Id(4)] decimal HourlyCostUsd,
+    [property: Id(5)] string? IdempotencyKey);
+
+[GenerateSerializer, Alias("enrollment-status")]
+public enum EnrollmentStatus
+{
+    /// <summary>Enrolled now, or a retry of the same enrollment.</summary>
+    Enrolled,
+    /// <summary>A different enrollment of this node id exists.</summary>
+    AlreadyEnrolled,
+}
+
+/// <summary>The result of an enrollment: the id of the token the node must present.</summary>
+/// <param name="TokenId">Id of the node's current token (the server signs it into a bearer token).</param>
+/// <param name="TokenIssuedAt">When the token was issued.</param>
+[GenerateSerializer, Alias("enrollment-result")]
+public sealed record EnrollmentResult(
+    [property: Id(0)] EnrollmentStatus Status,
+    [property: Id(1)] string? TokenId,
+    [property: Id(2)] DateTimeOffset? TokenIssuedAt);
+
+/// <summary>A heartbeat as the node grain takes it.</summary>
+/// <param name="TokenId">The id inside the bearer token the agent used; a replaced token is refused.</param>
+[GenerateSerializer, Alias("node-heartbeat")]
+public sealed record NodeHeartbeat(
+    [property: Id(0)] long Sequence,
+    [property: Id(1)] string? AgentSessionId,
+    [property: Id(2)] string? AgentVersion,
+    [property: Id(3)] IReadOnlyList<GpuReading> Gpus,
+    [property: Id(4)] string? InventoryError,
+    [property: Id(5)] string TokenId);
+
+[GenerateSerializer, Alias("heartbeat-result")]
+public enum HeartbeatResult
+{
+    Accepted,
+    /// <summary>Older than one already applied: ignored.</summary>
+    Stale,
+    NotEnrolled,
+    /// <summary>The token is not the node's current one.</summary>
+    TokenRevoked,
+}
+
+[GenerateSerializer, Alias("heartbeat-outcome")]
+public sealed record HeartbeatOutcome(
+    [property: Id(0)] HeartbeatResult Result,
+    [property: Id(1)] int HeartbeatIntervalSeconds);
+
+/// <summary>Live readings of one GPU as last reported, with its normalised SKU.</summary>
+[GenerateSerializer, Alias("gpu-view")]
+public sealed record GpuView(
+    [property: Id(0)] int Index,
+    [property: Id(1)] string Uuid,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string Sku,
+    [property: Id(4)] long MemoryTotalMiB,
+    [property: Id(5)] long? MemoryUsedMiB,
+    [property: Id(6)] int? UtilizationPercent,
+    [property: Id(7)] int? TemperatureC,
+    [property: Id(8)] double? PowerWatts,
+    [property: Id(9)] long? EccUncorrected,
+    [property: Id(10)] bool Healthy);
+
+/// <summary>A node as operators see it.</summary>
+[GenerateSerializer, Alias("node-view")]
+public sealed record NodeView(
+    [property: Id(0)] string NodeId,
+    [property: Id(1)] string Region,
+    [property: Id(2)] string Provider,
+    [property: Id(3)] Ownership Ownership,
+    [property: Id(4)] decimal HourlyCostUsd,
+    [property: Id(5)] NodeStatus Status,
+    [property: Id(6)] NodeHealth Health,
+    [property: Id(7)] NodeScheduling Scheduling,
+    [property: Id(8)] string? Sku,
+    [property: Id(9)] int GpuCount,
+    [property: Id(10)] long GpuMemoryMiB,
+    [property: Id(11)] int HealthyGpuCount,
+    [property: Id(12)] DateTimeOffset EnrolledAt,
+    [property: Id(13)] DateTimeOffset? LastHeartbeatAt,
+    [property: Id(14)] string? AgentVersion,
+    [property: Id(15)] string? InventoryError,
+    [property: Id(16)] IReadOnlyList<GpuView> Gpus);

@@ -1,0 +1,19 @@
+using ControlPlane.Domain.Fleet;
+using Microsoft.Extensions.Logging;
+
+namespace ControlPlane.Grains.Fleet;
+
+public sealed partial class NodeGrain
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} enrolled in region {Region}")]
+    private partial void LogEnrolled(string nodeId, string region);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now {Health}")]
+    private partial void LogHealthChanged(string nodeId, NodeHealth health);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} scheduling set to {Scheduling}")]
+    private partial void LogSchedulingChanged(string nodeId, NodeScheduling scheduling);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent of node {NodeId} restarted (sequence {Sequence})")]
+    private partial void LogAgentRestarted(string nodeId, long sequence);
+}

@@ -1,0 +1,290 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Fleet;
+using ControlPlane.Contracts.Pools;
+using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Pools;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Grains.Fleet;
+
+/// <summary>
+/// One GPU node. Heartbeats land here; the grain stores and tells its pool only what changed. Failure
+/// detection runs in the grain itself: a timer every heartbeat interval while it is active, and a
+/// durable reminder that reactivates it (on whichever silo) if its silo dies, so a dead node is found
+/// dead even though its agent never calls again.
+/// </summary>
+public sealed partial class NodeGrain(
+    [PersistentState("node", "store")] IPersistentState<NodeState> state,
+    IOptions<FleetOptions> options,
+    TimeProvider time,
+    ILogger<NodeGrain> logger) : Grain, INodeGrain, IRemindable
+{
+    private const string WatchdogReminder = "node-watchdog";
+
+    private readonly FleetOptions _options = options.Value;
+    private readonly HeartbeatPolicy _policy = options.Value.ToPolicy();
+
+    // Live state: never stored. After a move to another silo the grain starts from its activation time.
+    private string? _agentSession;
+    private long _lastSequence;
+    private DateTimeOffset _lastAliveAt;
+    private DateTimeOffset? _lastHeartbeatAt;
+    private IReadOnlyList<GpuReading> _readings = [];
+    private IGrainTimer? _healthTimer;
+
+    private NodeState S => state.State;
+
+    private bool IsEnrolled => S.Terms is not null;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!IsEnrolled)
+        {
+            return;
+        }
+
+        // The last heartbeat may have been seen by an activation that is gone (its silo died, or it was
+        // collected); nothing here knows it. Giving the agent a full detection window from now avoids
+        // calling a healthy node dead because of the control plane's own failure.
+        _lastAliveAt = time.GetUtcNow();
+        _lastHeartbeatAt = S.LastHeartbeatAt;
+        StartHealthTimer();
+        if (!S.WatchdogRegistered)
+        {
+            await RegisterWatchdogAsync();
+        }
+
+        // Heal a pool update lost to a crash between our write and the pool's.
+        await TellPoolAsync();
+    }
+
+    public async Task<EnrollmentResult> EnrollAsync(NodeEnrollment enrollment)
+    {
+        if (IsEnrolled)
+        {
+            var sameRequest = enrollment.IdempotencyKey is not null
+                && enrollment.IdempotencyKey == S.Terms!.IdempotencyKey
+                && SameTerms(S.Terms, enrollment);
+            return sameRequest
+                ? new EnrollmentResult(EnrollmentStatus.Enrolled, S.TokenId, S.TokenIssuedAt)
+                : new EnrollmentResult(EnrollmentStatus.AlreadyEnrolled, null, null);
+        }
+
+        var now = time.GetUtcNow();
+        // Listed first: a directory entry without a node is skipped by listings, a node missing from the
+        // directory would be invisible.
+        await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory)
+            .AddNodeAsync(enrollment.NodeId, enrollment.Region);
+
+        var period = TimeSpan.FromSeconds(_options.WatchdogPeriodSeconds);
+        await this.RegisterOrUpdateReminder(WatchdogReminder, period, period);
+
+        S.Terms = new NodeTerms(
+            enrollment.NodeId,
+            enrollment.Region,
+            enrollment.Provider,
+            enrollment.Ownership,
+            enrollment.HourlyCostUsd,
+            now,
+            enrollment.IdempotencyKey);
+        S.TokenId = Guid.NewGuid().ToString("N");
+        S.TokenIssuedAt = now;
+        S.Health = NodeHealth.Enrolled;
+        S.Scheduling = NodeScheduling.Schedulable;
+        S.CapacityVersion++;
+        S.WatchdogRegistered = true;
+        await state.WriteStateAsync();
+
+        _lastAliveAt = now;
+        StartHealthTimer();
+        await TellPoolAsync();
+        LogEnrolled(enrollment.NodeId, enrollment.Region);
+        return new EnrollmentResult(EnrollmentStatus.Enrolled, S.TokenId, S.TokenIssuedAt);
+    }
+
+    public async Task<HeartbeatOutcome> HeartbeatAsync(NodeHeartbeat heartbeat)
+    {
+        if (!IsEnrolled)
+        {
+            return Outcome(HeartbeatResult.NotEnrolled);
+        }
+
+        if (!string.Equals(heartbeat.TokenId, S.TokenId, StringComparison.Ordinal))
+        {
+            return Outcome(HeartbeatResult.TokenRevoked);
+        }
+
+        var verdict = HeartbeatSequence.Judge(_agentSession, _lastSequence, heartbeat.AgentSessionId, heartbeat.Sequence);
+        if (verdict == SequenceVerdict.Stale)
+        {
+            return Outcome(HeartbeatResult.Stale);
+        }
+
+        if (verdict == SequenceVerdict.AcceptNewSession && _agentSession is not null)
+        {
+            LogAgentRestarted(S.Terms!.NodeId, heartbeat.Sequence);
+        }
+
+        var now = time.GetUtcNow();
+        _agentSession = heartbeat.AgentSessionId;
+        _lastSequence = heartbeat.Sequence;
+        _lastAliveAt = now;
+        _lastHeartbeatAt = now;
+
+        // An agent whose nvidia-smi fails keeps heartbeating; with nothing to report it must not wipe
+        // the inventory it reported before.
+        var keepInventory = heartbeat.Gpus.Count == 0 && heartbeat.InventoryError is not null && S.Gpus.Count > 0;
+        if (!keepInventory)
+        {
+            _readings = heartbeat.Gpus;
+        }
+
+        var slots = keepInventory ? S.Gpus : GpuInventory.ToSlots(heartbeat.Gpus).ToList();
+        var health = slots.Count > 0 ? NodeHealth.Ready : S.Health == NodeHealth.Enrolled ? NodeHealth.Enrolled : NodeHealth.Ready;
+
+        var changed = health != S.Health
+            || !GpuInventory.SameInventory(slots, S.Gpus)
+            || heartbeat.AgentVersion != S.AgentVersion
+            || heartbeat.InventoryError != S.InventoryError;
+        if (changed)
+        {
+            var healthChanged = health != S.Health;
+            S.Gpus = slots;
+            S.Health = health;
+            S.AgentVersion = heartbeat.AgentVersion;
+            S.InventoryError = heartbeat.InventoryError;
+            S.LastHeartbeatAt = now;
+            S.CapacityVersion++;
+            await state.WriteStateAsync();
+            await TellPoolAsync();
+            if (healthChanged)
+            {
+                LogHealthChanged(S.Terms!.NodeId, health);
+            }
+        }
+
+        return Outcome(HeartbeatResult.Accepted);
+    }
+
+    public Task<NodeView?> GetAsync() => Task.FromResult(IsEnrolled ? ToView() : null);
+
+    public async Task<NodeView?> SetSchedulingAsync(NodeScheduling scheduling)
+    {
+        if (!IsEnrolled)
+        {
+            return null;
+        }
+
+        if (S.Scheduling != scheduling)
+        {
+            S.Scheduling = scheduling;
+            S.CapacityVersion++;
+            await state.WriteStateAsync();
+            await TellPoolAsync();
+            LogSchedulingChanged(S.Terms!.NodeId, scheduling);
+        }
+
+        return ToView();
+    }
+
+    public Task CheckHealthAsync() => EvaluateHealthAsync();
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        reminderName == WatchdogReminder ? EvaluateHealthAsync() : Task.CompletedTask;
+
+    private async Task EvaluateHealthAsync()
+    {
+        if (!IsEnrolled)
+        {
+            return;
+        }
+
+        var health = _policy.Evaluate(S.Health, _lastAliveAt, time.GetUtcNow());
+        if (health == S.Health)
+        {
+            return;
+        }
+
+        S.Health = health;
+        S.CapacityVersion++;
+        await state.WriteStateAsync();
+        await TellPoolAsync();
+        LogHealthChanged(S.Terms!.NodeId, health);
+    }
+
+    private void StartHealthTimer()
+    {
+        _healthTimer ??= this.RegisterGrainTimer(
+            EvaluateHealthAsync,
+            new GrainTimerCreationOptions(_policy.Interval, _policy.Interval) { KeepAlive = true });
+    }
+
+    private async Task RegisterWatchdogAsync()
+    {
+        var period = TimeSpan.FromSeconds(_options.WatchdogPeriodSeconds);
+        await this.RegisterOrUpdateReminder(WatchdogReminder, period, period);
+        S.WatchdogRegistered = true;
+        await state.WriteStateAsync();
+    }
+
+    private Task TellPoolAsync()
+    {
+        var summary = GpuInventory.Summarise(S.Gpus);
+        var terms = S.Terms!;
+        var healthy = S.InventoryError is not null && _readings.Count == 0 ? 0 : summary.HealthyGpuCount;
+        var capacity = new NodeCapacity(
+            terms.NodeId,
+            terms.Region,
+            NodeStatuses.Combine(S.Health, S.Scheduling),
+            summary.Sku,
+            summary.GpuCount,
+            healthy,
+            S.CapacityVersion);
+        return GrainFactory.GetGrain<IPoolGrain>(GrainKeys.Pool(terms.Region)).UpdateNodeAsync(capacity);
+    }
+
+    private HeartbeatOutcome Outcome(HeartbeatResult result) => new(result, _options.HeartbeatIntervalSeconds);
+
+    private NodeView ToView()
+    {
+        var terms = S.Terms!;
+        var summary = GpuInventory.Summarise(S.Gpus);
+        var readings = _readings.ToDictionary(r => r.Uuid, StringComparer.Ordinal);
+        var gpus = S.Gpus
+            .Select(slot =>
+            {
+                readings.TryGetValue(slot.Uuid, out var r);
+                return new GpuView(
+                    slot.Index, slot.Uuid, slot.Name, slot.Sku, slot.MemoryTotalMiB,
+                    r?.MemoryUsedMiB, r?.UtilizationPercent, r?.TemperatureC, r?.PowerWatts, r?.EccUncorrected,
+                    slot.Healthy);
+            })
+            .ToArray();
+
+        return new NodeView(
+            terms.NodeId,
+            terms.Region,
+            terms.Provider,
+            terms.Ownership,
+            terms.HourlyCostUsd,
+            NodeStatuses.Combine(S.Health, S.Scheduling),
+            S.Health,
+            S.Scheduling,
+            summary.Sku,
+            summary.GpuCount,
+            summary.GpuMemoryMiB,
+            summary.HealthyGpuCount,
+            terms.EnrolledAt,
+            _lastHeartbeatAt ?? S.LastHeartbeatAt,
+            S.AgentVersion,
+            S.InventoryError,
+            gpus);
+    }
+
+    private static bool SameTerms(NodeTerms terms, NodeEnrollment enrollment) =>
+        terms.Region == enrollment.Region
+        && terms.Provider == enrollment.Provider
+        && terms.Ownership == enrollment.Ownership
+        && terms.HourlyCostUsd == enrollment.HourlyCostUsd;
+}

@@ -1,0 +1,37 @@
+using ControlPlane.Domain.Fleet;
+
+namespace ControlPlane.Grains.Fleet;
+
+/// <summary>
+/// What a node grain stores. Only what changes rarely lives here (enrollment, inventory, health,
+/// operator intent); live readings and the heartbeat sequence stay in memory, so a heartbeat that
+/// changes nothing writes nothing.
+/// </summary>
+[GenerateSerializer, Alias("node-state")]
+public sealed class NodeState
+{
+    [Id(0)] public NodeTerms? Terms { get; set; }
+    [Id(1)] public string? TokenId { get; set; }
+    [Id(2)] public DateTimeOffset? TokenIssuedAt { get; set; }
+    [Id(3)] public NodeHealth Health { get; set; }
+    [Id(4)] public NodeScheduling Scheduling { get; set; }
+    [Id(5)] public List<GpuSlot> Gpus { get; set; } = [];
+    /// <summary>When the last stored change came from a heartbeat (not updated by unchanged heartbeats).</summary>
+    [Id(6)] public DateTimeOffset? LastHeartbeatAt { get; set; }
+    [Id(7)] public string? AgentVersion { get; set; }
+    [Id(8)] public string? InventoryError { get; set; }
+    /// <summary>Grows with every capacity change told to the pool, so the pool can drop reordered updates.</summary>
+    [Id(9)] public long CapacityVersion { get; set; }
+    [Id(10)] public bool WatchdogRegistered { get; set; }
+}
+
+/// <summary>The terms an operator enrolled a node with.</summary>
+[GenerateSerializer, Alias("node-terms")]
+public sealed record NodeTerms(
+    [property: Id(0)] string NodeId,
+    [property: Id(1)] string Region,
+    [property: Id(2)] string Provider,
+    [property: Id(3)] Ownership Ownership,
+    [property: Id(4)] decimal HourlyCostUsd,
+    [property: Id(5)] DateTimeOffset EnrolledAt,
+    [property: Id(6)] string? IdempotencyKey);

@@ -1,0 +1,72 @@
+using System.Security.Claims;
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Fleet;
+using ControlPlane.Server.Api.Fleet;
+using ControlPlane.Server.Auth;
+using ControlPlane.Server.Metrics;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ControlPlane.Server.Api;
+
+/// <summary>What node agents call. A node token works for its own node only.</summary>
+public static class AgentApi
+{
+    public static IEndpointRouteBuilder MapAgentApi(this IEndpointRouteBuilder app)
+    {
+        var agent = app.MapGroup("/agent/v1")
+            .RequireAuthorization(Policies.Node)
+            .WithTags("Agent");
+
+        agent.MapPost("/nodes/{nodeId}/heartbeat", HeartbeatAsync)
+            .WithName("Heartbeat")
+            .WithSummary("Report GPUs and replicas; the reply carries the interval and the desired replicas.");
+        return app;
+    }
+
+    private static async Task<Results<Ok<HeartbeatResponse>, ValidationProblem, ProblemHttpResult>> HeartbeatAsync(
+        string nodeId,
+        HeartbeatRequest request,
+        ClaimsPrincipal user,
+        IGrainFactory grains,
+        ControlPlaneMetrics metrics)
+    {
+        if (!string.Equals(user.Subject(), nodeId, StringComparison.Ordinal))
+        {
+            metrics.HeartbeatRejected();
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "The token is for another node.",
+                detail: $"This token may heartbeat only for node '{user.Subject()}'.");
+        }
+
+        var errors = FleetValidation.Validate(request);
+        if (errors.Count > 0)
+        {
+            metrics.HeartbeatRejected();
+            return TypedResults.ValidationProblem(errors, title: "The heartbeat is not valid.");
+        }
+
+        var outcome = await grains.GetGrain<INodeGrain>(GrainKeys.Node(nodeId)).HeartbeatAsync(new NodeHeartbeat(
+            request.Sequence!.Value,
+            request.AgentSessionId,
+            request.AgentVersion,
+            FleetValidation.ToReadings(request.Gpus),
+            request.InventoryError,
+            user.TokenId() ?? ""));
+        metrics.HeartbeatReceived(outcome.Result);
+
+        return outcome.Result switch
+        {
+            HeartbeatResult.NotEnrolled => TypedResults.Problem(
+                statusCode: StatusCodes.Status404NotFound,
+                title: "No such node.",
+                detail: $"Node '{nodeId}' is not enrolled."),
+            HeartbeatResult.TokenRevoked => TypedResults.Problem(
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "The token was replaced.",
+                detail: $"This token is no longer valid for node '{nodeId}'; ask an operator for the current one."),
+            // A stale heartbeat is answered like any other: the agent has nothing to fix.
+            _ => TypedResults.Ok(new HeartbeatResponse(outcome.HeartbeatIntervalSeconds, [])),
+        };
+    }
+}

@@ -1,0 +1,222 @@
+using System.Text.RegularExpressions;
+using ControlPlane.Domain.Fleet;
+
+namespace ControlPlane.Server.Api.Fleet;
+
+/// <summary>An operator's request to enroll a GPU node.</summary>
+/// <param name="NodeId">Lower-case DNS label: letters, digits, '-' and '.', at most 63 characters.</param>
+/// <param name="Region">Region id, same rules as a node id (e.g. <c>eu-west</c>).</param>
+/// <param name="Provider">Who runs the hardware (e.g. <c>own-dc</c>, <c>coreweave</c>).</param>
+/// <param name="Ownership"><c>owned</c> or <c>rented</c>.</param>
+/// <param name="HourlyCostUsd">What the whole node costs per hour, in dollars.</param>
+public sealed record EnrollNodeRequest(string? NodeId, string? Region, string? Provider, Ownership? Ownership, decimal? HourlyCostUsd);
+
+/// <summary>The node's id and the bearer token its agent must use.</summary>
+public sealed record EnrollNodeResponse(string NodeId, string Token);
+
+/// <summary>A heartbeat from a node agent.</summary>
+/// <param name="Sequence">Grows by one per heartbeat within an agent process, from 1.</param>
+/// <param name="AgentSessionId">New per agent process, so a restart is told apart from a delayed request.</param>
+/// <param name="InventoryError">Why the agent could not read its GPUs, when it could not.</param>
+public sealed record HeartbeatRequest(
+    long? Sequence,
+    string? AgentSessionId,
+    string? AgentVersion,
+    string? InventoryError,
+    IReadOnlyList<GpuReport?>? Gpus,
+    IReadOnlyList<ReplicaReport?>? Replicas);
+
+/// <summary>One GPU as <c>nvidia-smi</c> reports it; readings it could not take are null.</summary>
+public sealed record GpuReport(
+    int? Index,
+    string? Uuid,
+    string? Name,
+    long? MemoryTotalMiB,
+    long? MemoryUsedMiB,
+    int? UtilizationPercent,
+    int? TemperatureC,
+    double? PowerWatts,
+    long? EccUncorrected);
+
+/// <summary>A replica the agent runs and its state (placements come with a later issue).</summary>
+public sealed record ReplicaReport(string? ReplicaId, string? State);
+
+/// <summary>What the agent should do next.</summary>
+public sealed record HeartbeatResponse(int HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica> Desired);
+
+/// <summary>A replica the node should run.</summary>
+public sealed record DesiredReplica(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices);
+
+public static partial class FleetValidation
+{
+    public const int MaxGpusPerNode = 64;
+
+    /// <summary>Lower-case DNS label rules, shared by node ids and regions.</summary>
+    public static bool IsValidId(string? id) => id is not null && IdPattern().IsMatch(id);
+
+    public static Dictionary<string, string[]> Validate(EnrollNodeRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!IsValidId(request.NodeId))
+        {
+            errors["nodeId"] = ["Required: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 63 characters."];
+        }
+
+        if (!IsValidId(request.Region))
+        {
+            errors["region"] = ["Required: lower-case letters, digits, '-' and '.', at most 63 characters (e.g. 'eu-west')."];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Provider) || request.Provider.Length > 64)
+        {
+            errors["provider"] = ["Required, at most 64 characters."];
+        }
+
+        if (request.Ownership is null)
+        {
+            errors["ownership"] = ["Required: 'owned' or 'rented'."];
+        }
+
+        if (request.HourlyCostUsd is not { } cost || cost < 0 || cost > 100_000 || decimal.Round(cost, 6) != cost)
+        {
+            errors["hourlyCostUsd"] = ["Required: dollars per hour for the whole node, between 0 and 100000, at most 6 decimals."];
+        }
+
+        return errors;
+    }
+
+    public static Dictionary<string, string[]> Validate(HeartbeatRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Sequence is not { } sequence || sequence < 0)
+        {
+            errors["sequence"] = ["Required: a non-negative number that grows with every heartbeat."];
+        }
+
+        if (request.AgentSessionId is { Length: 0 or > 64 })
+        {
+            errors["agentSessionId"] = ["At most 64 characters."];
+        }
+
+        if (request.AgentVersion is { Length: > 64 })
+        {
+            errors["agentVersion"] = ["At most 64 characters."];
+        }
+
+        if (request.InventoryError is { Length: > 2000 })
+        {
+            errors["inventoryError"] = ["At most 2000 characters."];
+        }
+
+        var gpus = request.Gpus ?? [];
+        if (gpus.Count > MaxGpusPerNode)
+        {
+            errors["gpus"] = [$"At most {MaxGpusPerNode} GPUs per node."];
+            return errors;
+        }
+
+        for (var i = 0; i < gpus.Count; i++)
+        {
+            var problems = Validate(gpus[i]);
+            if (problems.Count > 0)
+            {
+                errors[$"gpus[{i}]"] = problems.ToArray();
+            }
+        }
+
+        if (gpus.All(g => g is not null) && errors.Count == 0)
+        {
+            if (gpus.Select(g => g!.Index).Distinct().Count() != gpus.Count)
+            {
+                errors["gpus"] = ["GPU indices must be unique."];
+            }
+            else if (gpus.Select(g => g!.Uuid).Distinct(StringComparer.Ordinal).Count() != gpus.Count)
+            {
+                errors["gpus"] = ["GPU uuids must be unique."];
+            }
+        }
+
+        var replicas = request.Replicas ?? [];
+        for (var i = 0; i < replicas.Count; i++)
+        {
+            if (replicas[i] is not { ReplicaId.Length: > 0 and <= 128, State.Length: > 0 and <= 32 })
+            {
+                errors[$"replicas[{i}]"] = ["Needs replicaId (at most 128 characters) and state."];
+            }
+        }
+
+        return errors;
+    }
+
+    public static IReadOnlyList<GpuReading> ToReadings(IReadOnlyList<GpuReport?>? gpus) =>
+        (gpus ?? []).Select(g => new GpuReading(
+            g!.Index!.Value,
+            g.Uuid!,
+            g.Name!.Trim(),
+            g.MemoryTotalMiB!.Value,
+            g.MemoryUsedMiB,
+            g.UtilizationPercent,
+            g.TemperatureC,
+            g.PowerWatts,
+            g.EccUncorrected)).ToArray();
+
+    private static List<string> Validate(GpuReport? gpu)
+    {
+        var problems = new List<string>();
+        if (gpu is null)
+        {
+            problems.Add("Must be an object.");
+            return problems;
+        }
+
+        if (gpu.Index is not (>= 0 and < MaxGpusPerNode))
+        {
+            problems.Add($"index: required, 0 to {MaxGpusPerNode - 1}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(gpu.Uuid) || gpu.Uuid.Length > 128)
+        {
+            problems.Add("uuid: required, at most 128 characters.");
+        }
+
+        if (string.IsNullOrWhiteSpace(gpu.Name) || gpu.Name.Length > 128)
+        {
+            problems.Add("name: required, at most 128 characters.");
+        }
+
+        if (gpu.MemoryTotalMiB is not (> 0 and <= 16_777_216))
+        {
+            problems.Add("memoryTotalMiB: required, positive, at most 16 TiB.");
+        }
+
+        if (gpu.MemoryUsedMiB is < 0 || gpu.MemoryUsedMiB > gpu.MemoryTotalMiB)
+        {
+            problems.Add("memoryUsedMiB: between 0 and memoryTotalMiB.");
+        }
+
+        if (gpu.UtilizationPercent is < 0 or > 100)
+        {
+            problems.Add("utilizationPercent: between 0 and 100.");
+        }
+
+        if (gpu.TemperatureC is < -60 or > 250)
+        {
+            problems.Add("temperatureC: between -60 and 250.");
+        }
+
+        if (gpu.PowerWatts is { } power && (double.IsNaN(power) || power < 0 || power > 100_000))
+        {
+            problems.Add("powerWatts: between 0 and 100000.");
+        }
+
+        if (gpu.EccUncorrected is < 0)
+        {
+            problems.Add("eccUncorrected: not negative.");
+        }
+
+        return problems;
+    }
+
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+}

@@ -1,0 +1,65 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using ControlPlane.Server.Options;
+using Microsoft.AspNetCore.Authentication;
+
+namespace ControlPlane.Server.Auth;
+
+public static class AuthExtensions
+{
+    /// <summary>
+    /// Bearer authentication and role policies. Resolves the operator token first: configured, or kept
+    /// in (and on first start generated into) the data directory.
+    /// </summary>
+    public static IHostApplicationBuilder AddControlPlaneAuth(this IHostApplicationBuilder builder, OperatorToken operatorToken)
+    {
+        var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        builder.Services.AddSingleton(operatorToken);
+        builder.Services.AddSingleton(new TokenService(operatorToken.Value, auth.SigningKey));
+        builder.Services
+            .AddAuthentication(BearerTokenHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Operator, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Operator))
+            .AddPolicy(Policies.Node, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Node));
+        return builder;
+    }
+
+    public static string? Subject(this ClaimsPrincipal user) => user.FindFirstValue(ControlPlaneClaims.Subject);
+
+    public static string? TokenId(this ClaimsPrincipal user) => user.FindFirstValue(ControlPlaneClaims.TokenId);
+}
+
+/// <summary>The operator token in force and where it came from.</summary>
+public sealed record OperatorToken(string Value, string? GeneratedFile, bool Generated)
+{
+    /// <summary>The configured token, or the one kept in the data directory, generating it on first start.</summary>
+    public static OperatorToken Resolve(AuthOptions auth, StorageOptions storage)
+    {
+        if (!string.IsNullOrWhiteSpace(auth.BootstrapToken))
+        {
+            return new OperatorToken(auth.BootstrapToken.Trim(), null, false);
+        }
+
+        var directory = Path.GetFullPath(storage.DataDirectory);
+        var file = Path.Combine(directory, "operator-token");
+        if (File.Exists(file))
+        {
+            var existing = File.ReadAllText(file).Trim();
+            if (existing.Length >= 16)
+            {
+                return new OperatorToken(existing, file, false);
+            }
+        }
+
+        Directory.CreateDirectory(directory);
+        var token = "cpop_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        File.WriteAllText(file, token + Environment.NewLine);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return new OperatorToken(token, file, true);
+    }
+}

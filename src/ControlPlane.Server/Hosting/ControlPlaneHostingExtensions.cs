@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ControlPlane.Grains.Fleet;
+using ControlPlane.Server.Metrics;
+using ControlPlane.Server.Options;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+
+namespace ControlPlane.Server.Hosting;
+
+public static class ControlPlaneHostingExtensions
+{
+    /// <summary>Options, JSON, errors as ProblemDetails, OpenAPI.</summary>
+    public static IHostApplicationBuilder AddControlPlaneApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<ClusteringOptions>().BindConfiguration(ClusteringOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<FleetOptions>, FleetOptionsValidator>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ClusteringOptions>, ClusteringOptionsValidator>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            o.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.CamelCase;
+            // Money may arrive as "12.50" or 12.50.
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowReadingFromString;
+        });
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    /// <summary>Prometheus metrics: Orleans' meters, ASP.NET Core's and the <c>controlplane_*</c> ones.</summary>
+    public static IHostApplicationBuilder AddControlPlaneTelemetry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ControlPlaneMetrics>();
+        builder.Services.AddHostedService<FleetMetricsCollector>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter("Microsoft.Orleans")
+            .AddMeter(ControlPlaneMetrics.MeterName)
+            .AddAspNetCoreInstrumentation()
+            .AddPrometheusExporter());
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddControlPlaneHealthChecks(this IHostApplicationBuilder builder, StorageOptions storage)
+    {
+        var checks = builder.Services.AddHealthChecks()
+            .AddCheck<SiloHealthCheck>("silo", tags: ["ready"]);
+        if (storage.IsPostgres)
+        {
+            checks.AddCheck("postgres", new PostgresHealthCheck(storage.ConnectionString!), HealthStatus.Unhealthy, ["ready"]);
+        }
+
+        return builder;
+    }
+
+    public static WebApplication MapControlPlaneOperations(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+        app.MapOpenApi().AllowAnonymous();
+        return app;
+    }
+}

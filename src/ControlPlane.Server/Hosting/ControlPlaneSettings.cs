@@ -1,0 +1,57 @@
+using ControlPlane.Grains.Fleet;
+using ControlPlane.Server.Options;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Server.Hosting;
+
+/// <summary>
+/// The settings the silo is built from, read and validated before the host exists: Orleans providers
+/// are chosen from them, so a bad value must stop start-up with a message rather than half-start a silo.
+/// </summary>
+public sealed record ControlPlaneSettings(
+    StorageOptions Storage,
+    ClusteringOptions Clustering,
+    AuthOptions Auth,
+    FleetOptions Fleet)
+{
+    public static ControlPlaneSettings Read(IConfiguration configuration)
+    {
+        var storage = Bind<StorageOptions>(configuration, StorageOptions.SectionName);
+        var clustering = Bind<ClusteringOptions>(configuration, ClusteringOptions.SectionName);
+        var auth = Bind<AuthOptions>(configuration, AuthOptions.SectionName);
+        var fleet = Bind<FleetOptions>(configuration, FleetOptions.SectionName);
+
+        var failures = new List<string>();
+        Collect(failures, new StorageOptionsValidator().Validate(null, storage));
+        Collect(failures, new ClusteringOptionsValidator(Microsoft.Extensions.Options.Options.Create(auth)).Validate(null, clustering));
+        Collect(failures, new AuthOptionsValidator().Validate(null, auth));
+        Collect(failures, new FleetOptionsValidator().Validate(null, fleet));
+        if (failures.Count > 0)
+        {
+            throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
+        }
+
+        return new ControlPlaneSettings(storage, clustering, auth, fleet);
+    }
+
+    private static T Bind<T>(IConfiguration configuration, string section) where T : new()
+    {
+        try
+        {
+            return configuration.GetSection(section).Get<T>() ?? new T();
+        }
+        catch (InvalidOperationException e)
+        {
+            // e.g. Fleet:HeartbeatIntervalSeconds=five
+            throw new StartupException($"Invalid configuration in section '{section}': {e.InnerException?.Message ?? e.Message}");
+        }
+    }
+
+    private static void Collect(List<string> failures, ValidateOptionsResult result)
+    {
+        if (result.Failed)
+        {
+            failures.AddRange(result.Failures);
+        }
+    }
+}

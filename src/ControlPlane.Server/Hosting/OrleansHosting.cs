@@ -1,0 +1,73 @@
+using System.Net;
+using ControlPlane.Server.Storage;
+using Orleans.Configuration;
+
+namespace ControlPlane.Server.Hosting;
+
+public static class OrleansHosting
+{
+    public const string StorageName = "store";
+
+    /// <summary>The silo, with clustering, grain storage and reminders chosen by configuration.</summary>
+    public static IHostApplicationBuilder AddControlPlaneSilo(this IHostApplicationBuilder builder, ControlPlaneSettings settings)
+    {
+        var clustering = settings.Clustering;
+        var storage = settings.Storage;
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = clustering.ClusterId;
+                o.ServiceId = clustering.ServiceId;
+            });
+
+            if (clustering.IsAzureTable)
+            {
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(clustering.ConnectionString));
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.SiloPort = clustering.SiloPort;
+                    o.GatewayPort = clustering.GatewayPort;
+                    if (clustering.AdvertisedIPAddress is not null)
+                    {
+                        o.AdvertisedIPAddress = IPAddress.Parse(clustering.AdvertisedIPAddress);
+                    }
+                });
+            }
+            else
+            {
+                silo.UseLocalhostClustering(clustering.SiloPort, clustering.GatewayPort, null, clustering.ServiceId, clustering.ClusterId);
+            }
+
+            if (storage.IsPostgres)
+            {
+                silo.AddAdoNetGrainStorage(StorageName, o =>
+                {
+                    o.Invariant = PostgresMigrator.Invariant;
+                    o.ConnectionString = storage.ConnectionString;
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = PostgresMigrator.Invariant;
+                    o.ConnectionString = storage.ConnectionString;
+                });
+            }
+            else
+            {
+                silo.AddMemoryGrainStorage(StorageName);
+                silo.UseInMemoryReminderService();
+            }
+
+            // Node watchdogs may tick faster than Orleans' one-minute default (tests, small fleets).
+            var watchdog = TimeSpan.FromSeconds(settings.Fleet.WatchdogPeriodSeconds);
+            silo.Configure<ReminderOptions>(o =>
+            {
+                if (watchdog < o.MinimumReminderPeriod)
+                {
+                    o.MinimumReminderPeriod = watchdog;
+                }
+            });
+        });
+        return builder;
+    }
+}

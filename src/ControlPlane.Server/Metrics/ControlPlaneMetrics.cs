@@ -1,0 +1,74 @@
+using System.Diagnostics.Metrics;
+using ControlPlane.Contracts.Fleet;
+using ControlPlane.Domain.Pools;
+
+namespace ControlPlane.Server.Metrics;
+
+/// <summary>
+/// The <c>controlplane_*</c> instruments. Tags are bounded (region, SKU, status, result): never a node or
+/// customer id. Fleet gauges read a snapshot that <see cref="FleetMetricsCollector"/> refreshes, so a
+/// scrape never fans out to grains.
+/// </summary>
+public sealed class ControlPlaneMetrics
+{
+    public const string MeterName = "ControlPlane";
+
+    private readonly Counter<long> _heartbeats;
+    private volatile IReadOnlyList<PoolTotals> _pools = [];
+
+    public ControlPlaneMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _heartbeats = meter.CreateCounter<long>(
+            "controlplane.heartbeats.received",
+            unit: "{heartbeat}",
+            description: "Node heartbeats received, by result (accepted, stale, rejected).");
+        meter.CreateObservableGauge(
+            "controlplane.gpus",
+            ObserveGpus,
+            unit: "{gpu}",
+            description: "GPUs in the fleet by region, SKU and node status.");
+        meter.CreateObservableGauge(
+            "controlplane.gpus.healthy",
+            ObserveHealthyGpus,
+            unit: "{gpu}",
+            description: "GPUs on live nodes without uncorrected ECC errors, by region and SKU.");
+        meter.CreateObservableGauge(
+            "controlplane.nodes",
+            ObserveNodes,
+            unit: "{node}",
+            description: "Enrolled nodes by region and status.");
+    }
+
+    public void HeartbeatReceived(HeartbeatResult result) =>
+        _heartbeats.Add(1, new KeyValuePair<string, object?>("result", result switch
+        {
+            HeartbeatResult.Accepted => "accepted",
+            HeartbeatResult.Stale => "stale",
+            _ => "rejected",
+        }));
+
+    public void HeartbeatRejected() => _heartbeats.Add(1, new KeyValuePair<string, object?>("result", "rejected"));
+
+    public void UpdateFleet(IReadOnlyList<PoolTotals> pools) => _pools = pools;
+
+    private IEnumerable<Measurement<long>> ObserveGpus() =>
+        from pool in _pools
+        from sku in pool.Skus
+        from status in sku.GpusByStatus
+        select new Measurement<long>(status.Value, Tag("region", pool.Region), Tag("sku", sku.Sku), Tag("status", Lower(status.Key)));
+
+    private IEnumerable<Measurement<long>> ObserveHealthyGpus() =>
+        from pool in _pools
+        from sku in pool.Skus
+        select new Measurement<long>(sku.GpusHealthy, Tag("region", pool.Region), Tag("sku", sku.Sku));
+
+    private IEnumerable<Measurement<long>> ObserveNodes() =>
+        from pool in _pools
+        from status in pool.NodesByStatus
+        select new Measurement<long>(status.Value, Tag("region", pool.Region), Tag("status", Lower(status.Key)));
+
+    private static KeyValuePair<string, object?> Tag(string key, string value) => new(key, value);
+
+    private static string Lower<T>(T value) where T : Enum => value.ToString().ToLowerInvariant();
+}

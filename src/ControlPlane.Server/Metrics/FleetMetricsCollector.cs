@@ -1,0 +1,53 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Fleet;
+using ControlPlane.Contracts.Pools;
+using ControlPlane.Domain.Pools;
+
+namespace ControlPlane.Server.Metrics;
+
+/// <summary>
+/// Refreshes the fleet gauges from the pool grains on a timer. Every silo reports the same cluster-wide
+/// view (aggregate with <c>max by</c>, not <c>sum</c>); the cost is one call per region per period.
+/// </summary>
+public sealed partial class FleetMetricsCollector(
+    IGrainFactory grains,
+    ControlPlaneMetrics metrics,
+    IConfiguration configuration,
+    ILogger<FleetMetricsCollector> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Metrics:FleetRefreshSeconds", 10)));
+        using var timer = new PeriodicTimer(period);
+        do
+        {
+            try
+            {
+                var regions = await grains.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListRegionsAsync();
+                var totals = await Task.WhenAll(regions.Select(r => grains.GetGrain<IPoolGrain>(GrainKeys.Pool(r)).GetTotalsAsync()));
+                metrics.UpdateFleet(totals);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The silo may still be joining the cluster; the next tick tries again.
+                LogRefreshFailed(e.Message);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Fleet metrics refresh failed: {Reason}")]
+    private partial void LogRefreshFailed(string reason);
+}

@@ -1,0 +1,144 @@
+using Azure.Data.Tables;
+using ControlPlane.Grains.Fleet;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ControlPlane.Server.Options;
+
+public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        var errors = new List<string>();
+        if (!options.IsPostgres && !string.Equals(options.Provider, StorageProviders.Memory, StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"Storage:Provider must be '{StorageProviders.Memory}' or '{StorageProviders.Postgres}', not '{options.Provider}'.");
+        }
+
+        if (options.IsPostgres)
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                errors.Add("Storage:ConnectionString is required when Storage:Provider is 'postgres' (e.g. 'Host=db;Database=controlplane;Username=controlplane;Password=...').");
+            }
+            else
+            {
+                try
+                {
+                    _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+                }
+                catch (ArgumentException e)
+                {
+                    errors.Add($"Storage:ConnectionString is not a valid PostgreSQL connection string: {e.Message}");
+                }
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            errors.Add("Storage:DataDirectory must not be empty.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class ClusteringOptionsValidator(IOptions<AuthOptions> auth) : IValidateOptions<ClusteringOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ClusteringOptions options)
+    {
+        var errors = new List<string>();
+        if (!options.IsAzureTable && !string.Equals(options.Provider, ClusteringProviders.Localhost, StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"Clustering:Provider must be '{ClusteringProviders.Localhost}' or '{ClusteringProviders.AzureTable}', not '{options.Provider}'.");
+        }
+
+        if (options.IsAzureTable)
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                errors.Add("Clustering:ConnectionString is required when Clustering:Provider is 'azuretable'.");
+            }
+            else
+            {
+                try
+                {
+                    _ = new TableServiceClient(options.ConnectionString);
+                }
+                catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+                {
+                    errors.Add($"Clustering:ConnectionString is not a valid Azure Storage connection string: {e.Message}");
+                }
+            }
+
+            if (string.IsNullOrWhiteSpace(auth.Value.BootstrapToken))
+            {
+                errors.Add("Auth:BootstrapToken is required with 'azuretable' clustering: every silo must accept the same operator token.");
+            }
+        }
+
+        if (options.SiloPort is < 1 or > 65535 || options.GatewayPort is < 1 or > 65535 || options.SiloPort == options.GatewayPort)
+        {
+            errors.Add("Clustering:SiloPort and Clustering:GatewayPort must be two different ports between 1 and 65535.");
+        }
+
+        if (options.AdvertisedIPAddress is not null && !System.Net.IPAddress.TryParse(options.AdvertisedIPAddress, out _))
+        {
+            errors.Add($"Clustering:AdvertisedIPAddress '{options.AdvertisedIPAddress}' is not an IP address.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId) || string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            errors.Add("Clustering:ClusterId and Clustering:ServiceId must not be empty.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuthOptions options)
+    {
+        if (options.BootstrapToken is { } token && token.Trim().Length < 16)
+        {
+            return ValidateOptionsResult.Fail("Auth:BootstrapToken must be at least 16 characters.");
+        }
+
+        if (options.SigningKey is { } key && key.Trim().Length < 32)
+        {
+            return ValidateOptionsResult.Fail("Auth:SigningKey must be at least 32 characters.");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
+public sealed class FleetOptionsValidator : IValidateOptions<FleetOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FleetOptions options)
+    {
+        var errors = new List<string>();
+        if (options.HeartbeatIntervalSeconds is < 1 or > 300)
+        {
+            errors.Add("Fleet:HeartbeatIntervalSeconds must be between 1 and 300.");
+        }
+
+        if (options.SuspectAfterMissedHeartbeats < 1)
+        {
+            errors.Add("Fleet:SuspectAfterMissedHeartbeats must be at least 1.");
+        }
+
+        if (options.DownAfterMissedHeartbeats <= options.SuspectAfterMissedHeartbeats)
+        {
+            errors.Add("Fleet:DownAfterMissedHeartbeats must be greater than Fleet:SuspectAfterMissedHeartbeats.");
+        }
+
+        if (options.WatchdogPeriodSeconds is < 1 or > 3600)
+        {
+            errors.Add("Fleet:WatchdogPeriodSeconds must be between 1 and 3600.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
