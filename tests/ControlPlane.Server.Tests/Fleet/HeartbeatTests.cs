@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Http.Json;
+using ControlPlane.Server.Tests.Hosting;
+
+namespace ControlPlane.Server.Tests.Fleet;
+
+[Collection(EmbeddedServerFixture.CollectionName)]
+public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
+{
+    private ServerProcess Server => fixture.Server;
+
+    [Fact]
+    public async Task Heartbeat_FirstWithInventory_MakesNodeReadyWithSkuCountAndMemory()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-ready");
+        using var node = Server.CreateClient(token);
+
+        // The H200's real nvidia-smi values (driver 580.159.04), as the agent sends them.
+        var h200 = new { index = 0, uuid = "GPU-00a79cbc-6356-7dac-00e7-e799b0205aa2", name = "NVIDIA H200", memoryTotalMiB = 143771, memoryUsedMiB = 0, utilizationPercent = 0, temperatureC = 46, powerWatts = 82.55, eccUncorrected = 0 };
+        using var response = await node.HeartbeatAsync(nodeId, 1, [h200]);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var view = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Equal("ready", view["status"]!.GetValue<string>());
+        Assert.Equal("h200-141gb", view["sku"]!.GetValue<string>());
+        Assert.Equal(1, view["gpuCount"]!.GetValue<int>());
+        Assert.Equal(143771, view["gpuMemoryMiB"]!.GetValue<long>());
+        Assert.NotNull(view["lastHeartbeatAt"]);
+        var gpu = view["gpus"]![0]!;
+        Assert.Equal("GPU-00a79cbc-6356-7dac-00e7-e799b0205aa2", gpu["uuid"]!.GetValue<string>());
+        Assert.Equal(46, gpu["temperatureC"]!.GetValue<int>());
+        Assert.Equal(82.55, gpu["powerWatts"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task Heartbeat_OlderSequenceThanLastSeen_IsIgnored()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-stale");
+        using var node = Server.CreateClient(token);
+
+        Assert.Equal(HttpStatusCode.OK, (await node.HeartbeatAsync(nodeId, 5, ApiClient.Gpus(8))).StatusCode);
+        using var delayed = await node.HeartbeatAsync(nodeId, 4, ApiClient.Gpus(2));
+
+        Assert.Equal(HttpStatusCode.OK, delayed.StatusCode);
+        Assert.Equal(8, (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["gpuCount"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Heartbeat_RestartedAgentWithNewSession_IsAppliedDespiteLowerSequence()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-restart");
+        using var node = Server.CreateClient(token);
+
+        await node.HeartbeatAsync(nodeId, 900, ApiClient.Gpus(8), session: "before-restart");
+        using var afterRestart = await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(7), session: "after-restart");
+
+        Assert.Equal(HttpStatusCode.OK, afterRestart.StatusCode);
+        Assert.Equal(7, (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["gpuCount"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("utilizationPercent", 150)]
+    [InlineData("memoryTotalMiB", 0)]
+    [InlineData("index", -1)]
+    public async Task Heartbeat_InvalidGpuReading_Returns400AndChangesNothing(string field, int value)
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync($"hb-invalid-{field.ToLowerInvariant()}");
+        using var node = Server.CreateClient(token);
+        var gpu = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(ApiClient.Gpu(0)))!;
+        gpu[field] = value;
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new { sequence = 1, gpus = new[] { gpu } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await response.ProblemAsync())["errors"]!["gpus[0]"]);
+        Assert.Equal("enrolled", await admin.NodeStatusAsync(nodeId));
+    }
+
+    [Fact]
+    public async Task Heartbeat_DuplicateGpuUuids_Returns400()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-duplicate-uuid");
+        using var node = Server.CreateClient(token);
+
+        using var response = await node.HeartbeatAsync(nodeId, 1, [ApiClient.Gpu(0), ApiClient.Gpu(0)]);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Heartbeat_AgentStops_NodeTurnsSuspectThenDownThenReadyWhenItReturns()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-dies");
+        using var node = Server.CreateClient(token);
+        await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(8));
+        Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
+
+        // Interval 1 s: suspect after 2 missed, down after 4 missed. The agent says nothing more.
+        var seen = new List<string>();
+        await Poll.UntilAsync(
+            async () =>
+            {
+                var status = await admin.NodeStatusAsync(nodeId);
+                if (seen.Count == 0 || seen[^1] != status)
+                {
+                    seen.Add(status);
+                }
+
+                return status;
+            },
+            status => status == "down",
+            TimeSpan.FromSeconds(30),
+            "the node to go down");
+
+        Assert.Equal(["ready", "suspect", "down"], seen);
+        var pools = await admin.GetJsonAsync("/admin/v1/pools");
+        Assert.Contains(pools.AsArray(), p => p!["nodesByStatus"]!["down"] is not null);
+
+        await node.HeartbeatAsync(nodeId, 2, ApiClient.Gpus(8));
+        Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
+    }
+
+    [Fact]
+    public async Task Heartbeat_UncorrectedEccErrors_GpuCountsAsUnhealthy()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-ecc", region: "ecc-region");
+        using var node = Server.CreateClient(token);
+
+        await node.HeartbeatAsync(nodeId, 1, [ApiClient.Gpu(0), ApiClient.Gpu(1, ecc: 2)]);
+
+        var view = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Equal(1, view["healthyGpuCount"]!.GetValue<int>());
+        Assert.False(view["gpus"]![1]!["healthy"]!.GetValue<bool>());
+        var pool = (await admin.GetJsonAsync("/admin/v1/pools")).AsArray().Single(p => p!["region"]!.GetValue<string>() == "ecc-region")!;
+        Assert.Equal(2, pool["gpusTotal"]!.GetValue<int>());
+        Assert.Equal(1, pool["gpusHealthy"]!.GetValue<int>());
+    }
+}

@@ -1,0 +1,57 @@
+namespace ControlPlane.Server.Tests.Hosting;
+
+public sealed class StartupTests
+{
+    [Theory]
+    [InlineData("Storage:Provider", "sqlite", "Storage:Provider must be 'memory' or 'postgres'")]
+    [InlineData("Fleet:HeartbeatIntervalSeconds", "five", "Invalid configuration in section 'Fleet'")]
+    [InlineData("Fleet:DownAfterMissedHeartbeats", "1", "Fleet:DownAfterMissedHeartbeats must be greater")]
+    [InlineData("Clustering:Provider", "azuretable", "Clustering:ConnectionString is required")]
+    public async Task Start_InvalidSetting_ExitsWithOneClearLine(string key, string value, string expected)
+    {
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { [key] = value }, waitUntilReady: false);
+
+        var exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(expected, server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
+
+    [Fact]
+    public async Task Start_PostgresWithoutConnectionString_ExitsWithClearMessage()
+    {
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage:Provider"] = "postgres" }, waitUntilReady: false);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Storage:ConnectionString is required", server.Output);
+    }
+
+    [Fact]
+    public async Task Start_UnreachablePostgres_ExitsWithClearMessage()
+    {
+        var port = ControlPlane.Testing.FreePort.Next();
+        await using var server = await ServerProcess.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["Storage:Provider"] = "postgres",
+                ["Storage:ConnectionString"] = $"Host=127.0.0.1;Port={port};Database=nothing;Username=postgres;Timeout=3",
+            },
+            waitUntilReady: false);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Cannot migrate the PostgreSQL database (host 127.0.0.1:" + port, server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
+
+    [Fact]
+    public async Task Start_MalformedPostgresConnectionString_ExitsWithClearMessage()
+    {
+        await using var server = await ServerProcess.StartAsync(
+            new Dictionary<string, string> { ["Storage:Provider"] = "postgres", ["Storage:ConnectionString"] = "Host=x;Porty=5432" },
+            waitUntilReady: false);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Storage:ConnectionString is not a valid PostgreSQL connection string", server.Output);
+    }
+}
