@@ -1,0 +1,174 @@
+{{/*
+Names follow the chart-starter conventions so that the release can share a namespace.
+*/}}
+{{- define "controlplane.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "controlplane.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "controlplane.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "controlplane.labels" -}}
+helm.sh/chart: {{ include "controlplane.chart" . }}
+app.kubernetes.io/name: {{ include "controlplane.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: controlplane
+{{- end }}
+
+{{/* Selector labels of the silos. */}}
+{{- define "controlplane.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "controlplane.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{/* Selector labels of the node agents. */}}
+{{- define "controlplane.agentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "controlplane.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: node-agent
+{{- end }}
+
+{{- define "controlplane.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "controlplane.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "controlplane.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "controlplane.agentImage" -}}
+{{- printf "%s:%s" .Values.agent.image.repository (default .Chart.AppVersion .Values.agent.image.tag) }}
+{{- end }}
+
+{{- define "controlplane.serverUrl" -}}
+{{- if .Values.agent.serverUrl }}
+{{- .Values.agent.serverUrl }}
+{{- else }}
+{{- printf "http://%s.%s.svc:%v" (include "controlplane.fullname" .) .Release.Namespace .Values.service.port }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses combinations that would start but not work. Included by every template that depends on them.
+*/}}
+{{- define "controlplane.validate" -}}
+{{- $c := .Values.clustering -}}
+{{- $s := .Values.storage -}}
+{{- if not (has $c.provider (list "localhost" "azuretable")) }}
+{{- fail (printf "clustering.provider must be localhost or azuretable, not %q" $c.provider) }}
+{{- end }}
+{{- if not (has $s.provider (list "memory" "postgres")) }}
+{{- fail (printf "storage.provider must be memory or postgres, not %q" $s.provider) }}
+{{- end }}
+{{- if and (eq $c.provider "localhost") (gt (int .Values.replicaCount) 1) }}
+{{- fail "clustering.provider localhost runs a single silo: set replicaCount to 1 or use azuretable" }}
+{{- end }}
+{{- if eq $c.provider "azuretable" }}
+{{- if not $c.existingSecret }}
+{{- fail "clustering.existingSecret is required with clustering.provider azuretable" }}
+{{- end }}
+{{- if not .Values.auth.existingSecret }}
+{{- fail "auth.existingSecret (the operator bootstrap token) is required with clustering.provider azuretable" }}
+{{- end }}
+{{- end }}
+{{- if le (int .Values.fleet.downAfterMissedHeartbeats) (int .Values.fleet.suspectAfterMissedHeartbeats) }}
+{{- fail "fleet.downAfterMissedHeartbeats must be greater than fleet.suspectAfterMissedHeartbeats" }}
+{{- end }}
+{{- if and .Values.auth.signingKeyKey (not .Values.auth.existingSecret) }}
+{{- fail "auth.signingKeyKey names a key of auth.existingSecret, which is empty" }}
+{{- end }}
+{{- if and (eq $s.provider "postgres") (not $s.existingSecret) }}
+{{- fail "storage.existingSecret is required with storage.provider postgres" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The server's configuration as environment variables ("__" stands for ":"). Shared by the silos and
+the migration Job so that both see the same storage.
+*/}}
+{{- define "controlplane.env" -}}
+- name: ASPNETCORE_URLS
+  value: {{ printf "http://+:%v" .Values.http.port | quote }}
+- name: ASPNETCORE_HTTP_PORTS
+  value: ""
+- name: Clustering__Provider
+  value: {{ .Values.clustering.provider | quote }}
+- name: Clustering__ClusterId
+  value: {{ .Values.clustering.clusterId | quote }}
+- name: Clustering__ServiceId
+  value: {{ .Values.clustering.serviceId | quote }}
+- name: Clustering__SiloPort
+  value: {{ .Values.clustering.siloPort | quote }}
+- name: Clustering__GatewayPort
+  value: {{ .Values.clustering.gatewayPort | quote }}
+- name: Clustering__AdvertisedIPAddress
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+{{- if eq .Values.clustering.provider "azuretable" }}
+- name: Clustering__ConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.clustering.existingSecret }}
+      key: {{ .Values.clustering.connectionStringKey }}
+{{- end }}
+- name: Storage__Provider
+  value: {{ .Values.storage.provider | quote }}
+- name: Storage__DataDirectory
+  value: {{ .Values.storage.dataDirectory | quote }}
+- name: Storage__MigrateOnStartup
+  value: {{ .Values.storage.migrateOnStartup | toString | quote }}
+{{- if eq .Values.storage.provider "postgres" }}
+- name: Storage__ConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.storage.existingSecret }}
+      key: {{ .Values.storage.connectionStringKey }}
+{{- end }}
+{{- if .Values.auth.existingSecret }}
+- name: Auth__BootstrapToken
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.bootstrapTokenKey }}
+{{- if .Values.auth.signingKeyKey }}
+- name: Auth__SigningKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.signingKeyKey }}
+{{- end }}
+{{- end }}
+- name: Fleet__HeartbeatIntervalSeconds
+  value: {{ .Values.fleet.heartbeatIntervalSeconds | quote }}
+- name: Fleet__SuspectAfterMissedHeartbeats
+  value: {{ .Values.fleet.suspectAfterMissedHeartbeats | quote }}
+- name: Fleet__DownAfterMissedHeartbeats
+  value: {{ .Values.fleet.downAfterMissedHeartbeats | quote }}
+- name: Fleet__WatchdogPeriodSeconds
+  value: {{ .Values.fleet.watchdogPeriodSeconds | quote }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
