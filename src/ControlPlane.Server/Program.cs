@@ -4,7 +4,12 @@ using ControlPlane.Server.Hosting;
 
 try
 {
-    var builder = WebApplication.CreateBuilder(args.Where(a => a != "migrate").ToArray());
+    // appsettings.json is read from next to the executable, wherever it is started from.
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+    {
+        Args = args.Where(a => a != "migrate").ToArray(),
+        ContentRootPath = AppContext.BaseDirectory,
+    });
     var settings = ControlPlaneSettings.Read(builder.Configuration);
     using var startupLogs = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(o => o.SingleLine = true));
 

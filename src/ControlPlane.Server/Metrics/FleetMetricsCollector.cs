@@ -13,10 +13,26 @@ public sealed partial class FleetMetricsCollector(
     IGrainFactory grains,
     ControlPlaneMetrics metrics,
     IConfiguration configuration,
+    IHostApplicationLifetime lifetime,
     ILogger<FleetMetricsCollector> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Grain calls before the silo has joined its cluster only produce placement warnings.
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         var period = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Metrics:FleetRefreshSeconds", 10)));
         using var timer = new PeriodicTimer(period);
         do
