@@ -230,18 +230,27 @@ public sealed partial class NodeGrain(
 
     private Task TellPoolAsync()
     {
-        var summary = GpuInventory.Summarise(S.Gpus);
+        var summary = Summarise();
         var terms = S.Terms!;
-        var healthy = S.InventoryError is not null && _readings.Count == 0 ? 0 : summary.HealthyGpuCount;
         var capacity = new NodeCapacity(
             terms.NodeId,
             terms.Region,
             NodeStatuses.Combine(S.Health, S.Scheduling),
             summary.Sku,
             summary.GpuCount,
-            healthy,
+            summary.HealthyGpuCount,
             S.CapacityVersion);
         return GrainFactory.GetGrain<IPoolGrain>(GrainKeys.Pool(terms.Region)).UpdateNodeAsync(capacity);
+    }
+
+    /// <summary>
+    /// The stored inventory; while the agent cannot read its GPUs (an inventory error) none of them is
+    /// vouched for, so none counts as healthy.
+    /// </summary>
+    private InventorySummary Summarise()
+    {
+        var summary = GpuInventory.Summarise(S.Gpus);
+        return S.InventoryError is null ? summary : summary with { HealthyGpuCount = 0 };
     }
 
     private HeartbeatOutcome Outcome(HeartbeatResult result) => new(result, _options.HeartbeatIntervalSeconds);
@@ -249,7 +258,7 @@ public sealed partial class NodeGrain(
     private NodeView ToView()
     {
         var terms = S.Terms!;
-        var summary = GpuInventory.Summarise(S.Gpus);
+        var summary = Summarise();
         var readings = _readings.ToDictionary(r => r.Uuid, StringComparer.Ordinal);
         var gpus = S.Gpus
             .Select(slot =>

@@ -142,4 +142,33 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         Assert.Equal(2, pool["gpusTotal"]!.GetValue<int>());
         Assert.Equal(1, pool["gpusHealthy"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task Heartbeat_AgentCannotReadGpus_KeepsInventoryButVouchesForNoGpu()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-smi-fails");
+        using var node = Server.CreateClient(token);
+        await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(8));
+
+        using var failing = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 2,
+            agentSessionId = "session-1",
+            inventoryError = "nvidia-smi not found on PATH; pass --nvidia-smi PATH",
+            gpus = Array.Empty<object>(),
+        });
+
+        Assert.Equal(HttpStatusCode.OK, failing.StatusCode);
+        var view = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Equal("ready", view["status"]!.GetValue<string>());
+        Assert.Equal(8, view["gpuCount"]!.GetValue<int>());
+        Assert.Equal(0, view["healthyGpuCount"]!.GetValue<int>());
+        Assert.Contains("nvidia-smi not found", view["inventoryError"]!.GetValue<string>());
+
+        await node.HeartbeatAsync(nodeId, 3, ApiClient.Gpus(8));
+        var recovered = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Equal(8, recovered["healthyGpuCount"]!.GetValue<int>());
+        Assert.Null(recovered["inventoryError"]);
+    }
 }
