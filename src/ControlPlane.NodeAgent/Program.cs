@@ -1,1 +1,58 @@
+using System.Runtime.InteropServices;
+using ControlPlane.NodeAgent;
+using ControlPlane.NodeAgent.Cli;
+using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Heartbeats;
+
+if (AgentOptions.IsHelpRequested(args))
+{
+    Console.Out.WriteLine(AgentOptions.Usage);
+    return 0;
+}
+
+if (!AgentOptions.TryParse(args, Environment.GetEnvironmentVariable, out var options, out var error))
+{
+    Console.Error.WriteLine($"error: {error}");
+    Console.Error.WriteLine(AgentOptions.Usage);
+    return 2;
+}
+
+var log = new AgentLog(Console.Out, TimeProvider.System);
+using var stopping = new CancellationTokenSource();
+using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+if (options.RuntimeDirectory is { } runtimeDirectory)
+{
+    try
+    {
+        Directory.CreateDirectory(runtimeDirectory);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        log.Error($"cannot create --runtime-dir '{runtimeDirectory}': {e.Message}");
+        return 1;
+    }
+}
+
+using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+{
+    Timeout = HeartbeatClient.DefaultRequestTimeout,
+};
+var client = new HeartbeatClient(http, options.Server, options.NodeId, options.Token);
+var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
+var sessionId = Guid.NewGuid();
+var loop = new HeartbeatLoop(client, gpus, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current);
+
+log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {options.Server}, session {sessionId}");
+await loop.RunAsync(stopping.Token);
+log.Info("stopped");
 return 0;
+
+void Stop(PosixSignalContext context)
+{
+    // Handled here, so the runtime does not terminate the process before the loop unwinds.
+    context.Cancel = true;
+    log.Info($"stopping ({context.Signal})");
+    stopping.Cancel();
+}

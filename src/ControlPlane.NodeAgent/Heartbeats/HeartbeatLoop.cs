@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using ControlPlane.NodeAgent.Gpus;
+
+namespace ControlPlane.NodeAgent.Heartbeats;
+
+/// <summary>Reads the GPUs, sends a heartbeat, waits; until cancelled. Never gives up on the server.</summary>
+internal sealed class HeartbeatLoop(
+    HeartbeatClient client,
+    IGpuReader gpuReader,
+    AgentLog log,
+    TimeProvider time,
+    Backoff backoff,
+    Guid sessionId,
+    string agentVersion)
+{
+    /// <summary>The interval until the server names one.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
+
+    // A server bug must neither make the agent spin nor go silent for hours.
+    private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxInterval = TimeSpan.FromMinutes(5);
+
+    private long _sequence;
+    private TimeSpan _interval = DefaultInterval;
+    private bool _everAccepted;
+    private IReadOnlyList<GpuReport> _gpus = [];
+    private string? _inventoryError;
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled, then returns without throwing.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var delay = await BeatAsync(cancellationToken);
+                await Task.Delay(delay, time, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Sends one heartbeat and returns how long to wait before the next.</summary>
+    private async Task<TimeSpan> BeatAsync(CancellationToken cancellationToken)
+    {
+        await RefreshGpusAsync(cancellationToken);
+
+        var sequence = ++_sequence;
+        var result = await client.SendAsync(
+            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, Replicas: []),
+            cancellationToken);
+
+        switch (result.Outcome)
+        {
+            case HeartbeatOutcome.Accepted:
+                OnAccepted(sequence, result.Reply);
+                return _interval;
+
+            case HeartbeatOutcome.Unauthorized:
+            {
+                var delay = backoff.CappedDelay();
+                log.Error($"heartbeat {sequence}: {result.Message}; retrying in {delay.TotalSeconds:0.0} s");
+                return delay;
+            }
+
+            case HeartbeatOutcome.Rejected:
+                backoff.Reset();
+                log.Error($"heartbeat {sequence}: {result.Message}; next in {_interval.TotalSeconds:0.#} s");
+                return _interval;
+
+            case HeartbeatOutcome.Unavailable:
+            {
+                var delay = backoff.NextDelay();
+                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying in {delay.TotalSeconds:0.0} s");
+                return delay;
+            }
+
+            default:
+                throw new UnreachableException($"unknown heartbeat outcome {result.Outcome}");
+        }
+    }
+
+    private void OnAccepted(long sequence, HeartbeatReply? reply)
+    {
+        var interval = reply?.HeartbeatIntervalSeconds is { } seconds
+            ? TimeSpan.FromSeconds(Math.Clamp(seconds, MinInterval.TotalSeconds, MaxInterval.TotalSeconds))
+            : _interval;
+
+        if (!_everAccepted || backoff.Failures > 0)
+        {
+            var after = backoff.Failures switch
+            {
+                0 => "",
+                1 => " after 1 failed attempt",
+                var n => $" after {n} failed attempts",
+            };
+            log.Info($"heartbeat {sequence} accepted by {client.Endpoint}{after}; next every {interval.TotalSeconds:0.#} s");
+        }
+        else if (interval != _interval)
+        {
+            log.Info($"server set the heartbeat interval to {interval.TotalSeconds:0.#} s");
+        }
+
+        _everAccepted = true;
+        _interval = interval;
+        backoff.Reset();
+    }
+
+    private async Task RefreshGpusAsync(CancellationToken cancellationToken)
+    {
+        var reading = await gpuReader.ReadAsync(cancellationToken);
+        if (reading.Error is { } error)
+        {
+            // Keep reporting the last GPUs known: the server should not think they vanished because a tool hiccuped.
+            if (error != _inventoryError)
+            {
+                log.Error(_gpus.Count == 0 ? $"{error} (reporting no GPUs)" : $"{error} (reporting the last {_gpus.Count} GPUs known)");
+            }
+
+            _inventoryError = error;
+            return;
+        }
+
+        if (_inventoryError is not null)
+        {
+            log.Info($"nvidia-smi works again: {reading.Gpus.Count} GPUs");
+        }
+        else if (!_gpus.Select(g => g.Uuid).SequenceEqual(reading.Gpus.Select(g => g.Uuid)))
+        {
+            log.Info($"GPUs: {Describe(reading.Gpus)}");
+        }
+
+        _inventoryError = null;
+        _gpus = reading.Gpus;
+    }
+
+    private static string Describe(IReadOnlyList<GpuReport> gpus) =>
+        gpus.Count == 0 ? "none" : string.Join(", ", gpus.GroupBy(g => g.Name).Select(g => $"{g.Count()} x {g.Key}"));
+}

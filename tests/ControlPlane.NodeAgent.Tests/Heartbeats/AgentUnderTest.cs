@@ -1,0 +1,75 @@
+using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Tests.Support;
+
+namespace ControlPlane.NodeAgent.Tests.Heartbeats;
+
+/// <summary>A <see cref="HeartbeatLoop"/> running against a server, on a step clock, with jitter off.</summary>
+internal sealed class AgentUnderTest : IAsyncDisposable
+{
+    public const string NodeId = "node-a";
+    public const string Token = "secret-token";
+    public const string Version = "1.2.3-test";
+
+    private readonly HttpClient _http;
+    private readonly CancellationTokenSource _stopping = new();
+
+    private AgentUnderTest(Uri server, IGpuReader gpus, TimeSpan requestTimeout)
+    {
+        _http = new HttpClient { Timeout = requestTimeout };
+        var client = new HeartbeatClient(_http, server, NodeId, Token);
+        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: () => 0);
+        var loop = new HeartbeatLoop(client, gpus, new AgentLog(Log, Time), Time, backoff, SessionId, Version);
+        Running = loop.RunAsync(_stopping.Token);
+    }
+
+    public StepTimeProvider Time { get; } = new();
+
+    public LogCapture Log { get; } = new();
+
+    public Guid SessionId { get; } = Guid.NewGuid();
+
+    public Task Running { get; }
+
+    public static AgentUnderTest Start(Uri server, IGpuReader? gpus = null, TimeSpan? requestTimeout = null) =>
+        new(server, gpus ?? new ScriptedGpuReader(GpuReading.Success(H200Gpus())), requestTimeout ?? TimeSpan.FromSeconds(10));
+
+    public static IReadOnlyList<GpuReport> H200Gpus() => NvidiaSmiParser.Parse(Fixtures.Read(Fixtures.H200Csv));
+
+    /// <summary>Waits for the loop's next delay, checks how long it asked for, and lets it pass.</summary>
+    public async Task PassDelayAsync(TimeSpan expected)
+    {
+        var timer = await Time.NextTimerAsync();
+        Assert.Equal(expected, timer.DueTime);
+        timer.Fire();
+    }
+
+    public async Task StopAsync()
+    {
+        await _stopping.CancelAsync();
+        await Running.WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Running.IsCompleted)
+        {
+            await StopAsync();
+        }
+
+        _stopping.Dispose();
+        _http.Dispose();
+    }
+}
+
+/// <summary>Returns the readings given, one per call; the last one repeats.</summary>
+internal sealed class ScriptedGpuReader(params GpuReading[] readings) : IGpuReader
+{
+    private int _calls;
+
+    public Task<GpuReading> ReadAsync(CancellationToken cancellationToken)
+    {
+        var call = Interlocked.Increment(ref _calls);
+        return Task.FromResult(readings[Math.Min(call, readings.Length) - 1]);
+    }
+}

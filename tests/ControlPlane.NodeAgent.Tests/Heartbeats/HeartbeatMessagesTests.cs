@@ -1,0 +1,50 @@
+using System.Text.Json;
+using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Heartbeats;
+
+namespace ControlPlane.NodeAgent.Tests.Heartbeats;
+
+public sealed class HeartbeatMessagesTests
+{
+    [Fact]
+    public void Serialize_HeartbeatRequest_MatchesTheWireFormat()
+    {
+        var request = new HeartbeatRequest(
+            1,
+            Guid.Parse("6f1c2b7e-3d4a-4c55-9e8f-0a1b2c3d4e5f"),
+            "1.0.0",
+            InventoryError: null,
+            [new GpuReport(0, "GPU-00a79cbc-6356-7dac-00e7-e799b0205aa2", "NVIDIA H200", 143771, 0, 0, 46, 82.55, 0)],
+            Replicas: []);
+
+        var json = JsonSerializer.Serialize(request, AgentJsonContext.Default.HeartbeatRequest);
+
+        Assert.Equal(
+            """{"sequence":1,"agentSessionId":"6f1c2b7e-3d4a-4c55-9e8f-0a1b2c3d4e5f","agentVersion":"1.0.0","inventoryError":null,"gpus":[{"index":0,"uuid":"GPU-00a79cbc-6356-7dac-00e7-e799b0205aa2","name":"NVIDIA H200","memoryTotalMiB":143771,"memoryUsedMiB":0,"utilizationPercent":0,"temperatureC":46,"powerWatts":82.55,"eccUncorrected":0}],"replicas":[]}""",
+            json);
+    }
+
+    [Fact]
+    public void Serialize_UnavailableMeasurements_WritesNulls()
+    {
+        var request = new HeartbeatRequest(
+            2, Guid.Empty, "1.0.0", "nvidia-smi timed out", [new GpuReport(3, "GPU-x", "NVIDIA H100 80GB HBM3", null, null, null, null, null, null)], []);
+
+        var json = JsonSerializer.Serialize(request, AgentJsonContext.Default.HeartbeatRequest);
+
+        Assert.Contains(
+            """{"index":3,"uuid":"GPU-x","name":"NVIDIA H100 80GB HBM3","memoryTotalMiB":null,"memoryUsedMiB":null,"utilizationPercent":null,"temperatureC":null,"powerWatts":null,"eccUncorrected":null}""",
+            json,
+            StringComparison.Ordinal);
+        Assert.Contains("\"inventoryError\":\"nvidia-smi timed out\"", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deserialize_HeartbeatReply_ReadsTheInterval()
+    {
+        var reply = JsonSerializer.Deserialize("""{"heartbeatIntervalSeconds": 5, "desired": []}""", AgentJsonContext.Default.HeartbeatReply);
+
+        Assert.Equal(5, reply?.HeartbeatIntervalSeconds);
+        Assert.Empty(reply?.Desired ?? [new JsonElement()]);
+    }
+}
