@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using ControlPlane.Server.Tests.Hosting;
+using ControlPlane.Testing;
+
+namespace ControlPlane.Server.Tests.Fleet;
+
+/// <summary>
+/// The real node agent process against the real server: it runs a stand-in nvidia-smi that prints an
+/// 8 x H100 machine in nvidia-smi's own format, and is killed like a crashed host would be.
+/// </summary>
+[Collection(EmbeddedServerFixture.CollectionName)]
+public sealed class NodeAgentEndToEndTests(EmbeddedServerFixture fixture)
+{
+    private ServerProcess Server => fixture.Server;
+
+    [Fact]
+    public async Task Agent_WithH100NvidiaSmi_MakesNodeReady_AndKillingItTurnsNodeSuspectThenDown()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("agent-h100");
+        using var agent = StartAgent(nodeId, token);
+
+        var view = await Poll.UntilAsync(
+            () => admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"),
+            v => v["status"]!.GetValue<string>() == "ready",
+            TimeSpan.FromSeconds(30),
+            "the agent's first heartbeat");
+        Assert.Equal("h100-sxm-80gb", view["sku"]!.GetValue<string>());
+        Assert.Equal(8, view["gpuCount"]!.GetValue<int>());
+        Assert.Equal(81559, view["gpuMemoryMiB"]!.GetValue<long>());
+        Assert.Equal(8, view["healthyGpuCount"]!.GetValue<int>());
+        Assert.StartsWith("GPU-", view["gpus"]![0]!["uuid"]!.GetValue<string>());
+        Assert.Null(view["gpus"]![6]!["eccUncorrected"]);
+
+        // The agent heartbeats at the server's interval (1 s here): the node stays ready while it runs.
+        var before = view["lastHeartbeatAt"]!.GetValue<DateTimeOffset>();
+        await Poll.UntilAsync(
+            () => admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"),
+            v => v["lastHeartbeatAt"]!.GetValue<DateTimeOffset>() > before,
+            TimeSpan.FromSeconds(10),
+            "a second heartbeat");
+
+        agent.Kill(entireProcessTree: true);
+        await agent.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        var seen = new List<string>();
+        await Poll.UntilAsync(
+            async () =>
+            {
+                var status = await admin.NodeStatusAsync(nodeId);
+                if (seen.Count == 0 || seen[^1] != status)
+                {
+                    seen.Add(status);
+                }
+
+                return status;
+            },
+            s => s == "down",
+            TimeSpan.FromSeconds(30),
+            "the node to go down after its agent was killed");
+        Assert.Equal(["ready", "suspect", "down"], seen);
+    }
+
+    [Fact]
+    public async Task Agent_FailingNvidiaSmi_KeepsHeartbeatingAndReportsTheError()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("agent-smi-fails");
+        using var agent = StartAgent(nodeId, token, new Dictionary<string, string> { ["FAKE_NVIDIA_SMI_FAIL"] = "1" });
+
+        var view = await Poll.UntilAsync(
+            () => admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"),
+            v => v["inventoryError"] is not null,
+            TimeSpan.FromSeconds(30),
+            "the agent to report its nvidia-smi failure");
+
+        Assert.Equal(0, view["gpuCount"]!.GetValue<int>());
+        Assert.Equal("enrolled", view["status"]!.GetValue<string>());
+        Assert.NotNull(view["lastHeartbeatAt"]);
+        agent.Kill(entireProcessTree: true);
+    }
+
+    private Process StartAgent(string nodeId, string token, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ControlPlane.NodeAgent.dll"));
+        info.ArgumentList.Add("--server");
+        info.ArgumentList.Add(Server.BaseAddress.ToString().TrimEnd('/'));
+        info.ArgumentList.Add("--node-id");
+        info.ArgumentList.Add(nodeId);
+        info.ArgumentList.Add("--nvidia-smi");
+        info.ArgumentList.Add(RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"));
+        // The token goes through the environment, as the systemd unit and the DaemonSet pass it.
+        info.Environment["CONTROLPLANE_NODE_TOKEN"] = token;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the agent.");
+        new OutputLog().Attach(process);
+        return process;
+    }
+}
