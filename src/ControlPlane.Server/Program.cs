@@ -18,6 +18,7 @@ try
         return await ServerCommands.MigrateAsync(settings, startupLogs);
     }
 
+    ServerCommands.CheckPortsAreFree(builder.Configuration, settings);
     await ServerCommands.PrepareStoresAsync(settings, startupLogs);
     var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
 
@@ -37,7 +38,7 @@ try
     app.MapAgentApi();
 
     ServerCommands.PrintBanner(app, settings, operatorToken);
-    await app.RunAsync();
+    await ServerCommands.RunAsync(app);
     return 0;
 }
 catch (StartupException e)

@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Sockets;
 using ControlPlane.Server.Auth;
+using Microsoft.AspNetCore.Http;
 
 namespace ControlPlane.Server.Hosting;
 
@@ -19,6 +22,65 @@ public static class ServerCommands
         return 0;
     }
 
+    /// <summary>
+    /// Fails fast, before the silo starts, when a port this server needs is taken: otherwise Orleans would
+    /// start, Kestrel would fail to bind, and the operator would read a shutdown's worth of noise.
+    /// </summary>
+    public static void CheckPortsAreFree(IConfiguration configuration, ControlPlaneSettings settings)
+    {
+        var urls = (configuration["urls"] ?? "http://localhost:5000").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var url in urls)
+        {
+            BindingAddress address;
+            try
+            {
+                address = BindingAddress.Parse(url);
+            }
+            catch (FormatException e)
+            {
+                throw new StartupException($"'{url}' is not a URL to listen on: {e.Message}");
+            }
+
+            if (address.Port == 0 || address.IsUnixPipe)
+            {
+                continue;
+            }
+
+            var ip = address.Host switch
+            {
+                "localhost" => IPAddress.Loopback,
+                "*" or "+" or "[::]" or "0.0.0.0" => IPAddress.Any,
+                var host => IPAddress.TryParse(host.Trim('[', ']'), out var parsed) ? parsed : null,
+            };
+            if (ip is not null && !IsFree(ip, address.Port))
+            {
+                throw new StartupException($"Port {address.Port} of {url} is already in use: pass another with --urls (e.g. --urls http://127.0.0.1:5080).");
+            }
+        }
+
+        foreach (var (name, port) in new[] { ("Clustering:SiloPort", settings.Clustering.SiloPort), ("Clustering:GatewayPort", settings.Clustering.GatewayPort) })
+        {
+            if (!IsFree(IPAddress.Any, port))
+            {
+                throw new StartupException($"Port {port} ({name}) is already in use, perhaps by another silo on this machine: set {name} to a free port.");
+            }
+        }
+    }
+
+    private static bool IsFree(IPAddress ip, int port)
+    {
+        try
+        {
+            using var listener = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(ip, port));
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return false;
+        }
+    }
+
     public static async Task PrepareStoresAsync(ControlPlaneSettings settings, ILoggerFactory loggers)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -37,6 +99,24 @@ public static class ServerCommands
         if (settings.Clustering.IsAzureTable)
         {
             await StorageStartup.CheckAzureTableAsync(settings.Clustering, timeout.Token);
+        }
+    }
+
+    /// <summary>Runs the host; a port already taken is a start-up problem to name, not a crash.</summary>
+    public static async Task RunAsync(WebApplication app)
+    {
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw new StartupException($"{e.Message} Pass another with --urls (e.g. --urls http://127.0.0.1:5080).", e);
+        }
+        catch (Exception e) when (e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
+            || e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+        {
+            throw new StartupException($"A silo port is already in use ({e.Message}). Set Clustering:SiloPort and Clustering:GatewayPort to free ports.", e);
         }
     }
 

@@ -54,4 +54,20 @@ public sealed class StartupTests
         Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("Storage:ConnectionString is not a valid PostgreSQL connection string", server.Output);
     }
+
+    [Fact]
+    public async Task Start_HttpPortTaken_ExitsWithClearMessage()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        await using var server = await ServerProcess.StartAsync(
+            new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" },
+            waitUntilReady: false);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"Port {port} of http://127.0.0.1:{port} is already in use", server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
 }
