@@ -102,21 +102,7 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
 
         // Interval 1 s: suspect after 2 missed, down after 4 missed. The agent says nothing more.
-        var seen = new List<string>();
-        await Poll.UntilAsync(
-            async () =>
-            {
-                var status = await admin.NodeStatusAsync(nodeId);
-                if (seen.Count == 0 || seen[^1] != status)
-                {
-                    seen.Add(status);
-                }
-
-                return status;
-            },
-            status => status == "down",
-            TimeSpan.FromSeconds(30),
-            "the node to go down");
+        var seen = await admin.WatchStatusUntilAsync(nodeId, "down", TimeSpan.FromSeconds(30));
 
         Assert.Equal(["ready", "suspect", "down"], seen);
         var pools = await admin.GetJsonAsync("/admin/v1/pools");

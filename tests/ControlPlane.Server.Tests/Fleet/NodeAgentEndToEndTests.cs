@@ -43,21 +43,7 @@ public sealed class NodeAgentEndToEndTests(EmbeddedServerFixture fixture)
         agent.Kill(entireProcessTree: true);
         await agent.WaitForExitAsync(TestContext.Current.CancellationToken);
 
-        var seen = new List<string>();
-        await Poll.UntilAsync(
-            async () =>
-            {
-                var status = await admin.NodeStatusAsync(nodeId);
-                if (seen.Count == 0 || seen[^1] != status)
-                {
-                    seen.Add(status);
-                }
-
-                return status;
-            },
-            s => s == "down",
-            TimeSpan.FromSeconds(30),
-            "the node to go down after its agent was killed");
+        var seen = await admin.WatchStatusUntilAsync(nodeId, "down", TimeSpan.FromSeconds(30));
         Assert.Equal(["ready", "suspect", "down"], seen);
     }
 

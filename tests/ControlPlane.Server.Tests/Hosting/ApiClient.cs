@@ -46,6 +46,27 @@ public static class ApiClient
     public static async Task<string> NodeStatusAsync(this HttpClient operatorClient, string nodeId) =>
         (await operatorClient.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["status"]!.GetValue<string>();
 
+    /// <summary>Polls a node's status until it reads <paramref name="final"/>; returns each distinct status seen, in order.</summary>
+    public static async Task<List<string>> WatchStatusUntilAsync(this HttpClient operatorClient, string nodeId, string final, TimeSpan timeout)
+    {
+        var seen = new List<string>();
+        await Poll.UntilAsync(
+            async () =>
+            {
+                var status = await operatorClient.NodeStatusAsync(nodeId);
+                if (seen.Count == 0 || seen[^1] != status)
+                {
+                    seen.Add(status);
+                }
+
+                return status;
+            },
+            status => status == final,
+            timeout,
+            $"node {nodeId} to be {final}");
+        return seen;
+    }
+
     public static async Task<JsonNode> ProblemAsync(this HttpResponseMessage response)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
