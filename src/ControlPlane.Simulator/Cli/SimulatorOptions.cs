@@ -1,0 +1,220 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace ControlPlane.Simulator.Cli;
+
+internal enum SimulatorCommand
+{
+    /// <summary>Start the control plane as a child process, then run the simulated fleet against it.</summary>
+    Demo,
+
+    /// <summary>Run the simulated fleet against a control plane that is already running.</summary>
+    Live,
+}
+
+/// <summary>What the simulator was told on its command line.</summary>
+/// <param name="Command">What to run.</param>
+/// <param name="Nodes">How many simulated nodes to enroll and run.</param>
+/// <param name="ChaosSeconds">How often a node crashes; 0 turns chaos off.</param>
+/// <param name="Seconds">How long to run; 0 runs until Ctrl+C.</param>
+/// <param name="Seed">Seed of the simulated GPU readings.</param>
+/// <param name="Port">HTTP port of the control plane that <c>demo</c> starts.</param>
+/// <param name="DataDirectory">The data directory of the control plane that <c>demo</c> starts (where its operator token is kept).</param>
+/// <param name="Server">Base address of the running control plane (<c>live</c>; ends with '/').</param>
+/// <param name="Token">Operator token of the running control plane (<c>live</c>).</param>
+internal sealed record SimulatorOptions(
+    SimulatorCommand Command,
+    int Nodes,
+    int ChaosSeconds,
+    int Seconds,
+    int Seed,
+    int Port,
+    string DataDirectory,
+    Uri? Server,
+    string? Token)
+{
+    public const int DefaultNodes = 6;
+    public const int DefaultChaosSeconds = 45;
+    public const int DefaultPort = 5000;
+    public const int DefaultSeed = 1;
+    public const string DefaultDataDirectory = ".controlplane";
+    public const int MaxNodes = 500;
+    public const int MinChaosSeconds = 5;
+    public const string ServerVariable = "CONTROLPLANE_SERVER";
+    public const string TokenVariable = "CONTROLPLANE_OPERATOR_TOKEN";
+
+    public static readonly string Usage = $"""
+        usage: ControlPlane.Simulator demo [--nodes N] [--port PORT] [--chaos-seconds S] [--seconds S] [--seed N] [--data-dir DIR]
+               ControlPlane.Simulator live --server URL --token TOKEN [--nodes N] [--chaos-seconds S] [--seconds S] [--seed N]
+
+          demo   start the control plane (embedded: one silo, state in memory) as a child process,
+                 enroll simulated GPU nodes and run a real node agent loop for each, with chaos
+          live   the same fleet against a control plane that is already running
+
+          --nodes N           simulated nodes (default {DefaultNodes}, at most {MaxNodes})
+          --chaos-seconds S   every S seconds a node crashes and comes back 2 x S later; once, one
+                              node's nvidia-smi fails for S seconds (default {DefaultChaosSeconds}, 0 = off, else at least {MinChaosSeconds})
+          --seconds S         stop after S seconds (default 0: run until Ctrl+C)
+          --seed N            seed of the simulated GPU readings (default {DefaultSeed})
+          --port PORT         demo: HTTP port of the control plane (default {DefaultPort})
+          --data-dir DIR      demo: the control plane's data directory, where it keeps its operator
+                              token (default ./{DefaultDataDirectory})
+          --server URL        live: the control plane's base address      (env {ServerVariable})
+          --token TOKEN       live: its operator token; prefer the env    (env {TokenVariable})
+                              variable so the token is not visible in ps
+          -h, --help          show this help
+        """;
+
+    private static readonly HashSet<string> CommonOptions = ["--nodes", "--chaos-seconds", "--seconds", "--seed"];
+    private static readonly HashSet<string> DemoOptions = ["--port", "--data-dir"];
+    private static readonly HashSet<string> LiveOptions = ["--server", "--token"];
+
+    public static bool IsHelpRequested(IReadOnlyList<string> args) => args.Any(a => a is "-h" or "--help" or "help");
+
+    /// <summary>Parses <paramref name="args"/> (the command first), falling back to the environment for live's server and token.</summary>
+    public static bool TryParse(
+        IReadOnlyList<string> args,
+        Func<string, string?> getEnvironmentVariable,
+        [NotNullWhen(true)] out SimulatorOptions? options,
+        [NotNullWhen(false)] out string? error)
+    {
+        options = null;
+        if (args.Count == 0)
+        {
+            error = "missing command: demo or live";
+            return false;
+        }
+
+        SimulatorCommand command;
+        switch (args[0])
+        {
+            case "demo":
+                command = SimulatorCommand.Demo;
+                break;
+            case "live":
+                command = SimulatorCommand.Live;
+                break;
+            default:
+                error = $"unknown command '{args[0]}': expected demo or live";
+                return false;
+        }
+
+        var allowed = command == SimulatorCommand.Demo ? DemoOptions : LiveOptions;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Count; i++)
+        {
+            var (name, value) = SplitArgument(args[i]);
+            if (!CommonOptions.Contains(name) && !allowed.Contains(name))
+            {
+                error = DemoOptions.Contains(name) || LiveOptions.Contains(name)
+                    ? $"{name} is not an option of {args[0]}"
+                    : $"unknown argument '{args[i]}'";
+                return false;
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    error = $"{name} needs a value";
+                    return false;
+                }
+
+                value = args[++i];
+            }
+
+            values[name] = value;
+        }
+
+        int nodes = DefaultNodes, chaosSeconds = DefaultChaosSeconds, seconds = 0, seed = DefaultSeed, port = DefaultPort;
+        error = ParseInt(values, "--nodes", 1, MaxNodes, ref nodes)
+            ?? ParseInt(values, "--chaos-seconds", 0, 86_400, ref chaosSeconds)
+            ?? ParseInt(values, "--seconds", 0, int.MaxValue, ref seconds)
+            ?? ParseInt(values, "--seed", int.MinValue, int.MaxValue, ref seed)
+            ?? ParseInt(values, "--port", 1, 65_535, ref port);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        if (chaosSeconds is > 0 and < MinChaosSeconds)
+        {
+            error = $"--chaos-seconds must be 0 (off) or at least {MinChaosSeconds}, got {chaosSeconds}";
+            return false;
+        }
+
+        var dataDirectory = values.GetValueOrDefault("--data-dir", DefaultDataDirectory);
+        if (dataDirectory.Trim().Length == 0)
+        {
+            error = "--data-dir must not be empty";
+            return false;
+        }
+
+        Uri? server = null;
+        string? token = null;
+        if (command == SimulatorCommand.Live)
+        {
+            var serverText = Fallback(values.GetValueOrDefault("--server"), ServerVariable, getEnvironmentVariable);
+            token = Fallback(values.GetValueOrDefault("--token"), TokenVariable, getEnvironmentVariable);
+            if (serverText is null)
+            {
+                error = $"live needs --server (or {ServerVariable})";
+                return false;
+            }
+
+            if (token is null)
+            {
+                error = $"live needs --token (or {TokenVariable}): the control plane's operator token";
+                return false;
+            }
+
+            if (!Uri.TryCreate(serverText, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+            {
+                error = $"--server must be an absolute http or https URL, got '{serverText}'";
+                return false;
+            }
+
+            if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                error = "--token must not contain spaces or control characters";
+                return false;
+            }
+
+            // A trailing slash keeps a path prefix (https://host/controlplane/) when relative paths are appended.
+            server = parsed.AbsoluteUri.EndsWith('/') ? parsed : new Uri(parsed.AbsoluteUri + "/");
+        }
+
+        options = new SimulatorOptions(command, nodes, chaosSeconds, seconds, seed, port, dataDirectory, server, token);
+        return true;
+    }
+
+    private static (string Name, string? Value) SplitArgument(string arg)
+    {
+        var equals = arg.IndexOf('=', StringComparison.Ordinal);
+        return arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? (arg[..equals], arg[(equals + 1)..]) : (arg, null);
+    }
+
+    private static string? ParseInt(Dictionary<string, string> values, string name, int min, int max, ref int target)
+    {
+        if (!values.TryGetValue(name, out var text))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            return max == int.MaxValue
+                ? $"{name} must be a whole number of at least {min}, got '{text}'"
+                : $"{name} must be a whole number from {min} to {max}, got '{text}'";
+        }
+
+        target = value;
+        return null;
+    }
+
+    private static string? Fallback(string? value, string variable, Func<string, string?> getEnvironmentVariable)
+    {
+        var fromEnvironment = getEnvironmentVariable(variable)?.Trim();
+        return string.IsNullOrEmpty(value) ? (string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment) : value;
+    }
+}

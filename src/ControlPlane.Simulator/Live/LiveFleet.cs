@@ -1,0 +1,101 @@
+using ControlPlane.NodeAgent;
+using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.Simulator.Fleet;
+
+namespace ControlPlane.Simulator.Live;
+
+/// <summary>
+/// One real node agent loop (<see cref="HeartbeatLoop"/>) per simulated node, all in this process, each
+/// reading its GPUs from a <see cref="SimulatedGpuReader"/>. A node can be crashed (its loop cancelled)
+/// and restarted (a new loop with a new agent session, as a restarted agent process would).
+/// </summary>
+internal sealed class LiveFleet : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+    private readonly Uri _server;
+    private readonly TextWriter _output;
+    private readonly SimulatedNode[] _nodes;
+
+    public LiveFleet(Uri server, IReadOnlyList<(NodeSpec Spec, string Token)> nodes, int seed, TextWriter output)
+    {
+        _server = server;
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = HeartbeatClient.DefaultRequestTimeout,
+        };
+
+        _output = output;
+        _nodes = nodes.Select((n, i) => new SimulatedNode(n.Spec, n.Token, new SimulatedGpuReader(n.Spec.Gpu, n.Spec.GpuCount, unchecked((seed * 7919) + i)))).ToArray();
+        Nodes = _nodes.Select(n => n.Spec).ToArray();
+    }
+
+    public IReadOnlyList<NodeSpec> Nodes { get; }
+
+    public void StartAll()
+    {
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            Start(i);
+        }
+    }
+
+    /// <summary>Starts the node's agent loop with a new session, unless it runs.</summary>
+    public void Start(int index)
+    {
+        var node = _nodes[index];
+        if (node.Loop is not null)
+        {
+            return;
+        }
+
+        var client = new HeartbeatClient(_http, _server, node.Spec.NodeId, node.Token);
+
+        // The agents' errors are worth seeing (a rejected token, nvidia-smi failing); their routine lines are not.
+        var log = new AgentLog(new AgentErrorWriter(_output, $"[agent {node.Spec.NodeId}] "), TimeProvider.System);
+        var loop = new HeartbeatLoop(client, node.Reader, log, TimeProvider.System, new Backoff(), Guid.NewGuid(), AgentVersion.Current);
+        var stopping = new CancellationTokenSource();
+        node.Loop = (Task.Run(() => loop.RunAsync(stopping.Token)), stopping);
+    }
+
+    /// <summary>Stops the node's agent loop as a crash would: no goodbye to the server.</summary>
+    public async Task CrashAsync(int index)
+    {
+        var node = _nodes[index];
+        if (node.Loop is not { } running)
+        {
+            return;
+        }
+
+        node.Loop = null;
+        var (task, stopping) = running;
+        await stopping.CancelAsync();
+        await task;
+        stopping.Dispose();
+    }
+
+    public void FailGpuReader(int index) => _nodes[index].Reader.Fail();
+
+    public void RecoverGpuReader(int index) => _nodes[index].Reader.Recover();
+
+    public async Task StopAllAsync()
+    {
+        await Task.WhenAll(Enumerable.Range(0, _nodes.Length).Select(CrashAsync));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAllAsync();
+        _http.Dispose();
+    }
+
+    private sealed class SimulatedNode(NodeSpec spec, string token, SimulatedGpuReader reader)
+    {
+        public NodeSpec Spec { get; } = spec;
+
+        public string Token { get; } = token;
+
+        public SimulatedGpuReader Reader { get; } = reader;
+
+        public (Task Task, CancellationTokenSource Stopping)? Loop { get; set; }
+    }
+}

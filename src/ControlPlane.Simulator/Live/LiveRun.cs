@@ -1,0 +1,77 @@
+using System.Globalization;
+using ControlPlane.Simulator.Cli;
+using ControlPlane.Simulator.Fleet;
+
+namespace ControlPlane.Simulator.Live;
+
+/// <summary>What <c>demo</c> and <c>live</c> share: enroll the simulated nodes, run their agents, chaos and the summary.</summary>
+internal static class LiveRun
+{
+    public static readonly TimeSpan SummaryInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; the agents are stopped when it returns.</summary>
+    /// <exception cref="AdminApiException">A node could not be enrolled.</exception>
+    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        var enrolled = new List<(NodeSpec Spec, string Token)>();
+        foreach (var node in FleetPlan.Create(options.Nodes))
+        {
+            enrolled.Add((node, await admin.EnrollAsync(node, cancellationToken)));
+            output.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"[fleet] enrolled {node.NodeId}: {node.Region}, {node.GpuCount} x {node.Gpu.Name} ({node.Gpu.MemoryMiB} MiB), {node.Ownership} from {node.Provider}, {node.HourlyCostUsd:0.00} USD/h"));
+        }
+
+        await using var fleet = new LiveFleet(admin.Server, enrolled, options.Seed, output);
+        fleet.StartAll();
+        output.WriteLine($"[fleet] {enrolled.Count} node agents running (the real heartbeat loop; nvidia-smi simulated), a summary every {SummaryInterval.TotalSeconds:0} s");
+        output.WriteLine(options.ChaosSeconds > 0
+            ? $"[chaos] every {options.ChaosSeconds} s a node crashes and comes back {options.ChaosSeconds * ChaosSchedule.CrashTicks} s later; once, a node's nvidia-smi fails for {options.ChaosSeconds} s"
+            : "[chaos] off");
+
+        var chaos = options.ChaosSeconds > 0
+            ? Chaos.RunAsync(fleet, TimeSpan.FromSeconds(options.ChaosSeconds), output, cancellationToken)
+            : Task.CompletedTask;
+        await PrintSummariesAsync(admin, output, cancellationToken);
+        await chaos;
+        output.WriteLine("[fleet] stopping the node agents");
+    }
+
+    /// <summary>Where to look while the fleet runs: the admin API, metrics, the OpenAPI document.</summary>
+    public static void PrintWhereToLook(TextWriter output, string prefix, Uri server, string tokenText)
+    {
+        var root = server.AbsoluteUri.TrimEnd('/');
+        output.WriteLine($"""
+            {prefix} look around (in another terminal):
+                     curl -s -H "Authorization: Bearer {tokenText}" {root}/admin/v1/nodes
+                     curl -s -H "Authorization: Bearer {tokenText}" {root}/admin/v1/pools
+                     curl -s {root}/metrics | grep '^controlplane_'
+                     curl -s {root}/openapi/v1.json
+            """);
+    }
+
+    private static async Task PrintSummariesAsync(AdminClient admin, TextWriter output, CancellationToken cancellationToken)
+    {
+        var summary = new FleetSummary();
+        using var timer = new PeriodicTimer(SummaryInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    var nodes = await admin.ListNodesAsync(cancellationToken);
+                    var pools = await admin.ListPoolsAsync(cancellationToken);
+                    output.Write(summary.Render(DateTimeOffset.Now, nodes, pools));
+                }
+                catch (AdminApiException e)
+                {
+                    output.WriteLine($"[fleet] cannot read the fleet: {e.Message}");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+}
