@@ -13,6 +13,22 @@ public static class GrainKeys
     /// <summary>The one directory of regions and nodes (touched on enrollment only, never on heartbeats).</summary>
     public const string FleetDirectory = "fleet:directory";
 
+    public const string PriceList = "prices:list";
+
+    public static string Contract(string contractId) => "contract:" + contractId;
+
+    public static string Customer(string customerId) => "customer:" + customerId;
+
+    /// <summary>The usage ledger of a contract.</summary>
+    public static string ContractLedger(string contractId) => "c-" + contractId;
+
+    /// <summary>The usage ledger of a customer billed pay-as-you-go (no contract covers the usage).</summary>
+    public static string PayAsYouGoLedger(string customerId) => "p-" + customerId;
+
+    /// <summary>One ledger's usage on one UTC day.</summary>
+    public static string UsageBucket(string ledger, DateOnly day) =>
+        "usage:" + ledger + ":" + day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The id part of a prefixed key.</summary>
     public static string IdOf(string key) => key[(key.IndexOf(':') + 1)..];
 }

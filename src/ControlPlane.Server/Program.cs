@@ -36,6 +36,8 @@ try
     app.MapControlPlaneOperations();
     app.MapAdminApi();
     app.MapAgentApi();
+    app.MapGatewayApi();
+    app.MapCustomerApi();
 
     ServerCommands.PrintBanner(app, settings, operatorToken);
     await ServerCommands.RunAsync(app);

@@ -19,7 +19,7 @@ public sealed record LedgerError(
     [property: Id(1)] Dictionary<string, string[]> Errors)
 {
     /// <summary>Every message on one line, for a <c>ProblemDetails.Detail</c> or a log.</summary>
-    public string Message => string.Join("; ", Errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"));
+    public string Message => string.Join("; ", Errors.SelectMany(e => e.Value));
 
     public static LedgerError Invalid(IReadOnlyDictionary<string, string[]> errors) =>
         new(LedgerErrorKind.Invalid, new Dictionary<string, string[]>(errors, StringComparer.Ordinal));

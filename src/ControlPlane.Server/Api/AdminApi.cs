@@ -10,8 +10,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace ControlPlane.Server.Api;
 
-/// <summary>What operators call: nodes and pools (later: deployments, contracts, prices, tokens).</summary>
-public static class AdminApi
+/// <summary>What operators call: nodes and pools here; prices, contracts and tokens in AdminApi.Commits.cs.</summary>
+public static partial class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
@@ -40,6 +40,7 @@ public static class AdminApi
         admin.MapGet("/pools", ListPoolsAsync)
             .WithName("ListPools")
             .WithSummary("Capacity per region: GPUs total and healthy, by SKU and node status.");
+        MapCommits(admin);
         return app;
     }
 

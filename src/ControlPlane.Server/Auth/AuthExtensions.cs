@@ -21,7 +21,9 @@ public static class AuthExtensions
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Operator, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Operator))
-            .AddPolicy(Policies.Node, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Node));
+            .AddPolicy(Policies.Node, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Node))
+            .AddPolicy(Policies.Gateway, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Gateway))
+            .AddPolicy(Policies.Customer, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Customer));
         return builder;
     }
 

@@ -4,12 +4,19 @@ public static class Roles
 {
     public const string Operator = "operator";
     public const string Node = "node";
+    public const string Gateway = "gateway";
+    public const string Customer = "customer";
+
+    /// <summary>Roles an operator may issue tokens for through the admin API.</summary>
+    public static readonly string[] Issuable = [Gateway, Customer, Operator];
 }
 
 public static class Policies
 {
     public const string Operator = "operator";
     public const string Node = "node";
+    public const string Gateway = "gateway";
+    public const string Customer = "customer";
 }
 
 public static class ControlPlaneClaims

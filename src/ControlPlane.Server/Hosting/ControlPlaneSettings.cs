@@ -1,3 +1,4 @@
+using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Fleet;
 using ControlPlane.Server.Options;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,8 @@ public sealed record ControlPlaneSettings(
     StorageOptions Storage,
     ClusteringOptions Clustering,
     AuthOptions Auth,
-    FleetOptions Fleet)
+    FleetOptions Fleet,
+    BillingOptions Billing)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
     {
@@ -20,18 +22,20 @@ public sealed record ControlPlaneSettings(
         var clustering = Bind<ClusteringOptions>(configuration, ClusteringOptions.SectionName);
         var auth = Bind<AuthOptions>(configuration, AuthOptions.SectionName);
         var fleet = Bind<FleetOptions>(configuration, FleetOptions.SectionName);
+        var billing = Bind<BillingOptions>(configuration, BillingOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, new StorageOptionsValidator().Validate(null, storage));
         Collect(failures, new ClusteringOptionsValidator(Microsoft.Extensions.Options.Options.Create(auth)).Validate(null, clustering));
         Collect(failures, new AuthOptionsValidator().Validate(null, auth));
         Collect(failures, new FleetOptionsValidator().Validate(null, fleet));
+        Collect(failures, new BillingOptionsValidator().Validate(null, billing));
         if (failures.Count > 0)
         {
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Fleet;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -141,4 +142,12 @@ public sealed class FleetOptionsValidator : IValidateOptions<FleetOptions>
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+}
+
+public sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BillingOptions options) =>
+        options.LateUsageGraceDays is < 0 or > 365
+            ? ValidateOptionsResult.Fail("Billing:LateUsageGraceDays must be between 0 and 365.")
+            : ValidateOptionsResult.Success;
 }

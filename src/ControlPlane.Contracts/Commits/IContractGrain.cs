@@ -1,0 +1,55 @@
+using ControlPlane.Domain.Commits;
+
+namespace ControlPlane.Contracts.Commits;
+
+/// <summary>
+/// One customer contract, keyed by <see cref="GrainKeys.Contract"/>: terms, true-ups, closed quarter
+/// books and invoices in one state record. Usage itself lives in the contract's ledger-day buckets;
+/// the contract reads them to show its book and freezes them when a quarter closes.
+/// </summary>
+[Alias("IContractGrain")]
+public interface IContractGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the contract and issues its opening invoice. Retrying with the same terms returns the same result.</summary>
+    [Alias("CreateAsync")]
+    Task<ContractOutcome> CreateAsync(ContractTerms terms);
+
+    [Alias("AddTrueUpAsync")]
+    Task<ContractOutcome> AddTrueUpAsync(TrueUp trueUp);
+
+    /// <summary>Closes quarter <paramref name="quarter"/> and issues its invoice; closing it again returns that invoice.</summary>
+    [Alias("CloseQuarterAsync")]
+    Task<ContractOutcome> CloseQuarterAsync(int quarter);
+
+    /// <summary>Closes every quarter whose end plus the late-usage grace has passed, and bills late usage after the term.</summary>
+    [Alias("CloseDueQuartersAsync")]
+    Task CloseDueQuartersAsync();
+
+    /// <summary>The terms and the quarter book with usage so far; null when the contract does not exist.</summary>
+    [Alias("GetAsync")]
+    Task<ContractView?> GetAsync();
+
+    /// <summary>Issued invoices, oldest first; null when the contract does not exist.</summary>
+    [Alias("GetInvoicesAsync")]
+    Task<List<Invoice>?> GetInvoicesAsync();
+
+    /// <summary>The invoice closing the first open quarter would issue now.</summary>
+    [Alias("PreviewAsync")]
+    Task<ContractOutcome> PreviewAsync();
+}
+
+/// <summary>The result of a contract command: an invoice (when one was issued or previewed), or why not.</summary>
+[GenerateSerializer, Alias("contract-outcome")]
+public sealed record ContractOutcome(
+    [property: Id(0)] Invoice? Invoice,
+    [property: Id(1)] LedgerError? Error,
+    [property: Id(2)] ContractView? Contract);
+
+/// <summary>A contract as operators and its customer see it.</summary>
+[GenerateSerializer, Alias("contract-view")]
+public sealed record ContractView(
+    [property: Id(0)] ContractTerms Terms,
+    [property: Id(1)] List<TrueUp> TrueUps,
+    [property: Id(2)] List<QuarterLine> Quarters,
+    [property: Id(3)] List<ModelUsage> UsageByModel,
+    [property: Id(4)] long PendingLateUsageCents);

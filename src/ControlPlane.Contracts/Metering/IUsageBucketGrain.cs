@@ -1,0 +1,56 @@
+using ControlPlane.Domain.Metering;
+
+namespace ControlPlane.Contracts.Metering;
+
+/// <summary>
+/// The usage of one ledger (a contract, or a customer's pay-as-you-go account) on one UTC day, keyed by
+/// <see cref="GrainKeys.UsageBucket"/>. It is the source of truth for that day: it remembers every event
+/// id it counted (so a resent event never counts twice, for the whole term) and the token totals per
+/// model and rate, in one state record written once per group of concurrent batches. Keeping a day per
+/// grain bounds each record; the contract reads the days of a quarter when it needs totals.
+/// </summary>
+[Alias("IUsageBucketGrain")]
+public interface IUsageBucketGrain : IGrainWithStringKey
+{
+    /// <summary>Counts the events not seen before; returns once they are durable.</summary>
+    [Alias("RecordAsync")]
+    Task<RecordResult> RecordAsync(List<MeteredEvent> events);
+
+    /// <summary>
+    /// Freezes the day's usage into its quarter (the quarter closes): returns the totals counted so far.
+    /// Events counted after this are late usage. Idempotent.
+    /// </summary>
+    [Alias("SealAsync")]
+    Task<List<UsageAggregate>> SealAsync();
+
+    /// <summary>
+    /// Hands the late usage counted since the last call to invoice <paramref name="invoiceId"/>. Calling
+    /// again with the same invoice id returns the same usage, so a retried close bills it once.
+    /// </summary>
+    [Alias("TakeLateUsageAsync")]
+    Task<List<UsageAggregate>> TakeLateUsageAsync(string invoiceId);
+
+    /// <summary>Totals without changing anything: counted before the seal, late and not yet billed.</summary>
+    [Alias("GetAsync")]
+    Task<BucketTotals> GetAsync();
+}
+
+/// <summary>One usage event, already validated and priced at its list rate.</summary>
+[GenerateSerializer, Alias("metered-event")]
+public sealed record MeteredEvent(
+    [property: Id(0)] string EventId,
+    [property: Id(1)] string Model,
+    [property: Id(2)] Rate ListRate,
+    [property: Id(3)] long InputTokens,
+    [property: Id(4)] long OutputTokens);
+
+[GenerateSerializer, Alias("record-result")]
+public sealed record RecordResult(
+    [property: Id(0)] int Accepted,
+    [property: Id(1)] int Duplicates);
+
+[GenerateSerializer, Alias("bucket-totals")]
+public sealed record BucketTotals(
+    [property: Id(0)] bool Sealed,
+    [property: Id(1)] List<UsageAggregate> Counted,
+    [property: Id(2)] List<UsageAggregate> PendingLate);

@@ -1,0 +1,287 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Commits;
+using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Commits;
+using ControlPlane.Domain.Metering;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Grains.Commits;
+
+/// <summary>
+/// A customer contract. The state is the domain's <see cref="ContractLedger"/> (terms, true-ups, frozen
+/// quarters, invoices) as one record. Usage is not in it: it lives in the contract's ledger-day buckets,
+/// which this grain reads for the live book and seals when a quarter closes. A close is safe to retry at
+/// any point: sealing returns the frozen totals again and late usage is handed out per invoice id.
+/// </summary>
+public sealed partial class ContractGrain(
+    [PersistentState("contract", "store")] IPersistentState<ContractLedger> state,
+    IOptions<BillingOptions> options,
+    TimeProvider time,
+    ILogger<ContractGrain> logger) : Grain, IContractGrain, IRemindable
+{
+    private const string CloseReminder = "contract-close";
+
+    private ContractLedger Ledger => state.State;
+
+    private string ContractId => GrainKeys.IdOf(this.GetPrimaryKeyString());
+
+    public async Task<ContractOutcome> CreateAsync(ContractTerms terms)
+    {
+        if (Ledger.IsOpened)
+        {
+            var again = Ledger.Open(terms, time.GetUtcNow());
+            return again.IsSuccess ? new(again.Value, null, await ViewAsync()) : new(null, again.Error, null);
+        }
+
+        var errors = terms.Validate();
+        if (errors.Count > 0)
+        {
+            return new(null, LedgerError.Invalid(errors), null);
+        }
+
+        var calendar = terms.Calendar();
+        var term = new ContractTerm(terms.ContractId, calendar.TermStart, calendar.TermEnd);
+        if (!await GrainFactory.GetGrain<ICustomerGrain>(GrainKeys.Customer(terms.CustomerId)).AddContractAsync(term))
+        {
+            return new(null, LedgerError.Conflict("startDate", $"customer {terms.CustomerId} already has a contract whose term overlaps {term.Start:yyyy-MM-dd} to {term.End:yyyy-MM-dd}: one active contract per customer"), null);
+        }
+
+        var opened = Ledger.Open(terms, time.GetUtcNow());
+        if (!opened.IsSuccess)
+        {
+            return new(null, opened.Error, null);
+        }
+
+        await WriteOrReloadAsync();
+        if (options.Value.AutoCloseQuarters)
+        {
+            await this.RegisterOrUpdateReminder(CloseReminder, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
+        }
+
+        LogCreated(terms.ContractId, terms.CustomerId, Money.Format(terms.QuarterlyCommitCents), terms.Quarters);
+        return new(opened.Value, null, await ViewAsync());
+    }
+
+    public async Task<ContractOutcome> AddTrueUpAsync(TrueUp trueUp)
+    {
+        if (!Ledger.IsOpened)
+        {
+            return NotFound();
+        }
+
+        var result = Ledger.AddTrueUp(trueUp, time.GetUtcNow());
+        if (!result.IsSuccess)
+        {
+            return new(null, result.Error, null);
+        }
+
+        await WriteOrReloadAsync();
+        return new(result.Value, null, await ViewAsync());
+    }
+
+    public async Task<ContractOutcome> CloseQuarterAsync(int quarter)
+    {
+        if (!Ledger.IsOpened)
+        {
+            return NotFound();
+        }
+
+        var terms = Ledger.Terms!;
+        if (quarter <= Ledger.ClosedThrough || quarter != Ledger.FirstOpenQuarter || time.GetUtcNow() < terms.Calendar().End(quarter))
+        {
+            // Already closed (returns its invoice), out of order, or not ended: the ledger says which.
+            var answer = Ledger.CloseQuarter(quarter, time.GetUtcNow());
+            return new(answer.IsSuccess ? answer.Value : null, answer.Error, null);
+        }
+
+        var invoiceId = InvoicePlanner.CloseId(ContractId, quarter);
+        var frozen = await SealQuarterAsync(quarter);
+        var late = await TakeLateUsageAsync(invoiceId);
+        foreach (var usage in frozen)
+        {
+            Ledger.RecordUsage(quarter, usage);
+        }
+
+        foreach (var (q, usage) in late)
+        {
+            Ledger.RecordUsage(q, usage);
+        }
+
+        var closed = Ledger.CloseQuarter(quarter, time.GetUtcNow());
+        if (!closed.IsSuccess)
+        {
+            await state.ReadStateAsync();
+            return new(null, closed.Error, null);
+        }
+
+        await WriteOrReloadAsync();
+        LogClosed(ContractId, quarter, Money.Format(closed.Value.TotalCents));
+        return new(closed.Value, null, await ViewAsync());
+    }
+
+    public async Task CloseDueQuartersAsync()
+    {
+        if (!Ledger.IsOpened)
+        {
+            return;
+        }
+
+        var grace = TimeSpan.FromDays(options.Value.LateUsageGraceDays);
+        var calendar = Ledger.Terms!.Calendar();
+        while (!Ledger.TermClosed && calendar.End(Ledger.FirstOpenQuarter) + grace <= time.GetUtcNow())
+        {
+            var outcome = await CloseQuarterAsync(Ledger.FirstOpenQuarter);
+            if (outcome.Error is not null)
+            {
+                LogAutoCloseFailed(ContractId, outcome.Error.Message);
+                return;
+            }
+        }
+
+        if (Ledger.TermClosed)
+        {
+            await BillLateUsageAfterTermAsync();
+        }
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        reminderName == CloseReminder && options.Value.AutoCloseQuarters ? CloseDueQuartersAsync() : Task.CompletedTask;
+
+    public async Task<ContractView?> GetAsync() => Ledger.IsOpened ? await ViewAsync() : null;
+
+    public Task<List<Invoice>?> GetInvoicesAsync() =>
+        Task.FromResult(Ledger.IsOpened ? Ledger.Invoices.ToList() : null);
+
+    public async Task<ContractOutcome> PreviewAsync()
+    {
+        if (!Ledger.IsOpened)
+        {
+            return NotFound();
+        }
+
+        var live = await LiveLedgerAsync(includeOpenQuarters: true);
+        return new(live.Preview(time.GetUtcNow()), null, null);
+    }
+
+    private async Task BillLateUsageAfterTermAsync()
+    {
+        var invoiceId = InvoicePlanner.LateUsageId(ContractId, Ledger.Invoices.Count(i => i.InvoiceId.StartsWith(ContractId + "-late-", StringComparison.Ordinal)) + 1);
+        var late = await TakeLateUsageAsync(invoiceId);
+        if (late.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (q, usage) in late)
+        {
+            Ledger.RecordUsage(q, usage);
+        }
+
+        var billed = Ledger.BillLateUsageAfterTerm(time.GetUtcNow());
+        if (billed.IsSuccess && billed.Value is not null && billed.Value.InvoiceId == invoiceId)
+        {
+            await WriteOrReloadAsync();
+            return;
+        }
+
+        await state.ReadStateAsync();
+        LogAutoCloseFailed(ContractId, billed.Error?.Message ?? $"late-usage invoice id mismatch: expected {invoiceId}");
+    }
+
+    private async Task<ContractView> ViewAsync()
+    {
+        var live = await LiveLedgerAsync(includeOpenQuarters: true);
+        return new ContractView(live.Terms!, live.TrueUps.ToList(), live.Book().ToList(), live.UsageByModel().ToList(), live.PendingLateUsageCents());
+    }
+
+    /// <summary>A copy of the ledger with the usage counted in the buckets so far: what a close would see now.</summary>
+    private async Task<ContractLedger> LiveLedgerAsync(bool includeOpenQuarters)
+    {
+        var live = Ledger.Clone();
+        var calendar = live.Terms!.Calendar();
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1);
+        var reads = new List<Task<(int Quarter, BucketTotals Totals)>>();
+        for (var q = 1; q <= calendar.Quarters; q++)
+        {
+            if (q >= live.FirstOpenQuarter && !includeOpenQuarters)
+            {
+                continue;
+            }
+
+            foreach (var day in Days(calendar, q, today))
+            {
+                var quarter = q;
+                reads.Add(ReadBucketAsync(day).ContinueWith(t => (quarter, t.Result), TaskScheduler.Current));
+            }
+        }
+
+        foreach (var (quarter, totals) in await Task.WhenAll(reads))
+        {
+            var usage = quarter < live.FirstOpenQuarter ? totals.PendingLate : totals.Counted;
+            foreach (var aggregate in usage)
+            {
+                live.RecordUsage(quarter, aggregate);
+            }
+        }
+
+        return live;
+    }
+
+    private async Task<List<UsageAggregate>> SealQuarterAsync(int quarter)
+    {
+        var calendar = Ledger.Terms!.Calendar();
+        var seals = Days(calendar, quarter, calendar.EndDay(quarter))
+            .Select(day => Bucket(day).SealAsync());
+        return (await Task.WhenAll(seals)).SelectMany(u => u).ToList();
+    }
+
+    private async Task<List<(int Quarter, UsageAggregate Usage)>> TakeLateUsageAsync(string invoiceId)
+    {
+        var calendar = Ledger.Terms!.Calendar();
+        var takes = Enumerable.Range(1, Ledger.ClosedThrough)
+            .SelectMany(q => Days(calendar, q, calendar.EndDay(q)).Select(async day =>
+                (await Bucket(day).TakeLateUsageAsync(invoiceId)).Select(u => (q, u))));
+        return (await Task.WhenAll(takes)).SelectMany(u => u).ToList();
+    }
+
+    private Task<BucketTotals> ReadBucketAsync(DateOnly day) => Bucket(day).GetAsync();
+
+    private IUsageBucketGrain Bucket(DateOnly day) =>
+        GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(GrainKeys.ContractLedger(ContractId), day));
+
+    /// <summary>The days of a quarter before <paramref name="until"/> (exclusive).</summary>
+    private static IEnumerable<DateOnly> Days(QuarterCalendar calendar, int quarter, DateOnly until)
+    {
+        for (var day = calendar.StartDay(quarter); day < calendar.EndDay(quarter) && day < until; day = day.AddDays(1))
+        {
+            yield return day;
+        }
+    }
+
+    private async Task WriteOrReloadAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory must not keep what the database did not take.
+            await state.ReadStateAsync();
+            throw;
+        }
+    }
+
+    private static ContractOutcome NotFound() =>
+        new(null, LedgerError.NotFound("contractId", "no such contract"), null);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Contract {ContractId} created for customer {CustomerId}: {QuarterlyCommitUsd} USD a quarter for {Quarters} quarters")]
+    private partial void LogCreated(string contractId, string customerId, string quarterlyCommitUsd, int quarters);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Contract {ContractId} closed quarter {Quarter}: invoice of {TotalUsd} USD")]
+    private partial void LogClosed(string contractId, int quarter, string totalUsd);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Contract {ContractId} could not close a due quarter: {Reason}")]
+    private partial void LogAutoCloseFailed(string contractId, string reason);
+}

@@ -1,0 +1,34 @@
+using ControlPlane.Contracts.Commits;
+
+namespace ControlPlane.Grains.Commits;
+
+[GenerateSerializer, Alias("customer-state")]
+public sealed class CustomerState
+{
+    [Id(0)] public List<ContractTerm> Contracts { get; set; } = [];
+}
+
+public sealed class CustomerGrain(
+    [PersistentState("customer", "store")] IPersistentState<CustomerState> state) : Grain, ICustomerGrain
+{
+    public async Task<bool> AddContractAsync(ContractTerm term)
+    {
+        var contracts = state.State.Contracts;
+        if (contracts.Any(c => c.ContractId == term.ContractId))
+        {
+            return contracts.Single(c => c.ContractId == term.ContractId) == term;
+        }
+
+        if (contracts.Any(c => c.Overlaps(term)))
+        {
+            return false;
+        }
+
+        contracts.Add(term);
+        contracts.Sort((a, b) => a.Start.CompareTo(b.Start));
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public Task<List<ContractTerm>> GetContractsAsync() => Task.FromResult(state.State.Contracts.ToList());
+}

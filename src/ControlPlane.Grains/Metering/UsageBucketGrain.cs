@@ -1,0 +1,192 @@
+using System.Security.Cryptography;
+using System.Text;
+using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Metering;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+
+namespace ControlPlane.Grains.Metering;
+
+/// <summary>
+/// One ledger-day of usage, with group commit: batches that arrive while a write is in flight wait, and
+/// the next write takes all of them, so the database sees one write per group, not per batch or event.
+/// A batch is answered only after the write that holds it succeeded. A failed write reloads the stored
+/// state, so nothing counted in memory can outlive a write that did not happen.
+/// </summary>
+[Reentrant]
+public sealed partial class UsageBucketGrain(
+    [PersistentState("usage-bucket", "store")] IPersistentState<UsageBucketState> state,
+    ILogger<UsageBucketGrain> logger) : Grain, IUsageBucketGrain
+{
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private List<PendingBatch> _waiting = [];
+
+    private UsageBucketState S => state.State;
+
+    public async Task<RecordResult> RecordAsync(List<MeteredEvent> events)
+    {
+        var batch = new PendingBatch(events);
+        _waiting.Add(batch);
+        await _writer.WaitAsync();
+        try
+        {
+            // An earlier writer may have taken this batch into its group already.
+            if (!batch.Done.Task.IsCompleted)
+            {
+                await CommitGroupAsync();
+            }
+        }
+        finally
+        {
+            _writer.Release();
+        }
+
+        return await batch.Done.Task;
+    }
+
+    public Task<List<UsageAggregate>> SealAsync() => UnderWriterAsync(async () =>
+    {
+        if (!S.Sealed)
+        {
+            S.Sealed = true;
+            await WriteOrReloadAsync();
+        }
+
+        return S.Counted.Values.ToList();
+    });
+
+    public Task<List<UsageAggregate>> TakeLateUsageAsync(string invoiceId) => UnderWriterAsync(async () =>
+    {
+        if (S.BilledLate.TryGetValue(invoiceId, out var billed))
+        {
+            return billed;
+        }
+
+        var late = S.Late.Values.ToList();
+        if (late.Count == 0)
+        {
+            return late;
+        }
+
+        S.BilledLate[invoiceId] = late;
+        S.Late = new(StringComparer.Ordinal);
+        await WriteOrReloadAsync();
+        return late;
+    });
+
+    public Task<BucketTotals> GetAsync() =>
+        Task.FromResult(new BucketTotals(S.Sealed, S.Counted.Values.ToList(), S.Late.Values.ToList()));
+
+    private async Task CommitGroupAsync()
+    {
+        var group = _waiting;
+        _waiting = [];
+        var results = new RecordResult[group.Count];
+        for (var i = 0; i < group.Count; i++)
+        {
+            results[i] = Apply(group[i].Events);
+        }
+
+        try
+        {
+            if (results.Any(r => r.Accepted > 0))
+            {
+                await WriteOrReloadAsync();
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var batch in group)
+            {
+                batch.Done.TrySetException(e);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Done.TrySetResult(results[i]);
+        }
+
+        if (group.Count > 1)
+        {
+            LogGroupCommit(group.Count, results.Sum(r => r.Accepted));
+        }
+    }
+
+    private RecordResult Apply(List<MeteredEvent> events)
+    {
+        int accepted = 0, duplicates = 0;
+        var target = S.Sealed ? S.Late : S.Counted;
+        foreach (var e in events)
+        {
+            if (!S.Seen.Add(EventKey(e.EventId)))
+            {
+                duplicates++;
+                continue;
+            }
+
+            accepted++;
+            var key = AggregateKey(e.Model, e.ListRate);
+            var usage = new UsageAggregate(e.Model, e.ListRate, e.InputTokens, e.OutputTokens);
+            target[key] = target.TryGetValue(key, out var sum) ? sum.Add(usage) : usage;
+        }
+
+        return new RecordResult(accepted, duplicates);
+    }
+
+    private async Task WriteOrReloadAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception e)
+        {
+            // Memory now holds events the database does not: forget them, so a retry counts them again.
+            LogWriteFailed(e);
+            try
+            {
+                await state.ReadStateAsync();
+            }
+            catch (Exception)
+            {
+                DeactivateOnIdle();
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<T> UnderWriterAsync<T>(Func<Task<T>> action)
+    {
+        await _writer.WaitAsync();
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    internal static Guid EventKey(string eventId) =>
+        new(SHA256.HashData(Encoding.UTF8.GetBytes(eventId)).AsSpan(0, 16));
+
+    // Equal rates must share a key whatever their decimal scale (1.0 and 1.00).
+    internal static string AggregateKey(string model, Rate rate) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{model}|{rate.InputUsdPer1M:0.############################}|{rate.OutputUsdPer1M:0.############################}");
+
+    private sealed record PendingBatch(List<MeteredEvent> Events)
+    {
+        public TaskCompletionSource<RecordResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Group commit of {Batches} batches, {Accepted} new events")]
+    private partial void LogGroupCommit(int batches, int accepted);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Usage bucket write failed; reloading the stored state")]
+    private partial void LogWriteFailed(Exception exception);
+}

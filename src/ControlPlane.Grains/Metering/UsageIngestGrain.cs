@@ -1,0 +1,50 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Commits;
+using ControlPlane.Contracts.Metering;
+using Orleans.Concurrency;
+
+namespace ControlPlane.Grains.Metering;
+
+/// <summary>
+/// Prices a batch at the list rates in force at each event's time, routes each event to its ledger (the
+/// customer's contract covering the event, or pay-as-you-go) and day, and waits for every bucket to make
+/// its share durable. A batch with an unknown model counts nothing.
+/// </summary>
+[StatelessWorker]
+public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
+{
+    public async Task<IngestResult> IngestAsync(UsageBatch batch)
+    {
+        var prices = await GrainFactory.GetGrain<IPriceListGrain>(GrainKeys.PriceList).GetAsync();
+        var errors = new Dictionary<string, string[]>();
+        for (var i = 0; i < batch.Events.Count; i++)
+        {
+            if (!prices.Knows(batch.Events[i].Model))
+            {
+                errors[$"events[{i}]"] = [$"eventId '{batch.Events[i].EventId}': unknown model '{batch.Events[i].Model}' (set its price with PUT /admin/v1/prices/{{model}})."];
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return new IngestResult(0, 0, errors);
+        }
+
+        var customers = batch.Events.Select(e => e.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        var terms = await Task.WhenAll(customers.Select(c => GrainFactory.GetGrain<ICustomerGrain>(GrainKeys.Customer(c)).GetContractsAsync()));
+        var contractsOf = customers.Zip(terms).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+
+        var buckets = batch.Events
+            .GroupBy(e => GrainKeys.UsageBucket(LedgerOf(e, contractsOf[e.CustomerId]), DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
+            .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(g.Key).RecordAsync(g
+                .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens))
+                .ToList()));
+        var results = await Task.WhenAll(buckets);
+        return new IngestResult(results.Sum(r => r.Accepted), results.Sum(r => r.Duplicates), null);
+    }
+
+    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts) =>
+        contracts.FirstOrDefault(c => c.Covers(e.Timestamp)) is { } contract
+            ? GrainKeys.ContractLedger(contract.ContractId)
+            : GrainKeys.PayAsYouGoLedger(e.CustomerId);
+}

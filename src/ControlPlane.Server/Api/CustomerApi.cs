@@ -1,0 +1,72 @@
+using System.Security.Claims;
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Commits;
+using ControlPlane.Domain.Commits;
+using ControlPlane.Server.Api.Commits;
+using ControlPlane.Server.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ControlPlane.Server.Api;
+
+/// <summary>What a customer calls with its own token: its contracts and invoices, nobody else's.</summary>
+public static class CustomerApi
+{
+    public static IEndpointRouteBuilder MapCustomerApi(this IEndpointRouteBuilder app)
+    {
+        var customer = app.MapGroup("/v1")
+            .RequireAuthorization(Policies.Customer)
+            .WithTags("Customer");
+
+        customer.MapGet("/contracts", ListContractsAsync)
+            .WithName("ListMyContracts")
+            .WithSummary("The caller's contracts with their quarter books.");
+        customer.MapGet("/contracts/{contractId}", GetContractAsync)
+            .WithName("GetMyContract")
+            .WithSummary("One of the caller's contracts: balance, usage, rollover, overage.");
+        customer.MapGet("/contracts/{contractId}/invoices", ListInvoicesAsync)
+            .WithName("ListMyInvoices")
+            .WithSummary("The invoices of one of the caller's contracts.");
+        return app;
+    }
+
+    private static async Task<Ok<ContractResponse[]>> ListContractsAsync(ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var terms = await grains.GetGrain<ICustomerGrain>(GrainKeys.Customer(user.Subject()!)).GetContractsAsync();
+        var views = await Task.WhenAll(terms.Select(t => grains.GetGrain<IContractGrain>(GrainKeys.Contract(t.ContractId)).GetAsync()));
+        return TypedResults.Ok(views.OfType<ContractView>().Select(ContractResponse.From).ToArray());
+    }
+
+    private static async Task<Results<Ok<ContractResponse>, ProblemHttpResult>> GetContractAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var view = ContractTerms.IsValidId(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
+        if (view is null)
+        {
+            return NotFound(contractId);
+        }
+
+        return view.Terms.CustomerId == user.Subject() ? TypedResults.Ok(ContractResponse.From(view)) : NotYours(contractId);
+    }
+
+    private static async Task<Results<Ok<InvoiceResponse[]>, ProblemHttpResult>> ListInvoicesAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var view = ContractTerms.IsValidId(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
+        if (view is null)
+        {
+            return NotFound(contractId);
+        }
+
+        if (view.Terms.CustomerId != user.Subject())
+        {
+            return NotYours(contractId);
+        }
+
+        var invoices = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync() ?? [];
+        return TypedResults.Ok(invoices.Select(InvoiceResponse.From).ToArray());
+    }
+
+    private static ProblemHttpResult NotFound(string contractId) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such contract.", detail: $"No contract '{contractId}' exists.");
+
+    private static ProblemHttpResult NotYours(string contractId) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your contract.", detail: $"Contract '{contractId}' belongs to another customer.");
+}

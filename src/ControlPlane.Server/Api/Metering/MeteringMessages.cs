@@ -1,0 +1,148 @@
+using System.Text.RegularExpressions;
+using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Commits;
+using ControlPlane.Domain.Metering;
+
+namespace ControlPlane.Server.Api.Metering;
+
+/// <summary>A model's list price per million tokens (numbers or strings).</summary>
+public sealed record SetPriceRequest(decimal? InputUsdPer1M, decimal? OutputUsdPer1M);
+
+public sealed record PriceResponse(string Model, decimal InputUsdPer1M, decimal OutputUsdPer1M, DateTimeOffset EffectiveFrom)
+{
+    public static PriceResponse From(ModelPrice price) =>
+        new(price.Model, price.Rate.InputUsdPer1M, price.Rate.OutputUsdPer1M, price.EffectiveFrom);
+}
+
+/// <summary>A batch of usage events from the inference gateway.</summary>
+public sealed record UsageBatchRequest(string? BatchId, IReadOnlyList<UsageEventRequest?>? Events);
+
+public sealed record UsageEventRequest(
+    string? EventId,
+    string? CustomerId,
+    string? DeploymentId,
+    string? Model,
+    long? InputTokens,
+    long? OutputTokens,
+    DateTimeOffset? Timestamp);
+
+/// <summary>How many events of the batch were new, and how many had been counted before.</summary>
+public sealed record UsageBatchResponse(int Accepted, int Duplicates);
+
+public sealed record PayAsYouGoUsageResponse(string CustomerId, string Month, IReadOnlyList<Commits.ModelUsageResponse> Usage, string TotalUsd)
+{
+    public static PayAsYouGoUsageResponse From(string customerId, DateOnly month, IReadOnlyList<UsageAggregate> usage)
+    {
+        var byModel = usage
+            .GroupBy(u => u.Model, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new Commits.ModelUsageResponse(g.Key, g.Sum(u => u.InputTokens), g.Sum(u => u.OutputTokens), Money.Format(Pricing.PriceCents(g, 0m))))
+            .ToArray();
+        return new PayAsYouGoUsageResponse(customerId, month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture), byModel, Money.Format(Pricing.PriceCents(usage, 0m)));
+    }
+}
+
+public sealed record IssueTokenRequest(string? Role, string? Subject);
+
+public sealed record TokenResponse(string Token, string Role, string Subject);
+
+public static partial class MeteringValidation
+{
+    public const int MaxEventsPerBatch = 10_000;
+
+    /// <summary>More tokens than any single request can use: a counting bug, not usage.</summary>
+    public const long MaxTokensPerEvent = 100_000_000;
+
+    /// <summary>How far ahead of the server's clock an event's timestamp may be (clock skew).</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    private static readonly DateTimeOffset Earliest = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static bool IsValidModel(string? model) => model is not null && ModelPattern().IsMatch(model);
+
+    /// <summary>Field errors naming each bad event (by index and id); a batch with any error counts nothing.</summary>
+    public static Dictionary<string, string[]> Validate(UsageBatchRequest batch, DateTimeOffset now)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (batch.BatchId is not { Length: > 0 and <= 128 })
+        {
+            errors["batchId"] = ["Required, at most 128 characters."];
+        }
+
+        var events = batch.Events ?? [];
+        if (events.Count is 0 or > MaxEventsPerBatch)
+        {
+            errors["events"] = [$"Between 1 and {MaxEventsPerBatch} events."];
+            return errors;
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            var problems = Validate(events[i], now);
+            if (problems.Count > 0)
+            {
+                var id = events[i]?.EventId is { Length: > 0 and <= 128 } eventId ? $" (eventId '{eventId}')" : "";
+                errors[$"events[{i}]"] = problems.Select(p => p + id).ToArray();
+            }
+        }
+
+        return errors;
+    }
+
+    public static UsageBatch ToBatch(UsageBatchRequest batch) => new(
+        batch.BatchId!,
+        batch.Events!.Select(e => new UsageEvent(e!.EventId!, e.CustomerId!, e.DeploymentId!, e.Model!, e.InputTokens!.Value, e.OutputTokens!.Value, e.Timestamp!.Value.ToUniversalTime())).ToList());
+
+    private static List<string> Validate(UsageEventRequest? e, DateTimeOffset now)
+    {
+        var problems = new List<string>();
+        if (e is null)
+        {
+            problems.Add("Must be an object.");
+            return problems;
+        }
+
+        if (e.EventId is not { Length: > 0 and <= 128 })
+        {
+            problems.Add("eventId: required, at most 128 characters.");
+        }
+
+        if (!ContractTerms.IsValidId(e.CustomerId))
+        {
+            problems.Add("customerId: required, letters, digits, '-', '_' and '.'.");
+        }
+
+        if (e.DeploymentId is not { Length: > 0 and <= 128 })
+        {
+            problems.Add("deploymentId: required, at most 128 characters.");
+        }
+
+        if (!IsValidModel(e.Model))
+        {
+            problems.Add("model: required, a model name.");
+        }
+
+        if (e.InputTokens is not (>= 0 and <= MaxTokensPerEvent) || e.OutputTokens is not (>= 0 and <= MaxTokensPerEvent))
+        {
+            problems.Add($"inputTokens and outputTokens: required, 0 to {MaxTokensPerEvent}.");
+        }
+
+        if (e.Timestamp is not { } at)
+        {
+            problems.Add("timestamp: required.");
+        }
+        else if (at > now + MaxClockSkew)
+        {
+            problems.Add($"timestamp: {at:O} is in the future.");
+        }
+        else if (at < Earliest)
+        {
+            problems.Add($"timestamp: {at:O} is before {Earliest:yyyy-MM-dd}.");
+        }
+
+        return problems;
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ModelPattern();
+}
