@@ -56,7 +56,8 @@ public sealed partial class ContractGrain(
         await WriteOrReloadAsync();
         if (options.Value.AutoCloseQuarters)
         {
-            await this.RegisterOrUpdateReminder(CloseReminder, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
+            var period = TimeSpan.FromSeconds(options.Value.AutoCloseCheckSeconds);
+            await this.RegisterOrUpdateReminder(CloseReminder, period, period);
         }
 
         LogCreated(terms.ContractId, terms.CustomerId, Money.Format(terms.QuarterlyCommitCents), terms.Quarters);

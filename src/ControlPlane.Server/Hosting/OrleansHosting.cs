@@ -58,13 +58,13 @@ public static class OrleansHosting
                 silo.UseInMemoryReminderService();
             }
 
-            // Node watchdogs may tick faster than Orleans' one-minute default (tests, small fleets).
-            var watchdog = TimeSpan.FromSeconds(settings.Fleet.WatchdogPeriodSeconds);
+            // Node watchdogs and quarter-close checks may tick faster than Orleans' one-minute default (tests, small fleets).
+            var fastest = TimeSpan.FromSeconds(Math.Min(settings.Fleet.WatchdogPeriodSeconds, settings.Billing.AutoCloseCheckSeconds));
             silo.Configure<ReminderOptions>(o =>
             {
-                if (watchdog < o.MinimumReminderPeriod)
+                if (fastest < o.MinimumReminderPeriod)
                 {
-                    o.MinimumReminderPeriod = watchdog;
+                    o.MinimumReminderPeriod = fastest;
                 }
             });
         });

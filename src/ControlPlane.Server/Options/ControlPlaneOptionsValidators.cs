@@ -146,8 +146,19 @@ public sealed class FleetOptionsValidator : IValidateOptions<FleetOptions>
 
 public sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
 {
-    public ValidateOptionsResult Validate(string? name, BillingOptions options) =>
-        options.LateUsageGraceDays is < 0 or > 365
-            ? ValidateOptionsResult.Fail("Billing:LateUsageGraceDays must be between 0 and 365.")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, BillingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.LateUsageGraceDays is < 0 or > 365)
+        {
+            errors.Add("Billing:LateUsageGraceDays must be between 0 and 365.");
+        }
+
+        if (options.AutoCloseCheckSeconds is < 1 or > 86_400)
+        {
+            errors.Add("Billing:AutoCloseCheckSeconds must be between 1 and 86400.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }
