@@ -54,11 +54,10 @@ public sealed partial class ContractGrain(
         }
 
         await WriteOrReloadAsync();
-        if (options.Value.AutoCloseQuarters)
-        {
-            var period = TimeSpan.FromSeconds(options.Value.AutoCloseCheckSeconds);
-            await this.RegisterOrUpdateReminder(CloseReminder, period, period);
-        }
+
+        // Registered whatever the setting: the callback checks it, so turning auto-close on later works.
+        var period = TimeSpan.FromSeconds(options.Value.AutoCloseCheckSeconds);
+        await this.RegisterOrUpdateReminder(CloseReminder, period, period);
 
         LogCreated(terms.ContractId, terms.CustomerId, Money.Format(terms.QuarterlyCommitCents), terms.Quarters);
         return new(opened.Value, null, await ViewAsync());

@@ -1,0 +1,102 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Metering;
+using ControlPlane.Grains.Tests.Storage;
+using ControlPlane.Testing;
+using Npgsql;
+using Xunit;
+
+namespace ControlPlane.Grains.Tests.Metering;
+
+/// <summary>The usage bucket on real PostgreSQL storage: exactly-once counting, group commit, seal and late usage.</summary>
+[Collection(PostgresFixture.CollectionName)]
+public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClassFixture<AdoNetClusterFixture>
+{
+    private static readonly Rate ListRate = new(1m, 2m);
+
+    private IGrainFactory Grains => fixture.Cluster.Client;
+
+    private static string NewBucket() =>
+        GrainKeys.UsageBucket(GrainKeys.ContractLedger("bucket-test-" + Guid.NewGuid().ToString("N")[..8]), new DateOnly(2026, 2, 1));
+
+    private static List<MeteredEvent> Events(string prefix, int from, int count) =>
+        Enumerable.Range(from, count).Select(i => new MeteredEvent($"{prefix}-{i}", "llama-70b", ListRate, 1_000, 10)).ToList();
+
+    [Fact]
+    public async Task RecordAsync_ConcurrentOverlappingBatches_CountEachEventOnceInFewWrites()
+    {
+        var key = NewBucket();
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(key);
+
+        // 40 batches of 100 events; batch i overlaps batch i-1 by 50 events: 2,050 distinct events.
+        var batches = Enumerable.Range(0, 40).Select(i => Events("e", i * 50, 100)).ToArray();
+        var results = await Task.WhenAll(batches.Select(b => bucket.RecordAsync(b)));
+
+        Assert.Equal(2_050, results.Sum(r => r.Accepted));
+        Assert.Equal(4_000 - 2_050, results.Sum(r => r.Duplicates));
+        var totals = await bucket.GetAsync();
+        var usage = Assert.Single(totals.Counted);
+        Assert.Equal(2_050L * 1_000, usage.InputTokens);
+        Assert.Equal(2_050L * 10, usage.OutputTokens);
+        // Group commit: concurrent batches share writes (one write per batch would make the version 40).
+        Assert.InRange(await StoredVersionAsync(key), 1, 39);
+    }
+
+    [Fact]
+    public async Task RecordAsync_AfterDeactivation_StillKnowsWhatItCounted()
+    {
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(NewBucket());
+        await bucket.RecordAsync(Events("d", 0, 10));
+
+        await fixture.Cluster.DeactivateAsync(bucket);
+        var again = await bucket.RecordAsync(Events("d", 5, 10));
+
+        Assert.Equal(new RecordResult(5, 5), again);
+        Assert.Equal(15_000, Assert.Single((await bucket.GetAsync()).Counted).InputTokens);
+    }
+
+    [Fact]
+    public async Task SealAsync_ThenRecord_LaterEventsAreLateAndHandedToOneInvoiceOnce()
+    {
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(NewBucket());
+        await bucket.RecordAsync(Events("s", 0, 3));
+
+        var frozen = await bucket.SealAsync();
+        await bucket.RecordAsync(Events("s", 2, 3)); // one duplicate, two late
+        var frozenAgain = await bucket.SealAsync();
+        var late = await bucket.TakeLateUsageAsync("inv-1");
+        var retried = await bucket.TakeLateUsageAsync("inv-1");
+        var next = await bucket.TakeLateUsageAsync("inv-2");
+
+        Assert.Equal(3_000, Assert.Single(frozen).InputTokens);
+        Assert.Equal(frozen, frozenAgain);
+        Assert.Equal(2_000, Assert.Single(late).InputTokens);
+        Assert.Equal(late, retried);
+        Assert.Empty(next);
+        var totals = await bucket.GetAsync();
+        Assert.True(totals.Sealed);
+        Assert.Equal(3_000, Assert.Single(totals.Counted).InputTokens);
+        Assert.Empty(totals.PendingLate);
+    }
+
+    [Fact]
+    public async Task RecordAsync_SameRateWithOtherDecimalScale_SharesOneAggregate()
+    {
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(NewBucket());
+
+        await bucket.RecordAsync([new MeteredEvent("a", "m", new Rate(1.0m, 2.00m), 1, 1)]);
+        await bucket.RecordAsync([new MeteredEvent("b", "m", new Rate(1m, 2m), 1, 1)]);
+
+        Assert.Equal(2, Assert.Single((await bucket.GetAsync()).Counted).InputTokens);
+    }
+
+    private async Task<int> StoredVersionAsync(string key)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT Version FROM OrleansGrainState WHERE GrainTypeString = 'usage-bucket' AND GrainIdExtensionString = @key", connection);
+        command.Parameters.AddWithValue("key", key);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
