@@ -25,9 +25,12 @@ public static class GrainKeys
     /// <summary>The usage ledger of a customer billed pay-as-you-go (no contract covers the usage).</summary>
     public static string PayAsYouGoLedger(string customerId) => "p-" + customerId;
 
-    /// <summary>One ledger's usage on one UTC day.</summary>
-    public static string UsageBucket(string ledger, DateOnly day) =>
-        "usage:" + ledger + ":" + day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// One customer's usage on one UTC day, whichever ledger it belongs to: event ids are remembered per
+    /// customer-day, so an event resent after a contract took over its day is still a duplicate.
+    /// </summary>
+    public static string UsageBucket(string customerId, DateOnly day) =>
+        "usage:" + customerId + ":" + day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The id part of a prefixed key.</summary>
     public static string IdOf(string key) => key[(key.IndexOf(':') + 1)..];

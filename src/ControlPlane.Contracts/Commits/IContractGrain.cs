@@ -21,6 +21,13 @@ public interface IContractGrain : IGrainWithStringKey
     [Alias("CloseQuarterAsync")]
     Task<ContractOutcome> CloseQuarterAsync(int quarter);
 
+    /// <summary>
+    /// After the last quarter closed, bills late usage that has arrived since on an invoice of its own
+    /// (there is no next close to carry it); no invoice when nothing is pending.
+    /// </summary>
+    [Alias("BillLateUsageAsync")]
+    Task<ContractOutcome> BillLateUsageAsync();
+
     /// <summary>Closes every quarter whose end plus the late-usage grace has passed, and bills late usage after the term.</summary>
     [Alias("CloseDueQuartersAsync")]
     Task CloseDueQuartersAsync();

@@ -3,11 +3,12 @@ using ControlPlane.Domain.Metering;
 namespace ControlPlane.Contracts.Metering;
 
 /// <summary>
-/// The usage of one ledger (a contract, or a customer's pay-as-you-go account) on one UTC day, keyed by
-/// <see cref="GrainKeys.UsageBucket"/>. It is the source of truth for that day: it remembers every event
-/// id it counted (so a resent event never counts twice, for the whole term) and the token totals per
-/// model and rate, in one state record written once per group of concurrent batches. Keeping a day per
-/// grain bounds each record; the contract reads the days of a quarter when it needs totals.
+/// One customer's usage on one UTC day, keyed by <see cref="GrainKeys.UsageBucket"/>. It is the source of
+/// truth for that day: it remembers every event id it counted (so a resent event never counts twice, for
+/// the whole term, whichever ledger it went to) and the token totals per ledger (the customer's contract
+/// or its pay-as-you-go account), model and rate, in one state record written once per group of
+/// concurrent batches. Keeping a day per grain bounds each record; a contract reads the days of a
+/// quarter when it needs totals.
 /// </summary>
 [Alias("IUsageBucketGrain")]
 public interface IUsageBucketGrain : IGrainWithStringKey
@@ -21,28 +22,29 @@ public interface IUsageBucketGrain : IGrainWithStringKey
     /// Events counted after this are late usage. Idempotent.
     /// </summary>
     [Alias("SealAsync")]
-    Task<List<UsageAggregate>> SealAsync();
+    Task<List<UsageAggregate>> SealAsync(string ledger);
 
     /// <summary>
     /// Hands the late usage counted since the last call to invoice <paramref name="invoiceId"/>. Calling
     /// again with the same invoice id returns the same usage, so a retried close bills it once.
     /// </summary>
     [Alias("TakeLateUsageAsync")]
-    Task<List<UsageAggregate>> TakeLateUsageAsync(string invoiceId);
+    Task<List<UsageAggregate>> TakeLateUsageAsync(string ledger, string invoiceId);
 
-    /// <summary>Totals without changing anything: counted before the seal, late and not yet billed.</summary>
+    /// <summary>A ledger's totals without changing anything: counted before the seal, late and not yet billed.</summary>
     [Alias("GetAsync")]
-    Task<BucketTotals> GetAsync();
+    Task<BucketTotals> GetAsync(string ledger);
 }
 
-/// <summary>One usage event, already validated and priced at its list rate.</summary>
+/// <summary>One usage event, already validated, priced at its list rate and routed to its ledger.</summary>
 [GenerateSerializer, Alias("metered-event")]
 public sealed record MeteredEvent(
     [property: Id(0)] string EventId,
     [property: Id(1)] string Model,
     [property: Id(2)] Rate ListRate,
     [property: Id(3)] long InputTokens,
-    [property: Id(4)] long OutputTokens);
+    [property: Id(4)] long OutputTokens,
+    [property: Id(5)] string Ledger);
 
 [GenerateSerializer, Alias("record-result")]
 public sealed record RecordResult(

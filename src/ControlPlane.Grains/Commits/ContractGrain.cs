@@ -88,9 +88,9 @@ public sealed partial class ContractGrain(
         }
 
         var terms = Ledger.Terms!;
-        if (quarter <= Ledger.ClosedThrough || quarter != Ledger.FirstOpenQuarter || time.GetUtcNow() < terms.Calendar().End(quarter))
+        if (quarter < 1 || quarter > terms.Quarters || quarter != Ledger.FirstOpenQuarter || time.GetUtcNow() < terms.Calendar().End(quarter))
         {
-            // Already closed (returns its invoice), out of order, or not ended: the ledger says which.
+            // Outside the term, already closed (returns its invoice), out of order, or not ended: the ledger says which.
             var answer = Ledger.CloseQuarter(quarter, time.GetUtcNow());
             return new(answer.IsSuccess ? answer.Value : null, answer.Error, null);
         }
@@ -141,7 +141,11 @@ public sealed partial class ContractGrain(
 
         if (Ledger.TermClosed)
         {
-            await BillLateUsageAfterTermAsync();
+            var late = await BillLateUsageAsync();
+            if (late.Error is not null)
+            {
+                LogAutoCloseFailed(ContractId, late.Error.Message);
+            }
         }
     }
 
@@ -164,13 +168,24 @@ public sealed partial class ContractGrain(
         return new(live.Preview(time.GetUtcNow()), null, null);
     }
 
-    private async Task BillLateUsageAfterTermAsync()
+    public async Task<ContractOutcome> BillLateUsageAsync()
     {
+        if (!Ledger.IsOpened)
+        {
+            return NotFound();
+        }
+
+        if (!Ledger.TermClosed)
+        {
+            var refused = Ledger.BillLateUsageAfterTerm(time.GetUtcNow());
+            return new(null, refused.Error, null);
+        }
+
         var invoiceId = InvoicePlanner.LateUsageId(ContractId, Ledger.Invoices.Count(i => i.InvoiceId.StartsWith(ContractId + "-late-", StringComparison.Ordinal)) + 1);
         var late = await TakeLateUsageAsync(invoiceId);
         if (late.Count == 0)
         {
-            return;
+            return new(null, null, null);
         }
 
         foreach (var (q, usage) in late)
@@ -179,14 +194,14 @@ public sealed partial class ContractGrain(
         }
 
         var billed = Ledger.BillLateUsageAfterTerm(time.GetUtcNow());
-        if (billed.IsSuccess && billed.Value is not null && billed.Value.InvoiceId == invoiceId)
+        if (!billed.IsSuccess || (billed.Value is not null && billed.Value.InvoiceId != invoiceId))
         {
-            await WriteOrReloadAsync();
-            return;
+            await state.ReadStateAsync();
+            return new(null, billed.Error ?? LedgerError.Conflict("invoiceId", $"expected late-usage invoice {invoiceId}"), null);
         }
 
-        await state.ReadStateAsync();
-        LogAutoCloseFailed(ContractId, billed.Error?.Message ?? $"late-usage invoice id mismatch: expected {invoiceId}");
+        await WriteOrReloadAsync();
+        return new(billed.Value, null, null);
     }
 
     private async Task<ContractView> ViewAsync()
@@ -232,7 +247,7 @@ public sealed partial class ContractGrain(
     {
         var calendar = Ledger.Terms!.Calendar();
         var seals = Days(calendar, quarter, calendar.EndDay(quarter))
-            .Select(day => Bucket(day).SealAsync());
+            .Select(day => Bucket(day).SealAsync(UsageLedger));
         return (await Task.WhenAll(seals)).SelectMany(u => u).ToList();
     }
 
@@ -241,14 +256,17 @@ public sealed partial class ContractGrain(
         var calendar = Ledger.Terms!.Calendar();
         var takes = Enumerable.Range(1, Ledger.ClosedThrough)
             .SelectMany(q => Days(calendar, q, calendar.EndDay(q)).Select(async day =>
-                (await Bucket(day).TakeLateUsageAsync(invoiceId)).Select(u => (q, u))));
+                (await Bucket(day).TakeLateUsageAsync(UsageLedger, invoiceId)).Select(u => (q, u))));
         return (await Task.WhenAll(takes)).SelectMany(u => u).ToList();
     }
 
-    private Task<BucketTotals> ReadBucketAsync(DateOnly day) => Bucket(day).GetAsync();
+    private Task<BucketTotals> ReadBucketAsync(DateOnly day) => Bucket(day).GetAsync(UsageLedger);
+
+    /// <summary>This contract's ledger name inside its customer's day buckets.</summary>
+    private string UsageLedger => GrainKeys.ContractLedger(ContractId);
 
     private IUsageBucketGrain Bucket(DateOnly day) =>
-        GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(GrainKeys.ContractLedger(ContractId), day));
+        GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(Ledger.Terms!.CustomerId, day));
 
     /// <summary>The days of a quarter before <paramref name="until"/> (exclusive).</summary>
     private static IEnumerable<DateOnly> Days(QuarterCalendar calendar, int quarter, DateOnly until)

@@ -8,7 +8,7 @@ using Orleans.Concurrency;
 namespace ControlPlane.Grains.Metering;
 
 /// <summary>
-/// One ledger-day of usage, with group commit: batches that arrive while a write is in flight wait, and
+/// One customer-day of usage, with group commit: batches that arrive while a write is in flight wait, and
 /// the next write takes all of them, so the database sees one write per group, not per batch or event.
 /// A batch is answered only after the write that holds it succeeded. A failed write reloads the stored
 /// state, so nothing counted in memory can outlive a write that did not happen.
@@ -44,38 +44,46 @@ public sealed partial class UsageBucketGrain(
         return await batch.Done.Task;
     }
 
-    public Task<List<UsageAggregate>> SealAsync() => UnderWriterAsync(async () =>
+    public Task<List<UsageAggregate>> SealAsync(string ledger) => UnderWriterAsync(async () =>
     {
-        if (!S.Sealed)
+        var day = Day(ledger);
+        if (!day.Sealed)
         {
-            S.Sealed = true;
+            day.Sealed = true;
             await WriteOrReloadAsync();
         }
 
-        return S.Counted.Values.ToList();
+        return Day(ledger).Counted.Values.ToList();
     });
 
-    public Task<List<UsageAggregate>> TakeLateUsageAsync(string invoiceId) => UnderWriterAsync(async () =>
+    public Task<List<UsageAggregate>> TakeLateUsageAsync(string ledger, string invoiceId) => UnderWriterAsync(async () =>
     {
-        if (S.BilledLate.TryGetValue(invoiceId, out var billed))
+        if (!S.Ledgers.TryGetValue(ledger, out var day))
+        {
+            return [];
+        }
+
+        if (day.BilledLate.TryGetValue(invoiceId, out var billed))
         {
             return billed;
         }
 
-        var late = S.Late.Values.ToList();
+        var late = day.Late.Values.ToList();
         if (late.Count == 0)
         {
             return late;
         }
 
-        S.BilledLate[invoiceId] = late;
-        S.Late = new(StringComparer.Ordinal);
+        day.BilledLate[invoiceId] = late;
+        day.Late = new(StringComparer.Ordinal);
         await WriteOrReloadAsync();
         return late;
     });
 
-    public Task<BucketTotals> GetAsync() =>
-        Task.FromResult(new BucketTotals(S.Sealed, S.Counted.Values.ToList(), S.Late.Values.ToList()));
+    public Task<BucketTotals> GetAsync(string ledger) =>
+        Task.FromResult(S.Ledgers.TryGetValue(ledger, out var day)
+            ? new BucketTotals(day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList())
+            : new BucketTotals(false, [], []));
 
     private async Task CommitGroupAsync()
     {
@@ -118,7 +126,6 @@ public sealed partial class UsageBucketGrain(
     private RecordResult Apply(List<MeteredEvent> events)
     {
         int accepted = 0, duplicates = 0;
-        var target = S.Sealed ? S.Late : S.Counted;
         foreach (var e in events)
         {
             if (!S.Seen.Add(EventKey(e.EventId)))
@@ -128,12 +135,25 @@ public sealed partial class UsageBucketGrain(
             }
 
             accepted++;
+            var day = Day(e.Ledger);
+            var target = day.Sealed ? day.Late : day.Counted;
             var key = AggregateKey(e.Model, e.ListRate);
             var usage = new UsageAggregate(e.Model, e.ListRate, e.InputTokens, e.OutputTokens);
             target[key] = target.TryGetValue(key, out var sum) ? sum.Add(usage) : usage;
         }
 
         return new RecordResult(accepted, duplicates);
+    }
+
+    private LedgerDay Day(string ledger)
+    {
+        if (!S.Ledgers.TryGetValue(ledger, out var day))
+        {
+            day = new LedgerDay();
+            S.Ledgers[ledger] = day;
+        }
+
+        return day;
     }
 
     private async Task WriteOrReloadAsync()

@@ -35,9 +35,9 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         var contractsOf = customers.Zip(terms).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
 
         var buckets = batch.Events
-            .GroupBy(e => GrainKeys.UsageBucket(LedgerOf(e, contractsOf[e.CustomerId]), DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
+            .GroupBy(e => GrainKeys.UsageBucket(e.CustomerId, DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
             .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(g.Key).RecordAsync(g
-                .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens))
+                .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId])))
                 .ToList()));
         var results = await Task.WhenAll(buckets);
         return new IngestResult(results.Sum(r => r.Accepted), results.Sum(r => r.Duplicates), null);

@@ -40,6 +40,9 @@ public static partial class AdminApi
         admin.MapGet("/contracts/{contractId}/invoices/preview", PreviewInvoiceAsync)
             .WithName("PreviewInvoice")
             .WithSummary("The invoice closing the current quarter would issue now.");
+        admin.MapPost("/contracts/{contractId}/invoices/late-usage", BillLateUsageAsync)
+            .WithName("BillLateUsage")
+            .WithSummary("After the last quarter closed: invoice late usage that arrived since (automatic when quarters auto-close).");
         admin.MapGet("/customers/{customerId}/usage", GetPayAsYouGoUsageAsync)
             .WithName("GetPayAsYouGoUsage")
             .WithSummary("A customer's usage outside any contract, billed at list price, for one month.");
@@ -188,6 +191,22 @@ public static partial class AdminApi
         return outcome.Invoice is null ? TypedResults.NoContent() : TypedResults.Ok(InvoiceResponse.From(outcome.Invoice));
     }
 
+    private static async Task<Results<Ok<InvoiceResponse>, NoContent, ProblemHttpResult>> BillLateUsageAsync(string contractId, IGrainFactory grains)
+    {
+        if (!ContractTerms.IsValidId(contractId))
+        {
+            return ContractNotFound(contractId);
+        }
+
+        var outcome = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).BillLateUsageAsync();
+        if (outcome.Error is { } error)
+        {
+            return Problem(error, "No late-usage invoice was issued.");
+        }
+
+        return outcome.Invoice is null ? TypedResults.NoContent() : TypedResults.Ok(InvoiceResponse.From(outcome.Invoice));
+    }
+
     private static async Task<Results<Ok<PayAsYouGoUsageResponse>, ValidationProblem>> GetPayAsYouGoUsageAsync(
         string customerId, string? month, IGrainFactory grains, TimeProvider time)
     {
@@ -211,7 +230,7 @@ public static partial class AdminApi
 
         var ledger = GrainKeys.PayAsYouGoLedger(customerId);
         var days = Enumerable.Range(0, DateTime.DaysInMonth(first.Year, first.Month)).Select(first.AddDays);
-        var totals = await Task.WhenAll(days.Select(d => grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(ledger, d)).GetAsync()));
+        var totals = await Task.WhenAll(days.Select(d => grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(customerId, d)).GetAsync(ledger)));
         var usage = UsageAggregate.Merge(totals.SelectMany(t => t.Counted.Concat(t.PendingLate)));
         return TypedResults.Ok(PayAsYouGoUsageResponse.From(customerId, first, usage));
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using ControlPlane.Simulator.Load;
 
 namespace ControlPlane.Simulator.Cli;
 
@@ -10,6 +11,9 @@ internal enum SimulatorCommand
 
     /// <summary>Run the simulated fleet against a control plane that is already running.</summary>
     Live,
+
+    /// <summary>Send usage batches to a running control plane as fast as it takes them, and measure.</summary>
+    LoadUsage,
 }
 
 /// <summary>What the simulator was told on its command line.</summary>
@@ -43,13 +47,21 @@ internal sealed record SimulatorOptions(
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string TokenVariable = "CONTROLPLANE_OPERATOR_TOKEN";
 
+    /// <summary>What <c>load-usage</c> measures (null for the other commands).</summary>
+    public LoadUsageOptions? Load { get; init; }
+
     public static readonly string Usage = $"""
         usage: ControlPlane.Simulator demo [--nodes N] [--port PORT] [--chaos-seconds S] [--seconds S] [--seed N] [--data-dir DIR]
                ControlPlane.Simulator live --server URL --token TOKEN [--nodes N] [--chaos-seconds S] [--seconds S] [--seed N]
+               ControlPlane.Simulator load-usage --server URL --token TOKEN [--batches N] [--batch-size N] [--concurrency N]
+                                      [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N]
 
-          demo   start the control plane (embedded: one silo, state in memory) as a child process,
-                 enroll simulated GPU nodes and run a real node agent loop for each, with chaos
-          live   the same fleet against a control plane that is already running
+          demo         start the control plane (embedded: one silo, state in memory) as a child process,
+                       enroll simulated GPU nodes and run a real node agent loop for each, with chaos
+          live         the same fleet against a control plane that is already running
+          load-usage   benchmark usage ingestion: set a price, open a contract per customer, issue a
+                       gateway token, send batches of new events through POST /gateway/v1/usage and print
+                       events/s, batches/s and batch latency; with --postgres also the baseline
 
           --nodes N           simulated nodes (default {DefaultNodes}, at most {MaxNodes})
           --chaos-seconds S   every S seconds a node crashes and comes back 2 x S later; once, one
@@ -59,9 +71,20 @@ internal sealed record SimulatorOptions(
           --port PORT         demo: HTTP port of the control plane (default {DefaultPort})
           --data-dir DIR      demo: the control plane's data directory, where it keeps its operator
                               token (default ./{DefaultDataDirectory})
-          --server URL        live: the control plane's base address      (env {ServerVariable})
-          --token TOKEN       live: its operator token; prefer the env    (env {TokenVariable})
-                              variable so the token is not visible in ps
+          --server URL        live, load-usage: the control plane's base address  (env {ServerVariable})
+          --token TOKEN       live, load-usage: its operator token; prefer the    (env {TokenVariable})
+                              env variable so the token is not visible in ps
+
+        load-usage:
+          --batches N         batches to send (default {LoadUsageOptions.DefaultBatches})
+          --batch-size N      events a batch (default {LoadUsageOptions.DefaultBatchSize}, at most {LoadUsageOptions.MaxBatchSize})
+          --concurrency N     batches in flight at once (default {LoadUsageOptions.DefaultConcurrency})
+          --customers N       customers (one contract each) the events are spread over (default {LoadUsageOptions.DefaultCustomers})
+          --postgres CS       also measure the baseline: single-row UPSERTs/s (one transaction each, a row
+                              the size of a small grain state) against this PostgreSQL database, i.e.
+                              plain grain-state writes/s; with no --server, only the baseline runs
+          --baseline-writes N UPSERTs the baseline makes (default {LoadUsageOptions.DefaultBaselineWrites})
+
           -h, --help          show this help
         """;
 
@@ -81,7 +104,7 @@ internal sealed record SimulatorOptions(
         options = null;
         if (args.Count == 0)
         {
-            error = "missing command: demo or live";
+            error = "missing command: demo, live or load-usage";
             return false;
         }
 
@@ -94,8 +117,10 @@ internal sealed record SimulatorOptions(
             case "live":
                 command = SimulatorCommand.Live;
                 break;
+            case "load-usage":
+                return LoadUsageOptions.TryParse(args, getEnvironmentVariable, out options, out error);
             default:
-                error = $"unknown command '{args[0]}': expected demo or live";
+                error = $"unknown command '{args[0]}': expected demo, live or load-usage";
                 return false;
         }
 
@@ -106,7 +131,7 @@ internal sealed record SimulatorOptions(
             var (name, value) = SplitArgument(args[i]);
             if (!CommonOptions.Contains(name) && !allowed.Contains(name))
             {
-                error = DemoOptions.Contains(name) || LiveOptions.Contains(name)
+                error = DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name)
                     ? $"{name} is not an option of {args[0]}"
                     : $"unknown argument '{args[i]}'";
                 return false;
@@ -154,47 +179,58 @@ internal sealed record SimulatorOptions(
         string? token = null;
         if (command == SimulatorCommand.Live)
         {
-            var serverText = Fallback(values.GetValueOrDefault("--server"), ServerVariable, getEnvironmentVariable);
-            token = Fallback(values.GetValueOrDefault("--token"), TokenVariable, getEnvironmentVariable);
-            if (serverText is null)
+            error = ParseServer("live", values, getEnvironmentVariable, out server, out token);
+            if (error is not null)
             {
-                error = $"live needs --server (or {ServerVariable})";
                 return false;
             }
-
-            if (token is null)
-            {
-                error = $"live needs --token (or {TokenVariable}): the control plane's operator token";
-                return false;
-            }
-
-            if (!Uri.TryCreate(serverText, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
-            {
-                error = $"--server must be an absolute http or https URL, got '{serverText}'";
-                return false;
-            }
-
-            if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            {
-                error = "--token must not contain spaces or control characters";
-                return false;
-            }
-
-            // A trailing slash keeps a path prefix (https://host/controlplane/) when relative paths are appended.
-            server = parsed.AbsoluteUri.EndsWith('/') ? parsed : new Uri(parsed.AbsoluteUri + "/");
         }
 
         options = new SimulatorOptions(command, nodes, chaosSeconds, seconds, seed, port, dataDirectory, server, token);
         return true;
     }
 
-    private static (string Name, string? Value) SplitArgument(string arg)
+    /// <summary>
+    /// The control plane's address and operator token from <c>--server</c> and <c>--token</c> (or the
+    /// environment); null, or why not.
+    /// </summary>
+    internal static string? ParseServer(string command, Dictionary<string, string> values, Func<string, string?> getEnvironmentVariable, out Uri? server, out string? token)
+    {
+        server = null;
+        var serverText = Fallback(values.GetValueOrDefault("--server"), ServerVariable, getEnvironmentVariable);
+        token = Fallback(values.GetValueOrDefault("--token"), TokenVariable, getEnvironmentVariable);
+        if (serverText is null)
+        {
+            return $"{command} needs --server (or {ServerVariable})";
+        }
+
+        if (token is null)
+        {
+            return $"{command} needs --token (or {TokenVariable}): the control plane's operator token";
+        }
+
+        if (!Uri.TryCreate(serverText, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+        {
+            return $"--server must be an absolute http or https URL, got '{serverText}'";
+        }
+
+        if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return "--token must not contain spaces or control characters";
+        }
+
+        // A trailing slash keeps a path prefix (https://host/controlplane/) when relative paths are appended.
+        server = parsed.AbsoluteUri.EndsWith('/') ? parsed : new Uri(parsed.AbsoluteUri + "/");
+        return null;
+    }
+
+    internal static (string Name, string? Value) SplitArgument(string arg)
     {
         var equals = arg.IndexOf('=', StringComparison.Ordinal);
         return arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? (arg[..equals], arg[(equals + 1)..]) : (arg, null);
     }
 
-    private static string? ParseInt(Dictionary<string, string> values, string name, int min, int max, ref int target)
+    internal static string? ParseInt(Dictionary<string, string> values, string name, int min, int max, ref int target)
     {
         if (!values.TryGetValue(name, out var text))
         {
@@ -212,7 +248,7 @@ internal sealed record SimulatorOptions(
         return null;
     }
 
-    private static string? Fallback(string? value, string variable, Func<string, string?> getEnvironmentVariable)
+    internal static string? Fallback(string? value, string variable, Func<string, string?> getEnvironmentVariable)
     {
         var fromEnvironment = getEnvironmentVariable(variable)?.Trim();
         return string.IsNullOrEmpty(value) ? (string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment) : value;

@@ -16,11 +16,14 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
 
     private IGrainFactory Grains => fixture.Cluster.Client;
 
-    private static string NewBucket() =>
-        GrainKeys.UsageBucket(GrainKeys.ContractLedger("bucket-test-" + Guid.NewGuid().ToString("N")[..8]), new DateOnly(2026, 2, 1));
+    private const string Contract = "c-bucket-test";
+    private const string PayAsYouGo = "p-bucket-test";
 
-    private static List<MeteredEvent> Events(string prefix, int from, int count) =>
-        Enumerable.Range(from, count).Select(i => new MeteredEvent($"{prefix}-{i}", "llama-70b", ListRate, 1_000, 10)).ToList();
+    private static string NewBucket() =>
+        GrainKeys.UsageBucket("customer-" + Guid.NewGuid().ToString("N")[..8], new DateOnly(2026, 2, 1));
+
+    private static List<MeteredEvent> Events(string prefix, int from, int count, string ledger = Contract) =>
+        Enumerable.Range(from, count).Select(i => new MeteredEvent($"{prefix}-{i}", "llama-70b", ListRate, 1_000, 10, ledger)).ToList();
 
     [Fact]
     public async Task RecordAsync_ConcurrentOverlappingBatches_CountEachEventOnceInFewWrites()
@@ -34,7 +37,7 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
 
         Assert.Equal(2_050, results.Sum(r => r.Accepted));
         Assert.Equal(4_000 - 2_050, results.Sum(r => r.Duplicates));
-        var totals = await bucket.GetAsync();
+        var totals = await bucket.GetAsync(Contract);
         var usage = Assert.Single(totals.Counted);
         Assert.Equal(2_050L * 1_000, usage.InputTokens);
         Assert.Equal(2_050L * 10, usage.OutputTokens);
@@ -52,7 +55,7 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
         var again = await bucket.RecordAsync(Events("d", 5, 10));
 
         Assert.Equal(new RecordResult(5, 5), again);
-        Assert.Equal(15_000, Assert.Single((await bucket.GetAsync()).Counted).InputTokens);
+        Assert.Equal(15_000, Assert.Single((await bucket.GetAsync(Contract)).Counted).InputTokens);
     }
 
     [Fact]
@@ -61,19 +64,19 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
         var bucket = Grains.GetGrain<IUsageBucketGrain>(NewBucket());
         await bucket.RecordAsync(Events("s", 0, 3));
 
-        var frozen = await bucket.SealAsync();
+        var frozen = await bucket.SealAsync(Contract);
         await bucket.RecordAsync(Events("s", 2, 3)); // one duplicate, two late
-        var frozenAgain = await bucket.SealAsync();
-        var late = await bucket.TakeLateUsageAsync("inv-1");
-        var retried = await bucket.TakeLateUsageAsync("inv-1");
-        var next = await bucket.TakeLateUsageAsync("inv-2");
+        var frozenAgain = await bucket.SealAsync(Contract);
+        var late = await bucket.TakeLateUsageAsync(Contract, "inv-1");
+        var retried = await bucket.TakeLateUsageAsync(Contract, "inv-1");
+        var next = await bucket.TakeLateUsageAsync(Contract, "inv-2");
 
         Assert.Equal(3_000, Assert.Single(frozen).InputTokens);
         Assert.Equal(frozen, frozenAgain);
         Assert.Equal(2_000, Assert.Single(late).InputTokens);
         Assert.Equal(late, retried);
         Assert.Empty(next);
-        var totals = await bucket.GetAsync();
+        var totals = await bucket.GetAsync(Contract);
         Assert.True(totals.Sealed);
         Assert.Equal(3_000, Assert.Single(totals.Counted).InputTokens);
         Assert.Empty(totals.PendingLate);
@@ -84,10 +87,24 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
     {
         var bucket = Grains.GetGrain<IUsageBucketGrain>(NewBucket());
 
-        await bucket.RecordAsync([new MeteredEvent("a", "m", new Rate(1.0m, 2.00m), 1, 1)]);
-        await bucket.RecordAsync([new MeteredEvent("b", "m", new Rate(1m, 2m), 1, 1)]);
+        await bucket.RecordAsync([new MeteredEvent("a", "m", new Rate(1.0m, 2.00m), 1, 1, Contract)]);
+        await bucket.RecordAsync([new MeteredEvent("b", "m", new Rate(1m, 2m), 1, 1, Contract)]);
 
-        Assert.Equal(2, Assert.Single((await bucket.GetAsync()).Counted).InputTokens);
+        Assert.Equal(2, Assert.Single((await bucket.GetAsync(Contract)).Counted).InputTokens);
+    }
+
+    [Fact]
+    public async Task RecordAsync_EventResentToAnotherLedger_IsStillADuplicate()
+    {
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(NewBucket());
+        await bucket.RecordAsync(Events("x", 0, 2, PayAsYouGo));
+
+        // A contract covering the day was created since: the same events now route to it.
+        var resent = await bucket.RecordAsync(Events("x", 0, 3, Contract));
+
+        Assert.Equal(new RecordResult(1, 2), resent);
+        Assert.Equal(2_000, Assert.Single((await bucket.GetAsync(PayAsYouGo)).Counted).InputTokens);
+        Assert.Equal(1_000, Assert.Single((await bucket.GetAsync(Contract)).Counted).InputTokens);
     }
 
     private async Task<int> StoredVersionAsync(string key)

@@ -1,0 +1,119 @@
+using System.Diagnostics.CodeAnalysis;
+using ControlPlane.Simulator.Cli;
+
+namespace ControlPlane.Simulator.Load;
+
+/// <summary>What <c>load-usage</c> was told, beyond the server and token.</summary>
+/// <param name="Batches">Batches to send.</param>
+/// <param name="BatchSize">Events a batch.</param>
+/// <param name="Concurrency">Batches in flight at once (also the baseline's connections).</param>
+/// <param name="Customers">Customers, one contract each, the events are spread over.</param>
+/// <param name="PostgresConnectionString">Where to measure the UPSERT baseline; null: no baseline.</param>
+/// <param name="BaselineWrites">UPSERTs the baseline makes.</param>
+internal sealed record LoadUsageOptions(
+    int Batches,
+    int BatchSize,
+    int Concurrency,
+    int Customers,
+    string? PostgresConnectionString,
+    int BaselineWrites)
+{
+    public const int DefaultBatches = 200;
+    public const int DefaultBatchSize = 1_000;
+    public const int DefaultConcurrency = 8;
+    public const int DefaultCustomers = 4;
+    public const int DefaultBaselineWrites = 20_000;
+
+    /// <summary>The server's limit (<c>MeteringValidation.MaxEventsPerBatch</c>).</summary>
+    public const int MaxBatchSize = 10_000;
+
+    public const int MaxConcurrency = 256;
+    public const int MaxCustomers = 1_000;
+
+    /// <summary>The options only <c>load-usage</c> takes.</summary>
+    public static readonly HashSet<string> Names = ["--batches", "--batch-size", "--concurrency", "--customers", "--postgres", "--baseline-writes"];
+
+    private static readonly HashSet<string> Allowed = [.. Names, "--server", "--token"];
+
+    /// <summary>Parses <c>load-usage</c>'s arguments (<paramref name="args"/>[0] is the command).</summary>
+    public static bool TryParse(
+        IReadOnlyList<string> args,
+        Func<string, string?> getEnvironmentVariable,
+        [NotNullWhen(true)] out SimulatorOptions? options,
+        [NotNullWhen(false)] out string? error)
+    {
+        options = null;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Count; i++)
+        {
+            var (name, value) = SimulatorOptions.SplitArgument(args[i]);
+            if (!Allowed.Contains(name))
+            {
+                error = name is "--nodes" or "--chaos-seconds" or "--seconds" or "--seed" or "--port" or "--data-dir"
+                    ? $"{name} is not an option of load-usage"
+                    : $"unknown argument '{args[i]}'";
+                return false;
+            }
+
+            if (value is null)
+            {
+                // A connection string never starts with "--"; any other value may not either.
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    error = $"{name} needs a value";
+                    return false;
+                }
+
+                value = args[++i];
+            }
+
+            values[name] = value;
+        }
+
+        int batches = DefaultBatches, batchSize = DefaultBatchSize, concurrency = DefaultConcurrency, customers = DefaultCustomers, baselineWrites = DefaultBaselineWrites;
+        error = SimulatorOptions.ParseInt(values, "--batches", 1, 1_000_000, ref batches)
+            ?? SimulatorOptions.ParseInt(values, "--batch-size", 1, MaxBatchSize, ref batchSize)
+            ?? SimulatorOptions.ParseInt(values, "--concurrency", 1, MaxConcurrency, ref concurrency)
+            ?? SimulatorOptions.ParseInt(values, "--customers", 1, MaxCustomers, ref customers)
+            ?? SimulatorOptions.ParseInt(values, "--baseline-writes", 1, 100_000_000, ref baselineWrites);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        var postgres = values.GetValueOrDefault("--postgres");
+        if (postgres is not null && postgres.Trim().Length == 0)
+        {
+            error = "--postgres must not be empty";
+            return false;
+        }
+
+        Uri? server = null;
+        string? token = null;
+        var serverGiven = SimulatorOptions.Fallback(values.GetValueOrDefault("--server"), SimulatorOptions.ServerVariable, getEnvironmentVariable) is not null;
+        if (serverGiven || postgres is null)
+        {
+            // Without a server only the baseline runs; with neither there is nothing to do.
+            error = SimulatorOptions.ParseServer("load-usage", values, getEnvironmentVariable, out server, out token);
+            if (error is not null)
+            {
+                return false;
+            }
+        }
+
+        options = new SimulatorOptions(
+            SimulatorCommand.LoadUsage,
+            SimulatorOptions.DefaultNodes,
+            SimulatorOptions.DefaultChaosSeconds,
+            0,
+            SimulatorOptions.DefaultSeed,
+            SimulatorOptions.DefaultPort,
+            SimulatorOptions.DefaultDataDirectory,
+            server,
+            token)
+        {
+            Load = new LoadUsageOptions(batches, batchSize, concurrency, customers, postgres, baselineWrites),
+        };
+        return true;
+    }
+}
