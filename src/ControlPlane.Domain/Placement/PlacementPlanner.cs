@@ -1,0 +1,190 @@
+using ControlPlane.Domain.Deployments;
+
+namespace ControlPlane.Domain.Placement;
+
+/// <summary>
+/// Decides where one replica goes. A replica needs <see cref="DeploymentSpec.GpusPerReplica"/> GPUs on one
+/// schedulable node whose SKU, region and GPU memory the spec allows. In order of preference:
+/// <list type="number">
+/// <item>Free GPUs, without preempting anyone: on the cheapest GPUs per hour, owned before rented at equal
+/// cost, then on the node whose free GPUs fit the replica most tightly (so whole nodes stay free for large
+/// replicas), then by node id.</item>
+/// <item>Otherwise GPUs held by replicas of strictly lower tiers, preempting them: the fewest burst victims,
+/// then the fewest serverless, then the fewest batch (batch goes first, and one replica that frees enough
+/// beats several), then the fewest GPUs preempted; then cost and ownership as above, the tightest fit, and node id.</item>
+/// </list>
+/// A reserved replica planned with a <see cref="ReservationLayout"/> goes only where the layout admits it, which
+/// is what keeps every accepted reservation obtainable.
+/// </summary>
+public static class PlacementPlanner
+{
+    /// <summary>
+    /// The claim for one replica of <paramref name="spec"/> at <paramref name="tier"/>, or null when nothing fits
+    /// even by preempting every lower tier. The snapshot is not changed: send the claim to the node, then
+    /// record the node's answer with <see cref="FleetSnapshot.Apply"/>.
+    /// </summary>
+    public static GpuClaim? Plan(FleetSnapshot snapshot, DeploymentSpec spec, ReplicaTier tier, ReservationLayout? reservations = null)
+    {
+        var need = spec.GpusPerReplica;
+        if (need < 1)
+        {
+            return null;
+        }
+
+        var layout = tier == ReplicaTier.Reserved ? reservations : null;
+        var free = PlanFree(snapshot, spec, need, layout);
+        if (free is not null)
+        {
+            return new GpuClaim(free.Node.NodeId, FreeGpus(free.Node.Slots, need), []);
+        }
+
+        return tier == ReplicaTier.Batch ? null : PlanPreemption(snapshot, spec, tier, need, layout);
+    }
+
+    /// <summary>Whether a node's hardware and place suit a spec: SKU, region, memory per GPU and GPU count (not its state).</summary>
+    public static bool IsCompatible(DeploymentSpec spec, PlacementNode node) =>
+        node.GpuCount >= spec.GpusPerReplica
+        && node.GpuMemoryGiB >= spec.MinGpuMemoryGiB
+        && NodeGroup.Allows(spec.Regions, node.Region)
+        && NodeGroup.Allows(spec.Skus, node.Sku);
+
+    private static NodeEntry? PlanFree(FleetSnapshot snapshot, DeploymentSpec spec, int need, ReservationLayout? layout)
+    {
+        NodeEntry? best = null;
+        foreach (var group in snapshot.Groups)
+        {
+            // Groups come cheapest first: once one price has a candidate, a dearer group cannot win.
+            if (best is not null && NodeGroup.ComparePrice(group, best.Group!) > 0)
+            {
+                break;
+            }
+
+            if (!group.Admits(spec))
+            {
+                continue;
+            }
+
+            var candidate = TightestFree(group, spec, need, layout);
+            if (candidate is not null
+                && (best is null
+                    || candidate.Free < best.Free
+                    || (candidate.Free == best.Free && string.CompareOrdinal(candidate.Node.NodeId, best.Node.NodeId) < 0)))
+            {
+                best = candidate;
+            }
+        }
+
+        return best;
+    }
+
+    private static NodeEntry? TightestFree(NodeGroup group, DeploymentSpec spec, int need, ReservationLayout? layout)
+    {
+        for (var free = need; free < group.ByFree.Count; free++)
+        {
+            foreach (var entry in group.ByFree[free])
+            {
+                if (layout is null || layout.Admits(entry.Node, spec.DeploymentId, need))
+                {
+                    return entry;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static GpuClaim? PlanPreemption(FleetSnapshot snapshot, DeploymentSpec spec, ReplicaTier tier, int need, ReservationLayout? layout)
+    {
+        // Victims of a lower level always beat victims of a higher one, so the search stops at the lowest
+        // level where some node can free enough by preempting at that level or below, and looks only at those nodes.
+        NodeEntry? best = null;
+        var bestKey = 0L;
+        for (var level = ReplicaTier.Batch; level < tier && best is null; level++)
+        {
+            foreach (var group in snapshot.Groups)
+            {
+                if (!group.Admits(spec))
+                {
+                    continue;
+                }
+
+                var buckets = group.ByObtainable[(int)level];
+                for (var count = need; count < buckets.Length; count++)
+                {
+                    foreach (var entry in buckets[count])
+                    {
+                        if (entry.Free >= need)
+                        {
+                            continue;
+                        }
+
+                        var key = entry.VictimKey(tier, need - entry.Free);
+                        if (key == VictimSearch.Infeasible || (best is not null && !Better(entry, key, best, bestKey, need)))
+                        {
+                            continue;
+                        }
+
+                        if (layout is null || layout.Admits(entry.Node, spec.DeploymentId, need))
+                        {
+                            best = entry;
+                            bestKey = key;
+                        }
+                    }
+                }
+            }
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        var victims = best.Victims(tier, need - best.Free);
+        var gpus = new List<int>(FreeGpus(best.Node.Slots, best.Free));
+        var holders = best.Node.Slots.Holders;
+        for (var i = 0; i < holders.Length && gpus.Count < need; i++)
+        {
+            if (holders[i] is { } holder && Array.Exists(victims, v => string.Equals(v.ReplicaId, holder.ReplicaId, StringComparison.Ordinal)))
+            {
+                gpus.Add(i);
+            }
+        }
+
+        gpus.Sort();
+        return new GpuClaim(best.Node.NodeId, gpus.ToArray(), victims.Select(v => v.ReplicaId).ToArray());
+    }
+
+    private static bool Better(NodeEntry a, long keyA, NodeEntry b, long keyB, int need)
+    {
+        if (keyA != keyB)
+        {
+            return keyA < keyB;
+        }
+
+        var c = NodeGroup.ComparePrice(a.Group!, b.Group!);
+        if (c != 0)
+        {
+            return c < 0;
+        }
+
+        // Equal keys preempt the same GPUs, so the tighter fit is the node with fewer free GPUs left over.
+        var leftA = a.Free + VictimSearch.Gpus(keyA) - need;
+        var leftB = b.Free + VictimSearch.Gpus(keyB) - need;
+        return leftA != leftB ? leftA < leftB : string.CompareOrdinal(a.Node.NodeId, b.Node.NodeId) < 0;
+    }
+
+    private static int[] FreeGpus(NodeSlots slots, int count)
+    {
+        var gpus = new int[count];
+        var n = 0;
+        for (var i = 0; i < slots.Holders.Length && n < count; i++)
+        {
+            if (slots.Holders[i] is null)
+            {
+                gpus[n++] = i;
+            }
+        }
+
+        return gpus;
+    }
+}

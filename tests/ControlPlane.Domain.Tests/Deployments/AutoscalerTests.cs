@@ -1,0 +1,108 @@
+using ControlPlane.Domain.Deployments;
+
+namespace ControlPlane.Domain.Tests.Deployments;
+
+public sealed class AutoscalerTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+    private static readonly Autoscaler Scaler = Autoscaler.Default;
+
+    private static readonly DeploymentSpec Spec = new(
+        "acme-chat", "llama-3.1-70b", DeploymentClass.Dedicated, "acme", 4, 80, null, null, 1, 2, 8, 1_000m);
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(-5, 1)]
+    [InlineData(1, 1)]
+    [InlineData(1_000, 1)]
+    [InlineData(1_000.001, 2)]
+    [InlineData(2_500, 3)]
+    [InlineData(8_000, 8)]
+    [InlineData(8_000_000_000_000, 8)]
+    public void Wanted_Demand_IsCeilOfDemandOverThroughputWithinBounds(decimal tokensPerSecond, int expected)
+    {
+        Assert.Equal(expected, Autoscaler.Wanted(Spec, tokensPerSecond));
+    }
+
+    [Fact]
+    public void Wanted_BatchWithAnyDemand_WantsMax()
+    {
+        var batch = Spec with { Class = DeploymentClass.Batch, CustomerId = null, ReservedReplicas = 0, MinReplicas = 0 };
+
+        Assert.Equal(8, Autoscaler.Wanted(batch, 0.5m));
+        Assert.Equal(0, Autoscaler.Wanted(batch, 0m));
+    }
+
+    [Fact]
+    public void Next_HigherDemand_ScalesUpAtOnce()
+    {
+        var state = Autoscaler.Start(Spec);
+
+        var next = Scaler.Next(state, Spec, 5_000m, T0);
+
+        Assert.Equal(new AutoscaleState(5, null, 0), next);
+    }
+
+    [Fact]
+    public void Next_LowerDemand_ScalesDownOnlyAfterTheDelay()
+    {
+        var state = Scaler.Next(Autoscaler.Start(Spec), Spec, 5_000m, T0);
+
+        state = Scaler.Next(state, Spec, 2_000m, T0.AddSeconds(1));
+        Assert.Equal(5, state.Desired);
+        Assert.Equal(T0.AddSeconds(61), Scaler.ScaleDownDueAt(state));
+
+        state = Scaler.Next(state, Spec, 2_000m, T0.AddSeconds(60.999));
+        Assert.Equal(5, state.Desired);
+
+        state = Scaler.Next(state, Spec, 2_000m, T0.AddSeconds(61));
+        Assert.Equal(new AutoscaleState(2, null, 0), state);
+    }
+
+    [Fact]
+    public void Next_FlappingDemand_DoesNotChurn()
+    {
+        var state = Scaler.Next(Autoscaler.Start(Spec), Spec, 6_000m, T0);
+        var desired = new List<int>();
+        for (var s = 1; s <= 300; s += 5)
+        {
+            state = Scaler.Next(state, Spec, s % 2 == 0 ? 6_000m : 1_000m, T0.AddSeconds(s));
+            desired.Add(state.Desired);
+        }
+
+        Assert.All(desired, d => Assert.Equal(6, d));
+    }
+
+    [Fact]
+    public void Next_DemandThatDipsAndPartlyRecovers_ScalesDownToTheMostItWantedMeanwhile()
+    {
+        var state = Scaler.Next(Autoscaler.Start(Spec), Spec, 6_000m, T0);
+        state = Scaler.Next(state, Spec, 1_000m, T0.AddSeconds(10));
+        state = Scaler.Next(state, Spec, 4_000m, T0.AddSeconds(40));
+        state = Scaler.Next(state, Spec, 1_000m, T0.AddSeconds(70));
+
+        Assert.Equal(4, state.Desired);
+        Assert.Equal(T0.AddSeconds(70), state.LowerSince);
+
+        state = Scaler.Next(state, Spec, 1_000m, T0.AddSeconds(130));
+        Assert.Equal(1, state.Desired);
+    }
+
+    [Fact]
+    public void Next_BoundsChangedBySpec_ApplyAtOnce()
+    {
+        var state = Scaler.Next(Autoscaler.Start(Spec), Spec, 8_000m, T0);
+
+        Assert.Equal(4, Scaler.Next(state, Spec with { MaxReplicas = 4 }, 8_000m, T0.AddSeconds(1)).Desired);
+        Assert.Equal(3, Scaler.Next(Autoscaler.Start(Spec), Spec with { MinReplicas = 3 }, 0m, T0).Desired);
+    }
+
+    [Fact]
+    public void Next_ZeroDelay_ScalesDownOnTheFirstLowerSignalAfterIt()
+    {
+        var scaler = new Autoscaler(TimeSpan.Zero);
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 3_000m, T0);
+
+        Assert.Equal(1, scaler.Next(state, Spec, 0m, T0).Desired);
+    }
+}

@@ -1,0 +1,246 @@
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
+using static ControlPlane.Domain.Tests.Placement.TestFleet;
+
+namespace ControlPlane.Domain.Tests.Placement;
+
+public sealed class PlacementPlannerTests
+{
+    [Fact]
+    public void Plan_FreeGpusSomewhere_AreTakenBeforeAnyPreemption()
+    {
+        // The free GPU is on the dearer, rented node; the cheap node is full of batch work.
+        var snapshot = Snapshot(
+            Node("cheap", hourlyCostUsd: 8m).Fill("b", ReplicaTier.Batch),
+            Node("dear", hourlyCostUsd: 40m, ownership: Ownership.Rented).Fill("b", ReplicaTier.Batch).Free("b7"));
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Reserved);
+
+        Assert.Equal(new GpuClaim("dear", [7], []), claim);
+    }
+
+    [Fact]
+    public void Plan_FreeNodes_CheapestPerGpuWins()
+    {
+        // "small" costs less per node but more per GPU (3 USD against 2).
+        var snapshot = Snapshot(Node("small", gpus: 2, hourlyCostUsd: 6m), Node("big", gpus: 8, hourlyCostUsd: 16m));
+
+        Assert.Equal("big", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_EqualCost_OwnedBeforeRented()
+    {
+        var snapshot = Snapshot(Node("a-rented", ownership: Ownership.Rented), Node("b-owned", ownership: Ownership.Owned));
+
+        Assert.Equal("b-owned", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_EqualPrice_PacksIntoTheTightestNodeAndKeepsWholeNodesFree()
+    {
+        var snapshot = Snapshot(
+            Node("a-empty"),
+            Node("b-three-free").Hold("x", ReplicaTier.Batch, 0, 1, 2, 3, 4),
+            Node("c-two-free").Hold("y", ReplicaTier.Batch, 0, 1, 2, 3, 4, 5));
+
+        var small = PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Serverless);
+        var three = PlacementPlanner.Plan(snapshot, Spec(gpus: 3), ReplicaTier.Serverless);
+        var whole = PlacementPlanner.Plan(snapshot, Spec(gpus: 8), ReplicaTier.Serverless);
+
+        Assert.Equal(new GpuClaim("c-two-free", [6, 7], []), small);
+        Assert.Equal(new GpuClaim("b-three-free", [5, 6, 7], []), three);
+        Assert.Equal(new GpuClaim("a-empty", [0, 1, 2, 3, 4, 5, 6, 7], []), whole);
+    }
+
+    [Fact]
+    public void Plan_FillingOneByOne_LeavesTheSecondNodeWhole()
+    {
+        var snapshot = Snapshot(Node("a"), Node("b"));
+        for (var i = 0; i < 8; i++)
+        {
+            var claim = PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)!;
+            Assert.Equal(ClaimStatus.Claimed, snapshot.Apply(new GpuHolder($"r{i}", "d", ReplicaTier.Serverless), claim).Status);
+        }
+
+        Assert.Equal(8, snapshot.Find("b")!.Slots.FreeCount);
+    }
+
+    [Fact]
+    public void Plan_OnlyPreemptionLeft_BatchGoesBeforeServerless()
+    {
+        var snapshot = Snapshot(
+            Node("a-cheap-serverless", hourlyCostUsd: 8m).Fill("s", ReplicaTier.Serverless),
+            Node("b-dear-batch", hourlyCostUsd: 40m).Fill("b", ReplicaTier.Batch));
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Burst);
+
+        Assert.Equal(new GpuClaim("b-dear-batch", [0, 1], ["b0", "b1"]), claim);
+    }
+
+    [Fact]
+    public void Plan_BatchVictims_PreferredEvenWhenMoreOfThemAreNeeded()
+    {
+        // Four GPUs: one serverless replica on "a", or two batch replicas on "b".
+        var snapshot = Snapshot(
+            Node("a").Hold("s", ReplicaTier.Serverless, 0, 1, 2, 3).Fill("r", ReplicaTier.Reserved),
+            Node("b").Hold("b1", ReplicaTier.Batch, 0, 1).Hold("b2", ReplicaTier.Batch, 2, 3).Fill("r", ReplicaTier.Reserved));
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(gpus: 4), ReplicaTier.Reserved);
+
+        Assert.Equal(new GpuClaim("b", [0, 1, 2, 3], ["b1", "b2"]), claim);
+    }
+
+    [Fact]
+    public void Plan_EqualTiers_FewestVictimsWin()
+    {
+        var snapshot = Snapshot(
+            Node("a").Fill("small", ReplicaTier.Batch),
+            Node("b").Hold("whole", ReplicaTier.Batch, 4, 5, 6, 7).Fill("r", ReplicaTier.Reserved));
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(gpus: 4), ReplicaTier.Burst);
+
+        Assert.Equal(new GpuClaim("b", [4, 5, 6, 7], ["whole"]), claim);
+    }
+
+    [Fact]
+    public void Plan_EqualVictimCounts_FewestPreemptedGpusWin()
+    {
+        // One victim either way; "a" would lose eight GPUs of work for a two-GPU replica.
+        var snapshot = Snapshot(
+            Node("a").Hold("eight", ReplicaTier.Batch, 0, 1, 2, 3, 4, 5, 6, 7),
+            Node("b").Hold("two", ReplicaTier.Batch, 3, 4).Fill("r", ReplicaTier.Reserved));
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Serverless);
+
+        Assert.Equal(new GpuClaim("b", [3, 4], ["two"]), claim);
+    }
+
+    [Fact]
+    public void Plan_SameVictims_CheaperNodeWins()
+    {
+        var snapshot = Snapshot(
+            Node("a-rented", ownership: Ownership.Rented).Fill("x", ReplicaTier.Batch),
+            Node("b-dear", hourlyCostUsd: 24m).Fill("y", ReplicaTier.Batch),
+            Node("c-owned").Fill("z", ReplicaTier.Batch));
+
+        Assert.Equal("c-owned", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_SameVictimsAndPrice_PacksWhereFewestGpusAreLeftOver()
+    {
+        // Either node frees enough with one three-GPU batch victim; "b" would be left with a stray free GPU.
+        var snapshot = Snapshot(
+            Node("a").Hold("x", ReplicaTier.Batch, 0, 1, 2).Hold("r", ReplicaTier.Reserved, 3, 4, 5, 6),
+            Node("b").Hold("y", ReplicaTier.Batch, 0, 1, 2).Hold("s", ReplicaTier.Reserved, 3, 4, 5));
+
+        Assert.Equal(new GpuClaim("a", [0, 1, 2, 7], ["x"]), PlacementPlanner.Plan(snapshot, Spec(gpus: 4), ReplicaTier.Burst));
+    }
+
+    [Fact]
+    public void Plan_PartlyFreeNode_UsesFreeGpusAndPreemptsOnlyTheRest()
+    {
+        var snapshot = Snapshot(Node("n", gpus: 4).Hold("big", ReplicaTier.Batch, 0, 1).Hold("small", ReplicaTier.Batch, 3));
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Serverless);
+
+        Assert.Equal(new GpuClaim("n", [2, 3], ["small"]), claim);
+    }
+
+    [Fact]
+    public void Plan_OnlyEqualOrHigherTiersHold_FindsNothing()
+    {
+        var snapshot = Snapshot(
+            Node("a").Fill("s", ReplicaTier.Serverless),
+            Node("b").Fill("u", ReplicaTier.Burst),
+            Node("c").Fill("r", ReplicaTier.Reserved));
+
+        Assert.Null(PlacementPlanner.Plan(snapshot, Spec(cls: DeploymentClass.Serverless), ReplicaTier.Serverless));
+        Assert.Null(PlacementPlanner.Plan(snapshot, Spec(cls: DeploymentClass.Batch), ReplicaTier.Batch));
+        Assert.Equal("a", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Burst)?.NodeId);
+        Assert.Equal("a", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Reserved)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_ReplicaNeedsOneNode_GpusSpreadOverNodesDoNotCount()
+    {
+        var snapshot = Snapshot(
+            Node("a", gpus: 4).Hold("x", ReplicaTier.Reserved, 0, 1),
+            Node("b", gpus: 4).Hold("y", ReplicaTier.Reserved, 0, 1));
+
+        Assert.Null(PlacementPlanner.Plan(snapshot, Spec(gpus: 4), ReplicaTier.Reserved));
+        Assert.Null(PlacementPlanner.Plan(Snapshot(Node("a", gpus: 4)), Spec(gpus: 8), ReplicaTier.Reserved));
+    }
+
+    [Fact]
+    public void Plan_SkuAllowList_SkipsOtherSkus()
+    {
+        var snapshot = Snapshot(Node("cheap-l4", sku: L4, memoryMiB: L4MiB, hourlyCostUsd: 4m), Node("h100"));
+
+        Assert.Equal("h100", PlacementPlanner.Plan(snapshot, Spec(skus: [H100]), ReplicaTier.Serverless)?.NodeId);
+        Assert.Equal("cheap-l4", PlacementPlanner.Plan(snapshot, Spec(skus: ["L4-24GB", H100]), ReplicaTier.Serverless)?.NodeId);
+        Assert.Null(PlacementPlanner.Plan(snapshot, Spec(skus: ["b200-180gb"]), ReplicaTier.Serverless));
+    }
+
+    [Fact]
+    public void Plan_RegionAllowList_SkipsOtherRegions()
+    {
+        var snapshot = Snapshot(Node("eu", region: "eu-west", hourlyCostUsd: 8m), Node("us", region: "us-east"));
+
+        Assert.Equal("us", PlacementPlanner.Plan(snapshot, Spec(regions: ["us-east"]), ReplicaTier.Serverless)?.NodeId);
+        Assert.Equal("eu", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_MinGpuMemory_SkipsSmallerGpusAndCountsMarketedSizes()
+    {
+        var snapshot = Snapshot(Node("a100-40", sku: A100, memoryMiB: A100MiB, hourlyCostUsd: 4m), Node("h100"));
+
+        Assert.Equal("h100", PlacementPlanner.Plan(snapshot, Spec(minMemoryGiB: 80), ReplicaTier.Serverless)?.NodeId);
+        Assert.Equal("a100-40", PlacementPlanner.Plan(snapshot, Spec(minMemoryGiB: 40), ReplicaTier.Serverless)?.NodeId);
+        Assert.Null(PlacementPlanner.Plan(snapshot, Spec(minMemoryGiB: 81), ReplicaTier.Serverless));
+    }
+
+    [Fact]
+    public void Plan_UnschedulableNodes_AreSkippedEvenForPreemption()
+    {
+        // Cordoned, draining, suspect or down: the node's grain reports it as not schedulable.
+        var snapshot = Snapshot(
+            Node("cordoned", hourlyCostUsd: 4m, schedulable: false),
+            Node("busy").Fill("b", ReplicaTier.Batch));
+
+        Assert.Equal(new GpuClaim("busy", [0], ["b0"]), PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Burst));
+
+        snapshot.Upsert(snapshot.Find("busy")! with { Schedulable = false });
+        Assert.Null(PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Burst));
+    }
+
+    [Theory]
+    [InlineData(NodeHealth.Ready, NodeScheduling.Schedulable, true)]
+    [InlineData(NodeHealth.Ready, NodeScheduling.Cordoned, false)]
+    [InlineData(NodeHealth.Ready, NodeScheduling.Draining, false)]
+    [InlineData(NodeHealth.Enrolled, NodeScheduling.Schedulable, false)]
+    [InlineData(NodeHealth.Suspect, NodeScheduling.Schedulable, false)]
+    [InlineData(NodeHealth.Down, NodeScheduling.Schedulable, false)]
+    public void IsSchedulable_OnlyReadyUncordonedNodes(NodeHealth health, NodeScheduling scheduling, bool expected)
+    {
+        Assert.Equal(expected, PlacementNode.IsSchedulable(health, scheduling));
+    }
+
+    [Fact]
+    public void Plan_ClaimApplied_PreemptsTheVictimEverywhereOnTheNode()
+    {
+        var snapshot = Snapshot(Node("n", gpus: 4).Hold("batch", ReplicaTier.Batch, 0, 1, 2, 3));
+        var claim = PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)!;
+
+        var outcome = snapshot.Apply(new GpuHolder("s", "d", ReplicaTier.Serverless), claim);
+
+        Assert.Equal(ClaimStatus.Claimed, outcome.Status);
+        Assert.Equal("batch", Assert.Single(outcome.Preempted).ReplicaId);
+        Assert.Equal(3, snapshot.Find("n")!.Slots.FreeCount);
+        Assert.Null(snapshot.NodeOf("batch"));
+        Assert.Equal("n", snapshot.NodeOf("s"));
+    }
+}
