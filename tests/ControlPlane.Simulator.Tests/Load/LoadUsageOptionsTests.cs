@@ -1,0 +1,108 @@
+using ControlPlane.Simulator.Cli;
+using ControlPlane.Simulator.Load;
+
+namespace ControlPlane.Simulator.Tests.Load;
+
+public sealed class LoadUsageOptionsTests
+{
+    private static readonly Func<string, string?> NoEnvironment = _ => null;
+
+    [Fact]
+    public void TryParse_ServerAndTokenAlone_Defaults()
+    {
+        Assert.True(SimulatorOptions.TryParse(["load-usage", "--server", "http://cp:5000", "--token", "cpop_abc"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(SimulatorCommand.LoadUsage, options.Command);
+        Assert.Equal(new Uri("http://cp:5000/"), options.Server);
+        Assert.Equal("cpop_abc", options.Token);
+        Assert.Equal(new LoadUsageOptions(200, 1_000, 8, 4, null, 20_000), options.Load);
+    }
+
+    [Fact]
+    public void TryParse_AllValues_TakesThem()
+    {
+        Assert.True(SimulatorOptions.TryParse(
+            ["load-usage", "--server=http://127.0.0.1:5080/base", "--token", "t", "--batches", "50", "--batch-size=250", "--concurrency", "16", "--customers", "2",
+             "--postgres", "Host=127.0.0.1;Port=5433;Username=postgres;Database=cp", "--baseline-writes", "1000"],
+            NoEnvironment,
+            out var options,
+            out var error), error);
+
+        Assert.Equal(new Uri("http://127.0.0.1:5080/base/"), options.Server);
+        Assert.Equal(new LoadUsageOptions(50, 250, 16, 2, "Host=127.0.0.1;Port=5433;Username=postgres;Database=cp", 1_000), options.Load);
+    }
+
+    [Fact]
+    public void TryParse_ServerAndTokenFromEnvironment_UsesThem()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            [SimulatorOptions.ServerVariable] = "http://127.0.0.1:5000",
+            [SimulatorOptions.TokenVariable] = "cpop_from_env",
+        };
+
+        Assert.True(SimulatorOptions.TryParse(["load-usage", "--batches", "3"], environment.GetValueOrDefault, out var options, out var error), error);
+
+        Assert.Equal(new Uri("http://127.0.0.1:5000/"), options.Server);
+        Assert.Equal("cpop_from_env", options.Token);
+        Assert.Equal(3, options.Load!.Batches);
+    }
+
+    [Fact]
+    public void TryParse_PostgresWithoutServer_OnlyTheBaseline()
+    {
+        Assert.True(SimulatorOptions.TryParse(["load-usage", "--postgres", "Host=x"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Null(options.Server);
+        Assert.Null(options.Token);
+        Assert.Equal("Host=x", options.Load!.PostgresConnectionString);
+    }
+
+    [Fact]
+    public void TryParse_OtherCommands_HaveNoLoadOptions()
+    {
+        Assert.True(SimulatorOptions.TryParse(["demo"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Null(options.Load);
+    }
+
+    [Theory]
+    [InlineData("load-usage", "load-usage needs --server")]
+    [InlineData("load-usage --server http://x", "load-usage needs --token")]
+    [InlineData("load-usage --server http://x --postgres Host=y", "load-usage needs --token")]
+    [InlineData("load-usage --server ftp://x --token t", "--server must be an absolute http or https URL, got 'ftp://x'")]
+    [InlineData("load-usage --server http://x --token t --batches 0", "--batches must be a whole number from 1 to 1000000, got '0'")]
+    [InlineData("load-usage --server http://x --token t --batch-size 10001", "--batch-size must be a whole number from 1 to 10000")]
+    [InlineData("load-usage --server http://x --token t --batch-size many", "--batch-size must be a whole number from 1 to 10000, got 'many'")]
+    [InlineData("load-usage --server http://x --token t --concurrency 0", "--concurrency must be a whole number from 1 to 256")]
+    [InlineData("load-usage --server http://x --token t --customers 1001", "--customers must be a whole number from 1 to 1000")]
+    [InlineData("load-usage --server http://x --token t --baseline-writes -1", "--baseline-writes must be a whole number from 1")]
+    [InlineData("load-usage --server http://x --token t --batches", "--batches needs a value")]
+    [InlineData("load-usage --server http://x --token t --postgres", "--postgres needs a value")]
+    [InlineData("load-usage --server http://x --token t --postgres=", "--postgres must not be empty")]
+    [InlineData("load-usage --server http://x --token t --nodes 3", "--nodes is not an option of load-usage")]
+    [InlineData("load-usage --server http://x --token t --port 5000", "--port is not an option of load-usage")]
+    [InlineData("load-usage --server http://x --token t --fast", "unknown argument '--fast'")]
+    [InlineData("demo --batches 3", "--batches is not an option of demo")]
+    [InlineData("live --server http://x --token t --postgres Host=y", "--postgres is not an option of live")]
+    [InlineData("loadusage", "unknown command 'loadusage': expected demo, live or load-usage")]
+    public void TryParse_BadArguments_SaysWhy(string commandLine, string expected)
+    {
+        var args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.False(SimulatorOptions.TryParse(args, NoEnvironment, out var options, out var error));
+
+        Assert.Null(options);
+        Assert.StartsWith(expected, error);
+    }
+
+    [Fact]
+    public void Usage_NamesTheCommandAndItsOptions()
+    {
+        Assert.Contains("load-usage --server URL --token TOKEN", SimulatorOptions.Usage, StringComparison.Ordinal);
+        foreach (var name in LoadUsageOptions.Names)
+        {
+            Assert.Contains(name, SimulatorOptions.Usage, StringComparison.Ordinal);
+        }
+    }
+}
