@@ -10,7 +10,11 @@ namespace ControlPlane.Grains.Metering;
 /// customer's contract covering the event, or pay-as-you-go) and day, and waits for every bucket to make
 /// its share durable. A batch with an unknown model counts nothing.
 /// </summary>
+// Reentrant: the worker keeps no state and mostly waits on buckets. Non-reentrant, a silo would hold at
+// most one batch per core in flight, and a bucket would never see enough waiting batches to commit them
+// together.
 [StatelessWorker]
+[Reentrant]
 public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
 {
     public async Task<IngestResult> IngestAsync(UsageBatch batch)
