@@ -125,30 +125,16 @@ internal sealed record SimulatorOptions(
         }
 
         var allowed = command == SimulatorCommand.Demo ? DemoOptions : LiveOptions;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 1; i < args.Count; i++)
-        {
-            var (name, value) = SplitArgument(args[i]);
-            if (!CommonOptions.Contains(name) && !allowed.Contains(name))
-            {
-                error = DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name)
+        if (!TryCollect(
+                args,
+                name => CommonOptions.Contains(name) || allowed.Contains(name),
+                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name)
                     ? $"{name} is not an option of {args[0]}"
-                    : $"unknown argument '{args[i]}'";
-                return false;
-            }
-
-            if (value is null)
-            {
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    error = $"{name} needs a value";
-                    return false;
-                }
-
-                value = args[++i];
-            }
-
-            values[name] = value;
+                    : null,
+                out var values,
+                out error))
+        {
+            return false;
         }
 
         int nodes = DefaultNodes, chaosSeconds = DefaultChaosSeconds, seconds = 0, seed = DefaultSeed, port = DefaultPort;
@@ -222,6 +208,46 @@ internal sealed record SimulatorOptions(
         // A trailing slash keeps a path prefix (https://host/controlplane/) when relative paths are appended.
         server = parsed.AbsoluteUri.EndsWith('/') ? parsed : new Uri(parsed.AbsoluteUri + "/");
         return null;
+    }
+
+    /// <summary>
+    /// Collects <c>--name value</c> and <c>--name=value</c> pairs after the command (<paramref name="args"/>[0]).
+    /// <paramref name="misplaced"/> explains a known option given to the wrong command (null: unknown).
+    /// </summary>
+    internal static bool TryCollect(
+        IReadOnlyList<string> args,
+        Func<string, bool> isAllowed,
+        Func<string, string?> misplaced,
+        out Dictionary<string, string> values,
+        [NotNullWhen(false)] out string? error)
+    {
+        values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Count; i++)
+        {
+            var (name, value) = SplitArgument(args[i]);
+            if (!isAllowed(name))
+            {
+                error = misplaced(name) ?? $"unknown argument '{args[i]}'";
+                return false;
+            }
+
+            if (value is null)
+            {
+                // A value never starts with "--" (not even a connection string): that is the next option.
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    error = $"{name} needs a value";
+                    return false;
+                }
+
+                value = args[++i];
+            }
+
+            values[name] = value;
+        }
+
+        error = null;
+        return true;
     }
 
     internal static (string Name, string? Value) SplitArgument(string arg)

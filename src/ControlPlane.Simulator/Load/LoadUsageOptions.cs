@@ -43,31 +43,16 @@ internal sealed record LoadUsageOptions(
         [NotNullWhen(false)] out string? error)
     {
         options = null;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 1; i < args.Count; i++)
-        {
-            var (name, value) = SimulatorOptions.SplitArgument(args[i]);
-            if (!Allowed.Contains(name))
-            {
-                error = name is "--nodes" or "--chaos-seconds" or "--seconds" or "--seed" or "--port" or "--data-dir"
+        if (!SimulatorOptions.TryCollect(
+                args,
+                Allowed.Contains,
+                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--seed" or "--port" or "--data-dir"
                     ? $"{name} is not an option of load-usage"
-                    : $"unknown argument '{args[i]}'";
-                return false;
-            }
-
-            if (value is null)
-            {
-                // A connection string never starts with "--"; any other value may not either.
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    error = $"{name} needs a value";
-                    return false;
-                }
-
-                value = args[++i];
-            }
-
-            values[name] = value;
+                    : null,
+                out var values,
+                out error))
+        {
+            return false;
         }
 
         int batches = DefaultBatches, batchSize = DefaultBatchSize, concurrency = DefaultConcurrency, customers = DefaultCustomers, baselineWrites = DefaultBaselineWrites;
