@@ -16,4 +16,7 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent of node {NodeId} restarted (sequence {Sequence})")]
     private partial void LogAgentRestarted(string nodeId, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool of node {NodeId} did not take its capacity update ({Reason}); telling it again on the next check")]
+    private partial void LogPoolUnreachable(string nodeId, string reason);
 }

@@ -32,6 +32,7 @@ public sealed partial class NodeGrain(
     private DateTimeOffset? _lastHeartbeatAt;
     private IReadOnlyList<GpuReading> _readings = [];
     private IGrainTimer? _healthTimer;
+    private long _poolHeard = -1;
 
     private NodeState S => state.State;
 
@@ -203,6 +204,11 @@ public sealed partial class NodeGrain(
         var health = _policy.Evaluate(S.Health, _lastAliveAt, time.GetUtcNow());
         if (health == S.Health)
         {
+            if (_poolHeard < S.CapacityVersion)
+            {
+                await TellPoolAsync();
+            }
+
             return;
         }
 
@@ -228,7 +234,25 @@ public sealed partial class NodeGrain(
         await state.WriteStateAsync();
     }
 
-    private Task TellPoolAsync()
+    /// <summary>
+    /// Tells the pool the node's capacity. The pool may be unreachable for a while (its silo died and the
+    /// cluster has not noticed yet): then the node's own state is already written, and the health timer
+    /// tells the pool again until it has heard the current version.
+    /// </summary>
+    private async Task TellPoolAsync()
+    {
+        try
+        {
+            await PoolUpdate();
+            _poolHeard = S.CapacityVersion;
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogPoolUnreachable(S.Terms!.NodeId, e.Message);
+        }
+    }
+
+    private Task PoolUpdate()
     {
         var summary = Summarise();
         var terms = S.Terms!;
