@@ -20,8 +20,15 @@ public sealed partial class UsageBucketGrain(
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
     private List<PendingBatch> _waiting = [];
+    private HashSet<Guid> _seen = [];
 
     private UsageBucketState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _seen = Unpack(S.SeenIds);
+        return Task.CompletedTask;
+    }
 
     public async Task<RecordResult> RecordAsync(List<MeteredEvent> events)
     {
@@ -126,15 +133,18 @@ public sealed partial class UsageBucketGrain(
     private RecordResult Apply(List<MeteredEvent> events)
     {
         int accepted = 0, duplicates = 0;
+        var added = new List<Guid>();
         foreach (var e in events)
         {
-            if (!S.Seen.Add(EventKey(e.EventId)))
+            var id = EventKey(e.EventId);
+            if (!_seen.Add(id))
             {
                 duplicates++;
                 continue;
             }
 
             accepted++;
+            added.Add(id);
             var day = Day(e.Ledger);
             var target = day.Sealed ? day.Late : day.Counted;
             var key = AggregateKey(e.Model, e.ListRate);
@@ -142,7 +152,35 @@ public sealed partial class UsageBucketGrain(
             target[key] = target.TryGetValue(key, out var sum) ? sum.Add(usage) : usage;
         }
 
+        if (added.Count > 0)
+        {
+            S.SeenIds = Append(S.SeenIds, added);
+        }
+
         return new RecordResult(accepted, duplicates);
+    }
+
+    private static byte[] Append(byte[] packed, List<Guid> ids)
+    {
+        var result = new byte[packed.Length + ids.Count * 16];
+        packed.CopyTo(result, 0);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            ids[i].TryWriteBytes(result.AsSpan(packed.Length + i * 16, 16));
+        }
+
+        return result;
+    }
+
+    private static HashSet<Guid> Unpack(byte[] packed)
+    {
+        var seen = new HashSet<Guid>(packed.Length / 16);
+        for (var offset = 0; offset + 16 <= packed.Length; offset += 16)
+        {
+            seen.Add(new Guid(packed.AsSpan(offset, 16)));
+        }
+
+        return seen;
     }
 
     private LedgerDay Day(string ledger)
@@ -169,6 +207,7 @@ public sealed partial class UsageBucketGrain(
             try
             {
                 await state.ReadStateAsync();
+                _seen = Unpack(S.SeenIds);
             }
             catch (Exception)
             {

@@ -9,8 +9,13 @@ namespace ControlPlane.Grains.Metering;
 [GenerateSerializer, Alias("usage-bucket-state")]
 public sealed class UsageBucketState
 {
-    /// <summary>128-bit hashes of the event ids counted (16 bytes an event, whatever the id's length), for every ledger.</summary>
-    [Id(0)] public HashSet<Guid> Seen { get; set; } = [];
+    // Id 0 held the seen ids as a HashSet<Guid> (39 bytes an event once serialized); retired for Id 2.
+
+    /// <summary>
+    /// 128-bit hashes of the event ids counted, for every ledger, back to back: 16 bytes an event,
+    /// whatever the id's length. The grain keeps a hash set of them in memory.
+    /// </summary>
+    [Id(2)] public byte[] SeenIds { get; set; } = [];
 
     /// <summary>The usage of each ledger (contract or pay-as-you-go) of the day.</summary>
     [Id(1)] public Dictionary<string, LedgerDay> Ledgers { get; set; } = new(StringComparer.Ordinal);
