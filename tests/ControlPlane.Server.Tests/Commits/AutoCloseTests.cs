@@ -4,13 +4,13 @@ using static ControlPlane.Server.Tests.Commits.BillingApi;
 namespace ControlPlane.Server.Tests.Commits;
 
 /// <summary>
-/// Quarters closed by the contract's durable reminder (every 2 s here, no grace), not by an operator.
-/// The reminder's first check comes 2 s after the contract is created: the on-time usage is sent at once.
+/// Quarters closed by the contract's durable reminder (every 5 s here, no grace), not by an operator.
+/// The reminder's first check comes 5 s after the contract is created: the on-time usage is sent at once.
 /// </summary>
 [Collection(AutoCloseServerFixture.CollectionName)]
 public sealed class AutoCloseTests(AutoCloseServerFixture fixture)
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
 
     private ServerProcess Server => fixture.Server;
 

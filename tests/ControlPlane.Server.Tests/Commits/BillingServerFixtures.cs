@@ -40,12 +40,15 @@ public sealed class ManualCloseServerFixture() : BillingServerFixture(new Dictio
     public const string CollectionName = "Billing server, manual quarter close";
 }
 
-/// <summary>Quarters close by the durable reminder, checked every 2 seconds, with no grace for late events.</summary>
+/// <summary>
+/// Quarters close by the durable reminder, checked every 5 seconds, with no grace for late events. The
+/// first check comes 5 s after a contract is created: time enough for a test to send its on-time usage first.
+/// </summary>
 public sealed class AutoCloseServerFixture() : BillingServerFixture(new Dictionary<string, string>
 {
     ["Billing:AutoCloseQuarters"] = "true",
     ["Billing:LateUsageGraceDays"] = "0",
-    ["Billing:AutoCloseCheckSeconds"] = "2",
+    ["Billing:AutoCloseCheckSeconds"] = "5",
 })
 {
     public const string CollectionName = "Billing server, automatic quarter close";
