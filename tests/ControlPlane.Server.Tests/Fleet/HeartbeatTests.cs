@@ -101,7 +101,7 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(8));
         Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
 
-        // Interval 1 s: suspect after 2 missed, down after 4 missed. The agent says nothing more.
+        // Interval 1 s: suspect after 2 missed, down after 6 missed. The agent says nothing more.
         var seen = await admin.WatchStatusUntilAsync(nodeId, "down", TimeSpan.FromSeconds(30));
 
         Assert.Equal(["ready", "suspect", "down"], seen);

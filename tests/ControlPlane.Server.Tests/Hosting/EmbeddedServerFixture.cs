@@ -2,7 +2,8 @@ namespace ControlPlane.Server.Tests.Hosting;
 
 /// <summary>
 /// One embedded server (memory state, localhost clustering) for the collection, with a 1-second heartbeat
-/// interval so failure detection (suspect after 2 s, down after 4 s) is quick to observe.
+/// interval so failure detection (suspect after 2 s, down after 6 s) is quick to observe; the suspect
+/// window is wide enough (4 s) for a poll to see it on a busy machine.
 /// </summary>
 public sealed class EmbeddedServerFixture : IAsyncLifetime
 {
@@ -17,7 +18,7 @@ public sealed class EmbeddedServerFixture : IAsyncLifetime
         {
             ["Fleet:HeartbeatIntervalSeconds"] = "1",
             ["Fleet:SuspectAfterMissedHeartbeats"] = "2",
-            ["Fleet:DownAfterMissedHeartbeats"] = "4",
+            ["Fleet:DownAfterMissedHeartbeats"] = "6",
         });
 
     public async ValueTask DisposeAsync()
