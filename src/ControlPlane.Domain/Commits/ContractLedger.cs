@@ -155,11 +155,12 @@ public sealed class ContractLedger
     }
 
     /// <summary>
-    /// Closes quarter <paramref name="quarter"/>: freezes its usage and issues its invoice (next quarter's
-    /// commit, its overage, pending late usage). Closing a closed quarter returns the invoice it issued
-    /// and changes nothing. Quarters close in order, and not before they end.
+    /// Whether <paramref name="quarter"/> can close at <paramref name="now"/>, without changing anything:
+    /// the invoice it already issued when it is closed, null when it is ready to close (the first open
+    /// quarter, ended), or why not (outside the term, out of order, not ended). A caller that must gather
+    /// the quarter's usage first (the contract grain seals its buckets) asks this before doing so.
     /// </summary>
-    public LedgerResult<Invoice> CloseQuarter(int quarter, DateTimeOffset now)
+    public LedgerResult<Invoice?> CheckClose(int quarter, DateTimeOffset now)
     {
         if (Terms is null)
         {
@@ -187,7 +188,37 @@ public sealed class ContractLedger
             return LedgerError.Conflict("quarter", $"quarter {quarter} ends at {end:yyyy-MM-dd'T'HH:mm:ss'Z'}; it cannot close before");
         }
 
-        var plan = PlanClose(Terms, quarter, now);
+        return new LedgerResult<Invoice?>(null, null);
+    }
+
+    /// <summary>The id the next late-usage invoice after the term will have (usage is handed to it before it is issued).</summary>
+    public string NextLateUsageInvoiceId => InvoicePlanner.LateUsageId(RequireTerms().ContractId, NextLateUsageNumber());
+
+    private int NextLateUsageNumber()
+    {
+        var prefix = $"{RequireTerms().ContractId}-late-";
+        return 1 + Invoices.Count(i => i.InvoiceId.StartsWith(prefix, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Closes quarter <paramref name="quarter"/>: freezes its usage and issues its invoice (next quarter's
+    /// commit, its overage, pending late usage). Closing a closed quarter returns the invoice it issued
+    /// and changes nothing. Quarters close in order, and not before they end.
+    /// </summary>
+    public LedgerResult<Invoice> CloseQuarter(int quarter, DateTimeOffset now)
+    {
+        var check = CheckClose(quarter, now);
+        if (!check.IsSuccess)
+        {
+            return check.Error!;
+        }
+
+        if (check.Value is { } issued)
+        {
+            return issued;
+        }
+
+        var plan = PlanClose(Terms!, quarter, now);
         ClosedQuarters.Add(plan.Closed);
         BilledLateUsage.AddRange(plan.Late);
         PendingLateUsage.Clear();
@@ -358,8 +389,7 @@ public sealed class ContractLedger
 
     private (Invoice Invoice, List<LateUsageCharge> Late)? PlanAfterTerm(ContractTerms terms, DateTimeOffset now)
     {
-        var prefix = $"{terms.ContractId}-late-";
-        var number = 1 + Invoices.Count(i => i.InvoiceId.StartsWith(prefix, StringComparison.Ordinal));
+        var number = NextLateUsageNumber();
         var invoiceId = InvoicePlanner.LateUsageId(terms.ContractId, number);
         var late = PlanLateUsage(terms, invoiceId);
         var invoice = InvoicePlanner.AfterTerm(terms, LateAmounts(late), number, now);

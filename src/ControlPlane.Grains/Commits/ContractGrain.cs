@@ -87,12 +87,11 @@ public sealed partial class ContractGrain(
             return NotFound();
         }
 
-        var terms = Ledger.Terms!;
-        if (quarter < 1 || quarter > terms.Quarters || quarter != Ledger.FirstOpenQuarter || time.GetUtcNow() < terms.Calendar().End(quarter))
+        // Closed already (its invoice), refused, or ready: only a quarter ready to close seals its buckets.
+        var check = Ledger.CheckClose(quarter, time.GetUtcNow());
+        if (!check.IsSuccess || check.Value is not null)
         {
-            // Outside the term, already closed (returns its invoice), out of order, or not ended: the ledger says which.
-            var answer = Ledger.CloseQuarter(quarter, time.GetUtcNow());
-            return new(answer.IsSuccess ? answer.Value : null, answer.Error, null);
+            return new(check.Value, check.Error, null);
         }
 
         var invoiceId = InvoicePlanner.CloseId(ContractId, quarter);
@@ -164,7 +163,7 @@ public sealed partial class ContractGrain(
             return NotFound();
         }
 
-        var live = await LiveLedgerAsync(includeOpenQuarters: true);
+        var live = await LiveLedgerAsync();
         return new(live.Preview(time.GetUtcNow()), null, null);
     }
 
@@ -181,7 +180,7 @@ public sealed partial class ContractGrain(
             return new(null, refused.Error, null);
         }
 
-        var invoiceId = InvoicePlanner.LateUsageId(ContractId, Ledger.Invoices.Count(i => i.InvoiceId.StartsWith(ContractId + "-late-", StringComparison.Ordinal)) + 1);
+        var invoiceId = Ledger.NextLateUsageInvoiceId;
         var late = await TakeLateUsageAsync(invoiceId);
         if (late.Count == 0)
         {
@@ -206,31 +205,19 @@ public sealed partial class ContractGrain(
 
     private async Task<ContractView> ViewAsync()
     {
-        var live = await LiveLedgerAsync(includeOpenQuarters: true);
+        var live = await LiveLedgerAsync();
         return new ContractView(live.Terms!, live.TrueUps.ToList(), live.Book().ToList(), live.UsageByModel().ToList(), live.PendingLateUsageCents());
     }
 
     /// <summary>A copy of the ledger with the usage counted in the buckets so far: what a close would see now.</summary>
-    private async Task<ContractLedger> LiveLedgerAsync(bool includeOpenQuarters)
+    private async Task<ContractLedger> LiveLedgerAsync()
     {
         var live = Ledger.Clone();
         var calendar = live.Terms!.Calendar();
-        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1);
-        var reads = new List<Task<(int Quarter, BucketTotals Totals)>>();
-        for (var q = 1; q <= calendar.Quarters; q++)
-        {
-            if (q >= live.FirstOpenQuarter && !includeOpenQuarters)
-            {
-                continue;
-            }
-
-            foreach (var day in Days(calendar, q, today))
-            {
-                var quarter = q;
-                reads.Add(ReadBucketAsync(day).ContinueWith(t => (quarter, t.Result), TaskScheduler.Current));
-            }
-        }
-
+        // Days after tomorrow hold nothing: an event may be at most minutes ahead of the clock.
+        var tomorrow = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(2);
+        var reads = Enumerable.Range(1, calendar.Quarters)
+            .SelectMany(q => Days(calendar, q, tomorrow).Select(async day => (Quarter: q, Totals: await Bucket(day).GetAsync(UsageLedger))));
         foreach (var (quarter, totals) in await Task.WhenAll(reads))
         {
             var usage = quarter < live.FirstOpenQuarter ? totals.PendingLate : totals.Counted;
@@ -259,8 +246,6 @@ public sealed partial class ContractGrain(
                 (await Bucket(day).TakeLateUsageAsync(UsageLedger, invoiceId)).Select(u => (q, u))));
         return (await Task.WhenAll(takes)).SelectMany(u => u).ToList();
     }
-
-    private Task<BucketTotals> ReadBucketAsync(DateOnly day) => Bucket(day).GetAsync(UsageLedger);
 
     /// <summary>This contract's ledger name inside its customer's day buckets.</summary>
     private string UsageLedger => GrainKeys.ContractLedger(ContractId);

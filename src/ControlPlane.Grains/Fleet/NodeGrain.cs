@@ -38,11 +38,11 @@ public sealed partial class NodeGrain(
 
     private bool IsEnrolled => S.Terms is not null;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (!IsEnrolled)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         // The last heartbeat may have been seen by an activation that is gone (its silo died, or it was
@@ -50,14 +50,10 @@ public sealed partial class NodeGrain(
         // calling a healthy node dead because of the control plane's own failure.
         _lastAliveAt = time.GetUtcNow();
         _lastHeartbeatAt = S.LastHeartbeatAt;
+        // The first health check also tells the pool this node's capacity again: an update lost to a
+        // crash between our write and the pool's is healed within one interval.
         StartHealthTimer();
-        if (!S.WatchdogRegistered)
-        {
-            await RegisterWatchdogAsync();
-        }
-
-        // Heal a pool update lost to a crash between our write and the pool's.
-        await TellPoolAsync();
+        return Task.CompletedTask;
     }
 
     public async Task<EnrollmentResult> EnrollAsync(NodeEnrollment enrollment)
@@ -94,7 +90,6 @@ public sealed partial class NodeGrain(
         S.Health = NodeHealth.Enrolled;
         S.Scheduling = NodeScheduling.Schedulable;
         S.CapacityVersion++;
-        S.WatchdogRegistered = true;
         await state.WriteStateAsync();
 
         _lastAliveAt = now;
@@ -142,7 +137,8 @@ public sealed partial class NodeGrain(
         }
 
         var slots = keepInventory ? S.Gpus : GpuInventory.ToSlots(heartbeat.Gpus).ToList();
-        var health = slots.Count > 0 ? NodeHealth.Ready : S.Health == NodeHealth.Enrolled ? NodeHealth.Enrolled : NodeHealth.Ready;
+        // A node becomes ready with its first inventory; once ready, any heartbeat keeps it alive.
+        var health = slots.Count > 0 || S.Health != NodeHealth.Enrolled ? NodeHealth.Ready : NodeHealth.Enrolled;
 
         var changed = health != S.Health
             || !GpuInventory.SameInventory(slots, S.Gpus)
@@ -224,14 +220,6 @@ public sealed partial class NodeGrain(
         _healthTimer ??= this.RegisterGrainTimer(
             EvaluateHealthAsync,
             new GrainTimerCreationOptions(_policy.Interval, _policy.Interval) { KeepAlive = true });
-    }
-
-    private async Task RegisterWatchdogAsync()
-    {
-        var period = TimeSpan.FromSeconds(_options.WatchdogPeriodSeconds);
-        await this.RegisterOrUpdateReminder(WatchdogReminder, period, period);
-        S.WatchdogRegistered = true;
-        await state.WriteStateAsync();
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ public sealed class NodeState
     [Id(8)] public string? InventoryError { get; set; }
     /// <summary>Grows with every capacity change told to the pool, so the pool can drop reordered updates.</summary>
     [Id(9)] public long CapacityVersion { get; set; }
-    [Id(10)] public bool WatchdogRegistered { get; set; }
+    // Id 10 (a "watchdog registered" flag) is retired: enrollment registers the reminder before it writes.
 }
 
 /// <summary>The terms an operator enrolled a node with.</summary>
