@@ -1,0 +1,297 @@
+using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
+
+namespace ControlPlane.Domain.Deployments;
+
+/// <summary>A decision of one <see cref="CapacityScheduler.Decide"/> pass, already applied to the scheduler's model.</summary>
+public abstract record SchedulingDecision;
+
+/// <summary>Stop a replica and free its GPUs.</summary>
+public sealed record ReleaseDecision(string ReplicaId, string NodeId, ReleaseReason Reason) : SchedulingDecision;
+
+/// <summary>Give a new replica these GPUs, preempting these replicas (the node checks it again: it is the lock).</summary>
+public sealed record ClaimDecision(PlacedReplica Replica, GpuClaim Claim, GpuHolder[] Preempted) : SchedulingDecision;
+
+/// <summary>A replica the fleet has no room for now, even by preempting every lower tier.</summary>
+public sealed record UnplacedDecision(string DeploymentId, int Ordinal, ReplicaTier Tier) : SchedulingDecision;
+
+/// <summary>A replica where the scheduler believes it is, with what it knows of its node.</summary>
+/// <param name="Moving">It is being replaced: an older spec generation, or its node is draining.</param>
+/// <param name="NodeHealth">The health of its node (a suspect node's replicas are not routed to).</param>
+public sealed record ScheduledReplica(PlacedReplica Replica, string NodeId, bool Moving, NodeHealth NodeHealth);
+
+/// <summary>GPUs of one region and SKU by what they do.</summary>
+public sealed record GpuUsage(string Region, string Sku, int Reserved, int Burst, int Serverless, int Batch, int Idle, int Unavailable)
+{
+    public int Dedicated => Reserved + Burst;
+
+    public int Shared => Serverless + Batch;
+}
+
+/// <summary>
+/// The scheduler's model of the fleet and the deployments, and the loop that turns deficits into claims:
+/// <see cref="Reconciler"/> says which replicas to release and place, <see cref="PlacementPlanner"/> picks the
+/// GPUs (preempting lower tiers when needed), and <see cref="Admission"/> keeps a <see cref="ReservationLayout"/>
+/// so that every accepted reservation stays obtainable. Decisions are applied to the model at once; the scheduler
+/// grain then sends each claim to its node (the node is the lock and may refuse, after which the grain puts the
+/// node's real state back with <see cref="SetNode"/>), while the fleet simulator takes them as done. Both run these
+/// same rules. Not thread-safe.
+/// </summary>
+public sealed class CapacityScheduler(Random? random = null)
+{
+    private readonly Random _random = random ?? Random.Shared;
+    private readonly Dictionary<string, ScheduledDeployment> _deployments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (PlacedReplica Replica, string NodeId)> _replicas = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeFacts> _nodes = new(StringComparer.Ordinal);
+    private bool _layoutStale = true;
+
+    public FleetSnapshot Snapshot { get; } = new();
+
+    /// <summary>Where reserved replicas have room; null when the fleet cannot hold every reservation now.</summary>
+    public ReservationLayout? Layout { get; private set; }
+
+    /// <summary>Replicas preempted since this scheduler started.</summary>
+    public long Preemptions { get; private set; }
+
+    public IReadOnlyDictionary<string, ScheduledDeployment> Deployments => _deployments;
+
+    public int ReplicaCount => _replicas.Count;
+
+    /// <summary>
+    /// Replaces what is known about a node with what its grain reports (its version must grow: an older report is
+    /// ignored and false returned). A node that is not ready keeps its replicas in the model until it reports them gone.
+    /// </summary>
+    public bool SetNode(PlacementNode node, NodeHealth health, NodeScheduling scheduling, IEnumerable<PlacedReplica> replicas, long version)
+    {
+        if (_nodes.TryGetValue(node.NodeId, out var known) && known.Version > version)
+        {
+            return false;
+        }
+
+        var old = Snapshot.Find(node.NodeId);
+        if (old is null || old.Schedulable != node.Schedulable || old.GpuCount != node.GpuCount || known?.Scheduling != scheduling)
+        {
+            _layoutStale = true;
+        }
+
+        foreach (var id in _replicas.Where(r => r.Value.NodeId == node.NodeId).Select(r => r.Key).ToArray())
+        {
+            _replicas.Remove(id);
+        }
+
+        foreach (var replica in replicas)
+        {
+            _replicas[replica.ReplicaId] = (replica, node.NodeId);
+        }
+
+        _nodes[node.NodeId] = new NodeFacts(health, scheduling, version);
+        Snapshot.Upsert(node);
+        return true;
+    }
+
+    /// <summary>Forgets a node (it left the fleet) and its replicas.</summary>
+    public void RemoveNode(string nodeId)
+    {
+        if (Snapshot.Remove(nodeId))
+        {
+            _layoutStale = true;
+        }
+
+        _nodes.Remove(nodeId);
+        foreach (var id in _replicas.Where(r => r.Value.NodeId == nodeId).Select(r => r.Key).ToArray())
+        {
+            _replicas.Remove(id);
+        }
+    }
+
+    /// <summary>Adds a deployment or replaces its spec and desired count.</summary>
+    public void SetDeployment(ScheduledDeployment deployment)
+    {
+        var id = deployment.Spec.DeploymentId;
+        if (!_deployments.TryGetValue(id, out var old) || !old.Spec.Equals(deployment.Spec))
+        {
+            _layoutStale = true;
+        }
+
+        _deployments[id] = deployment;
+    }
+
+    /// <summary>Removes a deployment; its replicas are released by the next pass.</summary>
+    public bool RemoveDeployment(string deploymentId)
+    {
+        _layoutStale = true;
+        return _deployments.Remove(deploymentId);
+    }
+
+    /// <summary>Records what the agent says about a replica; false when the scheduler does not know the replica.</summary>
+    public bool SetReplicaState(string replicaId, ReplicaState state)
+    {
+        if (!_replicas.TryGetValue(replicaId, out var entry))
+        {
+            return false;
+        }
+
+        _replicas[replicaId] = entry with { Replica = entry.Replica with { State = state } };
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a dedicated spec's reservation fits beside every other accepted reservation, should all shared and
+    /// burst work on compatible GPUs be preempted. Specs without reserved replicas always fit.
+    /// </summary>
+    public bool CanAdmit(DeploymentSpec spec)
+    {
+        RefreshLayout();
+        return Admission.CanReserve(Snapshot, DedicatedSpecs(), spec, Layout);
+    }
+
+    /// <summary>The replicas of a deployment, by ordinal.</summary>
+    public IReadOnlyList<ScheduledReplica> ReplicasOf(string deploymentId)
+    {
+        _deployments.TryGetValue(deploymentId, out var deployment);
+        return _replicas.Values
+            .Where(r => string.Equals(r.Replica.DeploymentId, deploymentId, StringComparison.Ordinal))
+            .OrderBy(r => r.Replica.Ordinal)
+            .ThenBy(r => r.Replica.ReplicaId, StringComparer.Ordinal)
+            .Select(r => Describe(r.Replica, r.NodeId, deployment))
+            .ToArray();
+    }
+
+    /// <summary>Every replica the model holds.</summary>
+    public IEnumerable<ScheduledReplica> Replicas() =>
+        _replicas.Values.Select(r => Describe(r.Replica, r.NodeId, _deployments.GetValueOrDefault(r.Replica.DeploymentId)));
+
+    /// <summary>Ready replicas the gateway may route to: on nodes that heartbeat on time (a suspect node's are left out).</summary>
+    public IReadOnlyList<ScheduledReplica> EndpointsOf(string deploymentId) =>
+        ReplicasOf(deploymentId)
+            .Where(r => r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready)
+            .ToArray();
+
+    /// <summary>GPUs by what they do, per region and SKU, over the nodes the model knows.</summary>
+    public IReadOnlyList<GpuUsage> Usage()
+    {
+        var usage = new Dictionary<(string Region, string Sku), int[]>();
+        foreach (var node in Snapshot.Nodes)
+        {
+            var key = (node.Region, node.Sku);
+            if (!usage.TryGetValue(key, out var counts))
+            {
+                usage[key] = counts = new int[6];
+            }
+
+            var health = _nodes.TryGetValue(node.NodeId, out var facts) ? facts.Health : NodeHealth.Enrolled;
+            foreach (var holder in node.Slots.Holders)
+            {
+                if (holder is not null)
+                {
+                    counts[3 - (int)holder.Tier]++;
+                }
+                else if (health == NodeHealth.Ready)
+                {
+                    counts[4]++;
+                }
+                else
+                {
+                    counts[5]++;
+                }
+            }
+        }
+
+        return usage
+            .OrderBy(u => u.Key.Region, StringComparer.Ordinal)
+            .ThenBy(u => u.Key.Sku, StringComparer.Ordinal)
+            .Select(u => new GpuUsage(u.Key.Region, u.Key.Sku, u.Value[0], u.Value[1], u.Value[2], u.Value[3], u.Value[4], u.Value[5]))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// One pass: releases what is no longer wanted, then places every missing replica, highest tier first, each
+    /// claim applied to the model before the next is planned. Victims preempted here are missing replicas of
+    /// their own deployments on the next pass, where they take free GPUs or a still lower tier; a pass with no
+    /// release and no claim means the model is settled.
+    /// </summary>
+    public IReadOnlyList<SchedulingDecision> Decide()
+    {
+        RefreshLayout();
+        var decisions = new List<SchedulingDecision>();
+        var plan = Reconciler.Plan(_deployments, _replicas.Values.Select(r => new ReplicaLocation(r.Replica, r.NodeId, IsDraining(r.NodeId))));
+        foreach (var release in plan.Releases)
+        {
+            Snapshot.Release(release.ReplicaId);
+            _replicas.Remove(release.ReplicaId);
+            decisions.Add(new ReleaseDecision(release.ReplicaId, release.NodeId, release.Reason));
+        }
+
+        foreach (var placement in plan.Placements)
+        {
+            var deployment = _deployments[placement.DeploymentId];
+            var spec = deployment.Spec;
+            var claim = PlacementPlanner.Plan(Snapshot, spec, placement.Tier, Layout);
+            if (claim is null)
+            {
+                decisions.Add(new UnplacedDecision(spec.DeploymentId, placement.Ordinal, placement.Tier));
+                continue;
+            }
+
+            var id = PlacedReplica.NewId(spec.DeploymentId, placement.Ordinal, _random);
+            var outcome = Snapshot.Apply(new GpuHolder(id, spec.DeploymentId, placement.Tier), claim);
+            if (!outcome.Succeeded)
+            {
+                // The planner read the same snapshot, so this is a bug rather than a race; say so rather than loop.
+                throw new InvalidOperationException($"The planner proposed a claim its own snapshot refuses ({outcome.Status}) for {id}.");
+            }
+
+            foreach (var victim in outcome.Preempted)
+            {
+                _replicas.Remove(victim.ReplicaId);
+                Preemptions++;
+            }
+
+            var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting);
+            _replicas[id] = (replica, claim.NodeId);
+            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted));
+        }
+
+        return decisions;
+    }
+
+    /// <summary>Runs <see cref="Decide"/> until a pass changes nothing (at most <paramref name="maxPasses"/>), returning every decision.</summary>
+    public IReadOnlyList<SchedulingDecision> Settle(int maxPasses = 8)
+    {
+        var all = new List<SchedulingDecision>();
+        for (var pass = 0; pass < maxPasses; pass++)
+        {
+            var decisions = Decide();
+            all.AddRange(decisions);
+            if (!decisions.Any(d => d is ReleaseDecision or ClaimDecision))
+            {
+                break;
+            }
+        }
+
+        return all;
+    }
+
+    /// <summary>The layout is redone whenever the nodes that can take work or the reservations change.</summary>
+    private void RefreshLayout()
+    {
+        if (_layoutStale)
+        {
+            Layout = Admission.Reserve(Snapshot, DedicatedSpecs(), Layout);
+            _layoutStale = false;
+        }
+    }
+
+    private IEnumerable<DeploymentSpec> DedicatedSpecs() =>
+        _deployments.Values.Select(d => d.Spec).Where(s => s.Class == DeploymentClass.Dedicated && s.ReservedReplicas > 0);
+
+    private bool IsDraining(string nodeId) => _nodes.TryGetValue(nodeId, out var facts) && facts.Scheduling == NodeScheduling.Draining;
+
+    private ScheduledReplica Describe(PlacedReplica replica, string nodeId, ScheduledDeployment? deployment) =>
+        new(replica,
+            nodeId,
+            IsDraining(nodeId) || (deployment is not null && deployment.Generation != replica.Generation),
+            _nodes.TryGetValue(nodeId, out var facts) ? facts.Health : NodeHealth.Enrolled);
+
+    private sealed record NodeFacts(NodeHealth Health, NodeScheduling Scheduling, long Version);
+}

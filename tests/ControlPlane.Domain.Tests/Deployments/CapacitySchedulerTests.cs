@@ -1,0 +1,189 @@
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
+using ControlPlane.Domain.Tests.Placement;
+
+namespace ControlPlane.Domain.Tests.Deployments;
+
+public sealed class CapacitySchedulerTests
+{
+    private static CapacityScheduler Fleet(int nodes, int gpus = 8)
+    {
+        var scheduler = new CapacityScheduler(new Random(1));
+        for (var i = 0; i < nodes; i++)
+        {
+            scheduler.SetNode(TestFleet.Node($"n{i}", gpus), NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        }
+
+        return scheduler;
+    }
+
+    private static DeploymentSpec Batch(int max = 100) => TestFleet.Spec("batch", gpus: 1, cls: DeploymentClass.Batch, max: max);
+
+    private static DeploymentSpec Dedicated(int reserved, int max, int gpus = 2) => TestFleet.Spec("ded", gpus: gpus, reserved: reserved, max: max);
+
+    private static void Ready(CapacityScheduler scheduler)
+    {
+        foreach (var r in scheduler.Replicas().ToArray())
+        {
+            scheduler.SetReplicaState(r.Replica.ReplicaId, ReplicaState.Ready);
+        }
+    }
+
+    [Fact]
+    public void Settle_BatchWantingMoreThanTheFleet_FillsEveryGpuAndReportsTheRestUnplaced()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(20), 20, 1));
+
+        var decisions = scheduler.Settle();
+
+        Assert.Equal(16, decisions.OfType<ClaimDecision>().Count());
+        Assert.Equal(16, scheduler.ReplicaCount);
+        var usage = scheduler.Usage().Single();
+        Assert.Equal((16, 0), (usage.Batch, usage.Idle));
+        Assert.Contains(decisions, d => d is UnplacedDecision { DeploymentId: "batch" });
+    }
+
+    [Fact]
+    public void Settle_DedicatedSpikeOnAFullFleet_PreemptsBatchReservedFirstAndBatchTakesNoGpuBack()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.Settle();
+        Assert.True(scheduler.CanAdmit(Dedicated(reserved: 2, max: 6)));
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 2, max: 6), 5, 1));
+
+        var decisions = scheduler.Settle();
+
+        var claims = decisions.OfType<ClaimDecision>().Where(c => c.Replica.DeploymentId == "ded").ToArray();
+        Assert.Equal(5, claims.Length);
+        Assert.Equal([ReplicaTier.Reserved, ReplicaTier.Reserved, ReplicaTier.Burst, ReplicaTier.Burst, ReplicaTier.Burst], claims.Select(c => c.Replica.Tier));
+        Assert.Equal(10, scheduler.Preemptions);
+        Assert.All(claims.SelectMany(c => c.Preempted), v => Assert.Equal(ReplicaTier.Batch, v.Tier));
+        var usage = scheduler.Usage().Single();
+        Assert.Equal((4, 6, 6, 0), (usage.Reserved, usage.Burst, usage.Batch, usage.Idle));
+    }
+
+    [Fact]
+    public void Settle_DemandFalls_ReleasesBurstFirstAndBatchRefillsTheGpus()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 2, max: 6), 5, 1));
+        scheduler.Settle();
+
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 2, max: 6), 2, 1));
+        scheduler.Settle();
+
+        Assert.Equal([0, 1], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+        Assert.All(scheduler.ReplicasOf("ded"), r => Assert.Equal(ReplicaTier.Reserved, r.Replica.Tier));
+        var usage = scheduler.Usage().Single();
+        Assert.Equal((4, 0, 12, 0), (usage.Reserved, usage.Burst, usage.Batch, usage.Idle));
+    }
+
+    [Fact]
+    public void CanAdmit_ReservationLargerThanTheFleetLessOtherReservations_IsRefused()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(TestFleet.Spec("other", gpus: 4, reserved: 3, max: 3), 0, 1));
+
+        Assert.False(scheduler.CanAdmit(TestFleet.Spec("big", gpus: 4, reserved: 2, max: 2)));
+        Assert.True(scheduler.CanAdmit(TestFleet.Spec("big", gpus: 4, reserved: 1, max: 2)));
+    }
+
+    [Fact]
+    public void Settle_NodeGoesDown_ReplicasArePlacedElsewhere()
+    {
+        var scheduler = Fleet(3);
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 2, max: 2, gpus: 8), 2, 1));
+        scheduler.Settle();
+        var lost = scheduler.ReplicasOf("ded")[0].NodeId;
+
+        scheduler.SetNode(TestFleet.Node(lost, schedulable: false), NodeHealth.Down, NodeScheduling.Schedulable, [], 2);
+        scheduler.Settle();
+
+        var nodes = scheduler.ReplicasOf("ded").Select(r => r.NodeId).ToArray();
+        Assert.Equal(2, nodes.Length);
+        Assert.DoesNotContain(lost, nodes);
+        Assert.Equal(2, nodes.Distinct().Count());
+    }
+
+    [Fact]
+    public void Settle_Drain_PlacesTheReplacementFirstAndStopsTheOldOnlyOnceItIsReady()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 1, max: 1, gpus: 8), 1, 1));
+        scheduler.Settle();
+        Ready(scheduler);
+        var old = scheduler.ReplicasOf("ded").Single();
+
+        var draining = scheduler.Snapshot.Find(old.NodeId)! with { Schedulable = false };
+        scheduler.SetNode(draining, NodeHealth.Ready, NodeScheduling.Draining, [old.Replica], 2);
+        scheduler.Settle();
+
+        var both = scheduler.ReplicasOf("ded");
+        Assert.Equal(2, both.Count);
+        Assert.True(both.Single(r => r.Replica.ReplicaId == old.Replica.ReplicaId).Moving);
+        var fresh = both.Single(r => r.Replica.ReplicaId != old.Replica.ReplicaId);
+        Assert.NotEqual(old.NodeId, fresh.NodeId);
+        Assert.Single(scheduler.EndpointsOf("ded"));
+
+        scheduler.SetReplicaState(fresh.Replica.ReplicaId, ReplicaState.Ready);
+        var decisions = scheduler.Settle();
+
+        Assert.Contains(new ReleaseDecision(old.Replica.ReplicaId, old.NodeId, ReleaseReason.Replaced), decisions);
+        Assert.Equal(fresh.Replica.ReplicaId, scheduler.ReplicasOf("ded").Single().Replica.ReplicaId);
+    }
+
+    [Fact]
+    public void Settle_Migration_ReplacesOneReplicaAtATimeNeverBelowTheReadyCount()
+    {
+        var scheduler = new CapacityScheduler(new Random(1));
+        for (var i = 0; i < 3; i++)
+        {
+            scheduler.SetNode(TestFleet.Node($"old{i}", 8, sku: TestFleet.A100, memoryMiB: TestFleet.A100MiB), NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+            scheduler.SetNode(TestFleet.Node($"new{i}", 8), NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        }
+
+        var spec = TestFleet.Spec("ded", gpus: 8, reserved: 3, max: 3, skus: [TestFleet.A100]);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 3, 1));
+        scheduler.Settle();
+        Ready(scheduler);
+
+        scheduler.SetDeployment(new ScheduledDeployment(spec with { Skus = [TestFleet.H100] }, 3, 2));
+        for (var round = 0; round < 10; round++)
+        {
+            scheduler.Settle();
+            Assert.True(scheduler.EndpointsOf("ded").Count >= 3);
+            Assert.True(scheduler.ReplicasOf("ded").Count <= 4);
+            Ready(scheduler);
+        }
+
+        Assert.All(scheduler.ReplicasOf("ded"), r => Assert.StartsWith("new", r.NodeId));
+        Assert.Equal(3, scheduler.ReplicasOf("ded").Count);
+    }
+
+    [Fact]
+    public void Settle_DeletedDeployment_ReleasesItsReplicas()
+    {
+        var scheduler = Fleet(1);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(4), 4, 1));
+        scheduler.Settle();
+
+        scheduler.RemoveDeployment("batch");
+        var decisions = scheduler.Settle();
+
+        Assert.Equal(4, decisions.OfType<ReleaseDecision>().Count(r => r.Reason == ReleaseReason.Orphaned));
+        Assert.Equal(0, scheduler.ReplicaCount);
+    }
+
+    [Fact]
+    public void SetNode_OlderVersion_IsIgnored()
+    {
+        var scheduler = Fleet(1);
+        Assert.False(scheduler.SetNode(TestFleet.Node("n0", schedulable: false), NodeHealth.Down, NodeScheduling.Schedulable, [], 0));
+        Assert.True(scheduler.Snapshot.Find("n0")!.Schedulable);
+    }
+}
