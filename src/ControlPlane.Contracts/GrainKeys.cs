@@ -15,6 +15,14 @@ public static class GrainKeys
 
     public const string PriceList = "prices:list";
 
+    public static string Deployment(string deploymentId) => "deployment:" + deploymentId;
+
+    /// <summary>
+    /// The one scheduler: it makes every placement decision, one at a time, so reservations are honoured fleet-wide.
+    /// It hears from nodes and deployments only on changes (never per heartbeat or per demand signal that changes nothing).
+    /// </summary>
+    public const string Scheduler = "scheduler:fleet";
+
     public static string Contract(string contractId) => "contract:" + contractId;
 
     public static string Customer(string customerId) => "customer:" + customerId;

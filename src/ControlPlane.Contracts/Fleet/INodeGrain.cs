@@ -1,4 +1,7 @@
+using ControlPlane.Contracts.Deployments;
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
 
 namespace ControlPlane.Contracts.Fleet;
 
@@ -29,7 +32,39 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>Re-evaluates health now (used by the watchdog reminder and tests).</summary>
     [Alias("CheckHealthAsync")]
     Task CheckHealthAsync();
+
+    /// <summary>
+    /// Gives a replica GPUs if they are free or held by the named lower-tier <paramref name="victims"/> (who are
+    /// preempted), on a node that takes new work. Claiming again what the replica holds succeeds without a change.
+    /// </summary>
+    [Alias("ClaimAsync")]
+    Task<NodeClaimResult> ClaimAsync(PlacedReplica replica, string[] victims);
+
+    /// <summary>Frees a replica's GPUs (its agent is told to stop it); a replica the node does not hold changes nothing.</summary>
+    [Alias("ReleaseAsync")]
+    Task<NodePlacementReport?> ReleaseAsync(string replicaId);
+
+    /// <summary>The node as the scheduler sees it; null when it was never enrolled.</summary>
+    [Alias("GetPlacementAsync")]
+    Task<NodePlacementReport?> GetPlacementAsync();
 }
+
+/// <summary>How a claim ended, and the node's state after it.</summary>
+/// <param name="Report">Null when the node was never enrolled.</param>
+[GenerateSerializer, Alias("node-claim-result")]
+public sealed record NodeClaimResult(
+    [property: Id(0)] ClaimStatus Status,
+    [property: Id(1)] NodePlacementReport? Report,
+    [property: Id(2)] GpuHolder[] Preempted)
+{
+    public bool Succeeded => Status is ClaimStatus.Claimed or ClaimStatus.AlreadyClaimed;
+}
+
+/// <summary>A replica the agent runs and the state it reports.</summary>
+[GenerateSerializer, Alias("replica-report")]
+public sealed record ReplicaReport(
+    [property: Id(0)] string ReplicaId,
+    [property: Id(1)] ReplicaState State);
 
 /// <summary>An operator's enrollment of a node.</summary>
 [GenerateSerializer, Alias("node-enrollment")]
@@ -68,7 +103,8 @@ public sealed record NodeHeartbeat(
     [property: Id(2)] string? AgentVersion,
     [property: Id(3)] IReadOnlyList<GpuReading> Gpus,
     [property: Id(4)] string? InventoryError,
-    [property: Id(5)] string TokenId);
+    [property: Id(5)] string TokenId,
+    [property: Id(6)] IReadOnlyList<ReplicaReport>? Replicas = null);
 
 [GenerateSerializer, Alias("heartbeat-result")]
 public enum HeartbeatResult
@@ -84,7 +120,8 @@ public enum HeartbeatResult
 [GenerateSerializer, Alias("heartbeat-outcome")]
 public sealed record HeartbeatOutcome(
     [property: Id(0)] HeartbeatResult Result,
-    [property: Id(1)] int HeartbeatIntervalSeconds);
+    [property: Id(1)] int HeartbeatIntervalSeconds,
+    [property: Id(2)] IReadOnlyList<PlacedReplica>? Desired = null);
 
 /// <summary>Live readings of one GPU as last reported, with its normalised SKU.</summary>
 [GenerateSerializer, Alias("gpu-view")]

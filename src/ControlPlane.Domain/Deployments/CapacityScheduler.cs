@@ -43,11 +43,13 @@ public sealed class CapacityScheduler(Random? random = null)
     private readonly Dictionary<string, ScheduledDeployment> _deployments = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (PlacedReplica Replica, string NodeId)> _replicas = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeFacts> _nodes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _degraded = new(StringComparer.Ordinal);
+    private IReadOnlyList<DeploymentSpec> _honoured = [];
     private bool _layoutStale = true;
 
     public FleetSnapshot Snapshot { get; } = new();
 
-    /// <summary>Where reserved replicas have room; null when the fleet cannot hold every reservation now.</summary>
+    /// <summary>Where the reserved replicas of every reservation the fleet can hold have room (see <see cref="DegradedReservations"/>).</summary>
     public ReservationLayout? Layout { get; private set; }
 
     /// <summary>Replicas preempted since this scheduler started.</summary>
@@ -142,8 +144,11 @@ public sealed class CapacityScheduler(Random? random = null)
     public bool CanAdmit(DeploymentSpec spec)
     {
         RefreshLayout();
-        return Admission.CanReserve(Snapshot, DedicatedSpecs(), spec, Layout);
+        return Admission.CanReserve(Snapshot, _honoured, spec, Layout);
     }
+
+    /// <summary>Deployments whose reservation the fleet cannot hold now (their nodes went down or were drained).</summary>
+    public IReadOnlyCollection<string> DegradedReservations => _degraded;
 
     /// <summary>The replicas of a deployment, by ordinal.</summary>
     public IReadOnlyList<ScheduledReplica> ReplicasOf(string deploymentId)
@@ -273,13 +278,46 @@ public sealed class CapacityScheduler(Random? random = null)
     }
 
     /// <summary>The layout is redone whenever the nodes that can take work or the reservations change.</summary>
+    /// <remarks>
+    /// When the fleet can no longer hold every reservation (a region lost nodes), the reservations that still fit
+    /// are kept, taken in id order, and the others are degraded: their replicas are still placed where they fit,
+    /// best effort, but they no longer count against new admissions, so one region's outage does not refuse every
+    /// new reservation elsewhere.
+    /// </remarks>
     private void RefreshLayout()
     {
-        if (_layoutStale)
+        if (!_layoutStale)
         {
-            Layout = Admission.Reserve(Snapshot, DedicatedSpecs(), Layout);
-            _layoutStale = false;
+            return;
         }
+
+        _layoutStale = false;
+        var specs = DedicatedSpecs().OrderBy(s => s.DeploymentId, StringComparer.Ordinal).ToList();
+        _degraded.Clear();
+        Layout = Admission.Reserve(Snapshot, specs, Layout);
+        if (Layout is not null)
+        {
+            _honoured = specs;
+            return;
+        }
+
+        var kept = new List<DeploymentSpec>();
+        ReservationLayout? layout = null;
+        foreach (var spec in specs)
+        {
+            var attempt = Admission.Reserve(Snapshot, kept.Append(spec), layout);
+            if (attempt is null)
+            {
+                _degraded.Add(spec.DeploymentId);
+                continue;
+            }
+
+            kept.Add(spec);
+            layout = attempt;
+        }
+
+        _honoured = kept;
+        Layout = layout;
     }
 
     private IEnumerable<DeploymentSpec> DedicatedSpecs() =>

@@ -27,6 +27,8 @@ public enum ClaimStatus
     NotAVictim,
     /// <summary>The node is not in the snapshot.</summary>
     UnknownNode,
+    /// <summary>The node takes no new work (not ready, cordoned, draining, or a GPU is unhealthy).</summary>
+    NodeUnavailable,
 }
 
 /// <summary>The result of <see cref="NodeSlots.TryClaim(string, string, ReplicaTier, int[], IReadOnlyCollection{string})"/>.</summary>

@@ -19,4 +19,13 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool of node {NodeId} did not take its capacity update ({Reason}); telling it again on the next check")]
     private partial void LogPoolUnreachable(string nodeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler did not take the placement report of node {NodeId} ({Reason}); telling it again on the next check")]
+    private partial void LogSchedulerUnreachable(string nodeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: replica {ReplicaId} placed on GPUs {Gpus} ({Tier}), preempting {Preempted} replica(s)")]
+    private partial void LogClaimed(string nodeId, string replicaId, string gpus, Domain.Deployments.ReplicaTier tier, int preempted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} lost its {Count} replica(s): it is {Health}")]
+    private partial void LogReplicasLost(string nodeId, int count, NodeHealth health);
 }

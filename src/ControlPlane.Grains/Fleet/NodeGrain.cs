@@ -1,7 +1,10 @@
 using ControlPlane.Contracts;
+using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Contracts.Pools;
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
 using ControlPlane.Domain.Pools;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,6 +36,7 @@ public sealed partial class NodeGrain(
     private IReadOnlyList<GpuReading> _readings = [];
     private IGrainTimer? _healthTimer;
     private long _poolHeard = -1;
+    private long _schedulerHeard = -1;
 
     private NodeState S => state.State;
 
@@ -90,6 +94,7 @@ public sealed partial class NodeGrain(
         S.Health = NodeHealth.Enrolled;
         S.Scheduling = NodeScheduling.Schedulable;
         S.CapacityVersion++;
+        S.PlacementVersion++;
         await state.WriteStateAsync();
 
         _lastAliveAt = now;
@@ -144,6 +149,7 @@ public sealed partial class NodeGrain(
             || !GpuInventory.SameInventory(slots, S.Gpus)
             || heartbeat.AgentVersion != S.AgentVersion
             || heartbeat.InventoryError != S.InventoryError;
+        var replicasChanged = ApplyReplicaReports(heartbeat.Replicas);
         if (changed)
         {
             var healthChanged = health != S.Health;
@@ -153,16 +159,78 @@ public sealed partial class NodeGrain(
             S.InventoryError = heartbeat.InventoryError;
             S.LastHeartbeatAt = now;
             S.CapacityVersion++;
+            FitSlotsToInventory();
+            S.PlacementVersion++;
             await state.WriteStateAsync();
             await TellPoolAsync();
+            await TellSchedulerAsync();
             if (healthChanged)
             {
                 LogHealthChanged(S.Terms!.NodeId, health);
             }
         }
+        else if (replicasChanged)
+        {
+            S.PlacementVersion++;
+            await state.WriteStateAsync();
+            await TellSchedulerAsync();
+        }
 
-        return Outcome(HeartbeatResult.Accepted);
+        return Outcome(HeartbeatResult.Accepted) with { Desired = S.Replicas.ToArray() };
     }
+
+    public async Task<NodeClaimResult> ClaimAsync(PlacedReplica replica, string[] victims)
+    {
+        if (!IsEnrolled)
+        {
+            return new NodeClaimResult(ClaimStatus.UnknownNode, null, []);
+        }
+
+        FitSlotsToInventory();
+        var slots = S.Slots!;
+        var held = slots.GpusOf(replica.ReplicaId);
+        if (held.Length == 0 && !TakesNewWork())
+        {
+            return new NodeClaimResult(ClaimStatus.NodeUnavailable, Report(), []);
+        }
+
+        var outcome = slots.TryClaim(replica.ReplicaId, replica.DeploymentId, replica.Tier, replica.GpuIndices, victims);
+        if (outcome.Status != ClaimStatus.Claimed)
+        {
+            return new NodeClaimResult(outcome.Status, Report(), []);
+        }
+
+        S.Slots = outcome.Slots;
+        S.Replicas.RemoveAll(r => outcome.Preempted.Any(v => v.ReplicaId == r.ReplicaId));
+        S.Replicas.Add(replica with { GpuIndices = outcome.Slots.GpusOf(replica.ReplicaId), State = ReplicaState.Starting });
+        S.PlacementVersion++;
+        await state.WriteStateAsync();
+        // The scheduler learns of this claim from the answer itself.
+        _schedulerHeard = S.PlacementVersion;
+        LogClaimed(S.Terms!.NodeId, replica.ReplicaId, string.Join(',', replica.GpuIndices), replica.Tier, outcome.Preempted.Length);
+        return new NodeClaimResult(ClaimStatus.Claimed, Report(), outcome.Preempted);
+    }
+
+    public async Task<NodePlacementReport?> ReleaseAsync(string replicaId)
+    {
+        if (!IsEnrolled)
+        {
+            return null;
+        }
+
+        FitSlotsToInventory();
+        if (S.Replicas.RemoveAll(r => r.ReplicaId == replicaId) > 0 || S.Slots!.GpusOf(replicaId).Length > 0)
+        {
+            S.Slots = S.Slots!.Release(replicaId);
+            S.PlacementVersion++;
+            await state.WriteStateAsync();
+            _schedulerHeard = S.PlacementVersion;
+        }
+
+        return Report();
+    }
+
+    public Task<NodePlacementReport?> GetPlacementAsync() => Task.FromResult(IsEnrolled ? Report() : null);
 
     public Task<NodeView?> GetAsync() => Task.FromResult(IsEnrolled ? ToView() : null);
 
@@ -177,8 +245,10 @@ public sealed partial class NodeGrain(
         {
             S.Scheduling = scheduling;
             S.CapacityVersion++;
+            S.PlacementVersion++;
             await state.WriteStateAsync();
             await TellPoolAsync();
+            await TellSchedulerAsync();
             LogSchedulingChanged(S.Terms!.NodeId, scheduling);
         }
 
@@ -205,14 +275,35 @@ public sealed partial class NodeGrain(
                 await TellPoolAsync();
             }
 
+            if (_schedulerHeard < S.PlacementVersion)
+            {
+                await TellSchedulerAsync();
+            }
+
             return;
         }
 
         S.Health = health;
         S.CapacityVersion++;
+        S.PlacementVersion++;
+        var lost = 0;
+        if (health == NodeHealth.Down && S.Slots is { } slots)
+        {
+            // A down node's replicas are gone: the scheduler re-places them at once, and when the node comes
+            // back its agent is told to run nothing (it stops whatever it still runs).
+            lost = S.Replicas.Count;
+            S.Slots = slots.ReleaseAll();
+            S.Replicas.Clear();
+        }
+
         await state.WriteStateAsync();
         await TellPoolAsync();
+        await TellSchedulerAsync();
         LogHealthChanged(S.Terms!.NodeId, health);
+        if (lost > 0)
+        {
+            LogReplicasLost(S.Terms!.NodeId, lost, health);
+        }
     }
 
     private void StartHealthTimer()
@@ -238,6 +329,87 @@ public sealed partial class NodeGrain(
         {
             LogPoolUnreachable(S.Terms!.NodeId, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Tells the scheduler what changed, like <see cref="TellPoolAsync"/>: if it cannot be reached, the health
+    /// timer tells it again until it has heard the current version.
+    /// </summary>
+    private async Task TellSchedulerAsync()
+    {
+        try
+        {
+            var report = Report();
+            await GrainFactory.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).NodeChangedAsync(report);
+            _schedulerHeard = Math.Max(_schedulerHeard, report.Version);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogSchedulerUnreachable(S.Terms!.NodeId, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Takes the agent's word for the state of each replica the node holds. A replica the agent does not list
+    /// (it restarted, or has not started it yet) is starting again; a report without a replica list changes nothing.
+    /// </summary>
+    private bool ApplyReplicaReports(IReadOnlyList<ReplicaReport>? reports)
+    {
+        if (reports is null || S.Replicas.Count == 0)
+        {
+            return false;
+        }
+
+        var changed = false;
+        for (var i = 0; i < S.Replicas.Count; i++)
+        {
+            var replica = S.Replicas[i];
+            var reported = reports.FirstOrDefault(r => string.Equals(r.ReplicaId, replica.ReplicaId, StringComparison.Ordinal))?.State ?? ReplicaState.Starting;
+            if (reported != replica.State)
+            {
+                S.Replicas[i] = replica with { State = reported };
+                changed = true;
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>A slot per GPU: when the GPU count changes (a new inventory), the old placements no longer mean anything.</summary>
+    private void FitSlotsToInventory()
+    {
+        if (S.Slots is null || S.Slots.Count != S.Gpus.Count)
+        {
+            S.Slots = NodeSlots.Empty(S.Gpus.Count);
+            S.Replicas.Clear();
+        }
+    }
+
+    /// <summary>Ready, neither cordoned nor draining, GPUs known and all of them healthy: a node with a failing GPU waits for repair.</summary>
+    private bool TakesNewWork()
+    {
+        var summary = Summarise();
+        return PlacementNode.IsSchedulable(S.Health, S.Scheduling)
+            && summary.Sku is not null
+            && summary.GpuCount > 0
+            && summary.HealthyGpuCount == summary.GpuCount;
+    }
+
+    private NodePlacementReport Report()
+    {
+        FitSlotsToInventory();
+        var terms = S.Terms!;
+        var summary = Summarise();
+        var node = new PlacementNode(
+            terms.NodeId,
+            terms.Region,
+            summary.Sku ?? "unknown",
+            summary.GpuMemoryMiB,
+            terms.HourlyCostUsd,
+            terms.Ownership,
+            TakesNewWork(),
+            S.Slots!);
+        return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion);
     }
 
     private Task PoolUpdate()

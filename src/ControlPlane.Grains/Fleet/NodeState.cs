@@ -1,4 +1,6 @@
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
 
 namespace ControlPlane.Grains.Fleet;
 
@@ -23,6 +25,12 @@ public sealed class NodeState
     /// <summary>Grows with every capacity change told to the pool, so the pool can drop reordered updates.</summary>
     [Id(9)] public long CapacityVersion { get; set; }
     // Id 10 (a "watchdog registered" flag) is retired: enrollment registers the reminder before it writes.
+    /// <summary>Which replica holds each GPU: the lock on the node's GPUs. Null until the node has reported GPUs.</summary>
+    [Id(11)] public NodeSlots? Slots { get; set; }
+    /// <summary>The replicas holding GPUs, with what the agent last said about each; kept in one record with <see cref="Slots"/>.</summary>
+    [Id(12)] public List<PlacedReplica> Replicas { get; set; } = [];
+    /// <summary>Grows with every change the scheduler must hear of, so it can drop reordered reports.</summary>
+    [Id(13)] public long PlacementVersion { get; set; }
 }
 
 /// <summary>The terms an operator enrolled a node with.</summary>

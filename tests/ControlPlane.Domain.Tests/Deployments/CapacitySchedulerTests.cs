@@ -186,4 +186,20 @@ public sealed class CapacitySchedulerTests
         Assert.False(scheduler.SetNode(TestFleet.Node("n0", schedulable: false), NodeHealth.Down, NodeScheduling.Schedulable, [], 0));
         Assert.True(scheduler.Snapshot.Find("n0")!.Schedulable);
     }
+
+    [Fact]
+    public void CanAdmit_AnotherRegionLostTheNodesOfItsReservation_StillAdmitsHere()
+    {
+        var scheduler = new CapacityScheduler(new Random(1));
+        scheduler.SetNode(TestFleet.Node("west", region: "eu-west"), NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        scheduler.SetNode(TestFleet.Node("east", region: "us-east"), NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        scheduler.SetDeployment(new ScheduledDeployment(TestFleet.Spec("west-ded", gpus: 8, reserved: 1, regions: ["eu-west"]), 1, 1));
+        scheduler.Settle();
+
+        scheduler.SetNode(TestFleet.Node("west", region: "eu-west", schedulable: false), NodeHealth.Down, NodeScheduling.Schedulable, [], 2);
+
+        Assert.True(scheduler.CanAdmit(TestFleet.Spec("east-ded", gpus: 4, reserved: 2, regions: ["us-east"])));
+        Assert.False(scheduler.CanAdmit(TestFleet.Spec("east-big", gpus: 8, reserved: 2, regions: ["us-east"])));
+        Assert.Equal(["west-ded"], scheduler.DegradedReservations);
+    }
 }

@@ -1,0 +1,57 @@
+using ControlPlane.Domain.Deployments;
+
+namespace ControlPlane.Contracts.Deployments;
+
+/// <summary>
+/// One deployment, keyed by <see cref="GrainKeys.Deployment"/>: its spec, its demand and autoscaling. Demand
+/// signals stop here; the scheduler hears only when the desired replica count (or the demand) changes.
+/// </summary>
+[Alias("IDeploymentGrain")]
+public interface IDeploymentGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the deployment if admission control accepts it. Creating it again with the same spec is a success.</summary>
+    [Alias("CreateAsync")]
+    Task<DeploymentCommandResult> CreateAsync(DeploymentSpec spec);
+
+    [Alias("GetAsync")]
+    Task<DeploymentView?> GetAsync();
+
+    /// <summary>Records demand and scales: up at once, down after the scale-down delay.</summary>
+    [Alias("ReportDemandAsync")]
+    Task<DeploymentCommandResult> ReportDemandAsync(decimal tokensPerSecond);
+
+    /// <summary>Moves the deployment to a new spec (hardware, model, size), make-before-break, replica by replica.</summary>
+    [Alias("MigrateAsync")]
+    Task<DeploymentCommandResult> MigrateAsync(DeploymentSpec spec);
+
+    /// <summary>Stops and forgets the deployment; false when there was none.</summary>
+    [Alias("DeleteAsync")]
+    Task<bool> DeleteAsync();
+}
+
+[GenerateSerializer, Alias("deployment-command-status")]
+public enum DeploymentCommandStatus
+{
+    Done,
+    NotFound,
+    /// <summary>A deployment with this id and another spec exists.</summary>
+    Conflict,
+    /// <summary>Admission control refused the reservation.</summary>
+    Refused,
+}
+
+[GenerateSerializer, Alias("deployment-command-result")]
+public sealed record DeploymentCommandResult(
+    [property: Id(0)] DeploymentCommandStatus Status,
+    [property: Id(1)] DeploymentView? Deployment);
+
+/// <summary>A deployment as operators see it.</summary>
+[GenerateSerializer, Alias("deployment-view")]
+public sealed record DeploymentView(
+    [property: Id(0)] DeploymentSpec Spec,
+    [property: Id(1)] int Generation,
+    [property: Id(2)] int DesiredReplicas,
+    [property: Id(3)] decimal DemandTokensPerSecond,
+    [property: Id(4)] decimal SpilledTokensPerSecond,
+    [property: Id(5)] IReadOnlyList<ReplicaView> Replicas,
+    [property: Id(6)] DateTimeOffset? ScaleDownDueAt);

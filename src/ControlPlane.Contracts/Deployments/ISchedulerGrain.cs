@@ -1,0 +1,114 @@
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Placement;
+
+namespace ControlPlane.Contracts.Deployments;
+
+/// <summary>
+/// Turns deficits into placements and preemptions, one decision at a time (keyed by <see cref="GrainKeys.Scheduler"/>).
+/// It keeps a model of every node's slots, fed by the node grains' change reports, and claims GPUs by messages to
+/// the node grains, which are the locks on their GPUs: a claim planned from a stale view is refused there.
+/// </summary>
+[Alias("ISchedulerGrain")]
+public interface ISchedulerGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Adds a deployment, or replaces its spec when <see cref="ScheduledDeployment.Generation"/> is newer (a
+    /// migration), if admission control accepts its reservation. A retry of the same deployment is accepted again.
+    /// </summary>
+    [Alias("AdmitAsync")]
+    Task<AdmissionResult> AdmitAsync(ScheduledDeployment deployment);
+
+    /// <summary>Sets how many replicas a deployment wants and its demand (for spilled-demand figures).</summary>
+    [Alias("SetDesiredAsync")]
+    Task SetDesiredAsync(string deploymentId, int desired, decimal demandTokensPerSecond);
+
+    /// <summary>Removes a deployment; its replicas are stopped. False when it was not there.</summary>
+    [Alias("RemoveAsync")]
+    Task<bool> RemoveAsync(string deploymentId);
+
+    /// <summary>A node's placement-relevant state changed (health, operator intent, inventory, slots or replica states).</summary>
+    [Alias("NodeChangedAsync")]
+    Task NodeChangedAsync(NodePlacementReport report);
+
+    /// <summary>A deployment's replicas as placed.</summary>
+    [Alias("GetReplicasAsync")]
+    Task<IReadOnlyList<ReplicaView>> GetReplicasAsync(string deploymentId);
+
+    /// <summary>Deployments with their desired and placed replica counts.</summary>
+    [Alias("ListAsync")]
+    Task<IReadOnlyList<DeploymentSummary>> ListAsync();
+
+    /// <summary>GPU use by region and SKU, preemptions and spilled demand.</summary>
+    [Alias("GetSummaryAsync")]
+    Task<SchedulerSummary> GetSummaryAsync();
+
+    /// <summary>Runs a reconciliation now and returns once its claims and releases are done (tests, benchmarks).</summary>
+    [Alias("ReconcileAsync")]
+    Task ReconcileAsync();
+}
+
+[GenerateSerializer, Alias("admission-result")]
+public enum AdmissionResult
+{
+    Admitted,
+    /// <summary>The reservation could not be honoured even by preempting all shared and burst work.</summary>
+    Refused,
+    /// <summary>The scheduler holds a newer generation of the deployment than the one offered.</summary>
+    Stale,
+}
+
+/// <summary>What a node grain tells the scheduler about itself.</summary>
+/// <param name="Node">Its hardware, whether it takes new work, and its slot map.</param>
+/// <param name="Replicas">The replicas holding its GPUs, with the states its agent reported.</param>
+/// <param name="Version">Grows with every change, so the scheduler can drop a report that arrives late.</param>
+[GenerateSerializer, Alias("node-placement-report")]
+public sealed record NodePlacementReport(
+    [property: Id(0)] PlacementNode Node,
+    [property: Id(1)] NodeHealth Health,
+    [property: Id(2)] NodeScheduling Scheduling,
+    [property: Id(3)] PlacedReplica[] Replicas,
+    [property: Id(4)] long Version);
+
+/// <summary>A replica as operators and the gateway see it.</summary>
+/// <param name="State"><c>starting</c>, <c>ready</c>, <c>failed</c>, or <c>draining</c> while it is being replaced.</param>
+[GenerateSerializer, Alias("replica-view")]
+public sealed record ReplicaView(
+    [property: Id(0)] string ReplicaId,
+    [property: Id(1)] string DeploymentId,
+    [property: Id(2)] string Model,
+    [property: Id(3)] string NodeId,
+    [property: Id(4)] int[] GpuIndices,
+    [property: Id(5)] string State,
+    [property: Id(6)] ReplicaTier Tier,
+    [property: Id(7)] int Ordinal,
+    [property: Id(8)] bool Routable);
+
+/// <summary>A deployment in the scheduler's list.</summary>
+[GenerateSerializer, Alias("deployment-summary")]
+public sealed record DeploymentSummary(
+    [property: Id(0)] DeploymentSpec Spec,
+    [property: Id(1)] int DesiredReplicas,
+    [property: Id(2)] int PlacedReplicas,
+    [property: Id(3)] int ReadyReplicas,
+    [property: Id(4)] decimal DemandTokensPerSecond,
+    [property: Id(5)] decimal SpilledTokensPerSecond);
+
+/// <summary>GPUs of a region and SKU by what they do.</summary>
+[GenerateSerializer, Alias("gpu-usage-view")]
+public sealed record GpuUsageView(
+    [property: Id(0)] string Region,
+    [property: Id(1)] string Sku,
+    [property: Id(2)] int Reserved,
+    [property: Id(3)] int Burst,
+    [property: Id(4)] int Serverless,
+    [property: Id(5)] int Batch,
+    [property: Id(6)] int Idle,
+    [property: Id(7)] int Unavailable);
+
+[GenerateSerializer, Alias("scheduler-summary")]
+public sealed record SchedulerSummary(
+    [property: Id(0)] IReadOnlyList<GpuUsageView> Usage,
+    [property: Id(1)] long Preemptions,
+    [property: Id(2)] decimal SpilledTokensPerSecond,
+    [property: Id(3)] IReadOnlyList<DeploymentSummary> Deployments);

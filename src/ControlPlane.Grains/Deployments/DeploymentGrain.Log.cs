@@ -1,0 +1,19 @@
+using ControlPlane.Domain.Deployments;
+using Microsoft.Extensions.Logging;
+
+namespace ControlPlane.Grains.Deployments;
+
+public sealed partial class DeploymentGrain
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} created ({Class}, {Reserved} reserved, at most {Max} replicas)")]
+    private partial void LogCreated(string deploymentId, DeploymentClass @class, int reserved, int max);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} scaled from {From} to {To} replicas (demand {Demand} tokens/s)")]
+    private partial void LogScaled(string deploymentId, int from, int to, decimal demand);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} migrating to generation {Generation}: model {Model}, {Gpus} GPUs per replica")]
+    private partial void LogMigrating(string deploymentId, int generation, string model, int gpus);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} deleted")]
+    private partial void LogDeleted(string deploymentId);
+}

@@ -1,0 +1,23 @@
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Placement;
+using Microsoft.Extensions.Logging;
+
+namespace ControlPlane.Grains.Deployments;
+
+public sealed partial class SchedulerGrain
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scheduler active: {Nodes} nodes, {Deployments} deployments, {Replicas} replicas")]
+    private partial void LogActivated(int nodes, int deployments, int replicas);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} refused: {Reserved} reserved replicas of {Gpus} GPUs do not fit beside the other reservations")]
+    private partial void LogRefused(string deploymentId, int reserved, int gpus);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released replica {ReplicaId} on node {NodeId} ({Reason})")]
+    private partial void LogReleased(string replicaId, string nodeId, ReleaseReason reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} refused replica {ReplicaId}: {Status}; planning again from its state")]
+    private partial void LogClaimRefused(string replicaId, string nodeId, ClaimStatus status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} did not answer the scheduler ({Reason}); reading its state again before the next decision")]
+    private partial void LogNodeUnreachable(string nodeId, string reason);
+}

@@ -1,0 +1,324 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Deployments;
+using ControlPlane.Contracts.Fleet;
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace ControlPlane.Grains.Deployments;
+
+/// <summary>
+/// Places replicas, one decision at a time, for the whole fleet. Its model (<see cref="CapacityScheduler"/>) follows
+/// the node grains' change reports; each decision is applied to the model, then sent to the node grain that owns the
+/// GPUs, which accepts or refuses it (a refusal puts the node's real state back in the model and another pass runs).
+/// <para>
+/// Reentrant so that a node reporting a change while the scheduler waits on a claim to another node is never
+/// blocked (nor deadlocked, should that node be waiting on the scheduler): every method changes the model without
+/// awaiting, and a single reconcile loop runs the decisions. Reports from a node with a claim or release in flight
+/// are held back until its answer arrives, so an older report cannot undo a decision the node has already taken.
+/// </para>
+/// </summary>
+[Reentrant]
+public sealed partial class SchedulerGrain(
+    [PersistentState("scheduler", "store")] IPersistentState<SchedulerState> state,
+    IOptions<CapacityOptions> options,
+    ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain, IRemindable
+{
+    private const string WatchReminder = "scheduler-watch";
+    private const int MaxPassesPerRun = 16;
+
+    private readonly CapacityScheduler _model = new();
+    private readonly Dictionary<string, decimal> _demand = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodePlacementReport?> _inFlight = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private Task _loop = Task.CompletedTask;
+    private bool _dirty;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var deployment in state.State.Deployments.Values)
+        {
+            _model.SetDeployment(deployment);
+        }
+
+        // The node grains hold where replicas are: read it back before deciding anything.
+        var nodeIds = await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListNodesAsync(null);
+        var reports = await Task.WhenAll(nodeIds.Select(id => GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(id)).GetPlacementAsync()));
+        foreach (var report in reports.OfType<NodePlacementReport>())
+        {
+            Apply(report);
+        }
+
+        LogActivated(_model.Snapshot.NodeCount, _model.Deployments.Count, _model.ReplicaCount);
+        var period = TimeSpan.FromSeconds(options.Value.ReconcileSeconds);
+        this.RegisterGrainTimer(() => { Kick(); return Task.CompletedTask; }, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+        // A reminder brings the scheduler back after its silo dies even if nothing calls it.
+        await this.RegisterOrUpdateReminder(WatchReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        Kick();
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        Kick();
+        return Task.CompletedTask;
+    }
+
+    public async Task<AdmissionResult> AdmitAsync(ScheduledDeployment deployment)
+    {
+        var id = deployment.Spec.DeploymentId;
+        if (_model.Deployments.TryGetValue(id, out var known))
+        {
+            if (known.Generation > deployment.Generation)
+            {
+                return AdmissionResult.Stale;
+            }
+
+            if (known.Generation == deployment.Generation && known.Spec.Equals(deployment.Spec))
+            {
+                return AdmissionResult.Admitted;
+            }
+        }
+
+        if (!_model.CanAdmit(deployment.Spec))
+        {
+            LogRefused(id, deployment.Spec.ReservedReplicas, deployment.Spec.GpusPerReplica);
+            return AdmissionResult.Refused;
+        }
+
+        // A migration keeps the desired count the deployment already has.
+        var admitted = known is null ? deployment : deployment with { Desired = known.Desired };
+        _model.SetDeployment(admitted);
+        state.State.Deployments[id] = admitted;
+        await WriteAsync();
+        Kick();
+        return AdmissionResult.Admitted;
+    }
+
+    public async Task SetDesiredAsync(string deploymentId, int desired, decimal demandTokensPerSecond)
+    {
+        _demand[deploymentId] = demandTokensPerSecond;
+        if (!_model.Deployments.TryGetValue(deploymentId, out var known) || known.Desired == desired)
+        {
+            return;
+        }
+
+        var next = known with { Desired = desired };
+        _model.SetDeployment(next);
+        state.State.Deployments[deploymentId] = next;
+        Kick();
+        await WriteAsync();
+    }
+
+    public async Task<bool> RemoveAsync(string deploymentId)
+    {
+        _demand.Remove(deploymentId);
+        if (!_model.RemoveDeployment(deploymentId))
+        {
+            return false;
+        }
+
+        state.State.Deployments.Remove(deploymentId);
+        Kick();
+        await WriteAsync();
+        return true;
+    }
+
+    public Task NodeChangedAsync(NodePlacementReport report)
+    {
+        var nodeId = report.Node.NodeId;
+        if (_inFlight.TryGetValue(nodeId, out var held))
+        {
+            if (held is null || held.Version < report.Version)
+            {
+                _inFlight[nodeId] = report;
+            }
+        }
+        else
+        {
+            Apply(report);
+        }
+
+        Kick();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ReplicaView>> GetReplicasAsync(string deploymentId) =>
+        Task.FromResult<IReadOnlyList<ReplicaView>>(_model.ReplicasOf(deploymentId).Select(ToView).ToArray());
+
+    public Task<IReadOnlyList<DeploymentSummary>> ListAsync() => Task.FromResult(Summaries());
+
+    public Task<SchedulerSummary> GetSummaryAsync()
+    {
+        var usage = _model.Usage()
+            .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
+            .ToArray();
+        var deployments = Summaries();
+        return Task.FromResult(new SchedulerSummary(usage, _model.Preemptions, deployments.Sum(d => d.SpilledTokensPerSecond), deployments));
+    }
+
+    public async Task ReconcileAsync()
+    {
+        Kick();
+        while (!_loop.IsCompleted)
+        {
+            await _loop;
+        }
+    }
+
+    private IReadOnlyList<DeploymentSummary> Summaries()
+    {
+        var placed = _model.Replicas()
+            .GroupBy(r => r.Replica.DeploymentId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (Placed: g.Count(r => !r.Moving), Ready: g.Count(r => !r.Moving && r.Replica.State == ReplicaState.Ready)), StringComparer.Ordinal);
+        return _model.Deployments.Values
+            .OrderBy(d => d.Spec.DeploymentId, StringComparer.Ordinal)
+            .Select(d =>
+            {
+                var (count, ready) = placed.GetValueOrDefault(d.Spec.DeploymentId);
+                var demand = _demand.GetValueOrDefault(d.Spec.DeploymentId);
+                return new DeploymentSummary(d.Spec, d.Desired, count, ready, demand, Spilled(d.Spec, demand, count));
+            })
+            .ToArray();
+    }
+
+    /// <summary>Serverless demand beyond what its placed replicas serve goes to distribution partners.</summary>
+    public static decimal Spilled(DeploymentSpec spec, decimal demand, int placedReplicas) =>
+        spec.Class == DeploymentClass.Serverless ? Math.Max(0m, demand - (placedReplicas * spec.TokensPerSecondPerReplica)) : 0m;
+
+    private static ReplicaView ToView(ScheduledReplica r) => new(
+        r.Replica.ReplicaId,
+        r.Replica.DeploymentId,
+        r.Replica.Model,
+        r.NodeId,
+        r.Replica.GpuIndices,
+        r.Moving ? "draining" : r.Replica.State.ToString().ToLowerInvariant(),
+        r.Replica.Tier,
+        r.Replica.Ordinal,
+        r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready);
+
+    private void Apply(NodePlacementReport report) =>
+        _model.SetNode(report.Node, report.Health, report.Scheduling, report.Replicas, report.Version);
+
+    /// <summary>Asks for a reconciliation; one loop runs at a time and picks up whatever changed meanwhile.</summary>
+    private void Kick()
+    {
+        _dirty = true;
+        if (_loop.IsCompleted)
+        {
+            _loop = RunAsync();
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        for (var pass = 0; _dirty && pass < MaxPassesPerRun; pass++)
+        {
+            _dirty = false;
+            await RefreshStaleAsync();
+            var decisions = _model.Decide();
+            var acted = decisions.Where(d => d is not UnplacedDecision).ToArray();
+            if (acted.Length == 0)
+            {
+                break;
+            }
+
+            // Nodes work in parallel; one node's decisions go in order (a release may free what a claim takes).
+            await Task.WhenAll(acted.GroupBy(NodeOf, StringComparer.Ordinal).Select(g => ExecuteAsync(g.Key, g.ToArray())));
+            // Preempted replicas are deficits now: another pass re-places them where they fit.
+            _dirty = true;
+        }
+    }
+
+    private async Task ExecuteAsync(string nodeId, SchedulingDecision[] decisions)
+    {
+        var node = GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId));
+        _inFlight[nodeId] = null;
+        NodePlacementReport? latest = null;
+        try
+        {
+            foreach (var decision in decisions)
+            {
+                switch (decision)
+                {
+                    case ReleaseDecision release:
+                        latest = await node.ReleaseAsync(release.ReplicaId) ?? latest;
+                        LogReleased(release.ReplicaId, nodeId, release.Reason);
+                        break;
+
+                    case ClaimDecision claim:
+                        var result = await node.ClaimAsync(claim.Replica, claim.Claim.Victims);
+                        latest = result.Report ?? latest;
+                        if (!result.Succeeded)
+                        {
+                            LogClaimRefused(claim.Replica.ReplicaId, nodeId, result.Status);
+                            _dirty = true;
+                        }
+
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // Unknown outcome: read the node's state before deciding anything more about it.
+            LogNodeUnreachable(nodeId, e.Message);
+            _stale.Add(nodeId);
+            _dirty = true;
+        }
+        finally
+        {
+            var held = _inFlight[nodeId];
+            _inFlight.Remove(nodeId);
+            var newest = held is not null && (latest is null || held.Version > latest.Version) ? held : latest;
+            if (newest is not null)
+            {
+                // The node's answer is the truth about it, whatever the model assumed.
+                Apply(newest);
+            }
+        }
+    }
+
+    private async Task RefreshStaleAsync()
+    {
+        foreach (var nodeId in _stale.ToArray())
+        {
+            try
+            {
+                if (await GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId)).GetPlacementAsync() is { } report)
+                {
+                    Apply(report);
+                }
+
+                _stale.Remove(nodeId);
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                LogNodeUnreachable(nodeId, e.Message);
+            }
+        }
+    }
+
+    private static string NodeOf(SchedulingDecision decision) => decision switch
+    {
+        ReleaseDecision r => r.NodeId,
+        ClaimDecision c => c.Claim.NodeId,
+        _ => "",
+    };
+
+    /// <summary>Writes one at a time: reentrant calls must not race each other's ETags.</summary>
+    private async Task WriteAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}
