@@ -1,4 +1,5 @@
 using ControlPlane.Contracts;
+using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Contracts.Pools;
 using ControlPlane.Domain.Fleet;
@@ -39,7 +40,8 @@ public static partial class AdminApi
             .WithSummary("Move the node's work away and place nothing new on it.");
         admin.MapGet("/pools", ListPoolsAsync)
             .WithName("ListPools")
-            .WithSummary("Capacity per region: GPUs total and healthy, by SKU and node status.");
+            .WithSummary("Capacity per region and SKU: GPUs total and healthy by node status; dedicated (reserved, burst), shared, idle and unavailable.");
+        MapDeployments(admin);
         MapCommits(admin);
         return app;
     }
@@ -132,11 +134,12 @@ public static partial class AdminApi
         return view is null ? NodeNotFound(nodeId) : TypedResults.Ok(view);
     }
 
-    private static async Task<Ok<PoolTotals[]>> ListPoolsAsync(IGrainFactory grains)
+    private static async Task<Ok<PoolResponse[]>> ListPoolsAsync(IGrainFactory grains)
     {
         var regions = await grains.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListRegionsAsync();
         var totals = await Task.WhenAll(regions.Select(r => grains.GetGrain<IPoolGrain>(GrainKeys.Pool(r)).GetTotalsAsync()));
-        return TypedResults.Ok(totals);
+        var usage = (await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetSummaryAsync()).Usage;
+        return TypedResults.Ok(totals.Select(t => PoolResponse.From(t, usage)).ToArray());
     }
 
     private static ProblemHttpResult NodeNotFound(string nodeId) =>

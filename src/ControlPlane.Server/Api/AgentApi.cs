@@ -52,7 +52,8 @@ public static class AgentApi
             request.AgentVersion,
             FleetValidation.ToReadings(request.Gpus),
             request.InventoryError,
-            user.TokenId() ?? ""));
+            user.TokenId() ?? "",
+            FleetValidation.ToReplicaReports(request.Replicas)));
         metrics.HeartbeatReceived(outcome.Result);
 
         return outcome.Result switch
@@ -66,7 +67,9 @@ public static class AgentApi
                 title: "The token was replaced.",
                 detail: $"This token is no longer valid for node '{nodeId}'; ask an operator for the current one."),
             // A stale heartbeat is answered like any other: the agent has nothing to fix.
-            _ => TypedResults.Ok(new HeartbeatResponse(outcome.HeartbeatIntervalSeconds, [])),
+            _ => TypedResults.Ok(new HeartbeatResponse(
+                outcome.HeartbeatIntervalSeconds,
+                (outcome.Desired ?? []).Select(r => new DesiredReplica(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices)).ToArray())),
         };
     }
 }

@@ -1,11 +1,15 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Server.Api.Deployments;
 using ControlPlane.Server.Api.Metering;
 using ControlPlane.Server.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ControlPlane.Server.Api;
 
-/// <summary>What the inference gateway calls: usage batches (later: demand and routing).</summary>
+/// <summary>What the inference gateway calls: usage batches, demand signals and the routing table.</summary>
 public static class GatewayApi
 {
     public static IEndpointRouteBuilder MapGatewayApi(this IEndpointRouteBuilder app)
@@ -17,7 +21,78 @@ public static class GatewayApi
         gateway.MapPost("/usage", RecordUsageAsync)
             .WithName("RecordUsage")
             .WithSummary("Meter a batch of requests; answered once the batch is durable. Resending is safe: each event counts once.");
+        gateway.MapPost("/demand", ReportDemandAsync)
+            .WithName("ReportDemand")
+            .WithSummary("Report demand (tokens/s) for one deployment or a batch; deployments scale up at once and down after the delay.");
+        gateway.MapGet("/deployments/{deploymentId}/endpoints", GetEndpointsAsync)
+            .WithName("GetEndpoints")
+            .WithSummary("The ready replicas of a deployment that traffic may go to (a suspect node's are left out).");
         return app;
+    }
+
+    private static async Task<Results<Ok<DemandResponse>, ValidationProblem, ProblemHttpResult>> ReportDemandAsync(DemandRequest request, IGrainFactory grains)
+    {
+        var single = request.DeploymentId is not null || request.TokensPerSecond is not null;
+        if (single == request.Signals is not null)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["body"] = ["Give either deploymentId and tokensPerSecond, or signals (a list of them)."] },
+                title: "The demand signal is not valid.");
+        }
+
+        var signals = single ? [new DemandSignal(request.DeploymentId, request.TokensPerSecond)] : request.Signals!;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (signals.Count > DeploymentMapping.MaxDemandSignals)
+        {
+            errors["signals"] = [$"At most {DeploymentMapping.MaxDemandSignals} signals per request."];
+        }
+
+        for (var i = 0; i < signals.Count && errors.Count == 0; i++)
+        {
+            foreach (var (field, problems) in DeploymentMapping.Validate(signals[i], single ? "" : $"signals[{i}]."))
+            {
+                errors[field] = problems;
+            }
+        }
+
+        if (errors.Count == 0 && signals.Select(s => s!.DeploymentId).Distinct(StringComparer.Ordinal).Count() != signals.Count)
+        {
+            errors["signals"] = ["Each deployment at most once per request."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The demand signal is not valid; nothing was recorded.");
+        }
+
+        var results = await Task.WhenAll(signals.Select(s =>
+            grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(s!.DeploymentId!)).ReportDemandAsync(s.TokensPerSecond!.Value)));
+        var unknown = signals.Where((_, i) => results[i].Status == DeploymentCommandStatus.NotFound).Select(s => s!.DeploymentId!).ToArray();
+        if (single && unknown.Length > 0)
+        {
+            return AdminApi.DeploymentNotFound(unknown[0]);
+        }
+
+        return TypedResults.Ok(new DemandResponse(signals.Count - unknown.Length, unknown));
+    }
+
+    private static async Task<Results<Ok<EndpointsResponse>, ProblemHttpResult>> GetEndpointsAsync(string deploymentId, IGrainFactory grains)
+    {
+        if (!DeploymentSpec.IsValidId(deploymentId))
+        {
+            return AdminApi.DeploymentNotFound(deploymentId);
+        }
+
+        var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
+        var replicas = await scheduler.GetReplicasAsync(deploymentId);
+        if (replicas.Count == 0 && !(await scheduler.ListAsync()).Any(d => d.Spec.DeploymentId == deploymentId))
+        {
+            return AdminApi.DeploymentNotFound(deploymentId);
+        }
+
+        return TypedResults.Ok(new EndpointsResponse(
+            deploymentId,
+            replicas.Where(r => r.Routable).Select(r => new EndpointResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.Model)).ToArray()));
     }
 
     private static async Task<Results<Ok<UsageBatchResponse>, ValidationProblem>> RecordUsageAsync(

@@ -1,4 +1,5 @@
 using ControlPlane.Grains.Commits;
+using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
 using ControlPlane.Server.Options;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,8 @@ public sealed record ControlPlaneSettings(
     ClusteringOptions Clustering,
     AuthOptions Auth,
     FleetOptions Fleet,
-    BillingOptions Billing)
+    BillingOptions Billing,
+    CapacityOptions Capacity)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
     {
@@ -23,6 +25,7 @@ public sealed record ControlPlaneSettings(
         var auth = Bind<AuthOptions>(configuration, AuthOptions.SectionName);
         var fleet = Bind<FleetOptions>(configuration, FleetOptions.SectionName);
         var billing = Bind<BillingOptions>(configuration, BillingOptions.SectionName);
+        var capacity = Bind<CapacityOptions>(configuration, CapacityOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, new StorageOptionsValidator().Validate(null, storage));
@@ -30,12 +33,13 @@ public sealed record ControlPlaneSettings(
         Collect(failures, new AuthOptionsValidator().Validate(null, auth));
         Collect(failures, new FleetOptionsValidator().Validate(null, fleet));
         Collect(failures, new BillingOptionsValidator().Validate(null, billing));
+        Collect(failures, new CapacityOptionsValidator().Validate(null, capacity));
         if (failures.Count > 0)
         {
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

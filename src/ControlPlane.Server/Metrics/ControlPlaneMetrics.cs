@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Domain.Pools;
 
@@ -15,6 +16,7 @@ public sealed class ControlPlaneMetrics
 
     private readonly Counter<long> _heartbeats;
     private volatile IReadOnlyList<PoolTotals> _pools = [];
+    private volatile SchedulerSummary? _scheduler;
 
     public ControlPlaneMetrics(IMeterFactory meters)
     {
@@ -38,6 +40,21 @@ public sealed class ControlPlaneMetrics
             ObserveNodes,
             unit: "{node}",
             description: "Enrolled nodes by region and status.");
+        meter.CreateObservableGauge(
+            "controlplane.gpus.allocated",
+            ObserveAllocated,
+            unit: "{gpu}",
+            description: "GPUs by region, SKU, pool (dedicated, shared, idle, unavailable) and tier (reserved, burst, serverless, batch, none).");
+        meter.CreateObservableCounter(
+            "controlplane.preemptions",
+            () => _scheduler?.Preemptions ?? 0,
+            unit: "{replica}",
+            description: "Shared or burst replicas preempted to give their GPUs to a higher tier (resets when the scheduler moves silo).");
+        meter.CreateObservableGauge(
+            "controlplane.demand.spilled",
+            () => (double)(_scheduler?.SpilledTokensPerSecond ?? 0m),
+            unit: "{token}/s",
+            description: "Serverless demand that no placed replica serves, sent to distribution partners.");
     }
 
     public void HeartbeatReceived(HeartbeatResult result) =>
@@ -51,6 +68,24 @@ public sealed class ControlPlaneMetrics
     public void HeartbeatRejected() => _heartbeats.Add(1, new KeyValuePair<string, object?>("result", "rejected"));
 
     public void UpdateFleet(IReadOnlyList<PoolTotals> pools) => _pools = pools;
+
+    public void UpdateScheduler(SchedulerSummary summary) => _scheduler = summary;
+
+    private IEnumerable<Measurement<long>> ObserveAllocated()
+    {
+        foreach (var u in _scheduler?.Usage ?? [])
+        {
+            yield return Allocated(u, u.Reserved, "dedicated", "reserved");
+            yield return Allocated(u, u.Burst, "dedicated", "burst");
+            yield return Allocated(u, u.Serverless, "shared", "serverless");
+            yield return Allocated(u, u.Batch, "shared", "batch");
+            yield return Allocated(u, u.Idle, "idle", "none");
+            yield return Allocated(u, u.Unavailable, "unavailable", "none");
+        }
+    }
+
+    private static Measurement<long> Allocated(GpuUsageView u, int gpus, string pool, string tier) =>
+        new(gpus, Tag("region", u.Region), Tag("sku", u.Sku), Tag("pool", pool), Tag("tier", tier));
 
     private IEnumerable<Measurement<long>> ObserveGpus() =>
         from pool in _pools

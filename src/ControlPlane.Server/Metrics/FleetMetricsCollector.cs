@@ -1,4 +1,5 @@
 using ControlPlane.Contracts;
+using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Contracts.Pools;
 using ControlPlane.Domain.Pools;
@@ -6,7 +7,7 @@ using ControlPlane.Domain.Pools;
 namespace ControlPlane.Server.Metrics;
 
 /// <summary>
-/// Refreshes the fleet gauges from the pool grains on a timer. Every silo reports the same cluster-wide
+/// Refreshes the fleet gauges from the pool grains and the scheduler on a timer. Every silo reports the same cluster-wide
 /// view (aggregate with <c>max by</c>, not <c>sum</c>); the cost is one call per region per period.
 /// </summary>
 public sealed partial class FleetMetricsCollector(
@@ -42,6 +43,7 @@ public sealed partial class FleetMetricsCollector(
                 var regions = await grains.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListRegionsAsync();
                 var totals = await Task.WhenAll(regions.Select(r => grains.GetGrain<IPoolGrain>(GrainKeys.Pool(r)).GetTotalsAsync()));
                 metrics.UpdateFleet(totals);
+                metrics.UpdateScheduler(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetSummaryAsync());
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

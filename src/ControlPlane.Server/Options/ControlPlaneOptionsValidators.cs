@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using ControlPlane.Grains.Commits;
+using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -157,6 +158,25 @@ public sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
         if (options.AutoCloseCheckSeconds is < 1 or > 86_400)
         {
             errors.Add("Billing:AutoCloseCheckSeconds must be between 1 and 86400.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CapacityOptions options)
+    {
+        var errors = new List<string>();
+        if (options.ScaleDownDelaySeconds is < 0 or > 86_400)
+        {
+            errors.Add("Capacity:ScaleDownDelaySeconds must be between 0 and 86400.");
+        }
+
+        if (options.ReconcileSeconds is < 1 or > 3600)
+        {
+            errors.Add("Capacity:ReconcileSeconds must be between 1 and 3600.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
 
 namespace ControlPlane.Server.Api.Fleet;
@@ -38,7 +39,7 @@ public sealed record GpuReport(
     double? PowerWatts,
     long? EccUncorrected);
 
-/// <summary>A replica the agent runs and its state (placements come with a later issue).</summary>
+/// <summary>A replica the agent runs and its state: <c>starting</c>, <c>ready</c> or <c>failed</c>.</summary>
 public sealed record ReplicaReport(string? ReplicaId, string? State);
 
 /// <summary>What the agent should do next.</summary>
@@ -139,14 +140,31 @@ public static partial class FleetValidation
         var replicas = request.Replicas ?? [];
         for (var i = 0; i < replicas.Count; i++)
         {
-            if (replicas[i] is not { ReplicaId.Length: > 0 and <= 128, State.Length: > 0 and <= 32 })
+            if (replicas[i] is not { ReplicaId.Length: > 0 and <= 256 } || ParseReplicaState(replicas[i]!.State) is null)
             {
-                errors[$"replicas[{i}]"] = ["Needs replicaId (at most 128 characters) and state."];
+                errors[$"replicas[{i}]"] = ["Needs replicaId (at most 256 characters) and state: 'starting', 'ready' or 'failed'."];
             }
+        }
+
+        if (replicas.Count > MaxGpusPerNode)
+        {
+            errors["replicas"] = [$"At most {MaxGpusPerNode} replicas per node."];
         }
 
         return errors;
     }
+
+    public static ReplicaState? ParseReplicaState(string? state) => state switch
+    {
+        "starting" => ReplicaState.Starting,
+        "ready" => ReplicaState.Ready,
+        "failed" => ReplicaState.Failed,
+        _ => null,
+    };
+
+    /// <summary>The reports of a validated request; null when the agent sent no list (it says nothing about replicas).</summary>
+    public static IReadOnlyList<ControlPlane.Contracts.Fleet.ReplicaReport>? ToReplicaReports(IReadOnlyList<ReplicaReport?>? replicas) =>
+        replicas?.Select(r => new ControlPlane.Contracts.Fleet.ReplicaReport(r!.ReplicaId!, ParseReplicaState(r.State)!.Value)).ToArray();
 
     public static IReadOnlyList<GpuReading> ToReadings(IReadOnlyList<GpuReport?>? gpus) =>
         (gpus ?? []).Select(g => new GpuReading(

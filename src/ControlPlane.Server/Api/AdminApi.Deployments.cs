@@ -1,0 +1,109 @@
+using ControlPlane.Contracts;
+using ControlPlane.Contracts.Deployments;
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Server.Api.Deployments;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ControlPlane.Server.Api;
+
+/// <summary>Deployments: create (admission control), read, list, migrate, delete.</summary>
+public static partial class AdminApi
+{
+    private static void MapDeployments(RouteGroupBuilder admin)
+    {
+        admin.MapPost("/deployments", CreateDeploymentAsync)
+            .WithName("CreateDeployment")
+            .WithSummary("Create a deployment; 409 when its reservation cannot be honoured even by preempting all shared work.");
+        admin.MapGet("/deployments", ListDeploymentsAsync)
+            .WithName("ListDeployments")
+            .WithSummary("Deployments with desired, placed and ready replicas, demand and spilled demand.");
+        admin.MapGet("/deployments/{deploymentId}", GetDeploymentAsync)
+            .WithName("GetDeployment")
+            .WithSummary("One deployment: spec, desired replicas and where each replica runs.");
+        admin.MapPost("/deployments/{deploymentId}/migrate", MigrateDeploymentAsync)
+            .WithName("MigrateDeployment")
+            .WithSummary("Move to other hardware, another model or another size, make-before-break, replica by replica.");
+        admin.MapDelete("/deployments/{deploymentId}", DeleteDeploymentAsync)
+            .WithName("DeleteDeployment")
+            .WithSummary("Stop every replica and forget the deployment.");
+    }
+
+    private static async Task<Results<Created<DeploymentResponse>, Ok<DeploymentResponse>, ValidationProblem, ProblemHttpResult>> CreateDeploymentAsync(
+        CreateDeploymentRequest request, IGrainFactory grains)
+    {
+        var (spec, errors) = DeploymentMapping.ToSpec(request);
+        if (spec is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The deployment is not valid.");
+        }
+
+        var result = await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(spec.DeploymentId)).CreateAsync(spec);
+        return result.Status switch
+        {
+            DeploymentCommandStatus.Done => TypedResults.Created($"/admin/v1/deployments/{spec.DeploymentId}", DeploymentMapping.ToResponse(result.Deployment!)),
+            DeploymentCommandStatus.Conflict => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The deployment exists with another spec.",
+                detail: $"Deployment '{spec.DeploymentId}' exists with a different spec. Use migrate to change its hardware or model, or delete it first."),
+            _ => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The reservation cannot be honoured.",
+                detail: $"{spec.ReservedReplicas} reserved replicas of {spec.GpusPerReplica} GPUs (at least {spec.MinGpuMemoryGiB} GiB each) do not fit on the compatible nodes beside the other customers' reservations, even by preempting all shared work."),
+        };
+    }
+
+    private static async Task<Ok<DeploymentListItem[]>> ListDeploymentsAsync(IGrainFactory grains)
+    {
+        var list = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).ListAsync();
+        return TypedResults.Ok(list.Select(DeploymentMapping.ToListItem).ToArray());
+    }
+
+    private static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> GetDeploymentAsync(string deploymentId, IGrainFactory grains)
+    {
+        var view = DeploymentSpec.IsValidId(deploymentId)
+            ? await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).GetAsync()
+            : null;
+        return view is null ? DeploymentNotFound(deploymentId) : TypedResults.Ok(DeploymentMapping.ToResponse(view));
+    }
+
+    private static async Task<Results<Ok<DeploymentResponse>, ValidationProblem, ProblemHttpResult>> MigrateDeploymentAsync(
+        string deploymentId, MigrateDeploymentRequest request, IGrainFactory grains)
+    {
+        var grain = grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId));
+        var current = DeploymentSpec.IsValidId(deploymentId) ? await grain.GetAsync() : null;
+        if (current is null)
+        {
+            return DeploymentNotFound(deploymentId);
+        }
+
+        var (spec, errors) = DeploymentMapping.ToSpec(current.Spec, request);
+        if (spec is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The migration is not valid.");
+        }
+
+        var result = await grain.MigrateAsync(spec);
+        return result.Status switch
+        {
+            DeploymentCommandStatus.Done => TypedResults.Ok(DeploymentMapping.ToResponse(result.Deployment!)),
+            DeploymentCommandStatus.NotFound => DeploymentNotFound(deploymentId),
+            _ => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The reservation cannot be honoured on the new hardware.",
+                detail: $"{spec.ReservedReplicas} reserved replicas of {spec.GpusPerReplica} GPUs do not fit on the nodes the new spec allows beside the other reservations; nothing changed."),
+        };
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteDeploymentAsync(string deploymentId, IGrainFactory grains)
+    {
+        var deleted = DeploymentSpec.IsValidId(deploymentId)
+            && await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).DeleteAsync();
+        return deleted ? TypedResults.NoContent() : DeploymentNotFound(deploymentId);
+    }
+
+    internal static ProblemHttpResult DeploymentNotFound(string deploymentId) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status404NotFound,
+            title: "No such deployment.",
+            detail: $"No deployment '{deploymentId}' exists.");
+}
