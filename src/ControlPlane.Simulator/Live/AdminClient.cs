@@ -52,6 +52,31 @@ internal sealed class AdminClient(HttpClient http, Uri server, string operatorTo
             : throw new AdminApiException($"POST {request.RequestUri} answered 201 without a token: {body}");
     }
 
+    /// <summary>
+    /// POSTs <paramref name="body"/> to <paramref name="path"/> with <paramref name="token"/> (the operator's when null)
+    /// and returns the answer's JSON; a status outside <paramref name="accepted"/> throws.
+    /// </summary>
+    public async Task<JsonElement> PostAsync(string path, object body, CancellationToken cancellationToken, string? token = null, params HttpStatusCode[] accepted)
+    {
+        using var request = Request(HttpMethod.Post, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        request.Content = JsonContent.Create(body, options: Json);
+        using var response = await SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!(accepted.Length == 0 ? response.IsSuccessStatusCode : accepted.Contains(response.StatusCode)))
+        {
+            throw Unexpected(request, response, text);
+        }
+
+        return text.Length == 0 ? default : JsonSerializer.Deserialize<JsonElement>(text, Json);
+    }
+
+    public Task<JsonElement> GetJsonAsync(string path, CancellationToken cancellationToken) => GetAsync<JsonElement>(path, cancellationToken);
+
     public Task<NodeSummary[]> ListNodesAsync(CancellationToken cancellationToken) =>
         GetAsync<NodeSummary[]>("admin/v1/nodes", cancellationToken);
 

@@ -67,7 +67,7 @@ internal sealed class DemoCommand(SimulatorOptions options, TextWriter output, T
                 run.CancelAfter(TimeSpan.FromSeconds(options.Seconds));
             }
 
-            var fleet = LiveRun.RunAsync(admin, options, output, run.Token);
+            var fleet = LiveRun.RunAsync(admin, options, output, run.Token, traffic: true);
             if (await Task.WhenAny(fleet, server.Exited) == server.Exited)
             {
                 await Task.Delay(SignalGrace, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

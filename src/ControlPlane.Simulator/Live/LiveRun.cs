@@ -11,7 +11,7 @@ internal static class LiveRun
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; the agents are stopped when it returns.</summary>
     /// <exception cref="AdminApiException">A node could not be enrolled.</exception>
-    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken)
+    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken, bool traffic = false)
     {
         var enrolled = new List<(NodeSpec Spec, string Token)>();
         foreach (var node in FleetPlan.Create(options.Nodes))
@@ -32,8 +32,12 @@ internal static class LiveRun
         var chaos = options.ChaosSeconds > 0
             ? Chaos.RunAsync(fleet, TimeSpan.FromSeconds(options.ChaosSeconds), output, cancellationToken)
             : Task.CompletedTask;
+        var demand = traffic
+            ? DemoTraffic.RunAsync(admin, enrolled.Sum(n => n.Spec.GpuCount), output, cancellationToken)
+            : Task.CompletedTask;
         await PrintSummariesAsync(admin, output, cancellationToken);
         await chaos;
+        await demand;
         output.WriteLine("[fleet] stopping the node agents");
     }
 
@@ -45,6 +49,7 @@ internal static class LiveRun
             {prefix} look around (in another terminal):
                      curl -s -H "Authorization: Bearer {tokenText}" {root}/admin/v1/nodes
                      curl -s -H "Authorization: Bearer {tokenText}" {root}/admin/v1/pools
+                     curl -s -H "Authorization: Bearer {tokenText}" {root}/admin/v1/deployments
                      curl -s {root}/metrics | grep '^controlplane_'
                      curl -s {root}/openapi/v1.json
             """);
