@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ControlPlane.Simulator.Cli;
 using ControlPlane.Simulator.Live;
 using ControlPlane.Simulator.Load;
+using ControlPlane.Simulator.Simulation;
 
 if (SimulatorOptions.IsHelpRequested(args))
 {
@@ -25,6 +26,7 @@ return options.Command switch
     SimulatorCommand.Demo => await new DemoCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.Live => await new LiveCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.LoadUsage => await new LoadUsageCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
+    SimulatorCommand.Simulate => await new SimulateCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     _ => throw new InvalidOperationException($"no runner for {options.Command}"),
 };
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using ControlPlane.Simulator.Load;
+using ControlPlane.Simulator.Simulation;
 
 namespace ControlPlane.Simulator.Cli;
 
@@ -14,6 +15,9 @@ internal enum SimulatorCommand
 
     /// <summary>Send usage batches to a running control plane as fast as it takes them, and measure.</summary>
     LoadUsage,
+
+    /// <summary>Run a fleet file and traffic traces through the discrete-event simulator, in virtual time.</summary>
+    Simulate,
 }
 
 /// <summary>What the simulator was told on its command line.</summary>
@@ -50,11 +54,16 @@ internal sealed record SimulatorOptions(
     /// <summary>What <c>load-usage</c> measures (null for the other commands).</summary>
     public LoadUsageOptions? Load { get; init; }
 
+    /// <summary>What <c>simulate</c> runs (null for the other commands).</summary>
+    public SimulateOptions? Simulate { get; init; }
+
     public static readonly string Usage = $"""
         usage: ControlPlane.Simulator demo [--nodes N] [--port PORT] [--chaos-seconds S] [--seconds S] [--seed N] [--data-dir DIR]
                ControlPlane.Simulator live --server URL --token TOKEN [--nodes N] [--chaos-seconds S] [--seconds S] [--seed N]
                ControlPlane.Simulator load-usage --server URL --token TOKEN [--batches N] [--batch-size N] [--concurrency N]
                                       [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N]
+               ControlPlane.Simulator simulate --fleet FLEET.json --trace TRACE.csv [--trace ...] --report-json OUT.json
+                                      [--policy liquid|static|both] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
 
           demo         start the control plane (embedded: one silo, state in memory) as a child process,
                        enroll simulated GPU nodes and run a real node agent loop for each, with chaos
@@ -62,6 +71,9 @@ internal sealed record SimulatorOptions(
           load-usage   benchmark usage ingestion: set a price, open a contract per customer, issue a
                        gateway token, send batches of new events through POST /gateway/v1/usage and print
                        events/s, batches/s and batch latency; with --postgres also the baseline
+          simulate     discrete-event fleet simulation in virtual time, with the project's own scheduler,
+                       preemption and autoscaler: utilization, dedicated SLO attainment, preemptions,
+                       spilled tokens, GPU cost and revenue per policy (see docs/simulator.md)
 
           --nodes N           simulated nodes (default {DefaultNodes}, at most {MaxNodes})
           --chaos-seconds S   every S seconds a node crashes and comes back 2 x S later; once, one
@@ -85,6 +97,17 @@ internal sealed record SimulatorOptions(
                               plain grain-state writes/s; with no --server, only the baseline runs
           --baseline-writes N UPSERTs the baseline makes (default {LoadUsageOptions.DefaultBaselineWrites})
 
+        simulate:
+          --fleet FILE        the fleet file: nodes, models, failures, deployments (deploy/sim/fleet-1k.json)
+          --trace FILE        a request trace, CSV TIMESTAMP,ContextTokens,GeneratedTokens; repeatable, named by
+                              file name without extension; the first drives deployments that name none
+          --report-json FILE  where the JSON report goes
+          --policy P          liquid (one pool, this project), static (fixed silos) or both (default {SimulateOptions.DefaultPolicy})
+          --hours H           simulated hours (default {SimulateOptions.DefaultHours}, at most {SimulateOptions.MaxHours})
+          --plot FILE         also draw utilization and GPUs by pool over time, as SVG
+          --seed N            seed of node failures and replica ids (default {DefaultSeed})
+          --step-seconds S    simulated seconds a step (default {SimulateOptions.DefaultStepSeconds}, at most {SimulateOptions.MaxStepSeconds})
+
           -h, --help          show this help
         """;
 
@@ -104,7 +127,7 @@ internal sealed record SimulatorOptions(
         options = null;
         if (args.Count == 0)
         {
-            error = "missing command: demo, live or load-usage";
+            error = "missing command: demo, live, load-usage or simulate";
             return false;
         }
 
@@ -119,8 +142,10 @@ internal sealed record SimulatorOptions(
                 break;
             case "load-usage":
                 return LoadUsageOptions.TryParse(args, getEnvironmentVariable, out options, out error);
+            case "simulate":
+                return SimulateOptions.TryParse(args, out options, out error);
             default:
-                error = $"unknown command '{args[0]}': expected demo, live or load-usage";
+                error = $"unknown command '{args[0]}': expected demo, live, load-usage or simulate";
                 return false;
         }
 
@@ -128,7 +153,7 @@ internal sealed record SimulatorOptions(
         if (!TryCollect(
                 args,
                 name => CommonOptions.Contains(name) || allowed.Contains(name),
-                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name)
+                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name) || SimulateOptions.Names.Contains(name)
                     ? $"{name} is not an option of {args[0]}"
                     : null,
                 out var values,

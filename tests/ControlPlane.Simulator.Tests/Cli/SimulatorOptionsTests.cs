@@ -53,7 +53,7 @@ public sealed class SimulatorOptionsTests
 
     [Theory]
     [InlineData("", "missing command")]
-    [InlineData("simulate", "unknown command 'simulate'")]
+    [InlineData("simulation", "unknown command 'simulation'")]
     [InlineData("demo --nodes", "--nodes needs a value")]
     [InlineData("demo --nodes 0", "--nodes must be a whole number from 1 to 500, got '0'")]
     [InlineData("demo --nodes many", "--nodes must be a whole number from 1 to 500, got 'many'")]

@@ -1,0 +1,78 @@
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Placement;
+
+namespace ControlPlane.Simulator.Simulation;
+
+/// <summary>Nodes and deployments that one <see cref="CapacityScheduler"/> places, apart from every other partition.</summary>
+internal sealed record SchedulerPartition(string Name, CapacityScheduler Scheduler, IReadOnlyList<PlacementNode> Nodes, IReadOnlyList<SimulatedDeployment> Deployments);
+
+/// <summary>
+/// How capacity is run: which schedulers place what on which nodes, and how many replicas a deployment asks for.
+/// Every policy places with the project's <see cref="CapacityScheduler"/>; they differ only in what they give it.
+/// </summary>
+internal abstract class SimulationPolicy
+{
+    public abstract string Name { get; }
+
+    public abstract IReadOnlyList<SchedulerPartition> Partition(FleetFile fleet, IReadOnlyList<PlacementNode> nodes, Random random);
+
+    /// <summary>The replicas <paramref name="deployment"/> asks its scheduler for, given what the autoscaler wants for its demand.</summary>
+    public abstract int Desired(SimulatedDeployment deployment, int autoscaled);
+
+    public static SimulationPolicy Parse(string name) => name switch
+    {
+        LiquidPolicy.PolicyName => new LiquidPolicy(),
+        StaticPolicy.PolicyName => new StaticPolicy(),
+        _ => throw new ArgumentException($"unknown policy '{name}'", nameof(name)),
+    };
+}
+
+/// <summary>
+/// The project's policy: one pool. One scheduler holds every node and every deployment; dedicated deployments scale
+/// with demand, their reserved replicas guaranteed and their burst replicas preempting shared work, and shared work
+/// (serverless, then batch) fills whatever is left.
+/// </summary>
+internal sealed class LiquidPolicy : SimulationPolicy
+{
+    public const string PolicyName = "liquid";
+
+    public override string Name => PolicyName;
+
+    public override IReadOnlyList<SchedulerPartition> Partition(FleetFile fleet, IReadOnlyList<PlacementNode> nodes, Random random) =>
+        [new SchedulerPartition("fleet", new CapacityScheduler(random), nodes, fleet.Deployments)];
+
+    public override int Desired(SimulatedDeployment deployment, int autoscaled) => autoscaled;
+}
+
+/// <summary>
+/// The status quo: fixed silos. Each dedicated deployment gets exactly its reserved replicas, always running, on
+/// nodes set aside for dedicated work (the nodes of the layout <see cref="Admission.Reserve"/> makes for the
+/// reservations on the empty fleet); shared work runs on the other nodes only. Two schedulers over disjoint nodes:
+/// dedicated work never bursts and never preempts, shared work never borrows a reserved GPU. Inside the shared silo
+/// serverless still goes before batch, as any shared pool would run it.
+/// </summary>
+internal sealed class StaticPolicy : SimulationPolicy
+{
+    public const string PolicyName = "static";
+
+    public override string Name => PolicyName;
+
+    public override IReadOnlyList<SchedulerPartition> Partition(FleetFile fleet, IReadOnlyList<PlacementNode> nodes, Random random)
+    {
+        var dedicated = fleet.Deployments.Where(d => d.Class == DeploymentClass.Dedicated).ToArray();
+        var shared = fleet.Deployments.Where(d => d.Class != DeploymentClass.Dedicated).ToArray();
+        var layout = dedicated.Length == 0
+            ? ReservationLayout.Empty
+            : Admission.Reserve(new FleetSnapshot(nodes), dedicated.Select(d => d.Spec))
+                ?? throw new InvalidOperationException("The reservations do not fit the fleet (the fleet file loader checks this).");
+        var siloNodes = layout.Entries.Select(e => e.NodeId).ToHashSet(StringComparer.Ordinal);
+        return
+        [
+            new SchedulerPartition("dedicated", new CapacityScheduler(random), nodes.Where(n => siloNodes.Contains(n.NodeId)).ToArray(), dedicated),
+            new SchedulerPartition("shared", new CapacityScheduler(random), nodes.Where(n => !siloNodes.Contains(n.NodeId)).ToArray(), shared),
+        ];
+    }
+
+    public override int Desired(SimulatedDeployment deployment, int autoscaled) =>
+        deployment.Class == DeploymentClass.Dedicated ? deployment.Spec.ReservedReplicas : autoscaled;
+}

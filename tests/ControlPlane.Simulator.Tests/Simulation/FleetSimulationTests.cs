@@ -1,0 +1,148 @@
+using System.Text.Json;
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
+using ControlPlane.Simulator.Simulation;
+
+namespace ControlPlane.Simulator.Tests.Simulation;
+
+public sealed class FleetSimulationTests
+{
+    private static readonly TimeSpan LoadTime = TimeSpan.FromSeconds(300);
+
+    /// <summary>The shipped small fleet with nodes failing about once a day each, so that a run sees some go down and come back.</summary>
+    private static FleetFile FailingSmallFleet => SimulationInputs.SmallFleet with { Failures = new FailureModel(1, TimeSpan.FromHours(1)) };
+
+    private static SimulationReport Simulate(FleetFile fleet, double hours, int seed = 1, Action<SimulationStep>? observe = null, Trace? trace = null) =>
+        SimulateCommand.Simulate(fleet, "fleet.json", [trace ?? SimulationInputs.AzureTrace], SimulationInputs.Both, new SimulationSettings(hours, 60, seed), observe: observe);
+
+    [Fact]
+    public void Simulate_SameSeed_SameReport()
+    {
+        var first = Simulate(FailingSmallFleet, hours: 12, seed: 42);
+        var second = Simulate(FailingSmallFleet, hours: 12, seed: 42);
+
+        Assert.NotEqual(0, first.Policies["liquid"].NodeFailures);
+        Assert.Equal(first.WithoutWallClock().ToJson(), second.WithoutWallClock().ToJson());
+    }
+
+    [Fact]
+    public void Outages_OtherSeed_OtherFailures()
+    {
+        var settings = new SimulationSettings(24, 60, 1);
+        var one = new FleetSimulation(FailingSmallFleet, [SimulationInputs.AzureTrace], settings);
+        var other = new FleetSimulation(FailingSmallFleet, [SimulationInputs.AzureTrace], settings with { Seed = 2 });
+
+        Assert.NotEqual(one.Outages, other.Outages);
+        Assert.Equal(one.Outages, new FleetSimulation(FailingSmallFleet, [SimulationInputs.AzureTrace], settings).Outages);
+    }
+
+    [Fact]
+    public void Simulate_ShippedSmallFleet_LiquidKeepsMoreOfTheFleetBusyAtNoWorseSlo()
+    {
+        var report = Simulate(SimulationInputs.SmallFleet, hours: 24);
+
+        var liquid = report.Policies["liquid"];
+        var fixedSilos = report.Policies["static"];
+        Assert.True(liquid.Utilization > fixedSilos.Utilization, $"liquid {liquid.Utilization} <= static {fixedSilos.Utilization}");
+        Assert.True(liquid.DedicatedSloAttainment >= fixedSilos.DedicatedSloAttainment, $"liquid SLO {liquid.DedicatedSloAttainment} < static {fixedSilos.DedicatedSloAttainment}");
+        Assert.Equal(liquid.GpuCostUsd, fixedSilos.GpuCostUsd);
+    }
+
+    [Fact]
+    public void Simulate_DedicatedSpike_PreemptsBatchInLiquidAndNeverInStatic()
+    {
+        // Two 8-GPU nodes; a dedicated deployment of 4-GPU replicas (2 reserved, up to 4) and batch filling the rest.
+        // Its demand is 1,000 tokens/s for half an hour (one replica), then 20,000 tokens/s (four).
+        var fleet = new FleetFile(
+            "spike",
+            ["r"],
+            [new FleetNodeGroup("n", "r", "h100-sxm-80gb", 8, 80 * 1024, 2, Ownership.Owned, 16m)],
+            [new FleetModel("m", 70, LoadTime)],
+            FailureModel.None,
+            Autoscaler.DefaultScaleDownDelay,
+            [
+                new SimulatedDeployment(new DeploymentSpec("ded", "m", DeploymentClass.Dedicated, "acme", 4, 80, null, null, 1, 2, 4, 6_000), new TrafficMapping(null, 1, 1, 0, 60), 0.6m, LoadTime),
+                new SimulatedDeployment(new DeploymentSpec("batch", "m", DeploymentClass.Batch, null, 1, 0, null, null, 0, 0, 16, 8_000), null, 0.1m, LoadTime),
+            ]);
+        var spike = Trace.FromRequests("spike", Enumerable.Range(0, 3_600).Select(s => ((double)s, s < 1_800 ? 1_000L : 20_000L)));
+
+        var report = Simulate(fleet, hours: 1, trace: spike);
+
+        // Liquid: the reserved replica and both burst replicas each preempt four batch replicas, and nothing else.
+        var liquid = report.Policies["liquid"];
+        Assert.Equal(12, liquid.Preemptions);
+        Assert.Equal(new PreemptionReport(Batch: 12, Serverless: 0, Burst: 0, ByDedicated: 12), liquid.PreemptedReplicas);
+        Assert.Equal(1.0, liquid.DedicatedSloAttainment);
+
+        // Static: the reservation's node is a silo of its own; 8,000 tokens/s above it go unserved once the
+        // replicas could have loaded: 25 steps of 60 s, out of 37.8 M tokens due.
+        var fixedSilos = report.Policies["static"];
+        Assert.Equal(0, fixedSilos.Preemptions);
+        Assert.Equal(new PreemptionReport(0, 0, 0, 0), fixedSilos.PreemptedReplicas);
+        Assert.Equal(Math.Round(1 - 25 * 60 * 8_000.0 / 37_800_000, 6), fixedSilos.DedicatedSloAttainment);
+        Assert.Equal(1.0, fixedSilos.DedicatedReservedSloAttainment);
+    }
+
+    [Fact]
+    public void Simulate_EveryStepOfBothPolicies_NoGpuHeldByTwoReplicasAndTheSnapshotAgrees()
+    {
+        var steps = 0;
+        var downSeen = false;
+
+        Simulate(FailingSmallFleet, hours: 12, observe: step =>
+        {
+            steps++;
+            var holders = new Dictionary<(string Node, int Gpu), string>();
+            foreach (var partition in step.Partitions)
+            {
+                var scheduler = partition.Scheduler;
+                foreach (var replica in scheduler.Replicas())
+                {
+                    Assert.Equal(NodeHealth.Ready, replica.NodeHealth);
+                    var slots = scheduler.Snapshot.Find(replica.NodeId)!.Slots;
+                    foreach (var gpu in replica.Replica.GpuIndices)
+                    {
+                        Assert.True(holders.TryAdd((replica.NodeId, gpu), replica.Replica.ReplicaId), $"step {step.Index}: GPU {gpu} of {replica.NodeId} is held twice");
+                        Assert.Equal(replica.Replica.ReplicaId, slots.Holders[gpu]?.ReplicaId);
+                    }
+                }
+
+                // Nothing in the snapshot holds a GPU that the scheduler's replicas do not account for.
+                var held = scheduler.Snapshot.Nodes.Sum(n => n.Slots.Holders.Count(h => h is not null));
+                Assert.Equal(held, scheduler.Replicas().Sum(r => r.Replica.GpuIndices.Length));
+                downSeen |= scheduler.Snapshot.Nodes.Any(n => !n.Schedulable);
+            }
+        });
+
+        Assert.Equal(2 * 12 * 60, steps);
+        Assert.True(downSeen, "no node went down: the invariant was not checked across a failure");
+    }
+
+    [Fact]
+    public void ToJson_BothPolicies_HasTheRequiredFiguresAndRatiosWithin0And1()
+    {
+        var json = Simulate(SimulationInputs.SmallFleet, hours: 6).ToJson();
+
+        using var document = JsonDocument.Parse(json);
+        var policies = document.RootElement.GetProperty("policies");
+        Assert.Equal(["liquid", "static"], policies.EnumerateObject().Select(p => p.Name));
+        foreach (var policy in policies.EnumerateObject())
+        {
+            var p = policy.Value;
+            Assert.InRange(p.GetProperty("utilization").GetDouble(), 0, 1);
+            Assert.InRange(p.GetProperty("dedicatedSloAttainment").GetDouble(), 0, 1);
+            Assert.InRange(p.GetProperty("dedicatedReservedSloAttainment").GetDouble(), 0, 1);
+            Assert.True(p.GetProperty("preemptions").GetInt64() >= 0);
+            Assert.True(p.GetProperty("spilledSharedTokens").GetInt64() >= 0);
+
+            // 3 owned H100 nodes at $13.60, 2 rented L40S at $8.00 and a rented H100 at $21.60, for 6 hours.
+            Assert.Equal(470.40m, p.GetProperty("gpuCostUsd").GetDecimal());
+            Assert.True(p.GetProperty("revenueUsd").GetDecimal() > 0);
+            Assert.Equal(6, p.GetProperty("hourly").GetArrayLength());
+            Assert.Equal(4, p.GetProperty("deployments").GetArrayLength());
+        }
+
+        Assert.Equal(6, document.RootElement.GetProperty("simulatedHours").GetDouble());
+        Assert.Equal(19_366, document.RootElement.GetProperty("traces")[0].GetProperty("rows").GetInt32());
+    }
+}
