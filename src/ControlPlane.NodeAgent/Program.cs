@@ -3,6 +3,7 @@ using ControlPlane.NodeAgent;
 using ControlPlane.NodeAgent.Cli;
 using ControlPlane.NodeAgent.Gpus;
 using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Replicas;
 
 if (AgentOptions.IsHelpRequested(args))
 {
@@ -41,11 +42,31 @@ using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetim
 };
 var client = new HeartbeatClient(http, options.Server, options.NodeId, options.Token);
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
+var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System), log, TimeProvider.System);
 var sessionId = Guid.NewGuid();
-var loop = new HeartbeatLoop(client, gpus, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current);
+var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current);
 
 log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {options.Server}, session {sessionId}");
-await loop.RunAsync(stopping.Token);
+if (options.Runtime is SimulatedRuntimeOptions)
+{
+    // Loud on purpose: the server will believe these replicas serve.
+    log.Warn($"replica runtime: {options.Runtime.Describe()}; pass --start-command to run an inference engine");
+}
+else
+{
+    log.Info($"replica runtime: {options.Runtime.Describe()}");
+}
+
+try
+{
+    await loop.RunAsync(stopping.Token);
+}
+finally
+{
+    // The replicas are the agent's children: none may outlive it, not even after a bug in the loop.
+    await replicas.StopAllAsync(ReplicaSupervisor.DefaultShutdownTimeout);
+}
+
 log.Info("stopped");
 return 0;
 

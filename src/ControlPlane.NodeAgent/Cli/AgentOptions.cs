@@ -1,4 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Cli;
 
@@ -8,14 +10,19 @@ namespace ControlPlane.NodeAgent.Cli;
 /// <param name="Token">The node's bearer token.</param>
 /// <param name="NvidiaSmiPath">Explicit nvidia-smi executable; <see langword="null"/> means "find it on PATH".</param>
 /// <param name="RuntimeDirectory">Directory for the agent's runtime state; created at start when given.</param>
-internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory)
+/// <param name="Runtime">
+/// What runs the replicas: <see cref="CommandRuntimeOptions"/> when a start command is given, else <see cref="SimulatedRuntimeOptions"/>.
+/// </param>
+internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime)
 {
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
     public const string TokenVariable = "CONTROLPLANE_NODE_TOKEN";
 
-    public const string Usage = $"""
+    public static readonly string Usage = $"""
         usage: ControlPlane.NodeAgent --server URL --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
+                 [--runtime simulated|command] [--load-seconds N]
+                 [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
 
           --server URL        control plane base address, http or https   (env {ServerVariable})
           --node-id ID        this node's enrolled id                     (env {NodeIdVariable})
@@ -25,10 +32,28 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
           --runtime-dir DIR   directory for the agent's runtime state (created if missing)
           -h, --help          show this help
 
+        Replicas: after every heartbeat the agent starts the replicas the server lists and stops the others.
+          --runtime KIND      command: run --start-command for each replica (the default when it is given)
+                              simulated: start nothing; a replica reports ready after --load-seconds
+                              (the default without --start-command)
+          --load-seconds N    simulated load time in seconds, 0 to {MaxLoadSeconds} (default {SimulatedRuntimeOptions.DefaultLoadSeconds})
+          --start-command CMD run by /bin/sh -c for each replica, in the foreground for as long as the
+                              replica runs (if it exits, the replica has failed); it finds the replica in
+                              {CommandReplicaRuntime.ReplicaIdVariable}, {CommandReplicaRuntime.DeploymentIdVariable}, {CommandReplicaRuntime.ModelVariable},
+                              {CommandReplicaRuntime.GpuIndicesVariable} and {CommandReplicaRuntime.CudaVisibleDevicesVariable} (e.g. 0,1)
+          --ready-command CMD run every {CommandRuntimeOptions.DefaultReadyIntervalSeconds} s with the same variables until it exits 0: the replica is
+                              then ready (without it: ready as soon as the start command runs)
+          --stop-command CMD  run with the same variables to stop a replica, also after it failed
+                              (default: SIGTERM to the start command's process group); whatever is
+                              left of the replica {CommandRuntimeOptions.DefaultStopTimeoutSeconds} s later is killed
+
         Command-line values win over environment variables.
         """;
 
-    private static readonly HashSet<string> KnownOptions = ["--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir"];
+    private const int MaxLoadSeconds = 3600;
+
+    private static readonly HashSet<string> KnownOptions =
+        ["--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command"];
 
     /// <summary>Parses <paramref name="args"/>, falling back to the environment for server, node id and token.</summary>
     public static bool TryParse(
@@ -86,15 +111,17 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
             return false;
         }
 
+        RuntimeOptions? runtime = null;
         error = ValidateServer(server, out var serverUri) ?? ValidateNodeId(nodeId) ?? ValidateToken(token)
-            ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir");
-        if (error is not null || serverUri is null)
+            ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir")
+            ?? ParseRuntime(values, out runtime);
+        if (error is not null || serverUri is null || runtime is null)
         {
             error ??= "invalid --server";
             return false;
         }
 
-        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir);
+        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir, runtime);
         return true;
     }
 
@@ -134,4 +161,61 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
 
     private static string? ValidatePath(string? path, string name) =>
         path is not null && path.Trim().Length == 0 ? $"{name} must not be empty" : null;
+
+    private static string? ParseRuntime(Dictionary<string, string> values, out RuntimeOptions? runtime)
+    {
+        runtime = null;
+        var start = values.GetValueOrDefault("--start-command");
+        var ready = values.GetValueOrDefault("--ready-command");
+        var stop = values.GetValueOrDefault("--stop-command");
+        var load = values.GetValueOrDefault("--load-seconds");
+        var empty = ValidatePath(start, "--start-command") ?? ValidatePath(ready, "--ready-command") ?? ValidatePath(stop, "--stop-command");
+        if (empty is not null)
+        {
+            return empty;
+        }
+
+        // Running an engine takes a command; without one there is nothing to run but a simulation.
+        var explicitKind = values.GetValueOrDefault("--runtime");
+        switch (explicitKind ?? (start is null ? "simulated" : "command"))
+        {
+            case "command":
+                if (start is null)
+                {
+                    return "--runtime command needs --start-command";
+                }
+
+                if (load is not null)
+                {
+                    return "--load-seconds is only for --runtime simulated";
+                }
+
+                runtime = new CommandRuntimeOptions(start, stop, ready);
+                return null;
+
+            case "simulated":
+                var commandOption = start is not null ? "--start-command" : ready is not null ? "--ready-command" : stop is not null ? "--stop-command" : null;
+                if (commandOption is not null)
+                {
+                    return explicitKind is null ? $"{commandOption} needs --start-command" : $"{commandOption} is only for --runtime command";
+                }
+
+                var loadTime = SimulatedRuntimeOptions.DefaultLoadTime;
+                if (load is not null)
+                {
+                    if (!double.TryParse(load, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds is not (>= 0 and <= MaxLoadSeconds))
+                    {
+                        return $"--load-seconds must be a number of seconds from 0 to {MaxLoadSeconds}, got '{load}'";
+                    }
+
+                    loadTime = TimeSpan.FromSeconds(seconds);
+                }
+
+                runtime = new SimulatedRuntimeOptions(loadTime);
+                return null;
+
+            default:
+                return $"--runtime must be 'simulated' or 'command', got '{explicitKind}'";
+        }
+    }
 }

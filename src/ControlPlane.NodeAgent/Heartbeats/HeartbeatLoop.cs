@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Heartbeats;
 
-/// <summary>Reads the GPUs, sends a heartbeat, waits; until cancelled. Never gives up on the server.</summary>
+/// <summary>
+/// Reads the GPUs, sends a heartbeat with them and the replicas, applies the reply's desired replicas, waits; until
+/// cancelled. Never gives up on the server. Stopping the replicas at exit is the caller's choice, not the loop's.
+/// </summary>
 internal sealed class HeartbeatLoop(
     HeartbeatClient client,
     IGpuReader gpuReader,
+    ReplicaSupervisor replicas,
     AgentLog log,
     TimeProvider time,
     Backoff backoff,
@@ -49,7 +54,7 @@ internal sealed class HeartbeatLoop(
 
         var sequence = ++_sequence;
         var result = await client.SendAsync(
-            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, Replicas: []),
+            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report()),
             cancellationToken);
 
         switch (result.Outcome)
@@ -106,6 +111,7 @@ internal sealed class HeartbeatLoop(
         _everAccepted = true;
         _interval = interval;
         backoff.Reset();
+        replicas.Reconcile(reply?.Desired);
     }
 
     private async Task RefreshGpusAsync(CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Heartbeats;
 
@@ -10,19 +11,32 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 /// <param name="AgentVersion">The agent's informational version.</param>
 /// <param name="InventoryError">Why nvidia-smi could not be read; <see cref="Gpus"/> then holds the last GPUs known.</param>
 /// <param name="Gpus">The node's GPUs, read fresh for this heartbeat.</param>
-/// <param name="Replicas">Replicas running on the node; always empty until the agent runs replicas.</param>
+/// <param name="Replicas">Replicas running on the node now: desired ones, starting ones and ones still stopping.</param>
 internal sealed record HeartbeatRequest(
     long Sequence,
     Guid AgentSessionId,
     string AgentVersion,
     string? InventoryError,
     IReadOnlyList<GpuReport> Gpus,
-    IReadOnlyList<JsonElement> Replicas);
+    IReadOnlyList<ReplicaReport> Replicas);
+
+/// <summary>One replica the node runs, in a heartbeat.</summary>
+/// <param name="State"><c>starting</c>, <c>ready</c> or <c>failed</c>; a replica being stopped keeps the state it had until it is gone.</param>
+internal sealed record ReplicaReport(string ReplicaId, ReplicaState State);
 
 /// <summary>The server's answer to an accepted heartbeat.</summary>
 /// <param name="HeartbeatIntervalSeconds">When to send the next heartbeat.</param>
-/// <param name="Desired">The node's desired replicas; not acted on yet.</param>
-internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyList<JsonElement>? Desired);
+/// <param name="Desired">
+/// Every replica the node should run now; <see langword="null"/> (no list in the reply) leaves the node's replicas as they are.
+/// </param>
+internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica?>? Desired);
+
+/// <summary>
+/// A replica the server wants on this node. Every field may be missing so that one bad entry is turned away on its own
+/// (<see cref="ReplicaSpec.TryCreate"/>) rather than failing the whole reply; a value of the wrong JSON type still does.
+/// </summary>
+/// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) for the replica.</param>
+internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices);
 
 /// <summary>The parts of an RFC 9457 problem details body that an operator needs to read.</summary>
 internal sealed record ProblemDetailsReply(string? Title, string? Detail);

@@ -1,24 +1,29 @@
 using ControlPlane.NodeAgent;
 using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Replicas;
 using ControlPlane.Simulator.Fleet;
 
 namespace ControlPlane.Simulator.Live;
 
 /// <summary>
 /// One real node agent loop (<see cref="HeartbeatLoop"/>) per simulated node, all in this process, each
-/// reading its GPUs from a <see cref="SimulatedGpuReader"/>. A node can be crashed (its loop cancelled)
-/// and restarted (a new loop with a new agent session, as a restarted agent process would).
+/// reading its GPUs from a <see cref="SimulatedGpuReader"/> and running its replicas on a
+/// <see cref="SimulatedReplicaRuntime"/>. A node can be crashed (its loop cancelled, its replicas gone with it)
+/// and restarted (a new loop with a new agent session and no replicas, as a restarted agent process would).
 /// </summary>
 internal sealed class LiveFleet : IAsyncDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _server;
     private readonly TextWriter _output;
+    private readonly TimeSpan _replicaLoadTime;
     private readonly SimulatedNode[] _nodes;
 
-    public LiveFleet(Uri server, IReadOnlyList<(NodeSpec Spec, string Token)> nodes, int seed, TextWriter output)
+    /// <param name="replicaLoadTime">How long a simulated replica takes to turn ready; <see cref="SimulatedRuntimeOptions.DefaultLoadTime"/> when not given.</param>
+    public LiveFleet(Uri server, IReadOnlyList<(NodeSpec Spec, string Token)> nodes, int seed, TextWriter output, TimeSpan? replicaLoadTime = null)
     {
         _server = server;
+        _replicaLoadTime = replicaLoadTime ?? SimulatedRuntimeOptions.DefaultLoadTime;
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
             Timeout = HeartbeatClient.DefaultRequestTimeout,
@@ -52,7 +57,8 @@ internal sealed class LiveFleet : IAsyncDisposable
 
         // The agents' errors are worth seeing (a rejected token, nvidia-smi failing); their routine lines are not.
         var log = new AgentLog(new AgentErrorWriter(_output, $"[agent {node.Spec.NodeId}] "), TimeProvider.System);
-        var loop = new HeartbeatLoop(client, node.Reader, log, TimeProvider.System, new Backoff(), Guid.NewGuid(), AgentVersion.Current);
+        var replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(_replicaLoadTime, TimeProvider.System), log, TimeProvider.System);
+        var loop = new HeartbeatLoop(client, node.Reader, replicas, log, TimeProvider.System, new Backoff(), Guid.NewGuid(), AgentVersion.Current);
         var stopping = new CancellationTokenSource();
         node.Loop = (Task.Run(() => loop.RunAsync(stopping.Token)), stopping);
     }

@@ -1,10 +1,13 @@
 using ControlPlane.NodeAgent.Cli;
+using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Tests.Cli;
 
 public sealed class AgentOptionsTests
 {
     private static readonly Func<string, string?> NoEnvironment = _ => null;
+    private static readonly string[] Required = ["--server", "http://cp", "--node-id", "n", "--token", "t"];
+    private static readonly SimulatedRuntimeOptions DefaultRuntime = new(TimeSpan.FromSeconds(5));
 
     [Fact]
     public void TryParse_AllArguments_ReturnsOptions()
@@ -13,7 +16,7 @@ public sealed class AgentOptionsTests
 
         Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
 
-        Assert.Equal(new AgentOptions(new Uri("http://cp:5000/"), "node-a", "t0k", "/opt/smi", "/run/agent"), options);
+        Assert.Equal(new AgentOptions(new Uri("http://cp:5000/"), "node-a", "t0k", "/opt/smi", "/run/agent", DefaultRuntime), options);
     }
 
     [Fact]
@@ -63,7 +66,7 @@ public sealed class AgentOptionsTests
 
         Assert.True(AgentOptions.TryParse([], environment.GetValueOrDefault, out var options, out var error), error);
 
-        Assert.Equal(new AgentOptions(new Uri("http://cp:5000/"), "node-env", "from-secret-file", null, null), options);
+        Assert.Equal(new AgentOptions(new Uri("http://cp:5000/"), "node-env", "from-secret-file", null, null, DefaultRuntime), options);
     }
 
     [Fact]
@@ -124,4 +127,87 @@ public sealed class AgentOptionsTests
     [InlineData("-h")]
     [InlineData("--help")]
     public void IsHelpRequested_HelpFlag_IsTrue(string flag) => Assert.True(AgentOptions.IsHelpRequested(["--server", "x", flag]));
+
+    [Fact]
+    public void TryParse_NoRuntimeOptions_SimulatesWithTheDefaultLoadTime()
+    {
+        Assert.True(AgentOptions.TryParse(Required, NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(DefaultRuntime, options.Runtime);
+    }
+
+    [Theory]
+    [InlineData("0", 0.0)]
+    [InlineData("2.5", 2.5)]
+    [InlineData("3600", 3600.0)]
+    public void TryParse_LoadSeconds_SetsTheSimulatedLoadTime(string value, double seconds)
+    {
+        Assert.True(AgentOptions.TryParse([.. Required, "--load-seconds", value], NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(new SimulatedRuntimeOptions(TimeSpan.FromSeconds(seconds)), options.Runtime);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("3601")]
+    [InlineData("five")]
+    [InlineData("NaN")]
+    public void TryParse_BadLoadSeconds_ReturnsError(string value)
+    {
+        Assert.False(AgentOptions.TryParse([.. Required, "--runtime", "simulated", "--load-seconds", value], NoEnvironment, out _, out var error));
+
+        Assert.Equal($"--load-seconds must be a number of seconds from 0 to 3600, got '{value}'", error);
+    }
+
+    [Fact]
+    public void TryParse_StartCommand_RunsCommandsByDefault()
+    {
+        string[] args = [.. Required, "--start-command", "exec vllm serve \"$CONTROLPLANE_MODEL\"", "--ready-command", "curl -sf http://127.0.0.1:8000/health", "--stop-command=docker stop x"];
+
+        Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(
+            new CommandRuntimeOptions("exec vllm serve \"$CONTROLPLANE_MODEL\"", StopCommand: "docker stop x", ReadyCommand: "curl -sf http://127.0.0.1:8000/health"),
+            options.Runtime);
+    }
+
+    [Fact]
+    public void TryParse_ExplicitCommandRuntime_TakesTheStartCommandAlone()
+    {
+        Assert.True(AgentOptions.TryParse([.. Required, "--runtime", "command", "--start-command", "sleep 1"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(new CommandRuntimeOptions("sleep 1", null, null), options.Runtime);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--runtime", "docker" }, "--runtime must be 'simulated' or 'command', got 'docker'")]
+    [InlineData(new[] { "--runtime", "command" }, "--runtime command needs --start-command")]
+    [InlineData(new[] { "--start-command", "sleep 1", "--load-seconds", "1" }, "--load-seconds is only for --runtime simulated")]
+    [InlineData(new[] { "--runtime", "simulated", "--start-command", "sleep 1" }, "--start-command is only for --runtime command")]
+    [InlineData(new[] { "--runtime", "simulated", "--stop-command", "true" }, "--stop-command is only for --runtime command")]
+    [InlineData(new[] { "--ready-command", "true" }, "--ready-command needs --start-command")]
+    [InlineData(new[] { "--start-command", " " }, "--start-command must not be empty")]
+    [InlineData(new[] { "--start-command", "sleep 1", "--stop-command", "" }, "--stop-command must not be empty")]
+    public void TryParse_InconsistentRuntimeOptions_ReturnsError(string[] runtimeArgs, string expected)
+    {
+        Assert.False(AgentOptions.TryParse([.. Required, .. runtimeArgs], NoEnvironment, out var options, out var error));
+
+        Assert.Null(options);
+        Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void Usage_NamesEveryOptionAndTheReplicaVariables()
+    {
+        foreach (var option in new[] { "--runtime KIND", "--load-seconds N", "--start-command CMD", "--ready-command CMD", "--stop-command CMD" })
+        {
+            Assert.Contains(option, AgentOptions.Usage, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(
+            "CONTROLPLANE_REPLICA_ID, CONTROLPLANE_DEPLOYMENT_ID, CONTROLPLANE_MODEL,",
+            AgentOptions.Usage,
+            StringComparison.Ordinal);
+        Assert.Contains("CONTROLPLANE_GPU_INDICES and CUDA_VISIBLE_DEVICES (e.g. 0,1)", AgentOptions.Usage, StringComparison.Ordinal);
+    }
 }

@@ -51,6 +51,46 @@ public sealed class ProgramTests
         Assert.False(string.IsNullOrEmpty(heartbeat.Body.GetProperty("agentVersion").GetString()));
     }
 
+    [Fact]
+    public async Task Main_StopSignalWithAReplicaRunning_StopsItBeforeExiting()
+    {
+        using var scratch = new ScratchDirectory();
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = _ => TestResponse.Desired(1, "r1");
+        var startCommand = $"cd '{scratch.Path}' && env > env.tmp && mv env.tmp env && echo $$ > pid && exec sleep 600";
+        using var agent = StartAgent(
+            ["--server", server.BaseAddress.AbsoluteUri, "--node-id", "node-e2e", "--nvidia-smi", Fixtures.FakeNvidiaSmi, "--start-command", startCommand],
+            ("CONTROLPLANE_NODE_TOKEN", "env-token"));
+        var stdout = agent.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        while (!(await server.NextAsync()).Replicas.Contains("r1=ready"))
+        {
+        }
+
+        var pid = await ProcessState.ReadPidAsync(Path.Combine(scratch.Path, "pid"));
+        Assert.True(ProcessState.IsRunning(pid));
+        using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await agent.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+        Assert.Equal(0, agent.ExitCode);
+        Assert.False(ProcessState.IsRunning(pid));
+
+        // The replica shared the agent's stdout: the pipe closes only once nothing of it is left.
+        var log = await stdout.WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+        Assert.Contains("replica runtime: command (start: ", log, StringComparison.Ordinal);
+        Assert.Contains("stopping 1 replica(s) before exit", log, StringComparison.Ordinal);
+        Assert.Contains("replica r1 stopped", log, StringComparison.Ordinal);
+        Assert.EndsWith("stopped", log.TrimEnd(), StringComparison.Ordinal);
+        var environment = File.ReadAllLines(Path.Combine(scratch.Path, "env"));
+        Assert.Contains("CONTROLPLANE_REPLICA_ID=r1", environment);
+        Assert.Contains("CONTROLPLANE_MODEL=model-a", environment);
+        Assert.Contains("CUDA_VISIBLE_DEVICES=0", environment);
+        Assert.DoesNotContain(environment, l => l.StartsWith("CONTROLPLANE_NODE_TOKEN=", StringComparison.Ordinal));
+    }
+
     private static Process StartAgent(string[] args, params (string Name, string Value)[] environment)
     {
         var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")

@@ -1,38 +1,52 @@
 using ControlPlane.NodeAgent.Gpus;
 using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Replicas;
 using ControlPlane.NodeAgent.Tests.Support;
 
 namespace ControlPlane.NodeAgent.Tests.Heartbeats;
 
-/// <summary>A <see cref="HeartbeatLoop"/> running against a server, on a step clock, with jitter off.</summary>
+/// <summary>
+/// A <see cref="HeartbeatLoop"/> running against a server, on a step clock, with jitter off. Its replicas run on a
+/// <see cref="SimulatedReplicaRuntime"/> (load time <see cref="LoadTime"/>) with a step clock of their own, so that
+/// load timers and heartbeat delays do not mix.
+/// </summary>
 internal sealed class AgentUnderTest : IAsyncDisposable
 {
     public const string NodeId = "node-a";
     public const string Token = "secret-token";
     public const string Version = "1.2.3-test";
 
+    public static readonly TimeSpan LoadTime = TimeSpan.FromSeconds(20);
+
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stopping = new();
 
-    private AgentUnderTest(Uri server, IGpuReader gpus, TimeSpan requestTimeout)
+    private AgentUnderTest(Uri server, IGpuReader gpus, TimeSpan requestTimeout, IReplicaRuntime? runtime)
     {
         _http = new HttpClient { Timeout = requestTimeout };
         var client = new HeartbeatClient(_http, server, NodeId, Token);
         var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: () => 0);
-        var loop = new HeartbeatLoop(client, gpus, new AgentLog(Log, Time), Time, backoff, SessionId, Version);
+        var log = new AgentLog(Log, Time);
+        Replicas = new ReplicaSupervisor(runtime ?? new SimulatedReplicaRuntime(LoadTime, ReplicaTime), log, ReplicaTime);
+        var loop = new HeartbeatLoop(client, gpus, Replicas, log, Time, backoff, SessionId, Version);
         Running = loop.RunAsync(_stopping.Token);
     }
 
     public StepTimeProvider Time { get; } = new();
 
+    /// <summary>The replica runtime's clock: each simulated replica's load timer shows up here.</summary>
+    public StepTimeProvider ReplicaTime { get; } = new();
+
     public LogCapture Log { get; } = new();
 
     public Guid SessionId { get; } = Guid.NewGuid();
 
+    public ReplicaSupervisor Replicas { get; }
+
     public Task Running { get; }
 
-    public static AgentUnderTest Start(Uri server, IGpuReader? gpus = null, TimeSpan? requestTimeout = null) =>
-        new(server, gpus ?? new ScriptedGpuReader(GpuReading.Success(H200Gpus())), requestTimeout ?? TimeSpan.FromSeconds(10));
+    public static AgentUnderTest Start(Uri server, IGpuReader? gpus = null, TimeSpan? requestTimeout = null, IReplicaRuntime? runtime = null) =>
+        new(server, gpus ?? new ScriptedGpuReader(GpuReading.Success(H200Gpus())), requestTimeout ?? TimeSpan.FromSeconds(10), runtime);
 
     public static IReadOnlyList<GpuReport> H200Gpus() => NvidiaSmiParser.Parse(Fixtures.Read(Fixtures.H200Csv));
 
@@ -56,6 +70,9 @@ internal sealed class AgentUnderTest : IAsyncDisposable
         {
             await StopAsync();
         }
+
+        // As the agent's Program does: no replica (a real process, with a command runtime) outlives the test.
+        await Replicas.StopAllAsync(TestDeadline.Value);
 
         _stopping.Dispose();
         _http.Dispose();

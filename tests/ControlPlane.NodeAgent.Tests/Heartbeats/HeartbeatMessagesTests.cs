@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ControlPlane.NodeAgent.Gpus;
 using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Tests.Heartbeats;
 
@@ -40,11 +41,60 @@ public sealed class HeartbeatMessagesTests
     }
 
     [Fact]
+    public void Serialize_Replicas_WritesIdsAndLowerCaseStates()
+    {
+        var request = new HeartbeatRequest(
+            3,
+            Guid.Empty,
+            "1.0.0",
+            null,
+            [],
+            [new ReplicaReport("r1", ReplicaState.Starting), new ReplicaReport("r2", ReplicaState.Ready), new ReplicaReport("r3", ReplicaState.Failed)]);
+
+        var json = JsonSerializer.Serialize(request, AgentJsonContext.Default.HeartbeatRequest);
+
+        Assert.EndsWith(
+            ""","gpus":[],"replicas":[{"replicaId":"r1","state":"starting"},{"replicaId":"r2","state":"ready"},{"replicaId":"r3","state":"failed"}]}""",
+            json,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Deserialize_HeartbeatReply_ReadsTheInterval()
     {
         var reply = JsonSerializer.Deserialize("""{"heartbeatIntervalSeconds": 5, "desired": []}""", AgentJsonContext.Default.HeartbeatReply);
 
         Assert.Equal(5, reply?.HeartbeatIntervalSeconds);
-        Assert.Empty(reply?.Desired ?? [new JsonElement()]);
+        Assert.NotNull(reply?.Desired);
+        Assert.Empty(reply.Desired);
+    }
+
+    [Fact]
+    public void Deserialize_DesiredReplicas_ReadsEveryField()
+    {
+        var reply = JsonSerializer.Deserialize(
+            """{"heartbeatIntervalSeconds": 5, "desired": [{"replicaId": "r1", "deploymentId": "dep-1", "model": "org/model", "gpuIndices": [2, 3], "futureField": true}]}""",
+            AgentJsonContext.Default.HeartbeatReply);
+
+        var desired = Assert.Single(reply?.Desired ?? []);
+        Assert.NotNull(desired);
+        Assert.Equal(("r1", "dep-1", "org/model"), (desired.ReplicaId, desired.DeploymentId, desired.Model));
+        Assert.Equal([2, 3], desired.GpuIndices);
+    }
+
+    [Fact]
+    public void Deserialize_ReplyWithoutDesired_HasNullDesired()
+    {
+        var reply = JsonSerializer.Deserialize("""{"heartbeatIntervalSeconds": 5}""", AgentJsonContext.Default.HeartbeatReply);
+
+        Assert.Null(reply?.Desired);
+    }
+
+    [Fact]
+    public void Deserialize_IncompleteDesiredEntries_ReadsThemForTheSupervisorToRefuse()
+    {
+        var reply = JsonSerializer.Deserialize("""{"desired": [null, {"replicaId": "r1"}]}""", AgentJsonContext.Default.HeartbeatReply);
+
+        Assert.Equal([null, new DesiredReplica("r1", null, null, null)], reply?.Desired ?? []);
     }
 }

@@ -127,12 +127,27 @@ internal sealed record ReceivedHeartbeat(string Method, string Path, string? Aut
     public long Sequence => Body.GetProperty("sequence").GetInt64();
 
     public Guid SessionId => Body.GetProperty("agentSessionId").GetGuid();
+
+    /// <summary>The reported replicas as <c>id=state</c>, in the order sent.</summary>
+    public IReadOnlyList<string> Replicas =>
+        [.. Body.GetProperty("replicas").EnumerateArray().Select(r => $"{r.GetProperty("replicaId").GetString()}={r.GetProperty("state").GetString()}")];
 }
 
 internal sealed record TestResponse(int Status, string? Body, string ContentType = "application/json", bool Never = false)
 {
     public static TestResponse Ok(int intervalSeconds) =>
         new(200, $$"""{"heartbeatIntervalSeconds": {{intervalSeconds}}, "desired": []}""");
+
+    /// <summary>A reply that asks for the given replicas, each on GPU i for the i-th one, of deployment "dep-1" and model "model-a".</summary>
+    public static TestResponse Desired(int intervalSeconds, params string[] replicaIds) =>
+        OkWithDesired(intervalSeconds, string.Join(", ", replicaIds.Select((id, i) => DesiredJson(id, i))));
+
+    /// <summary>A reply whose <c>desired</c> array holds <paramref name="entriesJson"/> as given.</summary>
+    public static TestResponse OkWithDesired(int intervalSeconds, string entriesJson) =>
+        new(200, $$"""{"heartbeatIntervalSeconds": {{intervalSeconds}}, "desired": [{{entriesJson}}]}""");
+
+    public static string DesiredJson(string replicaId, int gpu) =>
+        $$"""{"replicaId": "{{replicaId}}", "deploymentId": "dep-1", "model": "model-a", "gpuIndices": [{{gpu}}]}""";
 
     public static TestResponse Problem(int status, string title, string detail) =>
         new(status, $$"""{"type": "about:blank", "title": "{{title}}", "status": {{status}}, "detail": "{{detail}}"}""", "application/problem+json");

@@ -1,0 +1,87 @@
+using System.Diagnostics.CodeAnalysis;
+using ControlPlane.NodeAgent.Heartbeats;
+
+namespace ControlPlane.NodeAgent.Replicas;
+
+/// <summary>A replica the server asked for, checked: everything a runtime needs to start it.</summary>
+/// <param name="ReplicaId">The server's id for this placement; reported back in every heartbeat.</param>
+/// <param name="DeploymentId">The deployment the replica serves.</param>
+/// <param name="Model">The model to load, as the engine names it (e.g. <c>meta-llama/Llama-3.1-8B-Instruct</c>).</param>
+/// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) the replica may use, in the order the server gave.</param>
+internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices)
+{
+    /// <summary>The server refuses a heartbeat that reports a longer replica id, so the agent never runs one.</summary>
+    public const int MaxIdLength = 128;
+
+    // The server's limit of GPUs per node.
+    private const int MaxGpuIndex = 63;
+    private const int MaxTextLength = 1024;
+
+    /// <summary>The GPU indices as <c>CUDA_VISIBLE_DEVICES</c> wants them, e.g. <c>0,1</c>.</summary>
+    public string GpuList => string.Join(',', GpuIndices);
+
+    /// <summary>Checks one entry of a heartbeat reply's <c>desired</c> list.</summary>
+    /// <param name="problem">What is wrong with the entry, naming its replica id when it has one.</param>
+    public static bool TryCreate(DesiredReplica? desired, [NotNullWhen(true)] out ReplicaSpec? spec, [NotNullWhen(false)] out string? problem)
+    {
+        spec = null;
+        if (desired is null)
+        {
+            problem = "null instead of a replica";
+            return false;
+        }
+
+        var id = desired.ReplicaId;
+        if (string.IsNullOrEmpty(id) || id.Length > MaxIdLength || id.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            problem = $"replicaId must be 1 to {MaxIdLength} characters without spaces or control characters, got {Quote(id)}";
+            return false;
+        }
+
+        problem = CheckText(desired.DeploymentId, "deploymentId") ?? CheckText(desired.Model, "model") ?? CheckGpus(desired.GpuIndices);
+        if (problem is not null)
+        {
+            problem = $"replica '{id}': {problem}";
+            return false;
+        }
+
+        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!]);
+        return true;
+    }
+
+    /// <summary>The spec in a log line.</summary>
+    public string Describe() => $"deployment {DeploymentId}, model {Model}, GPUs {GpuList}";
+
+    public bool Equals(ReplicaSpec? other) =>
+        other is not null
+        && string.Equals(ReplicaId, other.ReplicaId, StringComparison.Ordinal)
+        && string.Equals(DeploymentId, other.DeploymentId, StringComparison.Ordinal)
+        && string.Equals(Model, other.Model, StringComparison.Ordinal)
+        && GpuIndices.SequenceEqual(other.GpuIndices);
+
+    public override int GetHashCode() => HashCode.Combine(ReplicaId, DeploymentId, Model, GpuList);
+
+    // The values reach the replica's environment and the agent's log; control characters belong in neither.
+    private static string? CheckText(string? value, string name) =>
+        string.IsNullOrWhiteSpace(value) || value.Length > MaxTextLength || value.Any(char.IsControl)
+            ? $"{name} must be 1 to {MaxTextLength} characters without control characters, got {Quote(value)}"
+            : null;
+
+    private static string? CheckGpus(IReadOnlyList<int>? gpus)
+    {
+        if (gpus is null || gpus.Count == 0)
+        {
+            return "gpuIndices must name at least one GPU";
+        }
+
+        if (gpus.Any(g => g is < 0 or > MaxGpuIndex))
+        {
+            return $"gpuIndices must be from 0 to {MaxGpuIndex}, got [{string.Join(',', gpus)}]";
+        }
+
+        return gpus.Distinct().Count() != gpus.Count ? $"gpuIndices must not repeat a GPU, got [{string.Join(',', gpus)}]" : null;
+    }
+
+    private static string Quote(string? value) =>
+        value is null ? "null" : $"'{(value.Length > 60 ? value[..60] + "..." : value)}'";
+}

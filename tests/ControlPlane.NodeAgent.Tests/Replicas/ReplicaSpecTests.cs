@@ -1,0 +1,52 @@
+using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Replicas;
+
+namespace ControlPlane.NodeAgent.Tests.Replicas;
+
+public sealed class ReplicaSpecTests
+{
+    [Fact]
+    public void TryCreate_CompleteEntry_KeepsTheGpuOrder()
+    {
+        Assert.True(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "meta-llama/Llama-3.1-8B-Instruct", [5, 4]), out var spec, out var problem), problem);
+
+        Assert.Equal("5,4", spec.GpuList);
+        Assert.Equal("deployment dep-1, model meta-llama/Llama-3.1-8B-Instruct, GPUs 5,4", spec.Describe());
+    }
+
+    [Theory]
+    [InlineData("", "replicaId must be 1 to 128 characters without spaces or control characters, got ''")]
+    [InlineData("r\n1", "replicaId must be 1 to 128 characters without spaces or control characters, got 'r\n1'")]
+    public void TryCreate_BadReplicaId_SaysWhy(string replicaId, string expected)
+    {
+        Assert.False(ReplicaSpec.TryCreate(new DesiredReplica(replicaId, "dep-1", "model-a", [0]), out _, out var problem));
+
+        Assert.Equal(expected, problem);
+    }
+
+    [Fact]
+    public void TryCreate_ReplicaIdTheServerWouldRefuseInAReport_IsRefused()
+    {
+        Assert.True(ReplicaSpec.TryCreate(new DesiredReplica(new string('r', 128), "dep-1", "model-a", [0]), out _, out _));
+        Assert.False(ReplicaSpec.TryCreate(new DesiredReplica(new string('r', 129), "dep-1", "model-a", [0]), out _, out _));
+    }
+
+    [Fact]
+    public void TryCreate_ModelWithControlCharacter_IsRefused()
+    {
+        Assert.False(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "model\u0000a", [0]), out _, out var problem));
+
+        Assert.StartsWith("replica 'r1': model must be 1 to 1024 characters without control characters", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Equals_SameFieldsInOtherLists_IsEqual()
+    {
+        var a = new ReplicaSpec("r1", "dep-1", "model-a", [0, 1]);
+        var b = new ReplicaSpec("r1", "dep-1", "model-a", new List<int> { 0, 1 });
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { GpuIndices = [1, 0] });
+    }
+}
