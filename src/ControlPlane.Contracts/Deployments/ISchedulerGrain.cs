@@ -31,9 +31,9 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("NodeChangedAsync")]
     Task NodeChangedAsync(NodePlacementReport report);
 
-    /// <summary>A deployment's replicas as placed.</summary>
+    /// <summary>A deployment's replicas as placed; null when the scheduler has no such deployment.</summary>
     [Alias("GetReplicasAsync")]
-    Task<IReadOnlyList<ReplicaView>> GetReplicasAsync(string deploymentId);
+    Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId);
 
     /// <summary>Deployments with their desired and placed replica counts.</summary>
     [Alias("ListAsync")]
@@ -42,10 +42,6 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// <summary>GPU use by region and SKU, preemptions and spilled demand.</summary>
     [Alias("GetSummaryAsync")]
     Task<SchedulerSummary> GetSummaryAsync();
-
-    /// <summary>Runs a reconciliation now and returns once its claims and releases are done (tests, benchmarks).</summary>
-    [Alias("ReconcileAsync")]
-    Task ReconcileAsync();
 }
 
 [GenerateSerializer, Alias("admission-result")]
@@ -110,5 +106,4 @@ public sealed record GpuUsageView(
 public sealed record SchedulerSummary(
     [property: Id(0)] IReadOnlyList<GpuUsageView> Usage,
     [property: Id(1)] long Preemptions,
-    [property: Id(2)] decimal SpilledTokensPerSecond,
-    [property: Id(3)] IReadOnlyList<DeploymentSummary> Deployments);
+    [property: Id(2)] decimal SpilledTokensPerSecond);

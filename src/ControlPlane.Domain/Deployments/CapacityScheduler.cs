@@ -42,6 +42,10 @@ public sealed class CapacityScheduler(Random? random = null)
     private readonly Random _random = random ?? Random.Shared;
     private readonly Dictionary<string, ScheduledDeployment> _deployments = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (PlacedReplica Replica, string NodeId)> _replicas = new(StringComparer.Ordinal);
+
+    // Replica ids by node and by deployment, so a node's report and a deployment's view touch only their own replicas.
+    private readonly Dictionary<string, HashSet<string>> _byNode = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _byDeployment = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeFacts> _nodes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _degraded = new(StringComparer.Ordinal);
     private IReadOnlyList<DeploymentSpec> _honoured = [];
@@ -76,14 +80,10 @@ public sealed class CapacityScheduler(Random? random = null)
             _layoutStale = true;
         }
 
-        foreach (var id in _replicas.Where(r => r.Value.NodeId == node.NodeId).Select(r => r.Key).ToArray())
-        {
-            _replicas.Remove(id);
-        }
-
+        RemoveReplicasOn(node.NodeId);
         foreach (var replica in replicas)
         {
-            _replicas[replica.ReplicaId] = (replica, node.NodeId);
+            AddReplica(replica, node.NodeId);
         }
 
         _nodes[node.NodeId] = new NodeFacts(health, scheduling, version);
@@ -100,10 +100,7 @@ public sealed class CapacityScheduler(Random? random = null)
         }
 
         _nodes.Remove(nodeId);
-        foreach (var id in _replicas.Where(r => r.Value.NodeId == nodeId).Select(r => r.Key).ToArray())
-        {
-            _replicas.Remove(id);
-        }
+        RemoveReplicasOn(nodeId);
     }
 
     /// <summary>Adds a deployment or replaces its spec and desired count.</summary>
@@ -153,9 +150,14 @@ public sealed class CapacityScheduler(Random? random = null)
     /// <summary>The replicas of a deployment, by ordinal.</summary>
     public IReadOnlyList<ScheduledReplica> ReplicasOf(string deploymentId)
     {
+        if (!_byDeployment.TryGetValue(deploymentId, out var ids))
+        {
+            return [];
+        }
+
         _deployments.TryGetValue(deploymentId, out var deployment);
-        return _replicas.Values
-            .Where(r => string.Equals(r.Replica.DeploymentId, deploymentId, StringComparison.Ordinal))
+        return ids
+            .Select(id => _replicas[id])
             .OrderBy(r => r.Replica.Ordinal)
             .ThenBy(r => r.Replica.ReplicaId, StringComparer.Ordinal)
             .Select(r => Describe(r.Replica, r.NodeId, deployment))
@@ -223,7 +225,7 @@ public sealed class CapacityScheduler(Random? random = null)
         foreach (var release in plan.Releases)
         {
             Snapshot.Release(release.ReplicaId);
-            _replicas.Remove(release.ReplicaId);
+            RemoveReplica(release.ReplicaId);
             decisions.Add(new ReleaseDecision(release.ReplicaId, release.NodeId, release.Reason));
         }
 
@@ -248,12 +250,12 @@ public sealed class CapacityScheduler(Random? random = null)
 
             foreach (var victim in outcome.Preempted)
             {
-                _replicas.Remove(victim.ReplicaId);
+                RemoveReplica(victim.ReplicaId);
                 Preemptions++;
             }
 
             var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting);
-            _replicas[id] = (replica, claim.NodeId);
+            AddReplica(replica, claim.NodeId);
             decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted));
         }
 
@@ -275,6 +277,53 @@ public sealed class CapacityScheduler(Random? random = null)
         }
 
         return all;
+    }
+
+    private void AddReplica(PlacedReplica replica, string nodeId)
+    {
+        // A replica reported by a second node (a move seen out of order) is where the later report says.
+        RemoveReplica(replica.ReplicaId);
+        _replicas[replica.ReplicaId] = (replica, nodeId);
+        Index(_byNode, nodeId).Add(replica.ReplicaId);
+        Index(_byDeployment, replica.DeploymentId).Add(replica.ReplicaId);
+    }
+
+    private void RemoveReplica(string replicaId)
+    {
+        if (_replicas.Remove(replicaId, out var entry))
+        {
+            Unindex(_byNode, entry.NodeId, replicaId);
+            Unindex(_byDeployment, entry.Replica.DeploymentId, replicaId);
+        }
+    }
+
+    private void RemoveReplicasOn(string nodeId)
+    {
+        if (_byNode.TryGetValue(nodeId, out var ids))
+        {
+            foreach (var id in ids.ToArray())
+            {
+                RemoveReplica(id);
+            }
+        }
+    }
+
+    private static HashSet<string> Index(Dictionary<string, HashSet<string>> index, string key)
+    {
+        if (!index.TryGetValue(key, out var ids))
+        {
+            index[key] = ids = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        return ids;
+    }
+
+    private static void Unindex(Dictionary<string, HashSet<string>> index, string key, string replicaId)
+    {
+        if (index.TryGetValue(key, out var ids) && ids.Remove(replicaId) && ids.Count == 0)
+        {
+            index.Remove(key);
+        }
     }
 
     /// <summary>The layout is redone whenever the nodes that can take work or the reservations change.</summary>

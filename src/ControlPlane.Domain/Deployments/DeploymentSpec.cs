@@ -65,6 +65,13 @@ public sealed record DeploymentSpec(
         _ => ordinal < ReservedReplicas ? ReplicaTier.Reserved : ReplicaTier.Burst,
     };
 
+    /// <summary>
+    /// Serverless demand beyond what <paramref name="placedReplicas"/> serve: spilled to distribution partners.
+    /// Other classes spill nothing (batch is a backlog that waits; dedicated demand is the customer's own).
+    /// </summary>
+    public decimal SpilledDemand(decimal tokensPerSecond, int placedReplicas) =>
+        Class == DeploymentClass.Serverless ? Math.Max(0m, tokensPerSecond - (placedReplicas * TokensPerSecondPerReplica)) : 0m;
+
     /// <summary>Field errors (empty when valid), keyed by the request's field names, for a 400 <c>ValidationProblem</c>.</summary>
     public IReadOnlyDictionary<string, string[]> Validate()
     {

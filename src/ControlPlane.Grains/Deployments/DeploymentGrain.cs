@@ -159,14 +159,15 @@ public sealed partial class DeploymentGrain(
     private async Task<DeploymentView> ViewAsync()
     {
         var spec = S.Spec!;
-        var replicas = await Scheduler.GetReplicasAsync(spec.DeploymentId);
+        // Null only if the scheduler does not know the deployment, which then has no replicas.
+        var replicas = await Scheduler.GetReplicasAsync(spec.DeploymentId) ?? [];
         var placed = replicas.Count(r => r.State != "draining");
         return new DeploymentView(
             spec,
             S.Generation,
             (_autoscale ?? Autoscaler.Start(spec)).Desired,
             _demand,
-            SchedulerGrain.Spilled(spec, _demand, placed),
+            spec.SpilledDemand(_demand, placed),
             replicas,
             _autoscale is null ? null : _autoscaler.ScaleDownDueAt(_autoscale));
     }

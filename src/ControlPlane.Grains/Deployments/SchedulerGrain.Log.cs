@@ -20,4 +20,7 @@ public sealed partial class SchedulerGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} did not answer the scheduler ({Reason}); reading its state again before the next decision")]
     private partial void LogNodeUnreachable(string nodeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler could not read the fleet directory ({Reason}); trying again on the next reconcile")]
+    private partial void LogRebuildFailed(string reason);
 }

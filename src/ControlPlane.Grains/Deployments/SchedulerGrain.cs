@@ -35,6 +35,7 @@ public sealed partial class SchedulerGrain(
     private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private Task _loop = Task.CompletedTask;
+    private Task _rebuilt = Task.CompletedTask;
     private bool _dirty;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -44,20 +45,28 @@ public sealed partial class SchedulerGrain(
             _model.SetDeployment(deployment);
         }
 
-        // The node grains hold where replicas are: read it back before deciding anything.
-        var nodeIds = await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListNodesAsync(null);
-        var reports = await Task.WhenAll(nodeIds.Select(id => GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(id)).GetPlacementAsync()));
-        foreach (var report in reports.OfType<NodePlacementReport>())
-        {
-            Apply(report);
-        }
-
-        LogActivated(_model.Snapshot.NodeCount, _model.Deployments.Count, _model.ReplicaCount);
         var period = TimeSpan.FromSeconds(options.Value.ReconcileSeconds);
         this.RegisterGrainTimer(() => { Kick(); return Task.CompletedTask; }, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
         // A reminder brings the scheduler back after its silo dies even if nothing calls it.
         await this.RegisterOrUpdateReminder(WatchReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+
+        // Read back where replicas are, but not inside the activation: node grains call the scheduler, and a node
+        // waiting on this activation could not answer it (each would wait on the other until a call timed out).
+        _rebuilt = RebuildAsync();
         Kick();
+    }
+
+    /// <summary>Reads every node grain's slots into the model; the reconcile loop decides nothing before this is done.</summary>
+    private async Task RebuildAsync()
+    {
+        var nodeIds = await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListNodesAsync(null);
+        foreach (var nodeId in nodeIds)
+        {
+            _stale.Add(nodeId);
+        }
+
+        await RefreshStaleAsync();
+        LogActivated(_model.Snapshot.NodeCount, _model.Deployments.Count, _model.ReplicaCount);
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
@@ -145,8 +154,10 @@ public sealed partial class SchedulerGrain(
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<ReplicaView>> GetReplicasAsync(string deploymentId) =>
-        Task.FromResult<IReadOnlyList<ReplicaView>>(_model.ReplicasOf(deploymentId).Select(ToView).ToArray());
+    public Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId) =>
+        Task.FromResult<IReadOnlyList<ReplicaView>?>(_model.Deployments.ContainsKey(deploymentId)
+            ? _model.ReplicasOf(deploymentId).Select(ToView).ToArray()
+            : null);
 
     public Task<IReadOnlyList<DeploymentSummary>> ListAsync() => Task.FromResult(Summaries());
 
@@ -155,17 +166,7 @@ public sealed partial class SchedulerGrain(
         var usage = _model.Usage()
             .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
             .ToArray();
-        var deployments = Summaries();
-        return Task.FromResult(new SchedulerSummary(usage, _model.Preemptions, deployments.Sum(d => d.SpilledTokensPerSecond), deployments));
-    }
-
-    public async Task ReconcileAsync()
-    {
-        Kick();
-        while (!_loop.IsCompleted)
-        {
-            await _loop;
-        }
+        return Task.FromResult(new SchedulerSummary(usage, _model.Preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond)));
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()
@@ -179,14 +180,10 @@ public sealed partial class SchedulerGrain(
             {
                 var (count, ready) = placed.GetValueOrDefault(d.Spec.DeploymentId);
                 var demand = _demand.GetValueOrDefault(d.Spec.DeploymentId);
-                return new DeploymentSummary(d.Spec, d.Desired, count, ready, demand, Spilled(d.Spec, demand, count));
+                return new DeploymentSummary(d.Spec, d.Desired, count, ready, demand, d.Spec.SpilledDemand(demand, count));
             })
             .ToArray();
     }
-
-    /// <summary>Serverless demand beyond what its placed replicas serve goes to distribution partners.</summary>
-    public static decimal Spilled(DeploymentSpec spec, decimal demand, int placedReplicas) =>
-        spec.Class == DeploymentClass.Serverless ? Math.Max(0m, demand - (placedReplicas * spec.TokensPerSecondPerReplica)) : 0m;
 
     private static ReplicaView ToView(ScheduledReplica r) => new(
         r.Replica.ReplicaId,
@@ -214,6 +211,22 @@ public sealed partial class SchedulerGrain(
 
     private async Task RunAsync()
     {
+        if (_rebuilt.IsFaulted)
+        {
+            _rebuilt = RebuildAsync();
+        }
+
+        try
+        {
+            await _rebuilt;
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // Without the list of nodes nothing can be decided safely; the timer kicks a new attempt.
+            LogRebuildFailed(e.Message);
+            return;
+        }
+
         for (var pass = 0; _dirty && pass < MaxPassesPerRun; pass++)
         {
             _dirty = false;
@@ -281,9 +294,10 @@ public sealed partial class SchedulerGrain(
         }
     }
 
+    /// <summary>Reads the nodes whose state is unknown (never read, or a call to them failed), all at once.</summary>
     private async Task RefreshStaleAsync()
     {
-        foreach (var nodeId in _stale.ToArray())
+        await Task.WhenAll(_stale.ToArray().Select(async nodeId =>
         {
             try
             {
@@ -298,7 +312,7 @@ public sealed partial class SchedulerGrain(
             {
                 LogNodeUnreachable(nodeId, e.Message);
             }
-        }
+        }));
     }
 
     private static string NodeOf(SchedulingDecision decision) => decision switch

@@ -386,14 +386,13 @@ public sealed partial class NodeGrain(
     }
 
     /// <summary>Ready, neither cordoned nor draining, GPUs known and all of them healthy: a node with a failing GPU waits for repair.</summary>
-    private bool TakesNewWork()
-    {
-        var summary = Summarise();
-        return PlacementNode.IsSchedulable(S.Health, S.Scheduling)
+    private bool TakesNewWork() => TakesNewWork(Summarise());
+
+    private bool TakesNewWork(InventorySummary summary) =>
+        PlacementNode.IsSchedulable(S.Health, S.Scheduling)
             && summary.Sku is not null
             && summary.GpuCount > 0
             && summary.HealthyGpuCount == summary.GpuCount;
-    }
 
     private NodePlacementReport Report()
     {
@@ -407,7 +406,7 @@ public sealed partial class NodeGrain(
             summary.GpuMemoryMiB,
             terms.HourlyCostUsd,
             terms.Ownership,
-            TakesNewWork(),
+            TakesNewWork(summary),
             S.Slots!);
         return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion);
     }

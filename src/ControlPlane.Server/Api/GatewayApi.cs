@@ -83,9 +83,8 @@ public static class GatewayApi
             return AdminApi.DeploymentNotFound(deploymentId);
         }
 
-        var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
-        var replicas = await scheduler.GetReplicasAsync(deploymentId);
-        if (replicas.Count == 0 && !(await scheduler.ListAsync()).Any(d => d.Spec.DeploymentId == deploymentId))
+        var replicas = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetReplicasAsync(deploymentId);
+        if (replicas is null)
         {
             return AdminApi.DeploymentNotFound(deploymentId);
         }

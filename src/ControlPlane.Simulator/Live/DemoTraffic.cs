@@ -24,6 +24,9 @@ internal static class DemoTraffic
 
     private static readonly TimeSpan Spike = TimeSpan.FromSeconds(45);
 
+    /// <summary>When in each cycle the spike starts: after batch has had time to fill the fleet.</summary>
+    private static readonly TimeSpan SpikeStart = TimeSpan.FromSeconds(20);
+
     public static async Task RunAsync(AdminClient admin, int totalGpus, TextWriter output, CancellationToken cancellationToken)
     {
         try
@@ -37,7 +40,8 @@ internal static class DemoTraffic
             do
             {
                 var elapsed = DateTimeOffset.UtcNow - started;
-                var inSpike = elapsed.TotalSeconds % Cycle.TotalSeconds is var t && t >= 20 && t < 20 + Spike.TotalSeconds;
+                var intoCycle = elapsed.TotalSeconds % Cycle.TotalSeconds;
+                var inSpike = intoCycle >= SpikeStart.TotalSeconds && intoCycle < (SpikeStart + Spike).TotalSeconds;
                 var dedicated = inSpike ? 5_500m : 1_500m;
                 var serverless = 2_000m + (decimal)Math.Round(1_500 * (1 + Math.Sin(elapsed.TotalSeconds / 40)), 0);
                 await admin.PostAsync(

@@ -95,4 +95,17 @@ public sealed class DeploymentSpecTests
         Assert.NotEqual(Dedicated, Dedicated with { Skus = ["h200-141gb"] });
         Assert.NotEqual(Dedicated, Dedicated with { Skus = null });
     }
+
+    [Theory]
+    [InlineData(0, 1_500)]
+    [InlineData(1, 500)]
+    [InlineData(2, 0)]
+    public void SpilledDemand_Serverless_IsDemandBeyondItsPlacedReplicas(int placed, int spilled)
+    {
+        var spec = Serverless with { TokensPerSecondPerReplica = 1_000m };
+
+        Assert.Equal(spilled, spec.SpilledDemand(1_500m, placed));
+        Assert.Equal(0m, Dedicated.SpilledDemand(1_500m, placed));
+        Assert.Equal(0m, (Serverless with { Class = DeploymentClass.Batch }).SpilledDemand(1_500m, placed));
+    }
 }

@@ -6,32 +6,17 @@ namespace ControlPlane.Server.Tests.Deployments;
 /// An embedded server tuned for watching capacity move: 1-second heartbeats, a node down after 4 missed ones, a
 /// 3-second scale-down delay. Tests share it and keep apart by region (every deployment names its region).
 /// </summary>
-public sealed class CapacityServerFixture : IAsyncLifetime
+public sealed class CapacityServerFixture() : ServerFixture(new Dictionary<string, string>
+{
+    ["Fleet:HeartbeatIntervalSeconds"] = "1",
+    ["Fleet:SuspectAfterMissedHeartbeats"] = "2",
+    ["Fleet:DownAfterMissedHeartbeats"] = "4",
+    ["Capacity:ScaleDownDelaySeconds"] = "3",
+    ["Capacity:ReconcileSeconds"] = "1",
+    ["Metrics:FleetRefreshSeconds"] = "1",
+})
 {
     public const string CollectionName = "Capacity server";
-
-    private ServerProcess? _server;
-
-    public ServerProcess Server => _server ?? throw new InvalidOperationException("Not started.");
-
-    public async ValueTask InitializeAsync() =>
-        _server = await ServerProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["Fleet:HeartbeatIntervalSeconds"] = "1",
-            ["Fleet:SuspectAfterMissedHeartbeats"] = "2",
-            ["Fleet:DownAfterMissedHeartbeats"] = "4",
-            ["Capacity:ScaleDownDelaySeconds"] = "3",
-            ["Capacity:ReconcileSeconds"] = "1",
-            ["Metrics:FleetRefreshSeconds"] = "1",
-        });
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
 }
 
 [CollectionDefinition(CapacityServerFixture.CollectionName)]

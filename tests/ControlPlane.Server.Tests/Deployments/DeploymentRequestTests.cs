@@ -94,7 +94,7 @@ public sealed class DeploymentRequestTests(CapacityServerFixture fixture)
     public async Task Demand_BadInput_Is4xxAndRecordsNothing()
     {
         using var admin = Server.CreateOperatorClient();
-        using var gateway = await GatewayClientAsync(admin);
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
         await CreateAsync(admin, Batch("req-demand", "req-none", max: 2));
 
         async Task ExpectAsync(HttpClient client, object body, HttpStatusCode status)
@@ -124,7 +124,7 @@ public sealed class DeploymentRequestTests(CapacityServerFixture fixture)
     public async Task Endpoints_UnknownDeploymentIs404AndAnOperatorTokenIs403()
     {
         using var admin = Server.CreateOperatorClient();
-        using var gateway = await GatewayClientAsync(admin);
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
 
         using (var unknown = await gateway.GetAsync("/gateway/v1/deployments/req-nope/endpoints"))
         {

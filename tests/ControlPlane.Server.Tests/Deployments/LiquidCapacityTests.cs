@@ -17,7 +17,7 @@ public sealed class LiquidCapacityTests(CapacityServerFixture fixture)
     public async Task SpikeAndRelease_BatchFillsTheFleet_DedicatedTakesGpusAndGivesThemBackAfterTheDelay()
     {
         using var admin = Server.CreateOperatorClient();
-        using var gateway = await GatewayClientAsync(admin);
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
         await using var nodes = new SimulatedNodes(Server, TimeSpan.FromMilliseconds(500));
         var ids = await nodes.StartAsync(admin, "liq-a", 4, "liq-a");
 
@@ -69,7 +69,7 @@ public sealed class LiquidCapacityTests(CapacityServerFixture fixture)
     public async Task Drain_MovesTheReplicaMakeBeforeBreak_ThenTheNodeRunsNothing()
     {
         using var admin = Server.CreateOperatorClient();
-        using var gateway = await GatewayClientAsync(admin);
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
         await using var nodes = new SimulatedNodes(Server, TimeSpan.FromSeconds(1));
         await nodes.StartAsync(admin, "liq-b", 2, "liq-b");
         await CreateAsync(admin, Dedicated("liq-b-ded", "liq-b", gpus: 8, reserved: 1, max: 1, min: 1));
@@ -102,7 +102,7 @@ public sealed class LiquidCapacityTests(CapacityServerFixture fixture)
     public async Task Migrate_ToANewModel_ReplacesReplicaByReplicaNeverBelowTheReadyCount()
     {
         using var admin = Server.CreateOperatorClient();
-        using var gateway = await GatewayClientAsync(admin);
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
         await using var nodes = new SimulatedNodes(Server, TimeSpan.FromSeconds(1));
         await nodes.StartAsync(admin, "liq-c", 2, "liq-c");
         await CreateAsync(admin, Dedicated("liq-c-ded", "liq-c", gpus: 4, reserved: 2, max: 3, min: 2));
@@ -134,7 +134,7 @@ public sealed class LiquidCapacityTests(CapacityServerFixture fixture)
     public async Task Metrics_ShowGpusByPoolAndPreemptions()
     {
         using var admin = Server.CreateOperatorClient();
-        using var gateway = await GatewayClientAsync(admin);
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
         await using var nodes = new SimulatedNodes(Server, TimeSpan.Zero);
         await nodes.StartAsync(admin, "liq-d", 1, "liq-d");
         await CreateAsync(admin, Batch("liq-d-batch", "liq-d"));
@@ -155,17 +155,6 @@ public sealed class LiquidCapacityTests(CapacityServerFixture fixture)
 
     private static string Allocated(string pool, string tier, int gpus) =>
         $"controlplane_gpus_allocated\\{{[^}}]*pool=\"{pool}\",region=\"liq-d\",sku=\"h100-sxm-80gb\",tier=\"{tier}\"\\}} {gpus}\\n";
-
-    internal static async Task<HttpClient> GatewayClientAsync(HttpClient admin)
-    {
-        using var response = await admin.PostAsJsonAsync("/admin/v1/tokens", new { role = "gateway", subject = "gw-test" });
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, body);
-        var token = JsonNode.Parse(body)!["token"]!.GetValue<string>();
-        var client = new HttpClient { BaseAddress = admin.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
 
     internal static object Batch(string id, string region, int max = 64) => new
     {
