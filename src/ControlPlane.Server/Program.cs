@@ -1,5 +1,6 @@
 using ControlPlane.Server.Api;
 using ControlPlane.Server.Auth;
+using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
 
 try
@@ -38,6 +39,7 @@ try
     app.MapAgentApi();
     app.MapGatewayApi();
     app.MapCustomerApi();
+    app.MapDiagnosticsApi(settings.Diagnostics);
 
     ServerCommands.PrintBanner(app, settings, operatorToken);
     await ServerCommands.RunAsync(app);

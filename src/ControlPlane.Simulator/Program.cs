@@ -26,6 +26,7 @@ return options.Command switch
     SimulatorCommand.Demo => await new DemoCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.Live => await new LiveCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.LoadUsage => await new LoadUsageCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
+    SimulatorCommand.LoadHeartbeats => await new LoadHeartbeatsCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.Simulate => await new SimulateCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     _ => throw new InvalidOperationException($"no runner for {options.Command}"),
 };

@@ -16,7 +16,8 @@ public sealed record ControlPlaneSettings(
     AuthOptions Auth,
     FleetOptions Fleet,
     BillingOptions Billing,
-    CapacityOptions Capacity)
+    CapacityOptions Capacity,
+    DiagnosticsOptions Diagnostics)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
     {
@@ -26,6 +27,7 @@ public sealed record ControlPlaneSettings(
         var fleet = Bind<FleetOptions>(configuration, FleetOptions.SectionName);
         var billing = Bind<BillingOptions>(configuration, BillingOptions.SectionName);
         var capacity = Bind<CapacityOptions>(configuration, CapacityOptions.SectionName);
+        var diagnostics = Bind<DiagnosticsOptions>(configuration, DiagnosticsOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, new StorageOptionsValidator().Validate(null, storage));
@@ -39,7 +41,7 @@ public sealed record ControlPlaneSettings(
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

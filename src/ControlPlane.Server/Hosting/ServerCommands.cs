@@ -132,6 +132,11 @@ public static class ServerCommands
                 Console.WriteLine("controlplane: WARNING grain state and reminders are in memory: nothing survives a restart (set Storage:Provider=postgres for durable state)");
             }
 
+            if (settings.Diagnostics.LoadBaselines)
+            {
+                Console.WriteLine("controlplane: WARNING /diagnostics/v1 is mapped (Diagnostics:LoadBaselines): unauthenticated baseline endpoints for load tests; never on a production server");
+            }
+
             if (token.GeneratedFile is not null)
             {
                 Console.WriteLine($"controlplane: operator token {token.Value} ({(token.Generated ? "generated into" : "kept in")} {token.GeneratedFile})");

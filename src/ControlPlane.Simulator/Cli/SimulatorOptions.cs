@@ -16,6 +16,9 @@ internal enum SimulatorCommand
     /// <summary>Send usage batches to a running control plane as fast as it takes them, and measure.</summary>
     LoadUsage,
 
+    /// <summary>Heartbeats/s through HTTP against a bare endpoint, and memory per node, on a running control plane.</summary>
+    LoadHeartbeats,
+
     /// <summary>Run a fleet file and traffic traces through the discrete-event simulator, in virtual time.</summary>
     Simulate,
 }
@@ -54,6 +57,9 @@ internal sealed record SimulatorOptions(
     /// <summary>What <c>load-usage</c> measures (null for the other commands).</summary>
     public LoadUsageOptions? Load { get; init; }
 
+    /// <summary>What <c>load-heartbeats</c> measures (null for the other commands).</summary>
+    public LoadHeartbeatsOptions? Heartbeats { get; init; }
+
     /// <summary>What <c>simulate</c> runs (null for the other commands).</summary>
     public SimulateOptions? Simulate { get; init; }
 
@@ -61,7 +67,9 @@ internal sealed record SimulatorOptions(
         usage: ControlPlane.Simulator demo [--nodes N] [--port PORT] [--chaos-seconds S] [--seconds S] [--seed N] [--data-dir DIR]
                ControlPlane.Simulator live --server URL --token TOKEN [--nodes N] [--chaos-seconds S] [--seconds S] [--seed N]
                ControlPlane.Simulator load-usage --server URL --token TOKEN [--batches N] [--batch-size N] [--concurrency N]
-                                      [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N]
+                                      [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N] [--grain-writes N]
+               ControlPlane.Simulator load-heartbeats --server URL --token TOKEN [--nodes N] [--seconds S] [--concurrency N]
+                                      [--rounds N] [--warmup-seconds S]
                ControlPlane.Simulator simulate --fleet FLEET.json --trace TRACE.csv [--trace ...] --report-json OUT.json
                                       [--policy liquid|static|both] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
 
@@ -71,6 +79,9 @@ internal sealed record SimulatorOptions(
           load-usage   benchmark usage ingestion: set a price, open a contract per customer, issue a
                        gateway token, send batches of new events through POST /gateway/v1/usage and print
                        events/s, batches/s and batch latency; with --postgres also the baseline
+          load-heartbeats benchmark heartbeats against a server started with Diagnostics__LoadBaselines=true:
+                       enroll a fleet, print the memory the server holds for it (per node, per GPU),
+                       then heartbeats/s through HTTP against a bare endpoint that calls one grain
           simulate     discrete-event fleet simulation in virtual time, with the project's own scheduler,
                        preemption and autoscaler: utilization, dedicated SLO attainment, preemptions,
                        spilled tokens, GPU cost and revenue per policy (see docs/simulator.md)
@@ -96,6 +107,15 @@ internal sealed record SimulatorOptions(
                               the size of a small grain state) against this PostgreSQL database, i.e.
                               plain grain-state writes/s; with no --server, only the baseline runs
           --baseline-writes N UPSERTs the baseline makes (default {LoadUsageOptions.DefaultBaselineWrites})
+          --grain-writes N    also measure plain grain-state writes/s through the server's baseline endpoint
+                              (needs Diagnostics__LoadBaselines=true on the server; default 0: off)
+
+        load-heartbeats:
+          --nodes N           nodes to enroll (default {LoadHeartbeatsOptions.DefaultNodes}: 10,004 GPUs; 13,637 hold 100,000)
+          --seconds S         length of each measured phase (default {LoadHeartbeatsOptions.DefaultSeconds})
+          --concurrency N     requests in flight (default {LoadHeartbeatsOptions.DefaultConcurrency}, at most one per node)
+          --rounds N          how often the baseline and the heartbeat phase alternate (default {LoadHeartbeatsOptions.DefaultRounds})
+          --warmup-seconds S  unmeasured warm-up of each endpoint first (default {LoadHeartbeatsOptions.DefaultWarmupSeconds})
 
         simulate:
           --fleet FILE        the fleet file: nodes, models, failures, deployments (deploy/sim/fleet-1k.json)
@@ -127,7 +147,7 @@ internal sealed record SimulatorOptions(
         options = null;
         if (args.Count == 0)
         {
-            error = "missing command: demo, live, load-usage or simulate";
+            error = "missing command: demo, live, load-usage, load-heartbeats or simulate";
             return false;
         }
 
@@ -142,10 +162,12 @@ internal sealed record SimulatorOptions(
                 break;
             case "load-usage":
                 return LoadUsageOptions.TryParse(args, getEnvironmentVariable, out options, out error);
+            case "load-heartbeats":
+                return LoadHeartbeatsOptions.TryParse(args, getEnvironmentVariable, out options, out error);
             case "simulate":
                 return SimulateOptions.TryParse(args, out options, out error);
             default:
-                error = $"unknown command '{args[0]}': expected demo, live, load-usage or simulate";
+                error = $"unknown command '{args[0]}': expected demo, live, load-usage, load-heartbeats or simulate";
                 return false;
         }
 
@@ -153,7 +175,7 @@ internal sealed record SimulatorOptions(
         if (!TryCollect(
                 args,
                 name => CommonOptions.Contains(name) || allowed.Contains(name),
-                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name) || SimulateOptions.Names.Contains(name)
+                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name) || LoadHeartbeatsOptions.Names.Contains(name) || SimulateOptions.Names.Contains(name)
                     ? $"{name} is not an option of {args[0]}"
                     : null,
                 out var values,

@@ -69,7 +69,8 @@ internal sealed class ServerChild : IAsyncDisposable
     }
 
     /// <summary>Starts <c>dotnet ControlPlane.Server.dll</c> on 127.0.0.1:<paramref name="port"/>, keeping its data in <paramref name="dataDirectory"/>.</summary>
-    public static ServerChild Start(int port, string dataDirectory, TextWriter output)
+    /// <param name="settings">More configuration for the server, as environment variables (<c>Section__Key</c>), over the demo's own.</param>
+    public static ServerChild Start(int port, string dataDirectory, TextWriter output, IReadOnlyDictionary<string, string>? settings = null)
     {
         var serverDll = Path.Combine(AppContext.BaseDirectory, ServerAssembly);
         if (!File.Exists(serverDll))
@@ -104,6 +105,11 @@ internal sealed class ServerChild : IAsyncDisposable
             // Its first check after start-up can report a stall that did not happen; noise for a newcomer.
             ["Logging__LogLevel__Orleans.Runtime.Watchdog"] = "Error",
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

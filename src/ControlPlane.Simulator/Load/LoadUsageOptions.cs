@@ -10,13 +10,15 @@ namespace ControlPlane.Simulator.Load;
 /// <param name="Customers">Customers, one contract each, the events are spread over.</param>
 /// <param name="PostgresConnectionString">Where to measure the UPSERT baseline; null: no baseline.</param>
 /// <param name="BaselineWrites">UPSERTs the baseline makes.</param>
+/// <param name="GrainWrites">Grain-state writes the server's baseline endpoint makes before the load; 0: none.</param>
 internal sealed record LoadUsageOptions(
     int Batches,
     int BatchSize,
     int Concurrency,
     int Customers,
     string? PostgresConnectionString,
-    int BaselineWrites)
+    int BaselineWrites,
+    int GrainWrites = 0)
 {
     public const int DefaultBatches = 200;
     public const int DefaultBatchSize = 1_000;
@@ -31,7 +33,7 @@ internal sealed record LoadUsageOptions(
     public const int MaxCustomers = 1_000;
 
     /// <summary>The options only <c>load-usage</c> takes.</summary>
-    public static readonly HashSet<string> Names = ["--batches", "--batch-size", "--concurrency", "--customers", "--postgres", "--baseline-writes"];
+    public static readonly HashSet<string> Names = ["--batches", "--batch-size", "--concurrency", "--customers", "--postgres", "--baseline-writes", "--grain-writes"];
 
     private static readonly HashSet<string> Allowed = [.. Names, "--server", "--token"];
 
@@ -55,12 +57,13 @@ internal sealed record LoadUsageOptions(
             return false;
         }
 
-        int batches = DefaultBatches, batchSize = DefaultBatchSize, concurrency = DefaultConcurrency, customers = DefaultCustomers, baselineWrites = DefaultBaselineWrites;
+        int batches = DefaultBatches, batchSize = DefaultBatchSize, concurrency = DefaultConcurrency, customers = DefaultCustomers, baselineWrites = DefaultBaselineWrites, grainWrites = 0;
         error = SimulatorOptions.ParseInt(values, "--batches", 1, 1_000_000, ref batches)
             ?? SimulatorOptions.ParseInt(values, "--batch-size", 1, MaxBatchSize, ref batchSize)
             ?? SimulatorOptions.ParseInt(values, "--concurrency", 1, MaxConcurrency, ref concurrency)
             ?? SimulatorOptions.ParseInt(values, "--customers", 1, MaxCustomers, ref customers)
-            ?? SimulatorOptions.ParseInt(values, "--baseline-writes", 1, 100_000_000, ref baselineWrites);
+            ?? SimulatorOptions.ParseInt(values, "--baseline-writes", 1, 100_000_000, ref baselineWrites)
+            ?? SimulatorOptions.ParseInt(values, "--grain-writes", 0, 100_000_000, ref grainWrites);
         if (error is not null)
         {
             return false;
@@ -70,6 +73,12 @@ internal sealed record LoadUsageOptions(
         if (postgres is not null && postgres.Trim().Length == 0)
         {
             error = "--postgres must not be empty";
+            return false;
+        }
+
+        if (grainWrites > 0 && SimulatorOptions.Fallback(values.GetValueOrDefault("--server"), SimulatorOptions.ServerVariable, getEnvironmentVariable) is null)
+        {
+            error = "--grain-writes needs --server: the grain-state writes go through the server's baseline endpoint";
             return false;
         }
 
@@ -97,7 +106,7 @@ internal sealed record LoadUsageOptions(
             server,
             token)
         {
-            Load = new LoadUsageOptions(batches, batchSize, concurrency, customers, postgres, baselineWrites),
+            Load = new LoadUsageOptions(batches, batchSize, concurrency, customers, postgres, baselineWrites, grainWrites),
         };
         return true;
     }

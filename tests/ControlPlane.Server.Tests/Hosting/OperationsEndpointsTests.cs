@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 
 namespace ControlPlane.Server.Tests.Hosting;
 
@@ -14,6 +15,16 @@ public sealed class OperationsEndpointsTests(EmbeddedServerFixture fixture)
     {
         using var anonymous = Server.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(path)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Diagnostics_NotTurnedOn_AreNotMapped()
+    {
+        using var admin = Server.CreateOperatorClient();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/diagnostics/v1/memory")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync("/diagnostics/v1/echo/x", JsonContent.Create(new { sequence = 1 }))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync("/diagnostics/v1/state-writes/x", JsonContent.Create(new { payload = "x" }))).StatusCode);
     }
 
     [Fact]

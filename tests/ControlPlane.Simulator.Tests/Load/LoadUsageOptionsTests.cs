@@ -33,6 +33,14 @@ public sealed class LoadUsageOptionsTests
     }
 
     [Fact]
+    public void TryParse_GrainWrites_TakesThem()
+    {
+        Assert.True(SimulatorOptions.TryParse(["load-usage", "--server", "http://cp:5000", "--token", "t", "--grain-writes", "5000"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(5_000, options.Load!.GrainWrites);
+    }
+
+    [Fact]
     public void TryParse_ServerAndTokenFromEnvironment_UsesThem()
     {
         var environment = new Dictionary<string, string>
@@ -77,6 +85,8 @@ public sealed class LoadUsageOptionsTests
     [InlineData("load-usage --server http://x --token t --concurrency 0", "--concurrency must be a whole number from 1 to 256")]
     [InlineData("load-usage --server http://x --token t --customers 1001", "--customers must be a whole number from 1 to 1000")]
     [InlineData("load-usage --server http://x --token t --baseline-writes -1", "--baseline-writes must be a whole number from 1")]
+    [InlineData("load-usage --server http://x --token t --grain-writes -1", "--grain-writes must be a whole number from 0")]
+    [InlineData("load-usage --postgres Host=y --grain-writes 10", "--grain-writes needs --server")]
     [InlineData("load-usage --server http://x --token t --batches", "--batches needs a value")]
     [InlineData("load-usage --server http://x --token t --postgres", "--postgres needs a value")]
     [InlineData("load-usage --server http://x --token t --postgres=", "--postgres must not be empty")]
@@ -85,7 +95,7 @@ public sealed class LoadUsageOptionsTests
     [InlineData("load-usage --server http://x --token t --fast", "unknown argument '--fast'")]
     [InlineData("demo --batches 3", "--batches is not an option of demo")]
     [InlineData("live --server http://x --token t --postgres Host=y", "--postgres is not an option of live")]
-    [InlineData("loadusage", "unknown command 'loadusage': expected demo, live, load-usage or simulate")]
+    [InlineData("loadusage", "unknown command 'loadusage': expected demo, live, load-usage, load-heartbeats or simulate")]
     public void TryParse_BadArguments_SaysWhy(string commandLine, string expected)
     {
         var args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);

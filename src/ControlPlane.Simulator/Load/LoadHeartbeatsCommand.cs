@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using ControlPlane.Simulator.Cli;
+using ControlPlane.Simulator.Fleet;
+using ControlPlane.Simulator.Live;
+
+namespace ControlPlane.Simulator.Load;
+
+/// <summary>
+/// <c>load-heartbeats</c>: against a control plane started with <c>Diagnostics:LoadBaselines=true</c>, enroll a
+/// simulated fleet, report the memory the server holds for it (per node and per GPU), then alternate two
+/// closed-loop phases with the same request bodies: heartbeats through <c>/agent/v1</c>, and the baseline, a
+/// bare endpoint that parses the body and calls one grain. Exit code 0 when every request was answered 2xx.
+/// </summary>
+internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter output, TextWriter error)
+{
+    private const int EnrollConcurrency = 16;
+
+    public async Task<int> RunAsync(CancellationToken stopping)
+    {
+        var load = options.Heartbeats ?? throw new ArgumentException("load-heartbeats needs its options", nameof(options));
+        var server = options.Server!;
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(load.Concurrency, EnrollConcurrency) + 2 })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        var admin = new AdminClient(http, server, options.Token!);
+        try
+        {
+            var before = await ReadMemoryAsync(http, server, options.Token!, stopping);
+            if (before is null)
+            {
+                error.WriteLine($"error: {server}diagnostics/v1/memory answered 404: start the control plane with Diagnostics__LoadBaselines=true (the baselines and the memory report are off by default)");
+                return 1;
+            }
+
+            var existing = (await admin.ListNodesAsync(stopping)).Length;
+            var fleet = await EnrollAsync(admin, http, server, load, stopping);
+            var after = (await ReadMemoryAsync(http, server, options.Token!, stopping))!;
+            ReportMemory(fleet, existing, before, after);
+
+            var phases = new List<(string Name, HttpPhaseResult Result)>();
+            if (load.WarmupSeconds > 0)
+            {
+                output.WriteLine(F($"[load] warming up both endpoints, {load.WarmupSeconds} s each (not measured)"));
+                await HttpLoadPhase.RunAsync(http, fleet.Workers, fleet.NextBaseline, TimeSpan.FromSeconds(load.WarmupSeconds), null, stopping);
+                await HttpLoadPhase.RunAsync(http, fleet.Workers, fleet.NextHeartbeat, TimeSpan.FromSeconds(load.WarmupSeconds), null, stopping);
+            }
+
+            for (var round = 1; round <= load.Rounds; round++)
+            {
+                foreach (var (name, next) in new (string, Func<int, HttpRequestMessage>)[] { ("baseline", fleet.NextBaseline), ("heartbeats", fleet.NextHeartbeat) })
+                {
+                    var result = await HttpLoadPhase.RunAsync(http, fleet.Workers, next, TimeSpan.FromSeconds(load.Seconds), null, stopping);
+                    phases.Add((name, result));
+                    output.WriteLine(F($"[load] round {round} {name,-10} {result.RequestsPerSecond,8:N0} requests/s ({result.Requests:N0} in {result.Elapsed.TotalSeconds:0.0} s, {fleet.Workers} in flight){Latency(result)}{Failures(result)}"));
+                }
+            }
+
+            var baseline = Total(phases.Where(p => p.Name == "baseline").Select(p => p.Result));
+            var heartbeats = Total(phases.Where(p => p.Name == "heartbeats").Select(p => p.Result));
+            output.WriteLine(F($"[result] heartbeats {heartbeats:N0}/s, baseline (bare endpoint calling one grain) {baseline:N0}/s: heartbeats/s = {heartbeats / baseline:0.00} x baseline"));
+            var failed = phases.Sum(p => p.Result.Failures);
+            if (failed > 0)
+            {
+                error.WriteLine(F($"error: {failed:N0} requests failed; the first: {phases.First(p => p.Result.FirstFailure is not null).Result.FirstFailure}"));
+                return 1;
+            }
+
+            return 0;
+        }
+        catch (AdminApiException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (HttpRequestException e)
+        {
+            error.WriteLine($"error: cannot reach {server}: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            output.WriteLine("[load] stopped");
+            return 1;
+        }
+    }
+
+    private async Task<HeartbeatLoad> EnrollAsync(AdminClient admin, HttpClient http, Uri server, LoadHeartbeatsOptions load, CancellationToken stopping)
+    {
+        var specs = FleetPlan.Create(load.Nodes);
+        output.WriteLine(F($"[load] enrolling {specs.Count:N0} nodes ({specs.Sum(s => s.GpuCount):N0} GPUs) on {server}, {EnrollConcurrency} at a time, then one heartbeat each"));
+        var tokens = new string[specs.Count];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, EnrollConcurrency).Select(_ => Task.Run(
+            async () =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < specs.Count)
+                {
+                    tokens[i] = await admin.EnrollAsync(specs[i], stopping);
+                }
+            },
+            stopping)));
+        var fleet = new HeartbeatLoad(server, specs.Select((s, i) => (s, tokens[i])).ToArray(), load.Concurrency, options.Seed);
+
+        // The first heartbeat of each node registers its GPUs: the state the memory figure is about.
+        next = -1;
+        var first = await HttpLoadPhase.RunAsync(
+            http,
+            EnrollConcurrency,
+            _ => fleet.Heartbeat(Math.Min(Interlocked.Increment(ref next), specs.Count - 1)),
+            null,
+            specs.Count,
+            stopping);
+        if (first.Failures > 0)
+        {
+            throw new AdminApiException($"{first.Failures} first heartbeats failed; the first: {first.FirstFailure}");
+        }
+
+        return fleet;
+    }
+
+    private void ReportMemory(HeartbeatLoad fleet, int existingNodes, MemoryReport before, MemoryReport after)
+    {
+        var heap = after.ManagedHeapBytes - before.ManagedHeapBytes;
+        var workingSet = after.WorkingSetBytes - before.WorkingSetBytes;
+        output.WriteLine(F($"[memory] before: managed heap {Mb(before.ManagedHeapBytes)}, working set {Mb(before.WorkingSetBytes)}"));
+        output.WriteLine(F($"[memory] after {fleet.Nodes:N0} nodes ({fleet.Gpus:N0} GPUs) enrolled and heartbeating: managed heap {Mb(after.ManagedHeapBytes)}, working set {Mb(after.WorkingSetBytes)}"));
+        output.WriteLine(F($"[memory] activations: {string.Join(", ", after.Activations.Take(6).Select(a => $"{ShortName(a.GrainType)} {a.Activations:N0}"))}"));
+        if (existingNodes > 0)
+        {
+            output.WriteLine(F($"[memory] the server held {existingNodes:N0} nodes before this run, so the difference is not what this fleet costs: measure memory on a fresh server"));
+            return;
+        }
+
+        output.WriteLine(F($"[memory] held for the fleet: managed heap {Mb(heap)} = {heap / (double)fleet.Nodes / 1024:N1} KiB a node, {heap / (double)fleet.Gpus / 1024:N2} KiB a GPU; working set {Mb(workingSet)} = {workingSet / (double)fleet.Nodes / 1024:N1} KiB a node"));
+    }
+
+    private static async Task<MemoryReport?> ReadMemoryAsync(HttpClient http, Uri server, string token, CancellationToken stopping)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, "diagnostics/v1/memory"));
+        request.Headers.Authorization = new("Bearer", token);
+        using var response = await http.SendAsync(request, stopping);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        var body = await response.Content.ReadAsStringAsync(stopping);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new AdminApiException($"GET {request.RequestUri} answered {(int)response.StatusCode}: {body}");
+        }
+
+        return JsonSerializer.Deserialize<MemoryReport>(body, JsonSerializerOptions.Web)
+            ?? throw new AdminApiException($"GET {request.RequestUri} answered {body}");
+    }
+
+    private static double Total(IEnumerable<HttpPhaseResult> results)
+    {
+        var list = results.ToArray();
+        return list.Sum(r => r.Requests) / list.Sum(r => r.Elapsed.TotalSeconds);
+    }
+
+    private static string Latency(HttpPhaseResult result) =>
+        result.Latency is { } l ? F($"; latency p50 {l.P50.TotalMilliseconds:0.00} ms, p99 {l.P99.TotalMilliseconds:0.00} ms") : "";
+
+    private static string Failures(HttpPhaseResult result) => result.Failures > 0 ? F($"; {result.Failures:N0} FAILED") : "";
+
+    private static string ShortName(string grainType)
+    {
+        var type = grainType.Split(',')[0];
+        return type[(type.LastIndexOf('.') + 1)..];
+    }
+
+    private static string Mb(long bytes) => F($"{bytes / 1024.0 / 1024.0:N1} MiB");
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private sealed record MemoryReport(long ManagedHeapBytes, long WorkingSetBytes, IReadOnlyList<ActivationCount> Activations);
+
+    private sealed record ActivationCount(string GrainType, int Activations);
+}

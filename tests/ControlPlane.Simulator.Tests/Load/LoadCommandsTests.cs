@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using ControlPlane.Simulator.Cli;
+using ControlPlane.Simulator.Live;
+using ControlPlane.Simulator.Load;
+
+namespace ControlPlane.Simulator.Tests.Load;
+
+/// <summary>The load commands end to end, against the real server as a child process.</summary>
+public sealed class LoadCommandsTests : IAsyncLifetime
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    private readonly DirectoryInfo _dataDirectory = Directory.CreateTempSubdirectory("simulator-load-");
+    private readonly StringWriter _serverOutput = new();
+    private readonly StringWriter _output = new();
+    private readonly StringWriter _error = new();
+    private readonly List<ServerChild> _servers = [];
+
+    [Fact]
+    public async Task LoadHeartbeats_ServerWithBaselines_ReportsMemoryAndBothRates()
+    {
+        var (server, token) = await StartServerAsync(new Dictionary<string, string> { ["Diagnostics__LoadBaselines"] = "true" });
+        var options = LoadOptions(server, token, "--nodes", "12", "--seconds", "1", "--rounds", "1", "--warmup-seconds", "0", "--concurrency", "4");
+
+        var exitCode = await new LoadHeartbeatsCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}");
+        var output = _output.ToString();
+        Assert.Contains("[load] enrolling 12 nodes (88 GPUs)", output, StringComparison.Ordinal);
+        Assert.Contains("[memory] held for the fleet: managed heap", output, StringComparison.Ordinal);
+        Assert.Contains("NodeGrain 12", output, StringComparison.Ordinal);
+        Assert.Matches(@"\[load\] round 1 baseline +[\d,]+ requests/s", output);
+        Assert.Matches(@"\[load\] round 1 heartbeats +[\d,]+ requests/s", output);
+        Assert.Matches(@"\[result\] heartbeats [\d,]+/s, baseline \(bare endpoint calling one grain\) [\d,]+/s: heartbeats/s = \d+\.\d\d x baseline", output);
+        Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
+        Assert.Equal("", _error.ToString());
+
+        // The heartbeats were the real thing: every node is ready with its GPUs.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var nodes = await new AdminClient(http, server.BaseAddress, token).ListNodesAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(12, nodes.Length);
+        Assert.All(nodes, n => Assert.Equal("ready", n.Status));
+        Assert.Equal(88, nodes.Sum(n => n.GpuCount));
+
+        // The memory report stalls the silo: an operator's call only.
+        using var anonymous = await http.GetAsync(new Uri(server.BaseAddress, "diagnostics/v1/memory"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
+    public async Task LoadUsage_GrainWrites_MeasuresTheGrainStateBaselineThenTheLoad()
+    {
+        var (server, token) = await StartServerAsync(new Dictionary<string, string> { ["Diagnostics__LoadBaselines"] = "true" });
+        var options = LoadOptions(server, token, "--grain-writes", "200", "--batches", "4", "--batch-size", "50", "--customers", "1", "--concurrency", "2");
+
+        var exitCode = await new LoadUsageCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}");
+        var output = _output.ToString();
+        Assert.Matches(@"\[baseline\] [\d,]+ grain-state writes/s \(200 in ", output);
+        Assert.Contains("[load] checked: the 1 contract counted exactly the tokens of the 4 batches answered 200", output, StringComparison.Ordinal);
+        Assert.Matches(@"\[result\] [\d,]+ durable events/s = [\d.,]+ x the [\d,]+ plain grain-state writes/s through the same server", output);
+    }
+
+    [Fact]
+    public async Task LoadHeartbeats_ServerWithoutBaselines_SaysHowToTurnThemOn()
+    {
+        var (server, token) = await StartServerAsync(new Dictionary<string, string>());
+        var options = LoadOptions(server, token, "--nodes", "2", "--seconds", "1");
+
+        var exitCode = await new LoadHeartbeatsCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("start the control plane with Diagnostics__LoadBaselines=true", _error.ToString(), StringComparison.Ordinal);
+
+        // Nothing was enrolled.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Empty(await new AdminClient(http, server.BaseAddress, token).ListNodesAsync(TestContext.Current.CancellationToken));
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        try
+        {
+            _dataDirectory.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static SimulatorOptions LoadOptions(ServerChild server, string token, params string[] args)
+    {
+        var command = args.Contains("--grain-writes") ? "load-usage" : "load-heartbeats";
+        Assert.True(SimulatorOptions.TryParse([command, "--server", server.BaseAddress.AbsoluteUri, "--token", token, .. args], _ => null, out var options, out var error), error);
+        return options;
+    }
+
+    private async Task<(ServerChild Server, string Token)> StartServerAsync(Dictionary<string, string> settings)
+    {
+        var directory = _dataDirectory.CreateSubdirectory($"server-{_servers.Count}");
+        var server = ServerChild.Start(FreePort(), directory.FullName, TextWriter.Synchronized(_serverOutput), settings);
+        _servers.Add(server);
+        await server.WaitUntilReadyAsync(StartTimeout, TestContext.Current.CancellationToken);
+        return (server, await server.ReadOperatorTokenAsync(TestContext.Current.CancellationToken));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
