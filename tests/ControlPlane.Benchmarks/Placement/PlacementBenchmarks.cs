@@ -14,16 +14,6 @@ namespace ControlPlane.Benchmarks.Placement;
 [MemoryDiagnoser]
 public class PlacementBenchmarks
 {
-    private static readonly (string Sku, long MemoryMiB, decimal CostPerGpu)[] Skus =
-    [
-        ("h100-sxm-80gb", 81_559, 2.20m),
-        ("h200-141gb", 143_771, 3.10m),
-        ("a100-80gb", 81_920, 1.40m),
-        ("l40s-48gb", 46_068, 0.90m),
-    ];
-
-    private static readonly string[] Regions = ["eu-west", "us-east", "ap-south"];
-
     private FleetSnapshot _snapshot = null!;
     private DeploymentSpec _small = null!;
     private DeploymentSpec _whole = null!;
@@ -36,21 +26,10 @@ public class PlacementBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(42);
-        var nodes = new List<PlacementNode>();
-        for (var n = 0; n < Gpus / 8; n++)
-        {
-            var (sku, memory, costPerGpu) = Skus[random.Next(Skus.Length)];
-            var ownership = random.Next(3) == 0 ? Ownership.Rented : Ownership.Owned;
-            var cost = costPerGpu * 8 * (ownership == Ownership.Rented ? 1.25m : 1m);
-            var node = PlacementNode.Create($"node-{n:D6}", Regions[random.Next(Regions.Length)], sku, memory, 8, cost, ownership);
-            nodes.Add(node with { Slots = Fill(random, n) });
-        }
-
-        _snapshot = new FleetSnapshot(nodes);
-        _small = Spec("serverless-8b", DeploymentClass.Serverless, gpus: 1, minMemoryGiB: 24);
-        _whole = Spec("acme-405b", DeploymentClass.Dedicated, gpus: 8, minMemoryGiB: 80);
-        _large80 = Spec("globex-70b", DeploymentClass.Dedicated, gpus: 4, minMemoryGiB: 80) with { Regions = ["eu-west"] };
+        _snapshot = PlacementFleet.Create(Gpus, seed: 42);
+        _small = PlacementFleet.Spec("serverless-8b", DeploymentClass.Serverless, gpus: 1, minMemoryGiB: 24);
+        _whole = PlacementFleet.Spec("acme-405b", DeploymentClass.Dedicated, gpus: 8, minMemoryGiB: 80);
+        _large80 = PlacementFleet.Spec("globex-70b", DeploymentClass.Dedicated, gpus: 4, minMemoryGiB: 80) with { Regions = ["eu-west"] };
     }
 
     /// <summary>A 1-GPU serverless replica: free GPUs exist, found through the free-GPU buckets.</summary>
@@ -78,39 +57,4 @@ public class PlacementBenchmarks
         _snapshot.Upsert(before);
         return outcome;
     }
-
-    /// <summary>About 90% busy: replicas of 1 to 8 GPUs, tiers mixed, small free pieces left between them.</summary>
-    private static NodeSlots Fill(Random random, int node)
-    {
-        var holders = new GpuHolder?[8];
-        var gpu = 0;
-        var replica = 0;
-        while (gpu < 8)
-        {
-            if (random.NextDouble() < 0.1)
-            {
-                gpu++;
-                continue;
-            }
-
-            var size = Math.Min(8 - gpu, random.Next(4) switch { 0 => 1, 1 => 2, 2 => 4, _ => 8 });
-            var tier = random.Next(10) switch
-            {
-                < 4 => ReplicaTier.Batch,
-                < 7 => ReplicaTier.Serverless,
-                < 9 => ReplicaTier.Burst,
-                _ => ReplicaTier.Reserved,
-            };
-            var holder = new GpuHolder($"r-{node}-{replica++}", $"d-{tier}-{size}", tier);
-            for (var i = 0; i < size; i++)
-            {
-                holders[gpu++] = holder;
-            }
-        }
-
-        return new NodeSlots(holders);
-    }
-
-    private static DeploymentSpec Spec(string id, DeploymentClass cls, int gpus, int minMemoryGiB) =>
-        new(id, "model", cls, cls == DeploymentClass.Dedicated ? "acme" : null, gpus, minMemoryGiB, null, null, 0, 0, 100, 1_000m);
 }
