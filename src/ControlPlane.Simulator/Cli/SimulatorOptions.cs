@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using ControlPlane.Simulator.Live;
 using ControlPlane.Simulator.Load;
 using ControlPlane.Simulator.Simulation;
 
@@ -54,6 +55,12 @@ internal sealed record SimulatorOptions(
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string TokenVariable = "CONTROLPLANE_OPERATOR_TOKEN";
 
+    /// <summary>The trace the gateway of <c>demo</c> and <c>live</c> replays; null: the one shipped next to the simulator.</summary>
+    public string? TracePath { get; init; }
+
+    /// <summary>Whether <c>live</c> runs the simulated gateway (<c>demo</c> always does); false with <c>--no-traffic</c>.</summary>
+    public bool Traffic { get; init; } = true;
+
     /// <summary>What <c>load-usage</c> measures (null for the other commands).</summary>
     public LoadUsageOptions? Load { get; init; }
 
@@ -65,7 +72,9 @@ internal sealed record SimulatorOptions(
 
     public static readonly string Usage = $"""
         usage: ControlPlane.Simulator demo [--nodes N] [--port PORT] [--chaos-seconds S] [--seconds S] [--seed N] [--data-dir DIR]
+                                      [--trace FILE]
                ControlPlane.Simulator live --server URL --token TOKEN [--nodes N] [--chaos-seconds S] [--seconds S] [--seed N]
+                                      [--trace FILE] [--no-traffic]
                ControlPlane.Simulator load-usage --server URL --token TOKEN [--batches N] [--batch-size N] [--concurrency N]
                                       [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N] [--grain-writes N]
                ControlPlane.Simulator load-heartbeats --server URL --token TOKEN [--nodes N] [--seconds S] [--concurrency N]
@@ -74,8 +83,10 @@ internal sealed record SimulatorOptions(
                                       [--policy liquid|static|both] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
 
           demo         start the control plane (embedded: one silo, state in memory) as a child process,
-                       enroll simulated GPU nodes and run a real node agent loop for each, with chaos
-          live         the same fleet against a control plane that is already running
+                       enroll simulated GPU nodes and run a real node agent loop for each, with chaos;
+                       a simulated gateway replays a request trace as demand for three deployments and
+                       meters a dedicated one's requests against a contract whose balance it prints
+          live         the same fleet and gateway against a control plane that is already running
           load-usage   benchmark usage ingestion: set a price, open a contract per customer, issue a
                        gateway token, send batches of new events through POST /gateway/v1/usage and print
                        events/s, batches/s and batch latency; with --postgres also the baseline
@@ -94,6 +105,9 @@ internal sealed record SimulatorOptions(
           --port PORT         demo: HTTP port of the control plane (default {DefaultPort})
           --data-dir DIR      demo: the control plane's data directory, where it keeps its operator
                               token (default ./{DefaultDataDirectory})
+          --trace FILE        demo, live: the request trace the gateway replays, CSV as for simulate
+                              (default: the shipped {GatewayTraffic.TraceFileName}, copied next to the simulator)
+          --no-traffic        live: run the fleet only, no gateway (no deployments, demand, usage or contract)
           --server URL        live, load-usage: the control plane's base address  (env {ServerVariable})
           --token TOKEN       live, load-usage: its operator token; prefer the    (env {TokenVariable})
                               env variable so the token is not visible in ps
@@ -131,9 +145,14 @@ internal sealed record SimulatorOptions(
           -h, --help          show this help
         """;
 
-    private static readonly HashSet<string> CommonOptions = ["--nodes", "--chaos-seconds", "--seconds", "--seed"];
+    private static readonly HashSet<string> CommonOptions = ["--nodes", "--chaos-seconds", "--seconds", "--seed", "--trace"];
     private static readonly HashSet<string> DemoOptions = ["--port", "--data-dir"];
-    private static readonly HashSet<string> LiveOptions = ["--server", "--token"];
+    private static readonly HashSet<string> LiveOptions = ["--server", "--token", NoTraffic];
+
+    /// <summary>Options that take no value.</summary>
+    private static readonly HashSet<string> Flags = [NoTraffic];
+
+    private const string NoTraffic = "--no-traffic";
 
     public static bool IsHelpRequested(IReadOnlyList<string> args) => args.Any(a => a is "-h" or "--help" or "help");
 
@@ -179,7 +198,8 @@ internal sealed record SimulatorOptions(
                     ? $"{name} is not an option of {args[0]}"
                     : null,
                 out var values,
-                out error))
+                out error,
+                Flags.Contains))
         {
             return false;
         }
@@ -219,7 +239,18 @@ internal sealed record SimulatorOptions(
             }
         }
 
-        options = new SimulatorOptions(command, nodes, chaosSeconds, seconds, seed, port, dataDirectory, server, token);
+        var tracePath = values.GetValueOrDefault("--trace");
+        if (tracePath is not null && tracePath.Trim().Length == 0)
+        {
+            error = "--trace must not be empty";
+            return false;
+        }
+
+        options = new SimulatorOptions(command, nodes, chaosSeconds, seconds, seed, port, dataDirectory, server, token)
+        {
+            TracePath = tracePath,
+            Traffic = !values.ContainsKey(NoTraffic),
+        };
         return true;
     }
 
@@ -259,14 +290,16 @@ internal sealed record SimulatorOptions(
 
     /// <summary>
     /// Collects <c>--name value</c> and <c>--name=value</c> pairs after the command (<paramref name="args"/>[0]).
-    /// <paramref name="misplaced"/> explains a known option given to the wrong command (null: unknown).
+    /// <paramref name="misplaced"/> explains a known option given to the wrong command (null: unknown); a name that
+    /// <paramref name="isFlag"/> takes no value and is collected as <c>"true"</c>.
     /// </summary>
     internal static bool TryCollect(
         IReadOnlyList<string> args,
         Func<string, bool> isAllowed,
         Func<string, string?> misplaced,
         out Dictionary<string, string> values,
-        [NotNullWhen(false)] out string? error)
+        [NotNullWhen(false)] out string? error,
+        Func<string, bool>? isFlag = null)
     {
         values = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 1; i < args.Count; i++)
@@ -278,7 +311,17 @@ internal sealed record SimulatorOptions(
                 return false;
             }
 
-            if (value is null)
+            if (isFlag?.Invoke(name) == true)
+            {
+                if (value is not null)
+                {
+                    error = $"{name} takes no value";
+                    return false;
+                }
+
+                value = "true";
+            }
+            else if (value is null)
             {
                 // A value never starts with "--" (not even a connection string): that is the next option.
                 if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))

@@ -56,26 +56,23 @@ internal sealed class AdminClient(HttpClient http, Uri server, string operatorTo
     /// POSTs <paramref name="body"/> to <paramref name="path"/> with <paramref name="token"/> (the operator's when null)
     /// and returns the answer's JSON; a status outside <paramref name="accepted"/> throws.
     /// </summary>
-    public async Task<JsonElement> PostAsync(string path, object body, CancellationToken cancellationToken, string? token = null, params HttpStatusCode[] accepted)
+    public Task<JsonElement> PostAsync(string path, object body, CancellationToken cancellationToken, string? token = null, params HttpStatusCode[] accepted) =>
+        SendJsonAsync(HttpMethod.Post, path, body, token, accepted, cancellationToken);
+
+    /// <summary>PUTs <paramref name="body"/> to <paramref name="path"/> as the operator and returns the answer's JSON; a status other than 2xx throws.</summary>
+    public Task<JsonElement> PutAsync(string path, object body, CancellationToken cancellationToken) =>
+        SendJsonAsync(HttpMethod.Put, path, body, token: null, accepted: [], cancellationToken);
+
+    /// <summary>GETs <paramref name="path"/> with <paramref name="token"/> (the operator's when null); a status other than 2xx throws.</summary>
+    public Task<JsonElement> GetJsonAsync(string path, CancellationToken cancellationToken, string? token = null) =>
+        SendJsonAsync(HttpMethod.Get, path, body: null, token, accepted: [], cancellationToken);
+
+    /// <summary>GETs <paramref name="path"/> as the operator; null when it answers 404, and a status other than 2xx throws.</summary>
+    public async Task<JsonElement?> FindJsonAsync(string path, CancellationToken cancellationToken)
     {
-        using var request = Request(HttpMethod.Post, path);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        request.Content = JsonContent.Create(body, options: Json);
-        using var response = await SendAsync(request, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!(accepted.Length == 0 ? response.IsSuccessStatusCode : accepted.Contains(response.StatusCode)))
-        {
-            throw Unexpected(request, response, text);
-        }
-
-        return text.Length == 0 ? default : JsonSerializer.Deserialize<JsonElement>(text, Json);
+        var found = await SendJsonAsync(HttpMethod.Get, path, body: null, token: null, [HttpStatusCode.OK, HttpStatusCode.NotFound], cancellationToken, notFoundIsNull: true);
+        return found.ValueKind == JsonValueKind.Undefined ? null : found;
     }
-
-    public Task<JsonElement> GetJsonAsync(string path, CancellationToken cancellationToken) => GetAsync<JsonElement>(path, cancellationToken);
 
     public Task<NodeSummary[]> ListNodesAsync(CancellationToken cancellationToken) =>
         GetAsync<NodeSummary[]>("admin/v1/nodes", cancellationToken);
@@ -100,6 +97,42 @@ internal sealed class AdminClient(HttpClient http, Uri server, string operatorTo
         catch (JsonException e)
         {
             throw new AdminApiException($"GET {request.RequestUri} answered what the simulator does not understand: {e.Message}");
+        }
+    }
+
+    private async Task<JsonElement> SendJsonAsync(
+        HttpMethod method, string path, object? body, string? token, HttpStatusCode[] accepted, CancellationToken cancellationToken, bool notFoundIsNull = false)
+    {
+        using var request = Request(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, options: Json);
+        }
+
+        using var response = await SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!(accepted.Length == 0 ? response.IsSuccessStatusCode : accepted.Contains(response.StatusCode)))
+        {
+            throw Unexpected(request, response, text);
+        }
+
+        if (text.Length == 0 || (notFoundIsNull && response.StatusCode == HttpStatusCode.NotFound))
+        {
+            return default;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<JsonElement>(text, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new AdminApiException($"{request.Method} {request.RequestUri} answered what the simulator does not understand: {e.Message}");
         }
     }
 

@@ -1,11 +1,12 @@
 using ControlPlane.Simulator.Cli;
+using ControlPlane.Simulator.Simulation;
 
 namespace ControlPlane.Simulator.Live;
 
 /// <summary>
 /// <c>demo</c>: the real control plane in a child process on its embedded default, then the simulated
-/// fleet against it until Ctrl+C (or <c>--seconds</c>). Exit code 0 when stopped, 1 when the server
-/// failed to start or died.
+/// fleet and gateway against it until Ctrl+C (or <c>--seconds</c>). Exit code 0 when stopped, 1 when the
+/// trace cannot be read or the server failed to start or died.
 /// </summary>
 internal sealed class DemoCommand(SimulatorOptions options, TextWriter output, TextWriter error)
 {
@@ -16,6 +17,18 @@ internal sealed class DemoCommand(SimulatorOptions options, TextWriter output, T
 
     public async Task<int> RunAsync(CancellationToken stopping)
     {
+        // Read before anything starts: a wrong --trace is an error at once, not after the server is up.
+        GatewayTraffic traffic;
+        try
+        {
+            traffic = new GatewayTraffic(GatewayTraffic.LoadTrace(options.TracePath));
+        }
+        catch (TraceFormatException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         output.WriteLine($"[demo] starting the control plane: dotnet {ServerChild.ServerAssembly} on http://127.0.0.1:{options.Port} (data directory {dataDirectory}, heartbeats every {ServerChild.HeartbeatIntervalSeconds} s)");
 
@@ -67,7 +80,7 @@ internal sealed class DemoCommand(SimulatorOptions options, TextWriter output, T
                 run.CancelAfter(TimeSpan.FromSeconds(options.Seconds));
             }
 
-            var fleet = LiveRun.RunAsync(admin, options, output, run.Token, traffic: true);
+            var fleet = LiveRun.RunAsync(admin, options, output, run.Token, traffic);
             if (await Task.WhenAny(fleet, server.Exited) == server.Exited)
             {
                 await Task.Delay(SignalGrace, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

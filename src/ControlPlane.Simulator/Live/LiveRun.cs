@@ -9,9 +9,12 @@ internal static class LiveRun
 {
     public static readonly TimeSpan SummaryInterval = TimeSpan.FromSeconds(5);
 
-    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; the agents are stopped when it returns.</summary>
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> is cancelled, with the gateway's <paramref name="traffic"/> when
+    /// there is one; the agents are stopped when it returns.
+    /// </summary>
     /// <exception cref="AdminApiException">A node could not be enrolled.</exception>
-    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken, bool traffic = false)
+    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken, GatewayTraffic? traffic = null)
     {
         var enrolled = new List<(NodeSpec Spec, string Token)>();
         foreach (var node in FleetPlan.Create(options.Nodes))
@@ -32,9 +35,7 @@ internal static class LiveRun
         var chaos = options.ChaosSeconds > 0
             ? Chaos.RunAsync(fleet, TimeSpan.FromSeconds(options.ChaosSeconds), output, cancellationToken)
             : Task.CompletedTask;
-        var demand = traffic
-            ? DemoTraffic.RunAsync(admin, enrolled.Sum(n => n.Spec.GpuCount), output, cancellationToken)
-            : Task.CompletedTask;
+        var demand = traffic?.RunAsync(admin, enrolled.Sum(n => n.Spec.GpuCount), output, cancellationToken) ?? Task.CompletedTask;
         await PrintSummariesAsync(admin, output, cancellationToken);
         await chaos;
         await demand;

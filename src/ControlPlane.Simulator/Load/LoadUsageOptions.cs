@@ -48,7 +48,7 @@ internal sealed record LoadUsageOptions(
         if (!SimulatorOptions.TryCollect(
                 args,
                 Allowed.Contains,
-                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--seed" or "--port" or "--data-dir" || Simulation.SimulateOptions.Names.Contains(name)
+                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--seed" or "--port" or "--data-dir" or "--no-traffic" || Simulation.SimulateOptions.Names.Contains(name)
                     ? $"{name} is not an option of load-usage"
                     : null,
                 out var values,

@@ -76,7 +76,7 @@ internal sealed record SimulateOptions(
         if (!SimulatorOptions.TryCollect(
                 rest,
                 Allowed.Contains,
-                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--port" or "--data-dir" or "--server" or "--token" || LoadUsageOptions.Names.Contains(name)
+                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--port" or "--data-dir" or "--server" or "--token" or "--no-traffic" || LoadUsageOptions.Names.Contains(name)
                     ? $"{name} is not an option of simulate"
                     : null,
                 out var values,

@@ -5,26 +5,42 @@ namespace ControlPlane.Simulator.Simulation;
 /// <summary>A trace that cannot be read, with the line that is wrong.</summary>
 internal sealed class TraceFormatException(string message) : Exception(message);
 
+/// <summary>One request of a looped trace.</summary>
+/// <param name="Loop">Which pass over the trace (0 for the first); with <paramref name="Index"/> it names the request.</param>
+/// <param name="Index">The request's row in the trace, in time order from 0.</param>
+/// <param name="TraceSeconds">When it arrives in looped trace time: its offset plus <paramref name="Loop"/> periods.</param>
+/// <param name="InputTokens">Context (prompt) tokens.</param>
+/// <param name="OutputTokens">Generated tokens.</param>
+internal readonly record struct TraceRequest(long Loop, int Index, double TraceSeconds, long InputTokens, long OutputTokens)
+{
+    public long Tokens => InputTokens + OutputTokens;
+}
+
 /// <summary>
 /// A request trace: when each request arrived (seconds after the first) and how many tokens it carried (context
-/// plus generated, the work a replica does for it). Played in a loop: its period is its span plus one mean gap
-/// between requests, so the last request and the first one of the next loop are as far apart as requests usually are.
+/// and generated: apart for metering, summed as the work a replica does for it). Played in a loop: its period is
+/// its span plus one mean gap between requests, so the last request and the first one of the next loop are as far
+/// apart as requests usually are.
 /// </summary>
 internal sealed class Trace
 {
     private readonly double[] _offsets;
+    private readonly long[] _input;
+    private readonly long[] _output;
     private readonly long[] _cumulative;
 
-    private Trace(string name, string source, DateTimeOffset first, double[] offsets, long[] tokens)
+    private Trace(string name, string source, DateTimeOffset first, double[] offsets, long[] input, long[] output)
     {
         Name = name;
         Source = source;
         FirstTimestamp = first;
         _offsets = offsets;
-        _cumulative = new long[tokens.Length + 1];
-        for (var i = 0; i < tokens.Length; i++)
+        _input = input;
+        _output = output;
+        _cumulative = new long[offsets.Length + 1];
+        for (var i = 0; i < offsets.Length; i++)
         {
-            _cumulative[i + 1] = _cumulative[i] + tokens[i];
+            _cumulative[i + 1] = _cumulative[i] + input[i] + output[i];
         }
 
         PeriodSeconds = offsets[^1] * offsets.Length / (offsets.Length - 1);
@@ -52,7 +68,13 @@ internal sealed class Trace
     /// <summary>
     /// A trace from requests given in memory (tests, synthetic traffic); at least two, not all at one instant.
     /// </summary>
-    public static Trace FromRequests(string name, IEnumerable<(double OffsetSeconds, long Tokens)> requests, DateTimeOffset? first = null)
+    public static Trace FromRequests(string name, IEnumerable<(double OffsetSeconds, long Tokens)> requests, DateTimeOffset? first = null) =>
+        FromRequests(name, requests.Select(r => (r.OffsetSeconds, r.Tokens, 0L)), first);
+
+    /// <summary>
+    /// A trace from requests with their input and output tokens apart; at least two, not all at one instant.
+    /// </summary>
+    public static Trace FromRequests(string name, IEnumerable<(double OffsetSeconds, long InputTokens, long OutputTokens)> requests, DateTimeOffset? first = null)
     {
         var sorted = requests.OrderBy(r => r.OffsetSeconds).ToArray();
         if (sorted.Length < 2 || sorted[^1].OffsetSeconds <= sorted[0].OffsetSeconds)
@@ -66,7 +88,8 @@ internal sealed class Trace
             name,
             (first ?? DateTimeOffset.UnixEpoch).AddSeconds(origin),
             sorted.Select(r => r.OffsetSeconds - origin).ToArray(),
-            sorted.Select(r => r.Tokens).ToArray());
+            sorted.Select(r => r.InputTokens).ToArray(),
+            sorted.Select(r => r.OutputTokens).ToArray());
     }
 
     /// <summary>
@@ -75,30 +98,54 @@ internal sealed class Trace
     /// </summary>
     public double TokensBetween(double from, double to) => TokensBefore(to) - TokensBefore(from);
 
+    /// <summary>
+    /// The requests that arrive in trace time [<paramref name="from"/>, <paramref name="to"/>), in order, the trace
+    /// looped as in <see cref="TokensBetween"/>: their tokens add up to it.
+    /// </summary>
+    public IEnumerable<TraceRequest> RequestsBetween(double from, double to)
+    {
+        if (!(to > from))
+        {
+            yield break;
+        }
+
+        for (var loop = (long)Math.Floor(from / PeriodSeconds); loop * PeriodSeconds < to; loop++)
+        {
+            var start = loop * PeriodSeconds;
+            for (var i = FirstAtOrAfter(from - start); i < _offsets.Length && _offsets[i] < to - start; i++)
+            {
+                yield return new TraceRequest(loop, i, start + _offsets[i], _input[i], _output[i]);
+            }
+        }
+    }
+
     /// <summary>Tokens of the requests before trace time <paramref name="time"/>, counting from the loop that starts at 0.</summary>
     private double TokensBefore(double time)
     {
         var loops = Math.Floor(time / PeriodSeconds);
-        var within = time - loops * PeriodSeconds;
+        return loops * TotalTokens + _cumulative[FirstAtOrAfter(time - loops * PeriodSeconds)];
+    }
+
+    /// <summary>The first request at or after <paramref name="within"/> seconds into a loop (0 before the first).</summary>
+    private int FirstAtOrAfter(double within)
+    {
         var index = Array.BinarySearch(_offsets, within);
         if (index < 0)
         {
-            index = ~index;
-        }
-        else
-        {
-            // Requests at exactly this time are not before it.
-            while (index > 0 && _offsets[index - 1] == within)
-            {
-                index--;
-            }
+            return ~index;
         }
 
-        return loops * TotalTokens + _cumulative[index];
+        // Requests at exactly this time are not before it.
+        while (index > 0 && _offsets[index - 1] == within)
+        {
+            index--;
+        }
+
+        return index;
     }
 
-    internal static Trace Create(string name, string source, DateTimeOffset first, double[] offsets, long[] tokens) =>
-        new(name, source, first, offsets, tokens);
+    internal static Trace Create(string name, string source, DateTimeOffset first, double[] offsets, long[] input, long[] output) =>
+        new(name, source, first, offsets, input, output);
 }
 
 /// <summary>
@@ -136,7 +183,7 @@ internal static class TraceReader
         var generated = Column("GeneratedTokens");
         var needed = Math.Max(time, Math.Max(context, generated)) + 1;
 
-        var rows = new List<(DateTimeOffset At, long Tokens)>();
+        var rows = new List<(DateTimeOffset At, long Input, long Output)>();
         var lineNumber = 1;
         while (reader.ReadLine() is { } line)
         {
@@ -157,7 +204,7 @@ internal static class TraceReader
                 throw new TraceFormatException($"{source}:{lineNumber}: '{fields[time]}' is not a timestamp");
             }
 
-            rows.Add((at, Tokens(fields[context], "ContextTokens") + Tokens(fields[generated], "GeneratedTokens")));
+            rows.Add((at, Tokens(fields[context], "ContextTokens"), Tokens(fields[generated], "GeneratedTokens")));
 
             long Tokens(string text, string column) =>
                 long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= int.MaxValue
@@ -171,7 +218,7 @@ internal static class TraceReader
         }
 
         // A stable sort keeps the file's order among equal timestamps, so the trace is the same however it is read.
-        var sorted = rows.Select((r, i) => (r.At, r.Tokens, i)).OrderBy(r => r.At).ThenBy(r => r.i).ToArray();
+        var sorted = rows.Select((r, i) => (r.At, r.Input, r.Output, i)).OrderBy(r => r.At).ThenBy(r => r.i).ToArray();
         var first = sorted[0].At;
         var offsets = sorted.Select(r => (r.At - first).TotalSeconds).ToArray();
         if (offsets[^1] <= 0)
@@ -179,7 +226,7 @@ internal static class TraceReader
             throw new TraceFormatException($"{source}: every request has the same timestamp: the trace has no duration");
         }
 
-        return Trace.Create(name, source, first, offsets, sorted.Select(r => r.Tokens).ToArray());
+        return Trace.Create(name, source, first, offsets, sorted.Select(r => r.Input).ToArray(), sorted.Select(r => r.Output).ToArray());
 
         int Column(string name)
         {

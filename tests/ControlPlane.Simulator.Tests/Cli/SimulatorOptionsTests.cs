@@ -51,6 +51,33 @@ public sealed class SimulatorOptionsTests
         Assert.Equal("cpop_from_env", options.Token);
     }
 
+    [Fact]
+    public void TryParse_DemoWithTrace_TakesItAndRunsTheTraffic()
+    {
+        Assert.True(SimulatorOptions.TryParse(["demo", "--trace", "/data/my-trace.csv"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal("/data/my-trace.csv", options.TracePath);
+        Assert.True(options.Traffic);
+    }
+
+    [Fact]
+    public void TryParse_LiveDefaults_TrafficFromTheShippedTrace()
+    {
+        Assert.True(SimulatorOptions.TryParse(["live", "--server", "http://cp:5000", "--token", "t"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Null(options.TracePath);
+        Assert.True(options.Traffic);
+    }
+
+    [Fact]
+    public void TryParse_LiveNoTraffic_FleetOnly()
+    {
+        Assert.True(SimulatorOptions.TryParse(["live", "--no-traffic", "--server", "http://cp:5000", "--token", "t", "--nodes", "2"], NoEnvironment, out var options, out var error), error);
+
+        Assert.False(options.Traffic);
+        Assert.Equal(2, options.Nodes);
+    }
+
     [Theory]
     [InlineData("", "missing command")]
     [InlineData("simulation", "unknown command 'simulation'")]
@@ -69,6 +96,11 @@ public sealed class SimulatorOptionsTests
     [InlineData("live --server http://x", "live needs --token")]
     [InlineData("live --server ftp://x --token t", "--server must be an absolute http or https URL, got 'ftp://x'")]
     [InlineData("live --server cp:5000 --token t", "--server must be an absolute http or https URL")]
+    [InlineData("demo --no-traffic", "--no-traffic is not an option of demo")]
+    [InlineData("live --server http://x --token t --no-traffic=yes", "--no-traffic takes no value")]
+    [InlineData("demo --trace", "--trace needs a value")]
+    [InlineData("simulate --no-traffic", "--no-traffic is not an option of simulate")]
+    [InlineData("load-usage --trace x.csv", "--trace is not an option of load-usage")]
     public void TryParse_BadArguments_SaysWhy(string commandLine, string expected)
     {
         var args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ControlPlane.Simulator.Cli;
@@ -144,7 +143,7 @@ public sealed partial class DemoCommandTests : IDisposable
         return http;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -180,44 +179,4 @@ public sealed partial class DemoCommandTests : IDisposable
 
     [GeneratedRegex(@"control plane started \(pid (\d+)\)")]
     private static partial Regex ServerPid();
-
-    /// <summary>What the demo printed, from any thread, readable while it runs.</summary>
-    private sealed class LockedWriter : TextWriter
-    {
-        private readonly StringBuilder _text = new();
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public override void Write(char value)
-        {
-            lock (_text)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_text)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override void WriteLine(string? value)
-        {
-            lock (_text)
-            {
-                _text.Append(value).Append(Environment.NewLine);
-            }
-        }
-
-        public override string ToString()
-        {
-            lock (_text)
-            {
-                return _text.ToString();
-            }
-        }
-    }
 }

@@ -62,4 +62,32 @@ public sealed class TraceReaderTests
         Assert.Equal(110 + 1, trace.TokensBetween(1, 3.5));
         Assert.Equal(100 + 111 * 2, trace.TokensBetween(-1, 6));
     }
+
+    [Fact]
+    public void RequestsBetween_PastTheEnd_LoopsWithTheLoopAndTheirTokensAreTokensBetween()
+    {
+        var trace = Trace.FromRequests("t", [(0, 1L, 2L), (1, 10L, 20L), (2, 100L, 200L)]);
+
+        var requests = trace.RequestsBetween(-1, 6).ToArray();
+
+        Assert.Equal(
+            [
+                new TraceRequest(-1, 2, -1, 100, 200),
+                new TraceRequest(0, 0, 0, 1, 2), new TraceRequest(0, 1, 1, 10, 20), new TraceRequest(0, 2, 2, 100, 200),
+                new TraceRequest(1, 0, 3, 1, 2), new TraceRequest(1, 1, 4, 10, 20), new TraceRequest(1, 2, 5, 100, 200),
+            ],
+            requests);
+        Assert.Equal(trace.TokensBetween(-1, 6), requests.Sum(r => r.Tokens));
+        Assert.Empty(trace.RequestsBetween(1.5, 1.5));
+        Assert.Equal([new TraceRequest(0, 1, 1, 10, 20)], trace.RequestsBetween(1, 2));
+    }
+
+    [Fact]
+    public void Read_ShippedAzureTrace_KeepsInputAndOutputTokensApart()
+    {
+        var first = SimulationInputs.AzureTrace.RequestsBetween(0, 4.4).ToArray();
+
+        // The first rows: 374 + 44 at 0 s, 396 + 109 at 4.31 s.
+        Assert.Equal([(0, 374L, 44L), (1, 396L, 109L)], first.Select(r => (r.Index, r.InputTokens, r.OutputTokens)));
+    }
 }
