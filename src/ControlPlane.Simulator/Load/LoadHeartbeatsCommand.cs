@@ -52,6 +52,11 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
             {
                 foreach (var (name, next) in new (string, Func<int, HttpRequestMessage>)[] { ("baseline", fleet.NextBaseline), ("heartbeats", fleet.NextHeartbeat) })
                 {
+                    if (name == "heartbeats")
+                    {
+                        await WarnIfNodesLapsedAsync(admin, stopping);
+                    }
+
                     var result = await HttpLoadPhase.RunAsync(http, fleet.Workers, next, TimeSpan.FromSeconds(load.Seconds), null, stopping);
                     phases.Add((name, result));
                     output.WriteLine(F($"[load] round {round} {name,-10} {result.RequestsPerSecond,8:N0} requests/s ({result.Requests:N0} in {result.Elapsed.TotalSeconds:0.0} s, {fleet.Workers} in flight){Latency(result)}{Failures(result)}"));
@@ -87,12 +92,26 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
         }
     }
 
+    /// <summary>
+    /// A node that missed heartbeats through a baseline phase turns suspect or down, and its next heartbeat is a
+    /// change (written, and told to its pool), not the steady state this measures.
+    /// </summary>
+    private async Task WarnIfNodesLapsedAsync(AdminClient admin, CancellationToken stopping)
+    {
+        var lapsed = (await admin.ListPoolsAsync(stopping)).Sum(p => p.NodesByStatus.Where(s => s.Key != "ready").Sum(s => s.Value));
+        if (lapsed > 0)
+        {
+            output.WriteLine(F($"[load] WARNING {lapsed:N0} nodes are not ready before this heartbeat phase (they missed heartbeats while it did not run), so it measures their recovery, not a steady fleet: start the server with a heartbeat interval longer than a phase (Fleet__HeartbeatIntervalSeconds=300)"));
+        }
+    }
+
     private async Task<HeartbeatLoad> EnrollAsync(AdminClient admin, HttpClient http, Uri server, LoadHeartbeatsOptions load, CancellationToken stopping)
     {
         var specs = FleetPlan.Create(load.Nodes);
         output.WriteLine(F($"[load] enrolling {specs.Count:N0} nodes ({specs.Sum(s => s.GpuCount):N0} GPUs) on {server}, {EnrollConcurrency} at a time, then one heartbeat each"));
         var tokens = new string[specs.Count];
         var next = -1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, EnrollConcurrency).Select(_ => Task.Run(
             async () =>
             {
@@ -103,6 +122,7 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
                 }
             },
             stopping)));
+        var enrolled = clock.Elapsed;
         var fleet = new HeartbeatLoad(server, specs.Select((s, i) => (s, tokens[i])).ToArray(), load.Concurrency, options.Seed);
 
         // The first heartbeat of each node registers its GPUs: the state the memory figure is about.
@@ -118,6 +138,8 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
         {
             throw new AdminApiException($"{first.Failures} first heartbeats failed; the first: {first.FirstFailure}");
         }
+
+        output.WriteLine(F($"[load] enrolled in {enrolled.TotalSeconds:N1} s ({specs.Count / enrolled.TotalSeconds:N0} nodes/s); first heartbeats (each registers the node's GPUs) in {first.Elapsed.TotalSeconds:N1} s ({first.RequestsPerSecond:N0}/s, p99 {first.Latency!.P99.TotalMilliseconds:N0} ms)"));
 
         return fleet;
     }

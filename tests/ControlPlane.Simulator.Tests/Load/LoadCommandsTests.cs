@@ -29,6 +29,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
         var output = _output.ToString();
         Assert.Contains("[load] enrolling 12 nodes (88 GPUs)", output, StringComparison.Ordinal);
         Assert.Contains("[memory] held for the fleet: managed heap", output, StringComparison.Ordinal);
+        Assert.Matches(@"\[load\] enrolled in [\d.,]+ s \([\d,]+ nodes/s\); first heartbeats \(each registers the node.s GPUs\) in [\d.,]+ s", output);
         Assert.Contains("NodeGrain 12", output, StringComparison.Ordinal);
         Assert.Matches(@"\[load\] round 1 baseline +[\d,]+ requests/s", output);
         Assert.Matches(@"\[load\] round 1 heartbeats +[\d,]+ requests/s", output);
