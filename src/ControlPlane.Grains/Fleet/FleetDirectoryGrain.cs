@@ -1,4 +1,6 @@
 using ControlPlane.Contracts.Fleet;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace ControlPlane.Grains.Fleet;
 
@@ -9,20 +11,24 @@ public sealed class FleetDirectoryState
     [Id(0)] public Dictionary<string, string> Nodes { get; set; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>The list of enrolled nodes and regions; written on enrollment only.</summary>
-public sealed class FleetDirectoryGrain(
-    [PersistentState("fleet-directory", "store")] IPersistentState<FleetDirectoryState> state) : Grain, IFleetDirectoryGrain
+/// <summary>
+/// The list of enrolled nodes and regions; written on enrollment only, in groups
+/// (<see cref="GroupCommit{TChange}"/>): its state lists the whole fleet, so enrolling nodes one write each
+/// rewrote the whole list for each node.
+/// </summary>
+[Reentrant]
+public sealed partial class FleetDirectoryGrain(
+    [PersistentState("fleet-directory", "store")] IPersistentState<FleetDirectoryState> state,
+    ILogger<FleetDirectoryGrain> logger) : Grain, IFleetDirectoryGrain
 {
-    public async Task AddNodeAsync(string nodeId, string region)
-    {
-        if (state.State.Nodes.TryGetValue(nodeId, out var known) && known == region)
-        {
-            return;
-        }
+    private GroupCommit<(string NodeId, string Region)>? _commit;
 
-        state.State.Nodes[nodeId] = region;
-        await state.WriteStateAsync();
-    }
+    private GroupCommit<(string NodeId, string Region)> Commit => _commit ??= new(Apply, () => state.WriteStateAsync(), RecoverAsync);
+
+    public Task AddNodeAsync(string nodeId, string region) =>
+        state.State.Nodes.TryGetValue(nodeId, out var known) && known == region
+            ? Task.CompletedTask
+            : Commit.SubmitAsync((nodeId, region));
 
     public Task<IReadOnlyList<string>> ListNodesAsync(string? region) =>
         Task.FromResult<IReadOnlyList<string>>(state.State.Nodes
@@ -36,4 +42,35 @@ public sealed class FleetDirectoryGrain(
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal)
             .ToArray());
+
+    private bool Apply(IReadOnlyList<(string NodeId, string Region)> entries)
+    {
+        var changed = false;
+        foreach (var (nodeId, region) in entries)
+        {
+            if (!state.State.Nodes.TryGetValue(nodeId, out var known) || known != region)
+            {
+                state.State.Nodes[nodeId] = region;
+                changed = true;
+            }
+        }
+
+        return changed;
+    }
+
+    private async Task RecoverAsync(Exception e)
+    {
+        LogWriteFailed(e);
+        try
+        {
+            await state.ReadStateAsync();
+        }
+        catch (Exception)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fleet directory write failed; reloading the stored state")]
+    private partial void LogWriteFailed(Exception exception);
 }
