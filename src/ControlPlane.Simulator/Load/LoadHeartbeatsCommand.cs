@@ -17,6 +17,8 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
 {
     private const int EnrollConcurrency = 16;
 
+    private long _before;
+
     public async Task<int> RunAsync(CancellationToken stopping)
     {
         var load = options.Heartbeats ?? throw new ArgumentException("load-heartbeats needs its options", nameof(options));
@@ -35,6 +37,7 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
                 return 1;
             }
 
+            _before = before.ManagedHeapBytes;
             var existing = (await admin.ListNodesAsync(stopping)).Length;
             var fleet = await EnrollAsync(admin, http, server, load, stopping);
             var after = (await ReadMemoryAsync(http, server, options.Token!, stopping))!;
@@ -62,6 +65,9 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
                     output.WriteLine(F($"[load] round {round} {name,-10} {result.RequestsPerSecond,8:N0} requests/s ({result.Requests:N0} in {result.Elapsed.TotalSeconds:0.0} s, {fleet.Workers} in flight){Latency(result)}{Failures(result)}"));
                 }
             }
+
+            var end = (await ReadMemoryAsync(http, server, options.Token!, stopping))!;
+            ReportBareActivations(fleet, after, end);
 
             var baseline = Total(phases.Where(p => p.Name == "baseline").Select(p => p.Result));
             var heartbeats = Total(phases.Where(p => p.Name == "heartbeats").Select(p => p.Result));
@@ -158,6 +164,22 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
         }
 
         output.WriteLine(F($"[memory] held for the fleet: managed heap {Mb(heap)} = {heap / (double)fleet.Nodes / 1024:N1} KiB a node, {heap / (double)fleet.Gpus / 1024:N2} KiB a GPU; working set {Mb(workingSet)} = {workingSet / (double)fleet.Nodes / 1024:N1} KiB a node"));
+    }
+
+    /// <summary>
+    /// The memory baseline: the baseline phases activated one bare grain (<c>EchoBaselineGrain</c>, no state) per
+    /// node, so what the heap grew by since the fleet was measured is about what a bare activation costs.
+    /// </summary>
+    private void ReportBareActivations(HeartbeatLoad fleet, MemoryReport fleetReport, MemoryReport end)
+    {
+        var echo = end.Activations.FirstOrDefault(a => ShortName(a.GrainType) == "EchoBaselineGrain")?.Activations ?? 0;
+        if (echo == 0)
+        {
+            return;
+        }
+
+        var heap = end.ManagedHeapBytes - fleetReport.ManagedHeapBytes;
+        output.WriteLine(F($"[memory] after the load: managed heap {Mb(end.ManagedHeapBytes)}, {echo:N0} bare baseline grains active: {Mb(heap)} more = {heap / (double)echo / 1024:N1} KiB a bare activation (the fleet: {(fleetReport.ManagedHeapBytes - _before) / (double)fleet.Nodes / 1024:N1} KiB a node)"));
     }
 
     private static async Task<MemoryReport?> ReadMemoryAsync(HttpClient http, Uri server, string token, CancellationToken stopping)

@@ -34,6 +34,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
         Assert.Matches(@"\[load\] round 1 baseline +[\d,]+ requests/s", output);
         Assert.Matches(@"\[load\] round 1 heartbeats +[\d,]+ requests/s", output);
         Assert.Matches(@"\[result\] heartbeats [\d,]+/s, baseline \(bare endpoint calling one grain\) [\d,]+/s: heartbeats/s = \d+\.\d\d x baseline", output);
+        Assert.Matches(@"\[memory\] after the load: managed heap [\d.,]+ MiB, 12 bare baseline grains active: -?[\d.,]+ MiB more = -?[\d.,]+ KiB a bare activation", output);
         Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
         Assert.Equal("", _error.ToString());
 
