@@ -5,12 +5,19 @@ namespace ControlPlane.Grains;
 /// arrive while a write is in flight wait, and the next write takes all of them. So a record that grows with the
 /// fleet (a region's nodes, the directory of all nodes) is written once per group of changes, not once per
 /// change. A change is answered only once a write that holds it succeeded; when a write fails, every change of its
-/// group fails with it (their senders retry) after <c>recover</c> has put the state back as stored.
+/// group fails with it (their senders retry), after the state is read back as stored.
 /// </summary>
 /// <param name="apply">Applies a group of changes to the state in memory; whether anything changed (false: no write).</param>
 /// <param name="write">Writes the state.</param>
-/// <param name="recover">After a failed write: put the state back as stored (memory holds changes the store does not).</param>
-internal sealed class GroupCommit<TChange>(Func<IReadOnlyList<TChange>, bool> apply, Func<Task> write, Func<Exception, Task> recover)
+/// <param name="reload">After a failed write, reads the state back as stored (memory holds changes the store does not).</param>
+/// <param name="writeFailed">Told of a failed write, before the reload (to log it, to drop what was derived from the state).</param>
+/// <param name="deactivate">When the reload fails too: the grain must not go on with state the store does not hold.</param>
+internal sealed class GroupCommit<TChange>(
+    Func<IReadOnlyList<TChange>, bool> apply,
+    Func<Task> write,
+    Func<Task> reload,
+    Action<Exception> writeFailed,
+    Action deactivate)
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
     private List<Pending> _waiting = [];
@@ -50,7 +57,16 @@ internal sealed class GroupCommit<TChange>(Func<IReadOnlyList<TChange>, bool> ap
         }
         catch (Exception e)
         {
-            await recover(e);
+            writeFailed(e);
+            try
+            {
+                await reload();
+            }
+            catch (Exception)
+            {
+                deactivate();
+            }
+
             foreach (var pending in group)
             {
                 pending.Done.TrySetException(e);

@@ -23,7 +23,8 @@ public sealed partial class FleetDirectoryGrain(
 {
     private GroupCommit<(string NodeId, string Region)>? _commit;
 
-    private GroupCommit<(string NodeId, string Region)> Commit => _commit ??= new(Apply, () => state.WriteStateAsync(), RecoverAsync);
+    private GroupCommit<(string NodeId, string Region)> Commit =>
+        _commit ??= new(Apply, () => state.WriteStateAsync(), () => state.ReadStateAsync(), LogWriteFailed, DeactivateOnIdle);
 
     public Task AddNodeAsync(string nodeId, string region) =>
         state.State.Nodes.TryGetValue(nodeId, out var known) && known == region
@@ -56,19 +57,6 @@ public sealed partial class FleetDirectoryGrain(
         }
 
         return changed;
-    }
-
-    private async Task RecoverAsync(Exception e)
-    {
-        LogWriteFailed(e);
-        try
-        {
-            await state.ReadStateAsync();
-        }
-        catch (Exception)
-        {
-            DeactivateOnIdle();
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fleet directory write failed; reloading the stored state")]

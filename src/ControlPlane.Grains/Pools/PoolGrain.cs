@@ -19,7 +19,7 @@ public sealed partial class PoolGrain(
     private GroupCommit<NodeCapacity>? _commit;
     private PoolTotals? _totals;
 
-    private GroupCommit<NodeCapacity> Commit => _commit ??= new(Apply, WriteAsync, RecoverAsync);
+    private GroupCommit<NodeCapacity> Commit => _commit ??= new(Apply, () => state.WriteStateAsync(), ReloadAsync, LogWriteFailed, DeactivateOnIdle);
 
     public Task UpdateNodeAsync(NodeCapacity node) =>
         IsNews(node) ? Commit.SubmitAsync(node) : Task.CompletedTask;
@@ -48,20 +48,10 @@ public sealed partial class PoolGrain(
         return changed;
     }
 
-    private Task WriteAsync() => state.WriteStateAsync();
-
-    private async Task RecoverAsync(Exception e)
+    private async Task ReloadAsync()
     {
-        LogWriteFailed(e);
+        await state.ReadStateAsync();
         _totals = null;
-        try
-        {
-            await state.ReadStateAsync();
-        }
-        catch (Exception)
-        {
-            DeactivateOnIdle();
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool write failed; reloading the stored state")]

@@ -154,6 +154,10 @@ internal sealed record SimulatorOptions(
 
     private const string NoTraffic = "--no-traffic";
 
+    /// <summary>Options of a command that takes none of the fleet's (<c>load-usage</c>, <c>load-heartbeats</c>, <c>simulate</c>): the fleet's defaults.</summary>
+    internal static SimulatorOptions ForCommand(SimulatorCommand command, Uri? server = null, string? token = null, int seed = DefaultSeed) =>
+        new(command, DefaultNodes, DefaultChaosSeconds, 0, seed, DefaultPort, DefaultDataDirectory, server, token);
+
     public static bool IsHelpRequested(IReadOnlyList<string> args) => args.Any(a => a is "-h" or "--help" or "help");
 
     /// <summary>Parses <paramref name="args"/> (the command first), falling back to the environment for live's server and token.</summary>

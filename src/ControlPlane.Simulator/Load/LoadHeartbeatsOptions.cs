@@ -53,16 +53,7 @@ internal sealed record LoadHeartbeatsOptions(int Nodes, int Seconds, int Concurr
             return false;
         }
 
-        options = new SimulatorOptions(
-            SimulatorCommand.LoadHeartbeats,
-            SimulatorOptions.DefaultNodes,
-            SimulatorOptions.DefaultChaosSeconds,
-            0,
-            SimulatorOptions.DefaultSeed,
-            SimulatorOptions.DefaultPort,
-            SimulatorOptions.DefaultDataDirectory,
-            server,
-            token)
+        options = SimulatorOptions.ForCommand(SimulatorCommand.LoadHeartbeats, server, token) with
         {
             Heartbeats = new LoadHeartbeatsOptions(nodes, seconds, concurrency, rounds, warmup),
         };

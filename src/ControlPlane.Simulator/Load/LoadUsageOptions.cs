@@ -95,16 +95,7 @@ internal sealed record LoadUsageOptions(
             }
         }
 
-        options = new SimulatorOptions(
-            SimulatorCommand.LoadUsage,
-            SimulatorOptions.DefaultNodes,
-            SimulatorOptions.DefaultChaosSeconds,
-            0,
-            SimulatorOptions.DefaultSeed,
-            SimulatorOptions.DefaultPort,
-            SimulatorOptions.DefaultDataDirectory,
-            server,
-            token)
+        options = SimulatorOptions.ForCommand(SimulatorCommand.LoadUsage, server, token) with
         {
             Load = new LoadUsageOptions(batches, batchSize, concurrency, customers, postgres, baselineWrites, grainWrites),
         };

@@ -158,16 +158,7 @@ internal sealed record SimulateOptions(
             return false;
         }
 
-        options = new SimulatorOptions(
-            SimulatorCommand.Simulate,
-            SimulatorOptions.DefaultNodes,
-            SimulatorOptions.DefaultChaosSeconds,
-            0,
-            seed,
-            SimulatorOptions.DefaultPort,
-            SimulatorOptions.DefaultDataDirectory,
-            null,
-            null)
+        options = SimulatorOptions.ForCommand(SimulatorCommand.Simulate, seed: seed) with
         {
             Simulate = new SimulateOptions(fleet, traces, policies, hours, report, plot, seed, stepSeconds),
         };

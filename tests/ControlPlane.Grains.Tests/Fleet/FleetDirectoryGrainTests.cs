@@ -2,7 +2,6 @@ using ControlPlane.Contracts;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Grains.Tests.Storage;
 using ControlPlane.Testing;
-using Npgsql;
 using Xunit;
 
 namespace ControlPlane.Grains.Tests.Fleet;
@@ -35,12 +34,5 @@ public sealed class FleetDirectoryGrainTests(AdoNetClusterFixture fixture) : ICl
         Assert.Equal(nodes, await directory.ListNodesAsync(region));
     }
 
-    private async Task<int> StoredVersionAsync()
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync(TestContext.Current.CancellationToken);
-        await using var command = new NpgsqlCommand(
-            "SELECT Version FROM OrleansGrainState WHERE GrainTypeString = 'fleet-directory'", connection);
-        return Convert.ToInt32(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken) ?? 0, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private Task<int> StoredVersionAsync() => StoredVersions.ReadAsync(fixture.ConnectionString, "fleet-directory");
 }

@@ -3,7 +3,6 @@ using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Metering;
 using ControlPlane.Grains.Tests.Storage;
 using ControlPlane.Testing;
-using Npgsql;
 using Xunit;
 
 namespace ControlPlane.Grains.Tests.Metering;
@@ -107,13 +106,5 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
         Assert.Equal(1_000, Assert.Single((await bucket.GetAsync(Contract)).Counted).InputTokens);
     }
 
-    private async Task<int> StoredVersionAsync(string key)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync(TestContext.Current.CancellationToken);
-        await using var command = new NpgsqlCommand(
-            "SELECT Version FROM OrleansGrainState WHERE GrainTypeString = 'usage-bucket' AND GrainIdExtensionString = @key", connection);
-        command.Parameters.AddWithValue("key", key);
-        return Convert.ToInt32(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private Task<int> StoredVersionAsync(string key) => StoredVersions.ReadAsync(fixture.ConnectionString, "usage-bucket", key);
 }

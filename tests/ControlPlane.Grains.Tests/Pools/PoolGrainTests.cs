@@ -4,7 +4,6 @@ using ControlPlane.Domain.Fleet;
 using ControlPlane.Domain.Pools;
 using ControlPlane.Grains.Tests.Storage;
 using ControlPlane.Testing;
-using Npgsql;
 using Xunit;
 
 namespace ControlPlane.Grains.Tests.Pools;
@@ -74,13 +73,5 @@ public sealed class PoolGrainTests(AdoNetClusterFixture fixture) : IClassFixture
         Assert.Equal(8, totals.GpusHealthy);
     }
 
-    private async Task<int> StoredVersionAsync(string region)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync(TestContext.Current.CancellationToken);
-        await using var command = new NpgsqlCommand(
-            "SELECT Version FROM OrleansGrainState WHERE GrainTypeString = 'pool' AND GrainIdExtensionString = @key", connection);
-        command.Parameters.AddWithValue("key", GrainKeys.Pool(region));
-        return Convert.ToInt32(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private Task<int> StoredVersionAsync(string region) => StoredVersions.ReadAsync(fixture.ConnectionString, "pool", GrainKeys.Pool(region));
 }
