@@ -77,7 +77,7 @@ public sealed class CapacityScheduler(Random? random = null)
         var old = Snapshot.Find(node.NodeId);
         if (old is null || old.Schedulable != node.Schedulable || old.GpuCount != node.GpuCount || known?.Scheduling != scheduling)
         {
-            _layoutStale = true;
+            MarkLayoutStaleFor(node.NodeId);
         }
 
         RemoveReplicasOn(node.NodeId);
@@ -96,7 +96,7 @@ public sealed class CapacityScheduler(Random? random = null)
     {
         if (Snapshot.Remove(nodeId))
         {
-            _layoutStale = true;
+            MarkLayoutStaleFor(nodeId);
         }
 
         _nodes.Remove(nodeId);
@@ -333,6 +333,19 @@ public sealed class CapacityScheduler(Random? random = null)
     /// best effort, but they no longer count against new admissions, so one region's outage does not refuse every
     /// new reservation elsewhere.
     /// </remarks>
+    /// <summary>
+    /// A node's capacity or schedulability changed. Only a node the layout reserves room on can break it, and only
+    /// a layout that is short (degraded reservations) can gain from another node: otherwise the layout stands, and a
+    /// fleet coming up or a region going down does not recompute it over the whole fleet once per node.
+    /// </summary>
+    private void MarkLayoutStaleFor(string nodeId)
+    {
+        if (Layout is null || _degraded.Count > 0 || Layout.On(nodeId).Count > 0)
+        {
+            _layoutStale = true;
+        }
+    }
+
     private void RefreshLayout()
     {
         if (!_layoutStale)

@@ -31,6 +31,35 @@ public sealed class CapacitySchedulerTests
     }
 
     [Fact]
+    public void SetNode_NodesOutsideAHonouredLayout_KeepTheLayoutAndANodeInsideItMovesIt()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 4, max: 4, gpus: 4), 4, 1));
+        scheduler.Settle();
+        var layout = scheduler.Layout!;
+        Assert.Equal(4, layout.ReplicasOf("ded"));
+
+        // A fleet coming up around it: the honoured layout is not recomputed over the fleet per node.
+        for (var i = 2; i < 6; i++)
+        {
+            scheduler.SetNode(TestFleet.Node($"n{i}", 8), NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+            scheduler.Settle();
+        }
+
+        Assert.Same(layout, scheduler.Layout);
+
+        // One of its own nodes leaves: the room it held moves to nodes that can hold it.
+        var held = layout.Entries.First().NodeId;
+        scheduler.SetNode(TestFleet.Node(held, 8) with { Schedulable = false }, NodeHealth.Ready, NodeScheduling.Cordoned, [], 2);
+        scheduler.Settle();
+
+        Assert.NotSame(layout, scheduler.Layout);
+        Assert.Equal(4, scheduler.Layout!.ReplicasOf("ded"));
+        Assert.Empty(scheduler.Layout.On(held));
+        Assert.Empty(scheduler.DegradedReservations);
+    }
+
+    [Fact]
     public void Settle_BatchWantingMoreThanTheFleet_FillsEveryGpuAndReportsTheRestUnplaced()
     {
         var scheduler = Fleet(2);
