@@ -16,14 +16,12 @@ internal sealed class HeartbeatLoad
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
 
-    private readonly Uri _server;
     private readonly LoadNode[] _nodes;
     private readonly int[] _cursor;
     private readonly int _workers;
 
     public HeartbeatLoad(Uri server, IReadOnlyList<(NodeSpec Spec, string Token)> nodes, int workers, int seed)
     {
-        _server = server;
         _nodes = nodes.Select((n, i) => new LoadNode(
             n.Spec,
             n.Token,
@@ -80,8 +78,6 @@ internal sealed class HeartbeatLoad
         var reader = new Live.SimulatedGpuReader(spec.Gpu, spec.GpuCount, seed);
         return reader.ReadAsync(CancellationToken.None).GetAwaiter().GetResult().Gpus;
     }
-
-    public override string ToString() => $"{_nodes.Length} nodes against {_server}";
 
     private sealed class LoadNode(NodeSpec spec, string token, Uri endpoint, Uri baseline, IReadOnlyList<GpuReport> gpus)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using ControlPlane.Simulator.Cli;
 using ControlPlane.Simulator.Fleet;
@@ -17,8 +16,6 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
 {
     private const int EnrollConcurrency = 16;
 
-    private long _before;
-
     public async Task<int> RunAsync(CancellationToken stopping)
     {
         var load = options.Heartbeats ?? throw new ArgumentException("load-heartbeats needs its options", nameof(options));
@@ -30,17 +27,16 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
         var admin = new AdminClient(http, server, options.Token!);
         try
         {
-            var before = await ReadMemoryAsync(http, server, options.Token!, stopping);
+            var before = await ReadMemoryAsync(admin, stopping);
             if (before is null)
             {
                 error.WriteLine($"error: {server}diagnostics/v1/memory answered 404: start the control plane with Diagnostics__LoadBaselines=true (the baselines and the memory report are off by default)");
                 return 1;
             }
 
-            _before = before.ManagedHeapBytes;
             var existing = (await admin.ListNodesAsync(stopping)).Length;
             var fleet = await EnrollAsync(admin, http, server, load, stopping);
-            var after = (await ReadMemoryAsync(http, server, options.Token!, stopping))!;
+            var after = (await ReadMemoryAsync(admin, stopping))!;
             ReportMemory(fleet, existing, before, after);
 
             var phases = new List<(string Name, HttpPhaseResult Result)>();
@@ -66,8 +62,8 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
                 }
             }
 
-            var end = (await ReadMemoryAsync(http, server, options.Token!, stopping))!;
-            ReportBareActivations(fleet, after, end);
+            var end = (await ReadMemoryAsync(admin, stopping))!;
+            ReportBareActivations(fleet, before, after, end);
 
             var baseline = Total(phases.Where(p => p.Name == "baseline").Select(p => p.Result));
             var heartbeats = Total(phases.Where(p => p.Name == "heartbeats").Select(p => p.Result));
@@ -170,7 +166,7 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
     /// The memory baseline: the baseline phases activated one bare grain (<c>EchoBaselineGrain</c>, no state) per
     /// node, so what the heap grew by since the fleet was measured is about what a bare activation costs.
     /// </summary>
-    private void ReportBareActivations(HeartbeatLoad fleet, MemoryReport fleetReport, MemoryReport end)
+    private void ReportBareActivations(HeartbeatLoad fleet, MemoryReport before, MemoryReport fleetReport, MemoryReport end)
     {
         var echo = end.Activations.FirstOrDefault(a => ShortName(a.GrainType) == "EchoBaselineGrain")?.Activations ?? 0;
         if (echo == 0)
@@ -179,28 +175,14 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
         }
 
         var heap = end.ManagedHeapBytes - fleetReport.ManagedHeapBytes;
-        output.WriteLine(F($"[memory] after the load: managed heap {Mb(end.ManagedHeapBytes)}, {echo:N0} bare baseline grains active: {Mb(heap)} more = {heap / (double)echo / 1024:N1} KiB a bare activation (the fleet: {(fleetReport.ManagedHeapBytes - _before) / (double)fleet.Nodes / 1024:N1} KiB a node)"));
+        output.WriteLine(F($"[memory] after the load: managed heap {Mb(end.ManagedHeapBytes)}, {echo:N0} bare baseline grains active: {Mb(heap)} more = {heap / (double)echo / 1024:N1} KiB a bare activation (the fleet: {(fleetReport.ManagedHeapBytes - before.ManagedHeapBytes) / (double)fleet.Nodes / 1024:N1} KiB a node)"));
     }
 
-    private static async Task<MemoryReport?> ReadMemoryAsync(HttpClient http, Uri server, string token, CancellationToken stopping)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, "diagnostics/v1/memory"));
-        request.Headers.Authorization = new("Bearer", token);
-        using var response = await http.SendAsync(request, stopping);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-
-        var body = await response.Content.ReadAsStringAsync(stopping);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new AdminApiException($"GET {request.RequestUri} answered {(int)response.StatusCode}: {body}");
-        }
-
-        return JsonSerializer.Deserialize<MemoryReport>(body, JsonSerializerOptions.Web)
-            ?? throw new AdminApiException($"GET {request.RequestUri} answered {body}");
-    }
+    /// <summary>The server's memory report; null when its diagnostics are not mapped (404).</summary>
+    private static async Task<MemoryReport?> ReadMemoryAsync(AdminClient admin, CancellationToken stopping) =>
+        await admin.FindJsonAsync("diagnostics/v1/memory", stopping) is { } report
+            ? report.Deserialize<MemoryReport>(JsonSerializerOptions.Web)
+            : null;
 
     private static double Total(IEnumerable<HttpPhaseResult> results)
     {
