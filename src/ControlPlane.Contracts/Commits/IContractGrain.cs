@@ -17,7 +17,10 @@ public interface IContractGrain : IGrainWithStringKey
     [Alias("AddTrueUpAsync")]
     Task<ContractOutcome> AddTrueUpAsync(TrueUp trueUp);
 
-    /// <summary>Closes quarter <paramref name="quarter"/> and issues its invoice; closing it again returns that invoice.</summary>
+    /// <summary>
+    /// Closes quarter <paramref name="quarter"/> and issues its invoice; closing it again returns that invoice. The outcome
+    /// carries no contract view (reading one costs a read of every usage day of the term).
+    /// </summary>
     [Alias("CloseQuarterAsync")]
     Task<ContractOutcome> CloseQuarterAsync(int quarter);
 

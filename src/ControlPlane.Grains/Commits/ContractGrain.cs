@@ -31,7 +31,14 @@ public sealed partial class ContractGrain(
         if (Ledger.IsOpened)
         {
             var again = Ledger.Open(terms, time.GetUtcNow());
-            return again.IsSuccess ? new(again.Value, null, await ViewAsync()) : new(null, again.Error, null);
+            if (!again.IsSuccess)
+            {
+                return new(null, again.Error, null);
+            }
+
+            // A retry after a failure between the write and the reminder must not leave a contract that never closes.
+            await RegisterCloseReminderAsync();
+            return new(again.Value, null, await ViewAsync());
         }
 
         var errors = terms.Validate();
@@ -54,13 +61,17 @@ public sealed partial class ContractGrain(
         }
 
         await WriteOrReloadAsync();
-
-        // Registered whatever the setting: the callback checks it, so turning auto-close on later works.
-        var period = TimeSpan.FromSeconds(options.Value.AutoCloseCheckSeconds);
-        await this.RegisterOrUpdateReminder(CloseReminder, period, period);
+        await RegisterCloseReminderAsync();
 
         LogCreated(terms.ContractId, terms.CustomerId, Money.Format(terms.QuarterlyCommitCents), terms.Quarters);
         return new(opened.Value, null, await ViewAsync());
+    }
+
+    /// <summary>Registered whatever the setting: the callback checks it, so turning auto-close on later works. Idempotent.</summary>
+    private Task RegisterCloseReminderAsync()
+    {
+        var period = TimeSpan.FromSeconds(options.Value.AutoCloseCheckSeconds);
+        return this.RegisterOrUpdateReminder(CloseReminder, period, period);
     }
 
     public async Task<ContractOutcome> AddTrueUpAsync(TrueUp trueUp)
@@ -116,7 +127,9 @@ public sealed partial class ContractGrain(
 
         await WriteOrReloadAsync();
         LogClosed(ContractId, quarter, Money.Format(closed.Value.TotalCents));
-        return new(closed.Value, null, await ViewAsync());
+
+        // No view: it reads every usage day of the term, and the caller wants the invoice (the reminder nothing).
+        return new(closed.Value, null, null);
     }
 
     public async Task CloseDueQuartersAsync()

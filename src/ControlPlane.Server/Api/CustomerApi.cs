@@ -38,30 +38,47 @@ public static class CustomerApi
 
     private static async Task<Results<Ok<ContractResponse>, ProblemHttpResult>> GetContractAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var view = ContractTerms.IsValidId(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
-        if (view is null)
+        // Ownership first: the view reads every usage day of the term, which is not another customer's to cause.
+        if (await RefuseAsync(contractId, user, grains) is { } refused)
         {
-            return NotFound(contractId);
+            return refused;
         }
 
-        return view.Terms.CustomerId == user.Subject() ? TypedResults.Ok(ContractResponse.From(view)) : NotYours(contractId);
+        var view = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync();
+        return view is null ? NotFound(contractId) : TypedResults.Ok(ContractResponse.From(view));
     }
 
     private static async Task<Results<Ok<InvoiceResponse[]>, ProblemHttpResult>> ListInvoicesAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var view = ContractTerms.IsValidId(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
-        if (view is null)
+        if (await RefuseAsync(contractId, user, grains) is { } refused)
+        {
+            return refused;
+        }
+
+        var invoices = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync();
+        return invoices is null ? NotFound(contractId) : TypedResults.Ok(invoices.Select(InvoiceResponse.From).ToArray());
+    }
+
+    /// <summary>
+    /// Why the caller may not read the contract (404: there is none; 403: another customer's), or null when it may.
+    /// Decided from the customer's own list of contracts and the contract's stored state, without reading its usage.
+    /// </summary>
+    private static async Task<ProblemHttpResult?> RefuseAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!ContractTerms.IsValidId(contractId))
         {
             return NotFound(contractId);
         }
 
-        if (view.Terms.CustomerId != user.Subject())
+        var mine = await grains.GetGrain<ICustomerGrain>(GrainKeys.Customer(user.Subject()!)).GetContractsAsync();
+        if (mine.Any(t => t.ContractId == contractId))
         {
-            return NotYours(contractId);
+            return null;
         }
 
-        var invoices = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync() ?? [];
-        return TypedResults.Ok(invoices.Select(InvoiceResponse.From).ToArray());
+        return await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync() is null
+            ? NotFound(contractId)
+            : NotYours(contractId);
     }
 
     private static ProblemHttpResult NotFound(string contractId) =>
