@@ -75,7 +75,8 @@ public sealed class CapacityScheduler(Random? random = null)
         }
 
         var old = Snapshot.Find(node.NodeId);
-        if (old is null || old.Schedulable != node.Schedulable || old.GpuCount != node.GpuCount || known?.Scheduling != scheduling)
+        if (old is null || old.Schedulable != node.Schedulable || old.GpuCount != node.GpuCount || known?.Scheduling != scheduling
+            || GroupKey.Of(old) != GroupKey.Of(node))
         {
             MarkLayoutStaleFor(node.NodeId);
         }
@@ -326,13 +327,6 @@ public sealed class CapacityScheduler(Random? random = null)
         }
     }
 
-    /// <summary>The layout is redone whenever the nodes that can take work or the reservations change.</summary>
-    /// <remarks>
-    /// When the fleet can no longer hold every reservation (a region lost nodes), the reservations that still fit
-    /// are kept, taken in id order, and the others are degraded: their replicas are still placed where they fit,
-    /// best effort, but they no longer count against new admissions, so one region's outage does not refuse every
-    /// new reservation elsewhere.
-    /// </remarks>
     /// <summary>
     /// A node's capacity or schedulability changed. Only a node the layout reserves room on can break it, and only
     /// a layout that is short (degraded reservations) can gain from another node: otherwise the layout stands, and a
@@ -346,6 +340,13 @@ public sealed class CapacityScheduler(Random? random = null)
         }
     }
 
+    /// <summary>The layout is redone whenever the nodes that can take work or the reservations change.</summary>
+    /// <remarks>
+    /// When the fleet can no longer hold every reservation (a region lost nodes), the reservations that still fit
+    /// are kept, taken in id order, and the others are degraded: their replicas are still placed where they fit,
+    /// best effort, but they no longer count against new admissions, so one region's outage does not refuse every
+    /// new reservation elsewhere.
+    /// </remarks>
     private void RefreshLayout()
     {
         if (!_layoutStale)

@@ -77,6 +77,8 @@ public sealed partial class SchedulerGrain(
 
     public async Task<AdmissionResult> AdmitAsync(ScheduledDeployment deployment)
     {
+        // Admission weighs the whole fleet: a model still being read back would refuse what fits.
+        await RebuiltAsync();
         var id = deployment.Spec.DeploymentId;
         if (_model.Deployments.TryGetValue(id, out var known))
         {
@@ -154,19 +156,29 @@ public sealed partial class SchedulerGrain(
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId) =>
-        Task.FromResult<IReadOnlyList<ReplicaView>?>(_model.Deployments.ContainsKey(deploymentId)
-            ? _model.ReplicasOf(deploymentId).Select(ToView).ToArray()
-            : null);
-
-    public Task<IReadOnlyList<DeploymentSummary>> ListAsync() => Task.FromResult(Summaries());
-
-    public Task<SchedulerSummary> GetSummaryAsync()
+    // The answers below wait for the read-back after activation: before it, a known deployment would show no
+    // replicas (an empty routing table for the gateway) and the fleet no allocation.
+    public async Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId)
     {
+        await RebuiltAsync();
+        return _model.Deployments.ContainsKey(deploymentId)
+            ? _model.ReplicasOf(deploymentId).Select(ToView).ToArray()
+            : null;
+    }
+
+    public async Task<IReadOnlyList<DeploymentSummary>> ListAsync()
+    {
+        await RebuiltAsync();
+        return Summaries();
+    }
+
+    public async Task<SchedulerSummary> GetSummaryAsync()
+    {
+        await RebuiltAsync();
         var usage = _model.Usage()
             .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
             .ToArray();
-        return Task.FromResult(new SchedulerSummary(usage, _model.Preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond)));
+        return new SchedulerSummary(usage, _model.Preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond));
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()
@@ -209,16 +221,22 @@ public sealed partial class SchedulerGrain(
         }
     }
 
-    private async Task RunAsync()
+    /// <summary>The read-back of the fleet after activation, started again if it failed (its failure is then the caller's).</summary>
+    private Task RebuiltAsync()
     {
         if (_rebuilt.IsFaulted)
         {
             _rebuilt = RebuildAsync();
         }
 
+        return _rebuilt;
+    }
+
+    private async Task RunAsync()
+    {
         try
         {
-            await _rebuilt;
+            await RebuiltAsync();
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {

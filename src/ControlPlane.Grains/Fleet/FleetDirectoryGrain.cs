@@ -26,10 +26,9 @@ public sealed partial class FleetDirectoryGrain(
     private GroupCommit<(string NodeId, string Region)> Commit =>
         _commit ??= new(Apply, () => state.WriteStateAsync(), () => state.ReadStateAsync(), LogWriteFailed, DeactivateOnIdle);
 
-    public Task AddNodeAsync(string nodeId, string region) =>
-        state.State.Nodes.TryGetValue(nodeId, out var known) && known == region
-            ? Task.CompletedTask
-            : Commit.SubmitAsync((nodeId, region));
+    // Submitted even when memory already lists it: memory may hold a group whose write is still in flight, and an
+    // enrolment is answered only once the store lists the node (a group of nothing new writes nothing).
+    public Task AddNodeAsync(string nodeId, string region) => Commit.SubmitAsync((nodeId, region));
 
     public Task<IReadOnlyList<string>> ListNodesAsync(string? region) =>
         Task.FromResult<IReadOnlyList<string>>(state.State.Nodes

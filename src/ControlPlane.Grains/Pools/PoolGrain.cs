@@ -21,8 +21,9 @@ public sealed partial class PoolGrain(
 
     private GroupCommit<NodeCapacity> Commit => _commit ??= new(Apply, () => state.WriteStateAsync(), ReloadAsync, LogWriteFailed, DeactivateOnIdle);
 
-    public Task UpdateNodeAsync(NodeCapacity node) =>
-        IsNews(node) ? Commit.SubmitAsync(node) : Task.CompletedTask;
+    // Submitted even when memory already holds it: memory may hold a group whose write is still in flight, and
+    // an update is answered only once the store holds it (a group of no news writes nothing).
+    public Task UpdateNodeAsync(NodeCapacity node) => Commit.SubmitAsync(node);
 
     public Task<PoolTotals> GetTotalsAsync() =>
         Task.FromResult(_totals ??= PoolTotals.Compute(GrainKeys.IdOf(this.GetPrimaryKeyString()), state.State.Nodes.Values));
