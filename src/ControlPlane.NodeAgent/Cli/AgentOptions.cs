@@ -18,6 +18,10 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
     public const string TokenVariable = "CONTROLPLANE_NODE_TOKEN";
+    public const string RuntimeVariable = "CONTROLPLANE_RUNTIME";
+    public const string StartCommandVariable = "CONTROLPLANE_START_COMMAND";
+    public const string ReadyCommandVariable = "CONTROLPLANE_READY_COMMAND";
+    public const string StopCommandVariable = "CONTROLPLANE_STOP_COMMAND";
 
     public static readonly string Usage = $"""
         usage: ControlPlane.NodeAgent --server URL --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
@@ -33,9 +37,10 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
           -h, --help          show this help
 
         Replicas: after every heartbeat the agent starts the replicas the server lists and stops the others.
+        Give --start-command, or --runtime simulated: the agent never guesses that replicas need not run.
           --runtime KIND      command: run --start-command for each replica (the default when it is given)
                               simulated: start nothing; a replica reports ready after --load-seconds
-                              (the default without --start-command)
+                              (demos and tests; the default when only --load-seconds is given)
           --load-seconds N    simulated load time in seconds, 0 to {MaxLoadSeconds} (default {SimulatedRuntimeOptions.DefaultLoadSeconds})
           --start-command CMD run by /bin/sh -c for each replica, in the foreground for as long as the
                               replica runs (if it exits, the replica has failed); it finds the replica in
@@ -46,11 +51,21 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
           --stop-command CMD  run with the same variables to stop a replica, also after it failed
                               (default: SIGTERM to the start command's process group); whatever is
                               left of the replica {CommandRuntimeOptions.DefaultStopTimeoutSeconds} s later is killed
+          (env {RuntimeVariable}, {StartCommandVariable}, {ReadyCommandVariable}, {StopCommandVariable})
 
         Command-line values win over environment variables.
         """;
 
     private const int MaxLoadSeconds = 3600;
+
+    /// <summary>The replica runtime's options that a unit file or a pod spec may set as environment variables instead.</summary>
+    private static readonly (string Option, string Variable)[] RuntimeVariables =
+    [
+        ("--runtime", RuntimeVariable),
+        ("--start-command", StartCommandVariable),
+        ("--ready-command", ReadyCommandVariable),
+        ("--stop-command", StopCommandVariable),
+    ];
 
     private static readonly HashSet<string> KnownOptions =
         ["--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command"];
@@ -90,6 +105,14 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
         var server = Fallback(values.GetValueOrDefault("--server"), ServerVariable, getEnvironmentVariable);
         var nodeId = Fallback(values.GetValueOrDefault("--node-id"), NodeIdVariable, getEnvironmentVariable);
         var token = Fallback(values.GetValueOrDefault("--token"), TokenVariable, getEnvironmentVariable);
+        foreach (var (option, variable) in RuntimeVariables)
+        {
+            if (!values.ContainsKey(option) && Fallback(null, variable, getEnvironmentVariable) is { } fromEnvironment)
+            {
+                values[option] = fromEnvironment;
+            }
+        }
+
         var nvidiaSmi = values.GetValueOrDefault("--nvidia-smi");
         var runtimeDir = values.GetValueOrDefault("--runtime-dir");
 
@@ -175,9 +198,18 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
             return empty;
         }
 
-        // Running an engine takes a command; without one there is nothing to run but a simulation.
+        // Running an engine takes a command. Without one the agent does not fall back to pretending: replicas that
+        // report ready without running would be routed to and billed. A load time alone asks for a simulation.
         var explicitKind = values.GetValueOrDefault("--runtime");
-        switch (explicitKind ?? (start is null ? "simulated" : "command"))
+        var kind = explicitKind ?? (start is not null ? "command" : load is not null ? "simulated" : null);
+        if (kind is null)
+        {
+            return ready is not null ? "--ready-command needs --start-command"
+                : stop is not null ? "--stop-command needs --start-command"
+                : $"no replica runtime: give --start-command CMD (or {StartCommandVariable}), the engine to start for each replica, or --runtime simulated to only pretend (demos, tests)";
+        }
+
+        switch (kind)
         {
             case "command":
                 if (start is null)

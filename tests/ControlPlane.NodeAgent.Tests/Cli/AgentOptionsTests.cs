@@ -12,7 +12,7 @@ public sealed class AgentOptionsTests
     [Fact]
     public void TryParse_AllArguments_ReturnsOptions()
     {
-        string[] args = ["--server", "http://cp:5000", "--node-id", "node-a", "--token", "t0k", "--nvidia-smi", "/opt/smi", "--runtime-dir", "/run/agent"];
+        string[] args = ["--server", "http://cp:5000", "--node-id", "node-a", "--token", "t0k", "--nvidia-smi", "/opt/smi", "--runtime-dir", "/run/agent", "--runtime", "simulated"];
 
         Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
 
@@ -22,7 +22,7 @@ public sealed class AgentOptionsTests
     [Fact]
     public void TryParse_OptionalArgumentsLeftOut_AreNull()
     {
-        Assert.True(AgentOptions.TryParse(["--server", "https://cp", "--node-id", "n", "--token", "t"], NoEnvironment, out var options, out _));
+        Assert.True(AgentOptions.TryParse(["--server", "https://cp", "--node-id", "n", "--token", "t", "--runtime", "simulated"], NoEnvironment, out var options, out _));
 
         Assert.Null(options.NvidiaSmiPath);
         Assert.Null(options.RuntimeDirectory);
@@ -31,7 +31,7 @@ public sealed class AgentOptionsTests
     [Fact]
     public void TryParse_EqualsForm_IsAccepted()
     {
-        Assert.True(AgentOptions.TryParse(["--server=https://cp/base", "--node-id=n", "--token=a=b"], NoEnvironment, out var options, out _));
+        Assert.True(AgentOptions.TryParse(["--server=https://cp/base", "--node-id=n", "--token=a=b", "--runtime=simulated"], NoEnvironment, out var options, out _));
 
         Assert.Equal("https://cp/base/", options.Server.AbsoluteUri);
         Assert.Equal("a=b", options.Token);
@@ -62,6 +62,7 @@ public sealed class AgentOptionsTests
             ["CONTROLPLANE_SERVER"] = "http://cp:5000",
             ["CONTROLPLANE_NODE_ID"] = "node-env",
             ["CONTROLPLANE_NODE_TOKEN"] = "from-secret-file\n",
+            ["CONTROLPLANE_RUNTIME"] = "simulated",
         };
 
         Assert.True(AgentOptions.TryParse([], environment.GetValueOrDefault, out var options, out var error), error);
@@ -79,7 +80,7 @@ public sealed class AgentOptionsTests
             ["CONTROLPLANE_NODE_TOKEN"] = "env-token",
         };
 
-        Assert.True(AgentOptions.TryParse(["--server", "http://arg", "--node-id", "node-arg"], environment.GetValueOrDefault, out var options, out _));
+        Assert.True(AgentOptions.TryParse(["--server", "http://arg", "--node-id", "node-arg", "--runtime", "simulated"], environment.GetValueOrDefault, out var options, out _));
 
         Assert.Equal("http://arg/", options.Server.AbsoluteUri);
         Assert.Equal("node-arg", options.NodeId);
@@ -129,11 +130,36 @@ public sealed class AgentOptionsTests
     public void IsHelpRequested_HelpFlag_IsTrue(string flag) => Assert.True(AgentOptions.IsHelpRequested(["--server", "x", flag]));
 
     [Fact]
-    public void TryParse_NoRuntimeOptions_SimulatesWithTheDefaultLoadTime()
+    public void TryParse_NoRuntimeOptions_RefusesToGuess()
     {
-        Assert.True(AgentOptions.TryParse(Required, NoEnvironment, out var options, out var error), error);
+        Assert.False(AgentOptions.TryParse(Required, NoEnvironment, out var options, out var error));
+
+        Assert.Null(options);
+        Assert.StartsWith("no replica runtime: give --start-command CMD (or CONTROLPLANE_START_COMMAND)", error);
+    }
+
+    [Fact]
+    public void TryParse_SimulatedRuntime_SimulatesWithTheDefaultLoadTime()
+    {
+        Assert.True(AgentOptions.TryParse([.. Required, "--runtime", "simulated"], NoEnvironment, out var options, out var error), error);
 
         Assert.Equal(DefaultRuntime, options.Runtime);
+    }
+
+    [Fact]
+    public void TryParse_RuntimeFromTheEnvironment_CommandLineWins()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            [AgentOptions.StartCommandVariable] = "exec vllm serve \"$CONTROLPLANE_MODEL\"\n",
+            [AgentOptions.ReadyCommandVariable] = "curl -sf http://127.0.0.1:8000/health",
+        };
+
+        Assert.True(AgentOptions.TryParse(Required, environment.GetValueOrDefault, out var fromEnvironment, out var error), error);
+        Assert.True(AgentOptions.TryParse([.. Required, "--ready-command", "true"], environment.GetValueOrDefault, out var overridden, out error), error);
+
+        Assert.Equal(new CommandRuntimeOptions("exec vllm serve \"$CONTROLPLANE_MODEL\"", null, "curl -sf http://127.0.0.1:8000/health"), fromEnvironment.Runtime);
+        Assert.Equal(new CommandRuntimeOptions("exec vllm serve \"$CONTROLPLANE_MODEL\"", null, "true"), overridden.Runtime);
     }
 
     [Theory]

@@ -29,7 +29,7 @@ public sealed class ProgramTests
         var runtimeDirectory = Path.Combine(scratch.Path, "runtime");
         await using var server = HeartbeatTestServer.Start();
         using var agent = StartAgent(
-            ["--server", server.BaseAddress.AbsoluteUri, "--node-id", "node-e2e", "--nvidia-smi", Fixtures.FakeNvidiaSmi, "--runtime-dir", runtimeDirectory],
+            ["--server", server.BaseAddress.AbsoluteUri, "--node-id", "node-e2e", "--nvidia-smi", Fixtures.FakeNvidiaSmi, "--runtime-dir", runtimeDirectory, "--runtime", "simulated"],
             ("CONTROLPLANE_NODE_TOKEN", "env-token"));
         var stdout = agent.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
 

@@ -81,6 +81,8 @@ public sealed class NodeAgentEndToEndTests(EmbeddedServerFixture fixture)
         info.ArgumentList.Add(nodeId);
         info.ArgumentList.Add("--nvidia-smi");
         info.ArgumentList.Add(RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"));
+        info.ArgumentList.Add("--runtime");
+        info.ArgumentList.Add("simulated");
         // The token goes through the environment, as the systemd unit and the DaemonSet pass it.
         info.Environment["CONTROLPLANE_NODE_TOKEN"] = token;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
