@@ -14,7 +14,7 @@ internal sealed record UpsertBaselineResult(int Writes, int Connections, int Pay
 /// <summary>
 /// The baseline ingestion is compared with: how many plain grain-state writes per second the database
 /// takes. Orleans' ADO.NET grain storage writes a grain's state as one single-row upsert of its
-/// serialized state in its own transaction (PostgreSQL: one call of its <c>writetostorage</c> function);
+/// serialized state in its own transaction (PostgreSQL: one call of the migration's <c>orleans_write_grain_state</c> function);
 /// this is the same statement shape, measured without Orleans: an <c>INSERT ... ON CONFLICT DO UPDATE</c>
 /// of a row with a <see cref="PayloadBytes"/>-byte payload (a small grain state), autocommit, from
 /// <c>connections</c> connections at once, each cycling over its own rows (one grain each).
