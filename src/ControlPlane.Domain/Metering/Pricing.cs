@@ -25,7 +25,7 @@ public static class Pricing
     public static decimal PriceUsd(IEnumerable<UsageAggregate> usage, decimal discountPercent)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(discountPercent);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(discountPercent, 100m);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(discountPercent, 100m);
 
         var tokenUsd = 0m;
         foreach (var item in usage)
@@ -37,8 +37,6 @@ public static class Pricing
         return discountPercent == 0 ? listUsd : listUsd * (100m - discountPercent) / 100m;
     }
 
-    /// <summary>The list price of one aggregate, undiscounted and unrounded.</summary>
-    public static decimal ListUsd(UsageAggregate usage) => PriceUsd([usage], 0m);
 
     /// <summary><see cref="PriceUsd"/> rounded to cents once, half away from zero: a quarter's usage, or one late-usage line.</summary>
     public static long PriceCents(IEnumerable<UsageAggregate> usage, decimal discountPercent) =>

@@ -46,7 +46,8 @@ internal sealed class NvidiaSmiReader(string? executablePath, TimeSpan timeout) 
         }
         catch (OperationCanceledException)
         {
-            KillTree(process);
+            // A wrapper script's children would otherwise keep running, and keep our pipes open.
+            Replicas.ShellCommand.KillTree(process);
             Task drained = Task.WhenAll(stdout, stderr);
             await drained.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
@@ -84,17 +85,4 @@ internal sealed class NvidiaSmiReader(string? executablePath, TimeSpan timeout) 
 
     private static string? FirstLine(string text) =>
         text.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-
-    private static void KillTree(Process process)
-    {
-        try
-        {
-            // A wrapper script's children would otherwise keep running, and keep our pipes open.
-            process.Kill(entireProcessTree: true);
-        }
-        catch (Exception e) when (e is InvalidOperationException or Win32Exception)
-        {
-            // Already gone.
-        }
-    }
 }

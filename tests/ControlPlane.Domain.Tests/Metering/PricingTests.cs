@@ -81,6 +81,7 @@ public sealed class PricingTests
     [Fact]
     public void PriceUsd_DiscountOfOneHundredOrMore_Throws()
     {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Pricing.PriceUsd([], 100m));
         Assert.Throws<ArgumentOutOfRangeException>(() => Pricing.PriceUsd([], 100.01m));
         Assert.Throws<ArgumentOutOfRangeException>(() => Pricing.PriceUsd([], -1m));
     }

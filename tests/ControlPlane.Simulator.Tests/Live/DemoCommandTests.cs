@@ -20,7 +20,7 @@ public sealed partial class DemoCommandTests : IDisposable
     [Fact]
     public async Task RunAsync_ThreeNodes_AllReadyWithTheirSkusThenStopsTheServer()
     {
-        var port = FreePort();
+        var port = ControlPlane.Testing.FreePort.Next();
         var options = DemoOptions(port);
         using var stopping = new CancellationTokenSource();
         var demo = Task.Run(() => new DemoCommand(options, _output, _output).RunAsync(stopping.Token));
@@ -61,7 +61,7 @@ public sealed partial class DemoCommandTests : IDisposable
 
         Assert.Equal(0, exitCode);
         Assert.True(IsGone(pid), $"server process {pid} still runs");
-        Assert.False(await IsListeningAsync(port), $"something still listens on {port}");
+        Assert.False(await ControlPlane.Testing.FreePort.IsListeningAsync(port), $"something still listens on {port}");
         Assert.Contains("[server] controlplane: listening on", _output.ToString());
         Assert.Contains("[demo] stopped", _output.ToString());
     }
@@ -84,7 +84,7 @@ public sealed partial class DemoCommandTests : IDisposable
     [Fact]
     public async Task LiveCommand_NoServer_FailsSayingSo()
     {
-        var server = new Uri($"http://127.0.0.1:{FreePort()}/");
+        var server = new Uri($"http://127.0.0.1:{ControlPlane.Testing.FreePort.Next()}/");
         var options = new SimulatorOptions(SimulatorCommand.Live, 2, 0, 0, 1, 5000, ".controlplane", server, "cpop_test");
 
         var exitCode = await new LiveCommand(options, _output, _output).RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
@@ -143,13 +143,6 @@ public sealed partial class DemoCommandTests : IDisposable
         return http;
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static bool IsGone(int pid)
     {
         try
@@ -160,20 +153,6 @@ public sealed partial class DemoCommandTests : IDisposable
         catch (ArgumentException)
         {
             return true;
-        }
-    }
-
-    private static async Task<bool> IsListeningAsync(int port)
-    {
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 

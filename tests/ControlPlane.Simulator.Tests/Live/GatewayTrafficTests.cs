@@ -31,7 +31,7 @@ public sealed partial class GatewayTrafficTests : IDisposable
     [Fact]
     public async Task LiveCommand_TwiceAgainstOneServer_ContractUsedIsThePriceOfTheAcknowledgedTokens()
     {
-        var port = DemoCommandTests.FreePort();
+        var port = ControlPlane.Testing.FreePort.Next();
         await using var server = ServerChild.Start(port, _dataDirectory.FullName, _server);
         await server.WaitUntilReadyAsync(DemoCommand.ReadyTimeout, CancellationToken.None);
         var token = await server.ReadOperatorTokenAsync(CancellationToken.None);

@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Sockets;
 using ControlPlane.Simulator.Cli;
 using ControlPlane.Simulator.Live;
 using ControlPlane.Simulator.Load;
+using ControlPlane.Simulator.Tests.Live;
 
 namespace ControlPlane.Simulator.Tests.Load;
 
@@ -12,7 +12,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
     private readonly DirectoryInfo _dataDirectory = Directory.CreateTempSubdirectory("simulator-load-");
-    private readonly StringWriter _serverOutput = new();
+    private readonly LockedWriter _serverOutput = new();
     private readonly StringWriter _output = new();
     private readonly StringWriter _error = new();
     private readonly List<ServerChild> _servers = [];
@@ -25,7 +25,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
 
         var exitCode = await new LoadHeartbeatsCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
 
-        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}");
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}{Environment.NewLine}{_serverOutput}");
         var output = _output.ToString();
         Assert.Contains("[load] enrolling 12 nodes (88 GPUs)", output, StringComparison.Ordinal);
         Assert.Contains("[memory] held for the fleet: managed heap", output, StringComparison.Ordinal);
@@ -58,7 +58,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
 
         var exitCode = await new LoadUsageCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
 
-        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}");
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}{Environment.NewLine}{_serverOutput}");
         var output = _output.ToString();
         Assert.Matches(@"\[baseline\] [\d,]+ grain-state writes/s \(200 in ", output);
         Assert.Contains("[load] checked: the 1 contract counted exactly the tokens of the 4 batches answered 200", output, StringComparison.Ordinal);
@@ -109,16 +109,9 @@ public sealed class LoadCommandsTests : IAsyncLifetime
     private async Task<(ServerChild Server, string Token)> StartServerAsync(Dictionary<string, string> settings)
     {
         var directory = _dataDirectory.CreateSubdirectory($"server-{_servers.Count}");
-        var server = ServerChild.Start(FreePort(), directory.FullName, TextWriter.Synchronized(_serverOutput), settings);
+        var server = ServerChild.Start(ControlPlane.Testing.FreePort.Next(), directory.FullName, _serverOutput, settings);
         _servers.Add(server);
         await server.WaitUntilReadyAsync(StartTimeout, TestContext.Current.CancellationToken);
         return (server, await server.ReadOperatorTokenAsync(TestContext.Current.CancellationToken));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
