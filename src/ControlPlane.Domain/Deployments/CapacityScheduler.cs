@@ -21,12 +21,7 @@ public sealed record UnplacedDecision(string DeploymentId, int Ordinal, ReplicaT
 public sealed record ScheduledReplica(PlacedReplica Replica, string NodeId, bool Moving, NodeHealth NodeHealth);
 
 /// <summary>GPUs of one region and SKU by what they do.</summary>
-public sealed record GpuUsage(string Region, string Sku, int Reserved, int Burst, int Serverless, int Batch, int Idle, int Unavailable)
-{
-    public int Dedicated => Reserved + Burst;
-
-    public int Shared => Serverless + Batch;
-}
+public sealed record GpuUsage(string Region, string Sku, int Reserved, int Burst, int Serverless, int Batch, int Idle, int Unavailable);
 
 /// <summary>
 /// The scheduler's model of the fleet and the deployments, and the loop that turns deficits into claims:
@@ -90,18 +85,6 @@ public sealed class CapacityScheduler(Random? random = null)
         _nodes[node.NodeId] = new NodeFacts(health, scheduling, version);
         Snapshot.Upsert(node);
         return true;
-    }
-
-    /// <summary>Forgets a node (it left the fleet) and its replicas.</summary>
-    public void RemoveNode(string nodeId)
-    {
-        if (Snapshot.Remove(nodeId))
-        {
-            MarkLayoutStaleFor(nodeId);
-        }
-
-        _nodes.Remove(nodeId);
-        RemoveReplicasOn(nodeId);
     }
 
     /// <summary>Adds a deployment or replaces its spec and desired count.</summary>

@@ -26,10 +26,7 @@ public sealed record ReplicaRelease(string ReplicaId, string NodeId, ReleaseReas
 public sealed record ReplicaPlacement(string DeploymentId, int Ordinal, ReplicaTier Tier, string? Replaces);
 
 /// <summary>What one reconciliation pass asks for: releases first (they free GPUs), then placements in priority order.</summary>
-public sealed record ReconcilePlan(IReadOnlyList<ReplicaRelease> Releases, IReadOnlyList<ReplicaPlacement> Placements)
-{
-    public bool IsEmpty => Releases.Count == 0 && Placements.Count == 0;
-}
+public sealed record ReconcilePlan(IReadOnlyList<ReplicaRelease> Releases, IReadOnlyList<ReplicaPlacement> Placements);
 
 /// <summary>
 /// Compares what deployments want with the replicas that hold GPUs, and says what to release and what to place,

@@ -38,6 +38,9 @@ public sealed partial class SchedulerGrain(
     private Task _rebuilt = Task.CompletedTask;
     private bool _dirty;
 
+    // Counted from what the nodes did, not from the model's plans: a claim a node refuses preempts nothing.
+    private long _preemptions;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         foreach (var deployment in state.State.Deployments.Values)
@@ -178,7 +181,7 @@ public sealed partial class SchedulerGrain(
         var usage = _model.Usage()
             .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
             .ToArray();
-        return new SchedulerSummary(usage, _model.Preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond));
+        return new SchedulerSummary(usage, _preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond));
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()
@@ -282,7 +285,11 @@ public sealed partial class SchedulerGrain(
                     case ClaimDecision claim:
                         var result = await node.ClaimAsync(claim.Replica, claim.Claim.Victims);
                         latest = result.Report ?? latest;
-                        if (!result.Succeeded)
+                        if (result.Succeeded)
+                        {
+                            _preemptions += result.Preempted.Length;
+                        }
+                        else
                         {
                             LogClaimRefused(claim.Replica.ReplicaId, nodeId, result.Status);
                             _dirty = true;
