@@ -57,7 +57,7 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
                     output.WriteLine(F($"[baseline] {grainWrites.RequestsPerSecond:N0} grain-state writes/s ({grainWrites.Requests:N0} in {grainWrites.Elapsed.TotalSeconds:0.0} s); latency p50 {Ms(grainWrites.Latency!.P50)}, p99 {Ms(grainWrites.Latency.P99)}"));
                 }
 
-                var (result, ok) = await RunLoadAsync(new UsageLoadClient(http, server, options.Token!), load, stopping);
+                var (result, ok) = await RunLoadAsync(new UsageLoadClient(http, new AdminClient(http, server, options.Token!)), load, stopping);
                 exitCode = ok ? 0 : 1;
                 if (baseline is not null && result.Accepted > 0)
                 {
