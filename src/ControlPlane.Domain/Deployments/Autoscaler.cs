@@ -7,27 +7,84 @@ namespace ControlPlane.Domain.Deployments;
 /// it wants at least as many.
 /// </param>
 /// <param name="LowerPeak">The most replicas demand has wanted since <paramref name="LowerSince"/>: what a scale-down goes to.</param>
+/// <param name="Recent">Demand seen over the last forecast horizon, in buckets (null before the first signal).</param>
+/// <param name="Rise">
+/// The learned burstiness: the largest rise of demand within one horizon seen lately (tokens per second), decaying
+/// by half every <see cref="Forecast.RiseHalfLife"/> since <paramref name="RiseAt"/>.
+/// </param>
+/// <param name="RiseAt">When <paramref name="Rise"/> was last set.</param>
 [GenerateSerializer, Alias("autoscale-state")]
 public sealed record AutoscaleState(
     [property: Id(0)] int Desired,
     [property: Id(1)] DateTimeOffset? LowerSince,
-    [property: Id(2)] int LowerPeak);
+    [property: Id(2)] int LowerPeak,
+    [property: Id(3)] IReadOnlyList<DemandBucket>? Recent = null,
+    [property: Id(4)] decimal Rise = 0,
+    [property: Id(5)] DateTimeOffset? RiseAt = null);
+
+/// <summary>The least and most demand seen in one time bucket that starts at <paramref name="Start"/>.</summary>
+[GenerateSerializer, Alias("demand-bucket")]
+public sealed record DemandBucket(
+    [property: Id(0)] DateTimeOffset Start,
+    [property: Id(1)] decimal Min,
+    [property: Id(2)] decimal Max);
+
+/// <summary>
+/// How far ahead the autoscaler provisions: <paramref name="Horizon"/> is the time a new replica takes to serve (its
+/// model's load time, plus however long the next decision may wait), so capacity asked for now is what demand may need
+/// until then. The same defaults serve every deployment and every fleet: what differs between deployments is learned
+/// from each one's own traffic, not set by hand.
+/// </summary>
+/// <param name="Horizon">How long a replica placed now takes to serve.</param>
+/// <param name="RiseHalfLife">How fast a learned rise is forgotten: a burst an hour ago weighs half what it did.</param>
+/// <param name="SpareReplicas">
+/// The least headroom of a dedicated deployment, in replicas, so that losing a node (one replica) leaves its demand
+/// covered while the replacement loads; shared work uses the spare tokens meanwhile.
+/// </param>
+public sealed record Forecast(TimeSpan Horizon, TimeSpan RiseHalfLife, int SpareReplicas)
+{
+    public static readonly TimeSpan DefaultRiseHalfLife = TimeSpan.FromHours(1);
+
+    public const int DefaultSpareReplicas = 0;
+
+    /// <summary>Buckets the horizon is split into: rises are seen at this resolution.</summary>
+    public const int BucketsPerHorizon = 8;
+
+    /// <summary>The defaults for a horizon.</summary>
+    public static Forecast For(TimeSpan horizon) => new(horizon, DefaultRiseHalfLife, DefaultSpareReplicas);
+
+    internal TimeSpan BucketWidth => Horizon <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : Horizon / BucketsPerHorizon;
+}
 
 /// <summary>
 /// Turns demand into desired replicas: up at once, down only after demand has stayed lower for
-/// <see cref="ScaleDownDelay"/>, so a flapping signal does not start and stop replicas. The deployment grain
-/// calls <see cref="Next"/> on every demand signal and on a timer with the last demand (without a new signal,
-/// nothing else would notice that the delay has passed).
+/// <see cref="ScaleDownDelay"/> (and, with a forecast, for at least its horizon: a replica released now could not be
+/// back sooner), so a flapping signal does not start and stop replicas. The deployment grain calls <see cref="Next"/>
+/// on every demand signal and on a timer with the last demand (without a new signal, nothing else would notice that
+/// the delay has passed).
+/// <para>
+/// With a <see cref="Forecast"/>, rate-driven deployments (dedicated and serverless) are given headroom above their
+/// current demand, because a rise waits a whole model load before new replicas serve it: the capacity asked for is the
+/// current demand plus the largest rise within one horizon the deployment has shown lately (its own burstiness,
+/// learned and slowly forgotten) or the deployment's own <see cref="DeploymentSpec.HeadroomPercent"/>, never less than
+/// the most demand seen within the horizon; a dedicated deployment's headroom is at least its spare replicas. Headroom is not idle: a
+/// dedicated replica's spare tokens serve shared requests of the same model at lower priority.
+/// </para>
 /// </summary>
 /// <param name="ScaleDownDelay">How long demand must stay lower before replicas are released.</param>
-public sealed record Autoscaler(TimeSpan ScaleDownDelay)
+/// <param name="Forecast">Headroom and learning; null scales to the current demand alone.</param>
+public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = null)
 {
     public static readonly TimeSpan DefaultScaleDownDelay = TimeSpan.FromSeconds(60);
 
+    /// <summary>Scales to current demand, with the default delay and no forecast.</summary>
     public static Autoscaler Default { get; } = new(DefaultScaleDownDelay);
 
     /// <summary>A new deployment starts at its minimum and waits for demand.</summary>
     public static AutoscaleState Start(DeploymentSpec spec) => new(Clamp(spec, spec.MinReplicas), null, 0);
+
+    /// <summary>How long demand must stay lower before a scale-down: the delay, and with a forecast at least its horizon.</summary>
+    public TimeSpan EffectiveScaleDownDelay => Forecast is { } f && f.Horizon > ScaleDownDelay ? f.Horizon : ScaleDownDelay;
 
     /// <summary>
     /// The replicas <paramref name="tokensPerSecond"/> asks for: ceil(demand / throughput per replica) within
@@ -59,32 +116,121 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay)
     /// The state after demand <paramref name="tokensPerSecond"/> is seen at <paramref name="now"/>. Bounds
     /// changed by a new spec apply at once (they are an operator's decision, not a demand signal). A
     /// scale-down goes to the most that demand has wanted during the lower stretch, so no signal of the last
-    /// <see cref="ScaleDownDelay"/> is left with fewer replicas than it asked for.
+    /// <see cref="EffectiveScaleDownDelay"/> is left with fewer replicas than it asked for.
     /// </summary>
     public AutoscaleState Next(AutoscaleState state, DeploymentSpec spec, decimal tokensPerSecond, DateTimeOffset now)
     {
-        var wanted = Wanted(spec, tokensPerSecond);
+        var demand = Math.Max(0, tokensPerSecond);
+        var (recent, rise, riseAt) = Learn(state, spec, demand, now);
+        var wanted = WantedWithHeadroom(spec, demand, recent, rise);
         var current = Clamp(spec, state.Desired);
         if (wanted >= current)
         {
-            return new AutoscaleState(wanted, null, 0);
+            return new AutoscaleState(wanted, null, 0, recent, rise, riseAt);
         }
 
         // A lower stretch goes on only while the desired count it is measured against stays the same.
         var going = state.LowerSince is not null && current == state.Desired;
         var since = going ? state.LowerSince!.Value : now;
         var peak = going ? Math.Max(state.LowerPeak, wanted) : wanted;
-        if (now - since < ScaleDownDelay)
+        if (now - since < EffectiveScaleDownDelay)
         {
-            return new AutoscaleState(current, since, peak);
+            return new AutoscaleState(current, since, peak, recent, rise, riseAt);
         }
 
         // Scaled down to the peak; if demand now wants even fewer, that is the start of the next stretch.
-        return peak > wanted ? new AutoscaleState(peak, now, wanted) : new AutoscaleState(peak, null, 0);
+        return peak > wanted
+            ? new AutoscaleState(peak, now, wanted, recent, rise, riseAt)
+            : new AutoscaleState(peak, null, 0, recent, rise, riseAt);
+    }
+
+    /// <summary>
+    /// The replicas a demand asks for with this autoscaler's headroom, given what was learned: for a rate-driven
+    /// deployment, enough for the demand plus the learned rise (or its own headroom percentage) and for the most
+    /// demand seen within the horizon (a dedicated deployment's headroom at least its spare replicas), within [min, max].
+    /// </summary>
+    public int WantedWithHeadroom(DeploymentSpec spec, decimal demand, IReadOnlyList<DemandBucket>? recent, decimal rise)
+    {
+        if (Forecast is not { } forecast || spec.Class == DeploymentClass.Batch || demand <= 0 || spec.TokensPerSecondPerReplica <= 0)
+        {
+            return Wanted(spec, demand);
+        }
+
+        // A dedicated deployment's headroom covers the larger of a burst and a lost replica: the two rarely coincide,
+        // and either way the spare tokens serve shared work until they are needed.
+        var headroom = spec.HeadroomPercent is { } percent ? demand * percent / 100m : rise;
+        if (spec.Class == DeploymentClass.Dedicated)
+        {
+            headroom = Math.Max(headroom, forecast.SpareReplicas * spec.TokensPerSecondPerReplica);
+        }
+
+        var target = demand + headroom;
+        if (recent is not null)
+        {
+            foreach (var bucket in recent)
+            {
+                target = Math.Max(target, bucket.Max);
+            }
+        }
+
+        return Wanted(spec, target);
     }
 
     /// <summary>When the pending scale-down (if any) becomes due: when the grain's timer should look again.</summary>
-    public DateTimeOffset? ScaleDownDueAt(AutoscaleState state) => state.LowerSince + ScaleDownDelay;
+    public DateTimeOffset? ScaleDownDueAt(AutoscaleState state) => state.LowerSince + EffectiveScaleDownDelay;
+
+    /// <summary>
+    /// Records the demand in the horizon's buckets and updates the learned rise: the demand now less the least demand of
+    /// the horizon is a rise that capacity asked for a horizon ago would have had to cover.
+    /// </summary>
+    private (IReadOnlyList<DemandBucket>? Recent, decimal Rise, DateTimeOffset? RiseAt) Learn(AutoscaleState state, DeploymentSpec spec, decimal demand, DateTimeOffset now)
+    {
+        if (Forecast is not { } forecast || spec.Class == DeploymentClass.Batch)
+        {
+            return (state.Recent, state.Rise, state.RiseAt);
+        }
+
+        var width = forecast.BucketWidth;
+        var start = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % width.Ticks), TimeSpan.Zero);
+        var oldest = start - forecast.Horizon;
+        var recent = new List<DemandBucket>(Forecast.BucketsPerHorizon + 2);
+        var low = demand;
+        var merged = false;
+        foreach (var bucket in state.Recent ?? [])
+        {
+            // A bucket from the future (the clock went back) or older than the horizon no longer counts.
+            if (bucket.Start < oldest || bucket.Start > start)
+            {
+                continue;
+            }
+
+            if (bucket.Start == start)
+            {
+                recent.Add(new DemandBucket(start, Math.Min(bucket.Min, demand), Math.Max(bucket.Max, demand)));
+                merged = true;
+            }
+            else
+            {
+                recent.Add(bucket);
+            }
+
+            low = Math.Min(low, bucket.Min);
+        }
+
+        if (!merged)
+        {
+            recent.Add(new DemandBucket(start, demand, demand));
+        }
+
+        var decayed = state.Rise;
+        if (state.RiseAt is { } at && now > at && forecast.RiseHalfLife > TimeSpan.Zero)
+        {
+            decayed *= (decimal)Math.Pow(0.5, (now - at) / forecast.RiseHalfLife);
+        }
+
+        var rise = Math.Max(decayed, demand - low);
+        return (recent, decimal.Round(rise, 3), now);
+    }
 
     private static int Clamp(DeploymentSpec spec, int replicas) => Math.Min(Math.Max(replicas, spec.MinReplicas), spec.MaxReplicas);
 }

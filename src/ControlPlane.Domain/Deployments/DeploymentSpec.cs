@@ -44,8 +44,12 @@ public sealed record DeploymentSpec(
     [property: Id(8)] int MinReplicas,
     [property: Id(9)] int ReservedReplicas,
     [property: Id(10)] int MaxReplicas,
-    [property: Id(11)] decimal TokensPerSecondPerReplica)
+    [property: Id(11)] decimal TokensPerSecondPerReplica,
+    [property: Id(12)] int? HeadroomPercent = null)
 {
+    /// <summary>The most headroom a deployment may ask for, in percent of its demand.</summary>
+    public const int MaxHeadroomPercent = 1_000;
+
     public const int MaxIdLength = 100;
     public const int MaxModelLength = 200;
     public const int MaxGpusPerReplica = 64;
@@ -144,6 +148,15 @@ public sealed record DeploymentSpec(
             errors["tokensPerSecondPerReplica"] = [$"must have at most {MaxTokensDecimals} decimals"];
         }
 
+        if (HeadroomPercent is < 0 or > MaxHeadroomPercent)
+        {
+            errors["headroomPercent"] = [$"must be between 0 and {MaxHeadroomPercent} when given (leave it out to learn it from the deployment's traffic)"];
+        }
+        else if (HeadroomPercent is not null && Class == DeploymentClass.Batch)
+        {
+            errors["headroomPercent"] = ["is not for batch deployments (a backlog runs on every replica it can have)"];
+        }
+
         return errors;
 
         void CheckAllowList(string field, string[]? values)
@@ -184,7 +197,8 @@ public sealed record DeploymentSpec(
         && MinReplicas == other.MinReplicas
         && ReservedReplicas == other.ReservedReplicas
         && MaxReplicas == other.MaxReplicas
-        && TokensPerSecondPerReplica == other.TokensPerSecondPerReplica;
+        && TokensPerSecondPerReplica == other.TokensPerSecondPerReplica
+        && HeadroomPercent == other.HeadroomPercent;
 
     public override int GetHashCode()
     {
@@ -201,6 +215,7 @@ public sealed record DeploymentSpec(
         hash.Add(ReservedReplicas);
         hash.Add(MaxReplicas);
         hash.Add(TokensPerSecondPerReplica);
+        hash.Add(HeadroomPercent);
         return hash.ToHashCode();
     }
 }

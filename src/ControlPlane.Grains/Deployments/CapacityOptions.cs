@@ -10,6 +10,14 @@ public sealed class CapacityOptions
     public int ScaleDownDelaySeconds { get; set; } = 60;
 
     /// <summary>
+    /// How long a new replica takes to serve (a model load): the autoscaler keeps headroom for the rise demand may
+    /// show within it, learned from each deployment's own traffic, and scales down only after demand stayed lower
+    /// for at least this long. 0 scales to current demand with no headroom.
+    /// </summary>
+    /// <value>300 seconds (a 70B model loaded cold from object storage).</value>
+    public int ForecastHorizonSeconds { get; set; } = 300;
+
+    /// <summary>
     /// How often the scheduler looks again at deficits it could not place (changes are acted on at once; this is
     /// for work waiting on GPUs that no event will free, and a safety net).
     /// </summary>

@@ -17,7 +17,9 @@ public sealed partial class DeploymentGrain(
     TimeProvider time,
     ILogger<DeploymentGrain> logger) : Grain, IDeploymentGrain
 {
-    private readonly Autoscaler _autoscaler = new(TimeSpan.FromSeconds(options.Value.ScaleDownDelaySeconds));
+    private readonly Autoscaler _autoscaler = new(
+        TimeSpan.FromSeconds(options.Value.ScaleDownDelaySeconds),
+        options.Value.ForecastHorizonSeconds > 0 ? Forecast.For(TimeSpan.FromSeconds(options.Value.ForecastHorizonSeconds)) : null);
     private IGrainTimer? _scaleDownTimer;
 
     // The last demand seen and the autoscaler's live state: stored only when the desired count changes.
@@ -150,7 +152,7 @@ public sealed partial class DeploymentGrain(
         }
 
         // Checked often enough that a scale-down is at most a tenth of the delay late.
-        var period = TimeSpan.FromSeconds(Math.Max(1, options.Value.ScaleDownDelaySeconds / 10.0));
+        var period = TimeSpan.FromSeconds(Math.Max(1, _autoscaler.EffectiveScaleDownDelay.TotalSeconds / 10.0));
         _scaleDownTimer ??= this.RegisterGrainTimer(
             () => S.Spec is null ? Task.CompletedTask : ScaleAsync(demandChanged: false),
             new GrainTimerCreationOptions(period, period) { KeepAlive = true });

@@ -174,6 +174,11 @@ public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
             errors.Add("Capacity:ScaleDownDelaySeconds must be between 0 and 86400.");
         }
 
+        if (options.ForecastHorizonSeconds is < 0 or > 86_400)
+        {
+            errors.Add("Capacity:ForecastHorizonSeconds must be between 0 and 86400.");
+        }
+
         if (options.ReconcileSeconds is < 1 or > 3600)
         {
             errors.Add("Capacity:ReconcileSeconds must be between 1 and 3600.");

@@ -19,6 +19,9 @@ internal sealed record FleetFile(
     TimeSpan ScaleDownDelay,
     IReadOnlyList<SimulatedDeployment> Deployments)
 {
+    /// <summary>Distribution partners that take serverless demand no GPU of the fleet serves, at their price, up to their capacity.</summary>
+    public IReadOnlyList<FleetPartner> Partners { get; init; } = [];
+
     public int NodeCount => NodeGroups.Sum(g => g.Count);
 
     public int GpuCount => NodeGroups.Sum(g => g.Count * g.GpusPerNode);
@@ -49,6 +52,9 @@ internal sealed record FleetNodeGroup(
     public PlacementNode Node(int number) =>
         PlacementNode.Create($"{Name}-{number:D3}", Region, Sku, GpuMemoryMiB, GpusPerNode, HourlyCostUsd, Ownership);
 }
+
+/// <summary>A distribution partner: the models it serves, what it charges per million tokens, and how many tokens per second it takes.</summary>
+internal sealed record FleetPartner(string PartnerId, IReadOnlyList<string> Models, decimal UsdPerMillionTokens, double CapacityTokensPerSecond);
 
 /// <summary>A model and the time a replica of it takes from placement to serving (download, load, warm-up).</summary>
 /// <param name="SizeB">Parameters, in billions.</param>

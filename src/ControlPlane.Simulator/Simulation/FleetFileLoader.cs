@@ -138,6 +138,8 @@ internal static class FleetFileLoader
             errors.Add("dedicated, serverless, batch: no deployment: the fleet has nothing to run");
         }
 
+        var partners = ValidatePartners(dto.Partners, models, errors);
+
         if (errors.Count > 0)
         {
             return null;
@@ -150,7 +152,10 @@ internal static class FleetFileLoader
             models.Values.ToArray(),
             failures,
             scaleDownDelay,
-            deployments);
+            deployments)
+        {
+            Partners = partners,
+        };
         CheckReservationsFit(fleet, errors);
         return fleet;
 
@@ -161,6 +166,54 @@ internal static class FleetFileLoader
                 deployments.Add(deployment);
             }
         }
+    }
+
+    private static FleetPartner[] ValidatePartners(PartnerDto[]? partners, Dictionary<string, FleetModel> models, List<string> errors)
+    {
+        var valid = new List<FleetPartner>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (p, i) in (partners ?? []).Select((p, i) => (p, i)))
+        {
+            var at = $"partners[{i}]";
+            var before = errors.Count;
+            if (!DeploymentSpec.IsValidId(p.PartnerId))
+            {
+                errors.Add($"{at}.partnerId: is required: 1 to {DeploymentSpec.MaxIdLength} letters, digits, '-', '_' or '.'");
+            }
+            else if (!ids.Add(p.PartnerId!))
+            {
+                errors.Add($"{at}.partnerId: '{p.PartnerId}' is the id of an earlier partner");
+            }
+
+            if (p.Models is null || p.Models.Length == 0)
+            {
+                errors.Add($"{at}.models: is required: the models the partner serves");
+            }
+            else
+            {
+                foreach (var model in p.Models.Where(m => m is null || !models.ContainsKey(m)))
+                {
+                    errors.Add($"{at}.models: '{model}' is not one of models");
+                }
+            }
+
+            if (p.UsdPerMillionTokens is not { } price || price < 0)
+            {
+                errors.Add($"{at}.usdPerMillionTokens: is required: what the partner charges for a million tokens, 0 or more");
+            }
+
+            if (p.CapacityTokensPerSecond is not { } capacity || !double.IsFinite(capacity) || capacity <= 0 || capacity > 1e9)
+            {
+                errors.Add($"{at}.capacityTokensPerSecond: is required: more than 0 and at most 1e9");
+            }
+
+            if (errors.Count == before)
+            {
+                valid.Add(new FleetPartner(p.PartnerId!, p.Models!, p.UsdPerMillionTokens!.Value, p.CapacityTokensPerSecond!.Value));
+            }
+        }
+
+        return valid.ToArray();
     }
 
     private static string[] ValidateRegions(string[]? regions, List<string> errors)
@@ -466,7 +519,8 @@ internal static class FleetFileLoader
             minReplicas,
             d.ReservedReplicas ?? 0,
             maxReplicas,
-            d.TokensPerSecondPerReplica ?? 0);
+            d.TokensPerSecondPerReplica ?? 0,
+            d.HeadroomPercent);
         foreach (var (field, messages) in spec.Validate().OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             // Fields this file does not let one set (the class) cannot be wrong; the others keep their names.
@@ -555,6 +609,15 @@ internal static class FleetFileLoader
         public DeploymentDto[]? Dedicated { get; init; }
         public DeploymentDto[]? Serverless { get; init; }
         public DeploymentDto? Batch { get; init; }
+        public PartnerDto[]? Partners { get; init; }
+    }
+
+    private sealed class PartnerDto
+    {
+        public string? PartnerId { get; init; }
+        public string[]? Models { get; init; }
+        public decimal? UsdPerMillionTokens { get; init; }
+        public double? CapacityTokensPerSecond { get; init; }
     }
 
     private sealed class NodeGroupDto
@@ -608,6 +671,7 @@ internal static class FleetFileLoader
         public int? MaxReplicas { get; init; }
         public decimal? TokensPerSecondPerReplica { get; init; }
         public decimal? UsdPerMillionTokens { get; init; }
+        public int? HeadroomPercent { get; init; }
         public TrafficDto? Traffic { get; init; }
     }
 

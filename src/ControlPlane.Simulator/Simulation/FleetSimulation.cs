@@ -44,7 +44,8 @@ internal sealed class FleetSimulation
     private readonly SimulationSettings _settings;
     private readonly IReadOnlyList<PlacementNode> _nodes;
     private readonly double[][] _demand;
-    private readonly Autoscaler _autoscaler;
+    private readonly double[][] _foreseen;
+    private readonly Autoscaler[] _autoscalers;
 
     /// <param name="traces">The traces, the first one driving deployments that name none.</param>
     public FleetSimulation(FleetFile fleet, IReadOnlyList<Trace> traces, SimulationSettings settings)
@@ -57,7 +58,6 @@ internal sealed class FleetSimulation
         _fleet = fleet;
         _settings = settings;
         _nodes = fleet.Nodes();
-        _autoscaler = new Autoscaler(fleet.ScaleDownDelay);
         var missing = fleet.Deployments
             .Where(d => d.Traffic?.Trace is { } name && !traces.Any(t => t.Name == name))
             .Select(d => $"{d.Id}.traffic.trace: no --trace is named '{d.Traffic!.Trace}' (given: {string.Join(", ", traces.Select(t => t.Name))})")
@@ -72,7 +72,34 @@ internal sealed class FleetSimulation
                 ? DemandSeries.Build(traces.First(t => traffic.Trace is null || t.Name == traffic.Trace), traffic, settings.Steps, settings.StepSeconds)
                 : new double[settings.Steps])
             .ToArray();
+
+        // The autoscaler of each deployment looks one load ahead: a replica placed at a step serves from the first step
+        // boundary after its load, so rises over that many steps are the ones capacity must already cover.
+        var horizons = fleet.Deployments.Select(d => LoadSteps(d, settings.StepSeconds) * settings.StepSeconds).ToArray();
+        _autoscalers = horizons.Select(h => new Autoscaler(fleet.ScaleDownDelay, Forecast.For(TimeSpan.FromSeconds(h)))).ToArray();
+        _foreseen = fleet.Deployments.Select((d, i) => Foresee(_demand[i], LoadSteps(d, settings.StepSeconds))).ToArray();
         Outages = FailureSchedule.Draw(_nodes.Select(n => n.NodeId), fleet.Failures, settings.HorizonSeconds, new Random(settings.Seed));
+    }
+
+    /// <summary>Steps from placing a replica to its serving: its load time, rounded up to whole steps (at least one).</summary>
+    private static int LoadSteps(SimulatedDeployment d, int stepSeconds) => Math.Max(1, (int)Math.Ceiling(d.LoadTime.TotalSeconds / stepSeconds));
+
+    /// <summary>For each step, the most demand of that step and the next <paramref name="ahead"/>: what an oracle provisions for.</summary>
+    private static double[] Foresee(double[] demand, int ahead)
+    {
+        var foreseen = new double[demand.Length];
+        for (var k = 0; k < demand.Length; k++)
+        {
+            var most = 0.0;
+            for (var j = k; j <= Math.Min(demand.Length - 1, k + ahead); j++)
+            {
+                most = Math.Max(most, demand[j]);
+            }
+
+            foreseen[k] = most;
+        }
+
+        return foreseen;
     }
 
     /// <summary>The node failures every policy of this run faces.</summary>
@@ -100,19 +127,35 @@ internal sealed class FleetSimulation
         var batch = tallies.Where(t => t.Deployment.Class == DeploymentClass.Batch).ToArray();
         var hours = (decimal)_settings.Steps * _settings.StepSeconds / 3600m;
         var revenue = new ClassFigures<decimal>(Cents(dedicated.Sum(t => t.RevenueUsd)), Cents(serverless.Sum(t => t.RevenueUsd)), Cents(batch.Sum(t => t.RevenueUsd)));
+        var revenueUsd = Cents(tallies.Sum(t => t.RevenueUsd));
+        var gpuCost = Cents(_fleet.HourlyCostUsd * hours);
+        var partnerCost = Cents(serverless.Sum(t => t.PartnerCostUsd));
+        var serverlessDemand = serverless.Sum(t => t.DemandTokens);
+        var spilled = serverless.Sum(t => t.SpilledTokens);
+        var lost = serverless.Sum(t => Math.Max(0, t.SpilledTokens - t.PartnerTokens));
         return new PolicyReport(
             Utilization: PolicyTally.Round(tally.HealthyGpuSeconds <= 0 ? 0 : tally.WorkingGpuSeconds / tally.HealthyGpuSeconds, 6),
-            DedicatedSloAttainment: PolicyTally.Round(DeploymentTally.Attainment(dedicated.Sum(t => t.ShortfallTokens), dedicated.Sum(t => t.DueTokens)), 6),
-            DedicatedReservedSloAttainment: PolicyTally.Round(DeploymentTally.Attainment(dedicated.Sum(t => t.ShortfallReservedTokens), dedicated.Sum(t => t.DueReservedTokens)), 6),
+            DedicatedServedShare: PolicyTally.Round(DeploymentTally.Share(dedicated.Sum(t => t.ServedDueTokens), dedicated.Sum(t => t.DueTokens)), 6),
+            ReservedServedShare: PolicyTally.Round(DeploymentTally.Share(dedicated.Sum(t => t.ServedReservedTokens), dedicated.Sum(t => t.DueReservedTokens)), 6),
+            ServerlessSpilledShare: PolicyTally.Round(DeploymentTally.Share(spilled, serverlessDemand, empty: 0), 6),
+            ServerlessLostShare: PolicyTally.Round(DeploymentTally.Share(lost, serverlessDemand, empty: 0), 6),
+            TimeToCapacity: WaitReport.Of(dedicated.SelectMany(t => t.ShortfallSeconds).ToArray()),
+            MarginUsd: revenueUsd - gpuCost - partnerCost,
+            RevenueUsd: revenueUsd,
+            GpuCostUsd: gpuCost,
+            PartnerCostUsd: partnerCost,
+            PartnerTokens: DeploymentTally.Whole(serverless.Sum(t => t.PartnerTokens)),
+            SharedTokensOnDedicated: DeploymentTally.Whole(tallies.Sum(t => t.OnDedicatedSlackTokens)),
+            DedicatedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallTokens), dedicated.Sum(t => t.DueTokens), empty: 0), 6),
+            ReservedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallReservedTokens), dedicated.Sum(t => t.DueReservedTokens), empty: 0), 6),
             Preemptions: partitions.Sum(p => p.Scheduler.Preemptions),
             PreemptedReplicas: new PreemptionReport(tally.PreemptedBatch, tally.PreemptedServerless, tally.PreemptedBurst, tally.PreemptedByDedicated),
-            SpilledSharedTokens: DeploymentTally.Whole(serverless.Sum(t => t.SpilledTokens)),
-            GpuCostUsd: Cents(_fleet.HourlyCostUsd * hours),
-            RevenueUsd: Cents(tallies.Sum(t => t.RevenueUsd)),
+            SpilledSharedTokens: DeploymentTally.Whole(spilled),
             ServedTokens: new ClassFigures<long>(dedicated.Sum(t => t.Served), serverless.Sum(t => t.Served), batch.Sum(t => t.Served)),
+            DueTokens: new ClassFigures<long>(DeploymentTally.Whole(dedicated.Sum(t => t.DueTokens)), DeploymentTally.Whole(serverlessDemand), batch.Sum(t => t.Served)),
             DemandTokens: new ClassFigures<long>(
                 DeploymentTally.Whole(dedicated.Sum(t => t.DemandTokens)),
-                DeploymentTally.Whole(serverless.Sum(t => t.DemandTokens)),
+                DeploymentTally.Whole(serverlessDemand),
                 DeploymentTally.Whole(batch.Sum(t => t.DemandTokens))),
             RevenueByClassUsd: revenue,
             GpuHours: tally.Hours(),
@@ -128,10 +171,17 @@ internal sealed class FleetSimulation
                 t.Deployment.Spec.ReservedReplicas,
                 t.Deployment.Spec.MaxReplicas,
                 DeploymentTally.Whole(t.DemandTokens),
+                t.IsDedicated ? DeploymentTally.Whole(t.DueTokens) : null,
                 t.Served,
+                t.ServedShare is { } served ? PolicyTally.Round(served, 6) : null,
+                t.ReservedServedShare is { } reserved ? PolicyTally.Round(reserved, 6) : null,
+                t.IsDedicated ? WaitReport.Of(t.ShortfallSeconds) : null,
                 DeploymentTally.Whole(t.SpilledTokens),
-                t.SloAttainment is { } slo ? PolicyTally.Round(slo, 6) : null,
-                t.ReservedSloAttainment is { } reserved ? PolicyTally.Round(reserved, 6) : null,
+                DeploymentTally.Whole(t.PartnerTokens),
+                DeploymentTally.Whole(t.OnDedicatedSlackTokens),
+                DeploymentTally.Whole(t.LentToSharedTokens),
+                t.AttainmentForgivingLoadTime is { } slo ? PolicyTally.Round(slo, 6) : null,
+                t.ReservedAttainmentForgivingLoadTime is { } rslo ? PolicyTally.Round(rslo, 6) : null,
                 PolicyTally.Round(t.ReadyReplicaSteps / _settings.Steps, 3),
                 t.PeakReplicas,
                 Cents(t.RevenueUsd))).ToArray(),
@@ -160,6 +210,9 @@ internal sealed class FleetSimulation
         private readonly HashSet<(string, int)> _unplaced = [];
         private readonly int[] _ready;
         private readonly int[] _held;
+        private readonly string[] _models;
+        private readonly int[] _partnersByPrice;
+        private static readonly bool StableSlackOnly = Environment.GetEnvironmentVariable("SIM_STABLE") == "1";
         private int _nextNodeEvent;
         private long _sequence;
         private int _downGpus;
@@ -195,6 +248,9 @@ internal sealed class FleetSimulation
             }
 
             _autoscale = _deployments.Select(d => Autoscaler.Start(d.Spec)).ToArray();
+            _models = _deployments.Select(d => d.Spec.Model).Distinct(StringComparer.Ordinal).ToArray();
+            var partners = simulation._fleet.Partners;
+            _partnersByPrice = Enumerable.Range(0, partners.Count).OrderBy(p => partners[p].UsdPerMillionTokens).ThenBy(p => partners[p].PartnerId, StringComparer.Ordinal).ToArray();
             _desired = Enumerable.Repeat(-1, _deployments.Count).ToArray();
             _ready = new int[_deployments.Count];
             _held = new int[_deployments.Count];
@@ -255,9 +311,15 @@ internal sealed class FleetSimulation
             }
         }
 
-        /// <summary>Each deployment's demand through the autoscaler, then the policy, into its scheduler.</summary>
+        /// <summary>
+        /// Each deployment's demand through the autoscaler, then the policy, into its scheduler. Where the policy shares
+        /// dedicated slack, a serverless deployment is scaled on the demand its model's dedicated replicas cannot take
+        /// now (their spare tokens after their own demand), as the product's routing would send it.
+        /// </summary>
         private void Autoscale(int k, DateTimeOffset now)
         {
+            CountReplicas();
+            var slack = _policy.SharesDedicatedSlack ? SpareByModel(k) : null;
             for (var i = 0; i < _deployments.Count; i++)
             {
                 if (_schedulerOf[i] is not { } scheduler)
@@ -268,15 +330,52 @@ internal sealed class FleetSimulation
                 var d = _deployments[i];
 
                 // Batch: a backlog that is always there, which the autoscaler answers with the maximum.
-                var demand = d.Class == DeploymentClass.Batch ? 1m : (decimal)Math.Round(_simulation._demand[i][k], 3);
-                _autoscale[i] = _simulation._autoscaler.Next(_autoscale[i], d.Spec, demand, now);
-                var desired = _policy.Desired(d, _autoscale[i].Desired);
+                var demand = _simulation._demand[i][k];
+                var foreseen = _simulation._foreseen[i][k];
+                if (d.Class == DeploymentClass.Serverless && slack is not null && slack.TryGetValue(d.Spec.Model, out var spare))
+                {
+                    var share = spare.SharedDemand <= 0 ? 0 : spare.Spare * demand / spare.SharedDemand;
+                    demand = Math.Max(0, demand - share);
+                    foreseen = Math.Max(0, foreseen - share);
+                }
+
+                var signal = d.Class == DeploymentClass.Batch ? 1m : (decimal)Math.Round(demand, 3);
+                _autoscale[i] = _simulation._autoscalers[i].Next(_autoscale[i], d.Spec, signal, now);
+                var desired = _policy.Desired(d, _autoscale[i].Desired, Autoscaler.Wanted(d.Spec, (decimal)Math.Round(foreseen, 3)));
                 if (desired != _desired[i])
                 {
                     _desired[i] = desired;
                     scheduler.SetDeployment(new ScheduledDeployment(d.Spec, desired, 1));
                 }
             }
+        }
+
+        /// <summary>
+        /// Per model: the spare tokens per second of its ready dedicated replicas that their own deployments do not expect to
+        /// need within a load time (beyond demand and the rise each has learned), and the serverless demand for it. Serverless
+        /// is scaled net of only this stable part: the rest of the spare takes its overflow, but may be taken back at once.
+        /// </summary>
+        private Dictionary<string, (double Spare, double SharedDemand)> SpareByModel(int k)
+        {
+            var byModel = new Dictionary<string, (double Spare, double SharedDemand)>(StringComparer.Ordinal);
+            for (var i = 0; i < _deployments.Count; i++)
+            {
+                var d = _deployments[i];
+                var (spare, shared) = byModel.GetValueOrDefault(d.Spec.Model);
+                if (d.Class == DeploymentClass.Dedicated)
+                {
+                    var expected = _simulation._demand[i][k] + (StableSlackOnly ? (double)_autoscale[i].Rise : 0);
+                    spare += Math.Max(0, (_ready[i] * (double)d.Spec.TokensPerSecondPerReplica) - expected);
+                }
+                else if (d.Class == DeploymentClass.Serverless)
+                {
+                    shared += _simulation._demand[i][k];
+                }
+
+                byModel[d.Spec.Model] = (spare, shared);
+            }
+
+            return byModel;
         }
 
         /// <summary>The project's scheduler decides; each claim is taken as done and its replica starts loading.</summary>
@@ -289,6 +388,11 @@ internal sealed class FleetSimulation
                 {
                     switch (decision)
                     {
+                        case ClaimDecision claim when seconds == 0:
+                            // The day starts mid-operation: what the first step asks for was loaded before it.
+                            partition.Scheduler.SetReplicaState(claim.Replica.ReplicaId, ReplicaState.Ready);
+                            CountPreempted(claim);
+                            break;
                         case ClaimDecision claim:
                             var loadTime = _deployments[_index[claim.Replica.DeploymentId]].LoadTime.TotalSeconds;
                             _loads.Enqueue((claim.Replica.ReplicaId, partition.Scheduler), (seconds + loadTime, _sequence++));
@@ -325,8 +429,8 @@ internal sealed class FleetSimulation
             }
         }
 
-        /// <summary>The step as the schedulers now hold it: ready replicas serve it, loading ones do not.</summary>
-        private void Measure(int k)
+        /// <summary>Ready and GPU-holding replicas of each deployment, and GPUs by what holds them, as the schedulers now hold them.</summary>
+        private (int Dedicated, int Shared, int Loading) CountReplicas()
         {
             Array.Clear(_ready);
             Array.Clear(_held);
@@ -358,15 +462,160 @@ internal sealed class FleetSimulation
                 }
             }
 
+            return (dedicatedGpus, sharedGpus, loadingGpus);
+        }
+
+        /// <summary>
+        /// The step as the schedulers now hold it: ready replicas serve it, loading ones do not. Each deployment is served
+        /// by its own ready replicas first, dedicated demand always before anything else on a dedicated replica; where the
+        /// policy shares slack, what a dedicated replica has left serves the same model's serverless demand that its own
+        /// replicas could not take, then batch; serverless demand left over goes to partners of its model (cheapest first,
+        /// up to their capacity), the rest is lost.
+        /// </summary>
+        private void Measure(int k)
+        {
+            var (dedicatedGpus, sharedGpus, loadingGpus) = CountReplicas();
+            var n = _deployments.Count;
+            var demand = new double[n];
+            var own = new double[n];
+            var onSlack = new double[n];
+            var lent = new double[n];
+            for (var i = 0; i < n; i++)
+            {
+                var spec = _deployments[i].Spec;
+                var capacity = _ready[i] * (double)spec.TokensPerSecondPerReplica;
+                demand[i] = _simulation._demand[i][k];
+                own[i] = spec.Class == DeploymentClass.Batch ? capacity : Math.Min(demand[i], capacity);
+            }
+
+            if (_policy.SharesDedicatedSlack)
+            {
+                ShareSlack(demand, own, onSlack, lent);
+            }
+
+            var (toPartners, partnerUsd) = RouteToPartners(demand, own, onSlack);
             var working = 0.0;
             var stepSeconds = _simulation._settings.StepSeconds;
-            for (var i = 0; i < _deployments.Count; i++)
+            for (var i = 0; i < n; i++)
             {
-                working += Tallies[i].Step(_simulation._demand[i][k], _ready[i], _held[i], stepSeconds);
+                var spec = _deployments[i].Spec;
+                Tallies[i].Step(demand[i], own[i], onSlack[i], lent[i], toPartners[i], partnerUsd[i], _ready[i], _held[i], stepSeconds);
+
+                // GPUs count as working in proportion to the tokens they served, their own and the shared ones they took.
+                working += spec.Class == DeploymentClass.Batch
+                    ? _ready[i] * spec.GpusPerReplica
+                    : spec.GpusPerReplica * (own[i] + lent[i]) / (double)spec.TokensPerSecondPerReplica;
             }
 
             var gpuCount = _simulation._fleet.GpuCount;
             Tally.Step(k, working, dedicatedGpus, sharedGpus, loadingGpus, gpuCount - _downGpus, _downGpus);
+        }
+
+        /// <summary>Per model, dedicated replicas' spare tokens go to serverless demand (in proportion to what each misses), then to batch.</summary>
+        private void ShareSlack(double[] demand, double[] own, double[] onSlack, double[] lent)
+        {
+            foreach (var model in _models)
+            {
+                var spare = 0.0;
+                var missing = 0.0;
+                var batch = -1;
+                for (var i = 0; i < _deployments.Count; i++)
+                {
+                    var d = _deployments[i];
+                    if (d.Spec.Model != model)
+                    {
+                        continue;
+                    }
+
+                    switch (d.Class)
+                    {
+                        case DeploymentClass.Dedicated:
+                            spare += (_ready[i] * (double)d.Spec.TokensPerSecondPerReplica) - own[i];
+                            break;
+                        case DeploymentClass.Serverless:
+                            missing += demand[i] - own[i];
+                            break;
+                        default:
+                            batch = i;
+                            break;
+                    }
+                }
+
+                if (spare <= 0)
+                {
+                    continue;
+                }
+
+                var toServerless = Math.Min(spare, missing);
+                var toBatch = batch >= 0 ? spare - toServerless : 0;
+                for (var i = 0; i < _deployments.Count; i++)
+                {
+                    var d = _deployments[i];
+                    if (d.Spec.Model != model)
+                    {
+                        continue;
+                    }
+
+                    switch (d.Class)
+                    {
+                        case DeploymentClass.Dedicated:
+                            lent[i] = ((_ready[i] * (double)d.Spec.TokensPerSecondPerReplica) - own[i]) * (toServerless + toBatch) / spare;
+                            break;
+                        case DeploymentClass.Serverless when missing > 0:
+                            onSlack[i] = (demand[i] - own[i]) * toServerless / missing;
+                            break;
+                    }
+                }
+
+                if (batch >= 0)
+                {
+                    onSlack[batch] = toBatch;
+                }
+            }
+        }
+
+        /// <summary>Serverless demand no GPU served goes to partners of its model, cheapest first, each up to its capacity.</summary>
+        private (double[] Tokens, decimal[] Usd) RouteToPartners(double[] demand, double[] own, double[] onSlack)
+        {
+            var tokens = new double[_deployments.Count];
+            var usd = new decimal[_deployments.Count];
+            var partners = _simulation._fleet.Partners;
+            if (partners.Count == 0)
+            {
+                return (tokens, usd);
+            }
+
+            var room = partners.Select(p => p.CapacityTokensPerSecond).ToArray();
+            var seconds = _simulation._settings.StepSeconds;
+            for (var i = 0; i < _deployments.Count; i++)
+            {
+                if (_deployments[i].Class != DeploymentClass.Serverless)
+                {
+                    continue;
+                }
+
+                var left = Math.Max(0, demand[i] - own[i] - onSlack[i]);
+                foreach (var p in _partnersByPrice)
+                {
+                    if (left <= 0)
+                    {
+                        break;
+                    }
+
+                    if (!partners[p].Models.Contains(_deployments[i].Spec.Model))
+                    {
+                        continue;
+                    }
+
+                    var taken = Math.Min(left, room[p]);
+                    room[p] -= taken;
+                    left -= taken;
+                    tokens[i] += taken;
+                    usd[i] += (decimal)(taken * seconds) * partners[p].UsdPerMillionTokens / 1_000_000m;
+                }
+            }
+
+            return (tokens, usd);
         }
     }
 

@@ -12,17 +12,23 @@ internal static class ReportTable
         var rows = new List<(string Label, Func<PolicyReport, string> Value)>
         {
             ("utilization", p => Percent(p.Utilization, 1)),
-            ("dedicated SLO attainment", p => Percent(p.DedicatedSloAttainment, 2)),
-            ("  demand within reservation", p => Percent(p.DedicatedReservedSloAttainment, 2)),
-            ("  all demand, nothing forgiven", p => Percent(p.DemandTokens.Dedicated == 0 ? 1 : (double)p.ServedTokens.Dedicated / p.DemandTokens.Dedicated, 2)),
-            ("preemptions", p => F($"{p.Preemptions:N0}")),
-            ("  of them by dedicated", p => F($"{p.PreemptedReplicas.ByDedicated:N0}")),
-            ("spilled shared tokens", p => Tokens(p.SpilledSharedTokens)),
+            ("dedicated tokens served of due", p => Percent(p.DedicatedServedShare, 3)),
+            ("  within reservation", p => Percent(p.ReservedServedShare, 3)),
+            ("  wait for capacity p50/p99", p => F($"{p.TimeToCapacity.P50Seconds:0}/{p.TimeToCapacity.P99Seconds:0} s")),
+            ("  waits", p => F($"{p.TimeToCapacity.Count:N0}")),
+            ("serverless spilled (to partners)", p => Percent(p.ServerlessSpilledShare, 2)),
+            ("  lost (no partner room)", p => Percent(p.ServerlessLostShare, 2)),
+            ("shared tokens on dedicated", p => Tokens(p.SharedTokensOnDedicated)),
             ("served tokens: dedicated", p => Tokens(p.ServedTokens.Dedicated)),
             ("               serverless", p => Tokens(p.ServedTokens.Serverless)),
             ("               batch", p => Tokens(p.ServedTokens.Batch)),
-            ("GPU cost", p => F($"${p.GpuCostUsd:N2}")),
             ("revenue", p => F($"${p.RevenueUsd:N2}")),
+            ("GPU cost", p => F($"${p.GpuCostUsd:N2}")),
+            ("partner cost", p => F($"${p.PartnerCostUsd:N2}")),
+            ("margin", p => F($"${p.MarginUsd:N2}")),
+            ("preemptions", p => F($"{p.Preemptions:N0}")),
+            ("  of them by dedicated", p => F($"{p.PreemptedReplicas.ByDedicated:N0}")),
+            ("SLO forgiving load-time waits", p => Percent(p.DedicatedSloAttainmentForgivingLoadTime, 2)),
             ("GPU-hours dedicated/shared/idle", p => F($"{p.GpuHours.Dedicated:N0}/{p.GpuHours.Shared:N0}/{p.GpuHours.Idle:N0}")),
             ("node failures", p => F($"{p.NodeFailures:N0}")),
             ("wall seconds", p => F($"{p.WallSeconds:0.0}")),
@@ -48,6 +54,11 @@ internal static class ReportTable
             }
 
             text.AppendLine();
+        }
+
+        if (report.LiquidToOracle is { } gap)
+        {
+            text.Append(F($"liquid to oracle: utilization {gap.UtilizationPoints:+0.00;-0.00;0.00} points, dedicated served {gap.DedicatedServedSharePoints:+0.000;-0.000;0.000} points, margin ${gap.MarginUsd:N2}")).AppendLine();
         }
 
         return text.ToString();

@@ -24,7 +24,7 @@ internal sealed record SimulateOptions(
     int Seed,
     int StepSeconds)
 {
-    public const string DefaultPolicy = "both";
+    public const string DefaultPolicy = "all";
     public const double DefaultHours = 24;
     public const int DefaultStepSeconds = 60;
     public const int MaxStepSeconds = 3_600;
@@ -136,11 +136,17 @@ internal sealed record SimulateOptions(
             case StaticPolicy.PolicyName:
                 policies = [StaticPolicy.PolicyName];
                 break;
+            case OraclePolicy.PolicyName:
+                policies = [OraclePolicy.PolicyName];
+                break;
             case "both":
                 policies = [LiquidPolicy.PolicyName, StaticPolicy.PolicyName];
                 break;
+            case "all":
+                policies = [LiquidPolicy.PolicyName, StaticPolicy.PolicyName, OraclePolicy.PolicyName];
+                break;
             default:
-                error = $"--policy must be liquid, static or both, got '{values["--policy"]}'";
+                error = $"--policy must be liquid, static, oracle, both (liquid and static) or all, got '{values["--policy"]}'";
                 return false;
         }
 

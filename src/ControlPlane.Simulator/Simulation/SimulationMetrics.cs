@@ -11,11 +11,14 @@ internal sealed class DeploymentTally
 {
     private readonly double[] _due;
     private readonly double[] _dueReserved;
+    private readonly List<double> _shortfalls = [];
     private int _next;
+    private int _shortSteps;
 
     public DeploymentTally(SimulatedDeployment deployment, int stepSeconds)
     {
         Deployment = deployment;
+        StepSeconds = stepSeconds;
 
         // Demand that rose less than a load time ago may go unserved: a replica placed for it at once is ready only
         // after the load, at the first step boundary after it. The windows start at zero: the run starts from nothing.
@@ -26,74 +29,134 @@ internal sealed class DeploymentTally
 
     public SimulatedDeployment Deployment { get; }
 
+    public int StepSeconds { get; }
+
     public double DemandTokens { get; private set; }
 
+    /// <summary>Tokens served by the fleet's GPUs: its own replicas, and for a shared deployment dedicated replicas' spare tokens too.</summary>
     public double ServedTokens { get; private set; }
 
+    /// <summary>A shared deployment's tokens served on dedicated replicas' spare capacity (part of <see cref="ServedTokens"/>).</summary>
+    public double OnDedicatedSlackTokens { get; private set; }
+
+    /// <summary>A dedicated deployment's spare tokens that served shared requests of its model.</summary>
+    public double LentToSharedTokens { get; private set; }
+
+    /// <summary>Serverless demand no GPU of the fleet served: routed to partners (<see cref="PartnerTokens"/>) or lost.</summary>
     public double SpilledTokens { get; private set; }
 
+    public double PartnerTokens { get; private set; }
+
+    public decimal PartnerCostUsd { get; private set; }
+
+    /// <summary>Dedicated: demand up to <c>maxReplicas × tokensPerSecondPerReplica</c>, step by step: what the customer may expect served.</summary>
     public double DueTokens { get; private set; }
 
-    public double ShortfallTokens { get; private set; }
+    public double ServedDueTokens { get; private set; }
 
     public double DueReservedTokens { get; private set; }
 
-    public double ShortfallReservedTokens { get; private set; }
+    public double ServedReservedTokens { get; private set; }
+
+    public double ForgivenShortfallTokens { get; private set; }
+
+    public double ForgivenShortfallReservedTokens { get; private set; }
 
     public double ReadyReplicaSteps { get; private set; }
 
     public int PeakReplicas { get; private set; }
 
+    /// <summary>Dedicated: how long each stretch of steps with less ready capacity than due demand lasted, in seconds.</summary>
+    public IReadOnlyList<double> ShortfallSeconds => _shortSteps > 0 ? [.. _shortfalls, _shortSteps * (double)StepSeconds] : _shortfalls;
+
     /// <summary>
-    /// Records a step of <paramref name="seconds"/> with <paramref name="ready"/> replicas serving and <paramref name="held"/>
-    /// holding GPUs; returns the GPUs that did demanded work (fractional: a replica at half load is half busy).
+    /// Records a step of <paramref name="seconds"/>: <paramref name="own"/> tokens per second served by its own
+    /// <paramref name="ready"/> replicas (of <paramref name="held"/> holding GPUs), <paramref name="onSlack"/> on dedicated
+    /// replicas' spare capacity, <paramref name="toPartners"/> sent to partners at <paramref name="partnerUsd"/>; for a
+    /// dedicated deployment, <paramref name="lent"/> of its spare tokens served shared requests.
     /// </summary>
-    public double Step(double demand, int ready, int held, double seconds)
+    public void Step(double demand, double own, double onSlack, double lent, double toPartners, decimal partnerUsd, int ready, int held, double seconds)
     {
         var spec = Deployment.Spec;
-        var capacity = ready * (double)spec.TokensPerSecondPerReplica;
         ReadyReplicaSteps += ready;
         PeakReplicas = Math.Max(PeakReplicas, held);
         if (spec.Class == DeploymentClass.Batch)
         {
             // The backlog never runs out: what batch can serve is what it is asked for.
-            DemandTokens += capacity * seconds;
-            ServedTokens += capacity * seconds;
-            return ready * spec.GpusPerReplica;
+            DemandTokens += (own + onSlack) * seconds;
+            ServedTokens += (own + onSlack) * seconds;
+            OnDedicatedSlackTokens += onSlack * seconds;
+            return;
         }
 
-        var served = Math.Min(demand, capacity);
         DemandTokens += demand * seconds;
-        ServedTokens += served * seconds;
+        ServedTokens += (own + onSlack) * seconds;
+        OnDedicatedSlackTokens += onSlack * seconds;
+        LentToSharedTokens += lent * seconds;
         if (spec.Class == DeploymentClass.Serverless)
         {
-            SpilledTokens += (demand - served) * seconds;
-        }
-        else
-        {
-            var due = Math.Min(demand, spec.MaxReplicas * (double)spec.TokensPerSecondPerReplica);
-            var dueReserved = Math.Min(demand, spec.ReservedReplicas * (double)spec.TokensPerSecondPerReplica);
-            _due[_next] = due;
-            _dueReserved[_next] = dueReserved;
-            _next = (_next + 1) % _due.Length;
-            DueTokens += due * seconds;
-            DueReservedTokens += dueReserved * seconds;
-            ShortfallTokens += Math.Max(0, Math.Min(due, _due.Min()) - served) * seconds;
-            ShortfallReservedTokens += Math.Max(0, Math.Min(dueReserved, _dueReserved.Min()) - served) * seconds;
+            SpilledTokens += Math.Max(0, demand - own - onSlack) * seconds;
+            PartnerTokens += toPartners * seconds;
+            PartnerCostUsd += partnerUsd;
+            return;
         }
 
-        return spec.GpusPerReplica * served / (double)spec.TokensPerSecondPerReplica;
+        var due = Math.Min(demand, spec.MaxReplicas * (double)spec.TokensPerSecondPerReplica);
+        var dueReserved = Math.Min(demand, spec.ReservedReplicas * (double)spec.TokensPerSecondPerReplica);
+        DueTokens += due * seconds;
+        DueReservedTokens += dueReserved * seconds;
+        ServedDueTokens += Math.Min(own, due) * seconds;
+        ServedReservedTokens += Math.Min(own, dueReserved) * seconds;
+
+        // A stretch short of due demand, however small the miss: how long the customer waited for capacity.
+        if (own < due * (1 - 1e-9))
+        {
+            _shortSteps++;
+        }
+        else if (_shortSteps > 0)
+        {
+            _shortfalls.Add(_shortSteps * (double)StepSeconds);
+            _shortSteps = 0;
+        }
+
+        // The forgiving measure: a shortfall is excused while the demand it misses rose within the model's load time.
+        _due[_next] = due;
+        _dueReserved[_next] = dueReserved;
+        _next = (_next + 1) % _due.Length;
+        ForgivenShortfallTokens += Math.Max(0, Math.Min(due, _due.Min()) - own) * seconds;
+        ForgivenShortfallReservedTokens += Math.Max(0, Math.Min(dueReserved, _dueReserved.Min()) - own) * seconds;
     }
 
     public long Served => Whole(ServedTokens);
 
-    public decimal RevenueUsd => Served * Deployment.UsdPerMillionTokens / 1_000_000m;
+    /// <summary>Served tokens and partner-served tokens at the deployment's price (the customer pays the same, whoever serves it).</summary>
+    public decimal RevenueUsd => (Served + Whole(PartnerTokens)) * Deployment.UsdPerMillionTokens / 1_000_000m;
 
-    public double? SloAttainment => Deployment.Class == DeploymentClass.Dedicated ? Attainment(ShortfallTokens, DueTokens) : null;
+    public bool IsDedicated => Deployment.Class == DeploymentClass.Dedicated;
 
-    public double? ReservedSloAttainment => Deployment.Class == DeploymentClass.Dedicated ? Attainment(ShortfallReservedTokens, DueReservedTokens) : null;
+    public double? ServedShare => IsDedicated ? Share(ServedDueTokens, DueTokens) : null;
 
-    public static double Attainment(double shortfall, double due) => due <= 0 ? 1 : 1 - shortfall / due;
+    public double? ReservedServedShare => IsDedicated ? Share(ServedReservedTokens, DueReservedTokens) : null;
+
+    public double? AttainmentForgivingLoadTime => IsDedicated ? 1 - Share(ForgivenShortfallTokens, DueTokens, empty: 0) : null;
+
+    public double? ReservedAttainmentForgivingLoadTime => IsDedicated ? 1 - Share(ForgivenShortfallReservedTokens, DueReservedTokens, empty: 0) : null;
+
+    /// <summary><paramref name="part"/> / <paramref name="whole"/>, or <paramref name="empty"/> when nothing was due.</summary>
+    public static double Share(double part, double whole, double empty = 1) => whole <= 0 ? empty : part / whole;
+
+    /// <summary>The <paramref name="q"/> quantile (nearest rank) of <paramref name="values"/>; 0 for none.</summary>
+    public static double Quantile(IReadOnlyList<double> values, double q)
+    {
+        if (values.Count == 0)
+        {
+            return 0;
+        }
+
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(q * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
 
     public static long Whole(double tokens) => (long)Math.Round(tokens, MidpointRounding.AwayFromZero);
 }

@@ -16,13 +16,24 @@ internal abstract class SimulationPolicy
 
     public abstract IReadOnlyList<SchedulerPartition> Partition(FleetFile fleet, IReadOnlyList<PlacementNode> nodes, Random random);
 
-    /// <summary>The replicas <paramref name="deployment"/> asks its scheduler for, given what the autoscaler wants for its demand.</summary>
-    public abstract int Desired(SimulatedDeployment deployment, int autoscaled);
+    /// <summary>
+    /// Whether a dedicated replica's spare tokens serve shared requests of the same model at lower priority (the
+    /// product's routing does this; fixed silos do not share).
+    /// </summary>
+    public abstract bool SharesDedicatedSlack { get; }
+
+    /// <summary>
+    /// The replicas <paramref name="deployment"/> asks its scheduler for, given what the product's autoscaler wants
+    /// for its demand (<paramref name="autoscaled"/>) and what demand will want within one load time
+    /// (<paramref name="foreseen"/>, which only an oracle can know).
+    /// </summary>
+    public abstract int Desired(SimulatedDeployment deployment, int autoscaled, int foreseen);
 
     public static SimulationPolicy Parse(string name) => name switch
     {
         LiquidPolicy.PolicyName => new LiquidPolicy(),
         StaticPolicy.PolicyName => new StaticPolicy(),
+        OraclePolicy.PolicyName => new OraclePolicy(),
         _ => throw new ArgumentException($"unknown policy '{name}'", nameof(name)),
     };
 }
@@ -30,18 +41,37 @@ internal abstract class SimulationPolicy
 /// <summary>
 /// The project's policy: one pool. One scheduler holds every node and every deployment; dedicated deployments scale
 /// with demand, their reserved replicas guaranteed and their burst replicas preempting shared work, and shared work
-/// (serverless, then batch) fills whatever is left.
+/// (serverless, then batch) fills whatever is left. Dedicated replicas keep the autoscaler's headroom, and their spare
+/// tokens serve shared requests of the same model.
 /// </summary>
-internal sealed class LiquidPolicy : SimulationPolicy
+internal class LiquidPolicy : SimulationPolicy
 {
     public const string PolicyName = "liquid";
 
     public override string Name => PolicyName;
 
+    public override bool SharesDedicatedSlack => true;
+
     public override IReadOnlyList<SchedulerPartition> Partition(FleetFile fleet, IReadOnlyList<PlacementNode> nodes, Random random) =>
         [new SchedulerPartition("fleet", new CapacityScheduler(random), nodes, fleet.Deployments)];
 
-    public override int Desired(SimulatedDeployment deployment, int autoscaled) => autoscaled;
+    public override int Desired(SimulatedDeployment deployment, int autoscaled, int foreseen) => autoscaled;
+}
+
+/// <summary>
+/// The limit of a fleet and a trace: the liquid policy with perfect foresight instead of the autoscaler. Every rate-driven
+/// deployment asks for exactly what its demand will want at most until a replica placed now could serve (its load
+/// time), and no more: no headroom, no spare, down at once. It knows demand, not failures. Liquid's distance to it is
+/// what forecasting still leaves on the table.
+/// </summary>
+internal sealed class OraclePolicy : LiquidPolicy
+{
+    public new const string PolicyName = "oracle";
+
+    public override string Name => PolicyName;
+
+    public override int Desired(SimulatedDeployment deployment, int autoscaled, int foreseen) =>
+        deployment.Class == DeploymentClass.Batch ? autoscaled : foreseen;
 }
 
 /// <summary>
@@ -73,6 +103,8 @@ internal sealed class StaticPolicy : SimulationPolicy
         ];
     }
 
-    public override int Desired(SimulatedDeployment deployment, int autoscaled) =>
+    public override bool SharesDedicatedSlack => false;
+
+    public override int Desired(SimulatedDeployment deployment, int autoscaled, int foreseen) =>
         deployment.Class == DeploymentClass.Dedicated ? deployment.Spec.ReservedReplicas : autoscaled;
 }

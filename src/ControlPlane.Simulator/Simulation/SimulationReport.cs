@@ -17,6 +17,16 @@ internal sealed record SimulationReport(
     double WallSeconds,
     IReadOnlyDictionary<string, PolicyReport> Policies)
 {
+    /// <summary>Liquid's distance to the oracle, when both ran.</summary>
+    public OracleGapReport? LiquidToOracle =>
+        Policies.TryGetValue(LiquidPolicy.PolicyName, out var liquid) && Policies.TryGetValue(OraclePolicy.PolicyName, out var oracle)
+            ? new OracleGapReport(
+                PolicyTally.Round((oracle.Utilization - liquid.Utilization) * 100, 3),
+                PolicyTally.Round((oracle.DedicatedServedShare - liquid.DedicatedServedShare) * 100, 3),
+                PolicyTally.Round((oracle.ReservedServedShare - liquid.ReservedServedShare) * 100, 3),
+                oracle.MarginUsd - liquid.MarginUsd)
+            : null;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -50,32 +60,62 @@ internal sealed record FleetReport(
 
 internal sealed record TraceReport(string Name, string File, int Rows, DateTimeOffset FirstTimestamp, double DurationSeconds, double MeanTokensPerSecond);
 
-/// <summary>One policy's outcome.</summary>
+/// <summary>
+/// One policy's outcome. The first figures are the honest ones: nothing a customer would count as a miss is forgiven in
+/// them. The one forgiving figure says what it forgives in its name.
+/// </summary>
 /// <param name="Utilization">
-/// GPU-seconds doing demanded work / healthy GPU-seconds. A ready replica's GPUs count in proportion to what it
-/// served over what it could serve; a ready batch replica counts fully (its backlog never runs out); loading replicas
-/// and idle GPUs count as not working; GPUs of failed nodes are not healthy and count in neither.
+/// GPU-seconds doing demanded work / healthy GPU-seconds. A ready replica's GPUs count in proportion to the tokens it
+/// served (its own and shared ones on its spare capacity) over what it could serve; a ready batch replica counts fully
+/// (its backlog never runs out); loading replicas and idle GPUs count as not working; GPUs of failed nodes are not
+/// healthy and count in neither.
 /// </param>
-/// <param name="DedicatedSloAttainment">
-/// Share of dedicated demand served, over all dedicated deployments by tokens: demand up to a deployment's capacity
-/// (maxReplicas × tokensPerSecondPerReplica) is due; a shortfall is forgiven only while the demand it misses rose
-/// within the model's load time (rounded up to whole steps), i.e. no replica placed for it could be ready yet.
+/// <param name="DedicatedServedShare">
+/// Dedicated tokens served / due tokens, over all dedicated deployments, nothing forgiven: in each step a deployment's
+/// due demand is its demand capped at <c>maxReplicas × tokensPerSecondPerReplica</c>.
 /// </param>
-/// <param name="DedicatedReservedSloAttainment">The same with only demand up to the reservation due: how well the guarantee held.</param>
+/// <param name="ReservedServedShare">The same with demand capped at the reservation (<c>reservedReplicas × tokensPerSecondPerReplica</c>): how well the guarantee held.</param>
+/// <param name="ServerlessSpilledShare">Serverless demand no GPU of the fleet served (sent to partners or lost) / serverless demand.</param>
+/// <param name="ServerlessLostShare">Serverless demand neither the fleet nor a partner served / serverless demand.</param>
+/// <param name="TimeToCapacity">
+/// How long dedicated deployments waited for enough ready capacity: each stretch of steps in which a deployment's ready
+/// capacity was below its due demand (a rise, or a lost replica) is one wait; p50 and p99 over all of them.
+/// </param>
+/// <param name="MarginUsd">Revenue less GPU cost less partner cost.</param>
+/// <param name="SharedTokensOnDedicated">Serverless and batch tokens served on dedicated replicas' spare capacity.</param>
+/// <param name="DedicatedSloAttainmentForgivingLoadTime">
+/// The forgiving figure: like <paramref name="DedicatedServedShare"/>, but a shortfall is forgiven while the demand it
+/// misses rose within the model's load time (rounded up to whole steps): in step k, what is owed is the least due demand
+/// of steps k − ceil(load / S) .. k.
+/// </param>
+/// <param name="ReservedSloAttainmentForgivingLoadTime">The same within the reservation.</param>
 /// <param name="Preemptions">Replicas preempted (by any claim), from <c>CapacityScheduler.Preemptions</c>.</param>
-/// <param name="SpilledSharedTokens">Serverless demand that found no ready capacity: sent to distribution partners.</param>
+/// <param name="SpilledSharedTokens">Serverless demand that found no ready capacity on the fleet: sent to partners, or lost beyond their capacity.</param>
 /// <param name="GpuCostUsd">Every node's hourly cost over the simulated hours (a failed node is paid for too).</param>
-/// <param name="RevenueUsd">Served tokens × price: dedicated at the customer's rate, serverless at list, batch at the batch price; spilled tokens earn nothing here.</param>
+/// <param name="RevenueUsd">
+/// Tokens × price: dedicated at the customer's rate, serverless at list (partner-served tokens too: the customer pays
+/// the provider), batch at the batch price; lost tokens earn nothing.
+/// </param>
 internal sealed record PolicyReport(
     double Utilization,
-    double DedicatedSloAttainment,
-    double DedicatedReservedSloAttainment,
+    double DedicatedServedShare,
+    double ReservedServedShare,
+    double ServerlessSpilledShare,
+    double ServerlessLostShare,
+    WaitReport TimeToCapacity,
+    decimal MarginUsd,
+    decimal RevenueUsd,
+    decimal GpuCostUsd,
+    decimal PartnerCostUsd,
+    long PartnerTokens,
+    long SharedTokensOnDedicated,
+    double DedicatedSloAttainmentForgivingLoadTime,
+    double ReservedSloAttainmentForgivingLoadTime,
     long Preemptions,
     PreemptionReport PreemptedReplicas,
     long SpilledSharedTokens,
-    decimal GpuCostUsd,
-    decimal RevenueUsd,
     ClassFigures<long> ServedTokens,
+    ClassFigures<long> DueTokens,
     ClassFigures<long> DemandTokens,
     ClassFigures<decimal> RevenueByClassUsd,
     PoolHours GpuHours,
@@ -90,6 +130,19 @@ internal sealed record PolicyReport(
     [JsonIgnore]
     public StepSeries? Series { get; init; }
 }
+
+/// <summary>Waits for capacity: how many, and their p50, p99 and longest, in seconds (whole steps).</summary>
+internal sealed record WaitReport(int Count, double P50Seconds, double P99Seconds, double MaxSeconds)
+{
+    public static WaitReport Of(IReadOnlyList<double> seconds) => new(
+        seconds.Count,
+        DeploymentTally.Quantile(seconds, 0.50),
+        DeploymentTally.Quantile(seconds, 0.99),
+        seconds.Count == 0 ? 0 : seconds.Max());
+}
+
+/// <summary>How far liquid is from the oracle of the same fleet, trace and failures, in percentage points (oracle − liquid).</summary>
+internal sealed record OracleGapReport(double UtilizationPoints, double DedicatedServedSharePoints, double ReservedServedSharePoints, decimal MarginUsd);
 
 /// <summary>Replicas preempted, by the tier of the victim, and how many of them a dedicated claim took.</summary>
 internal sealed record PreemptionReport(long Batch, long Serverless, long Burst, long ByDedicated);
@@ -106,6 +159,10 @@ internal sealed record PoolHours(double Dedicated, double Shared, double Idle, d
 /// <summary>A scheduler of the policy and the nodes it places on.</summary>
 internal sealed record PartitionReport(string Name, int Nodes, int Gpus, IReadOnlyList<string> Deployments);
 
+/// <param name="ServedShare">Dedicated: served / due, nothing forgiven.</param>
+/// <param name="TimeToCapacity">Dedicated: its waits for enough ready capacity.</param>
+/// <param name="OnDedicatedSlackTokens">Shared: its tokens served on dedicated replicas' spare capacity.</param>
+/// <param name="LentToSharedTokens">Dedicated: its spare tokens that served shared requests.</param>
 internal sealed record DeploymentReport(
     string DeploymentId,
     string Class,
@@ -115,10 +172,17 @@ internal sealed record DeploymentReport(
     int ReservedReplicas,
     int MaxReplicas,
     long DemandTokens,
+    long? DueTokens,
     long ServedTokens,
+    double? ServedShare,
+    double? ReservedServedShare,
+    WaitReport? TimeToCapacity,
     long SpilledTokens,
-    double? SloAttainment,
-    double? ReservedSloAttainment,
+    long PartnerTokens,
+    long OnDedicatedSlackTokens,
+    long LentToSharedTokens,
+    double? SloAttainmentForgivingLoadTime,
+    double? ReservedSloAttainmentForgivingLoadTime,
     double MeanReadyReplicas,
     int PeakReplicas,
     decimal RevenueUsd);

@@ -66,7 +66,7 @@ internal static class SvgPlot
         double X(int b) => Left + (points == 1 ? 0 : plotWidth * b / (double)(points - 1));
         double Y(double gpus) => top + PanelHeight - PanelHeight * gpus / Math.Max(1, totalGpus);
 
-        svg.Append(F($"""<text x="{Left}" y="{top - 10}" font-size="14" font-weight="bold">{Escape(policy)}: utilization {report.Utilization * 100:0.0}%, dedicated SLO attainment {report.DedicatedSloAttainment * 100:0.00}%, {report.Preemptions:N0} preemptions</text>""")).AppendLine();
+        svg.Append(F($"""<text x="{Left}" y="{top - 10}" font-size="14" font-weight="bold">{Escape(policy)}: utilization {report.Utilization * 100:0.0}%, dedicated tokens served {report.DedicatedServedShare * 100:0.000}% of due, {report.Preemptions:N0} preemptions</text>""")).AppendLine();
 
         // Pools stacked bottom-up, each band between the running total below it and above it.
         var below = new double[points];

@@ -31,7 +31,7 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Equal("", error);
         using var document = JsonDocument.Parse(File.ReadAllText(report));
-        Assert.Equal(["liquid", "static"], document.RootElement.GetProperty("policies").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["liquid", "static", "oracle"], document.RootElement.GetProperty("policies").EnumerateObject().Select(p => p.Name));
         var svg = File.ReadAllText(plot);
         Assert.StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"", svg);
         Assert.Contains("liquid: utilization", svg);

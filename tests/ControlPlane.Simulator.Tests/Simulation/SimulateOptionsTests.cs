@@ -16,7 +16,7 @@ public sealed class SimulateOptionsTests
         var simulate = options.Simulate!;
         Assert.Equal("f.json", simulate.FleetPath);
         Assert.Equal(["t.csv"], simulate.TracePaths);
-        Assert.Equal(["liquid", "static"], simulate.Policies);
+        Assert.Equal(["liquid", "static", "oracle"], simulate.Policies);
         Assert.Equal(24, simulate.Hours);
         Assert.Equal("r.json", simulate.ReportJsonPath);
         Assert.Null(simulate.PlotPath);
@@ -51,7 +51,7 @@ public sealed class SimulateOptionsTests
     [InlineData("simulate --fleet f.json --trace t.csv", "simulate needs --report-json FILE")]
     [InlineData("simulate --fleet f.json --trace", "--trace needs a value")]
     [InlineData("simulate --fleet f.json --trace a/t.csv --trace b/t.csv --report-json r.json", "--trace: two traces are named 't'")]
-    [InlineData("simulate --fleet f.json --trace t.csv --report-json r.json --policy fluid", "--policy must be liquid, static or both, got 'fluid'")]
+    [InlineData("simulate --fleet f.json --trace t.csv --report-json r.json --policy fluid", "--policy must be liquid, static, oracle, both (liquid and static) or all, got 'fluid'")]
     [InlineData("simulate --fleet f.json --trace t.csv --report-json r.json --hours 0", "--hours must be a number more than 0 and at most 8784, got '0'")]
     [InlineData("simulate --fleet f.json --trace t.csv --report-json r.json --hours day", "--hours must be a number more than 0 and at most 8784, got 'day'")]
     [InlineData("simulate --fleet f.json --trace t.csv --report-json r.json --step-seconds 0", "--step-seconds must be a whole number from 1 to 3600, got '0'")]

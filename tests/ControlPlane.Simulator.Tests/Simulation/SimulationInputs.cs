@@ -17,5 +17,5 @@ internal static class SimulationInputs
 
     public static Trace AzureTrace => LazyTrace.Value;
 
-    public static SimulationPolicy[] Both => [new LiquidPolicy(), new StaticPolicy()];
+    public static SimulationPolicy[] All => [new LiquidPolicy(), new StaticPolicy(), new OraclePolicy()];
 }

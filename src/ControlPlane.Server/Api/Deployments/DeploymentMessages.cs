@@ -11,6 +11,10 @@ namespace ControlPlane.Server.Api.Deployments;
 /// <param name="Regions">Regions allowed (default any).</param>
 /// <param name="MinReplicas">Always placed (default 0).</param>
 /// <param name="ReservedReplicas">Dedicated only: guaranteed replicas (default 0).</param>
+/// <param name="HeadroomPercent">
+/// Capacity kept above demand, in percent of it (default: learned from the deployment's own traffic: the largest rise
+/// within one model load seen lately).
+/// </param>
 public sealed record CreateDeploymentRequest(
     string? DeploymentId,
     string? Model,
@@ -23,7 +27,8 @@ public sealed record CreateDeploymentRequest(
     int? MinReplicas,
     int? ReservedReplicas,
     int? MaxReplicas,
-    decimal? TokensPerSecondPerReplica);
+    decimal? TokensPerSecondPerReplica,
+    int? HeadroomPercent = null);
 
 /// <summary>What a migration changes; fields left out keep their current value.</summary>
 public sealed record MigrateDeploymentRequest(string[]? Skus, string? Model, int? GpusPerReplica, int? MinGpuMemoryGiB);
@@ -59,6 +64,7 @@ public sealed record DeploymentResponse(
     int ReservedReplicas,
     int MaxReplicas,
     decimal TokensPerSecondPerReplica,
+    int? HeadroomPercent,
     int Generation,
     int DesiredReplicas,
     decimal DemandTokensPerSecond,
@@ -139,7 +145,8 @@ public static class DeploymentMapping
             request.MinReplicas ?? 0,
             request.ReservedReplicas ?? 0,
             request.MaxReplicas!.Value,
-            request.TokensPerSecondPerReplica!.Value);
+            request.TokensPerSecondPerReplica!.Value,
+            request.HeadroomPercent);
         foreach (var (field, problems) in spec.Validate())
         {
             errors[field] = problems;
@@ -213,6 +220,7 @@ public static class DeploymentMapping
             s.ReservedReplicas,
             s.MaxReplicas,
             s.TokensPerSecondPerReplica,
+            s.HeadroomPercent,
             view.Generation,
             view.DesiredReplicas,
             view.DemandTokensPerSecond,
