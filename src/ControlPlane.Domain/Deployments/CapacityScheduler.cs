@@ -246,6 +246,20 @@ public sealed class CapacityScheduler(Random? random = null)
         return decisions;
     }
 
+    /// <summary>
+    /// Where to pre-stage the weights of dedicated deployments' models (see <see cref="Prestaging"/>): each node's
+    /// prefetch list, for nodes with something to fetch.
+    /// </summary>
+    public IReadOnlyDictionary<string, string[]> Prestage()
+    {
+        RefreshLayout();
+        var deployments = _deployments.Values
+            .Where(d => d.Spec.Class == DeploymentClass.Dedicated)
+            .Select(d => new PrestageDeployment(d.Spec, _byDeployment.TryGetValue(d.Spec.DeploymentId, out var ids) ? ids.Count : 0))
+            .ToArray();
+        return Prestaging.Plan(Snapshot, deployments, Layout);
+    }
+
     /// <summary>Runs <see cref="Decide"/> until a pass changes nothing (at most <paramref name="maxPasses"/>), returning every decision.</summary>
     public IReadOnlyList<SchedulingDecision> Settle(int maxPasses = 8)
     {

@@ -85,7 +85,7 @@ public sealed record DeploymentSpec(
             errors["deploymentId"] = [$"is required: 1 to {MaxIdLength} letters, digits, '-', '_' or '.'"];
         }
 
-        if (string.IsNullOrWhiteSpace(Model) || Model.Length > MaxModelLength || Model.Any(char.IsControl))
+        if (!IsValidModel(Model))
         {
             errors["model"] = [$"is required: 1 to {MaxModelLength} characters, no control characters"];
         }
@@ -176,6 +176,10 @@ public sealed record DeploymentSpec(
             }
         }
     }
+
+    /// <summary>Whether <paramref name="model"/> can name a model: 1 to <see cref="MaxModelLength"/> characters, not blank, no control characters.</summary>
+    public static bool IsValidModel(string? model) =>
+        !string.IsNullOrWhiteSpace(model) && model.Length <= MaxModelLength && !model.Any(char.IsControl);
 
     /// <summary>Whether <paramref name="id"/> can name a deployment, customer, SKU or region.</summary>
     public static bool IsValidId(string? id) =>

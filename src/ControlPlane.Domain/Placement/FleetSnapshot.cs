@@ -7,7 +7,8 @@ namespace ControlPlane.Domain.Placement;
 /// A scheduler's working view of a region's nodes and who holds their GPUs, indexed for
 /// <see cref="PlacementPlanner"/>: nodes that take new work are grouped by what placement compares
 /// (region, SKU, memory, cost per GPU, ownership; groups kept cheapest first) and, within a group, bucketed by
-/// free GPUs, so that finding free GPUs does not scan the fleet. Not thread-safe: one scheduler, one decision
+/// free GPUs, so that finding free GPUs does not scan the fleet; nodes are also indexed by the models whose weights
+/// they hold warm, so preferring a warm node looks only at the nodes that hold the model. Not thread-safe: one scheduler, one decision
 /// at a time. The node grains stay the authority; the view follows them through <see cref="Apply"/>,
 /// <see cref="Release"/>, <see cref="MarkDown"/> and <see cref="Upsert"/>.
 /// </summary>
@@ -17,6 +18,7 @@ public sealed class FleetSnapshot
     private readonly Dictionary<string, NodeEntry> _replicas = new(StringComparer.Ordinal);
     private readonly Dictionary<GroupKey, NodeGroup> _groupsByKey = [];
     private readonly List<NodeGroup> _groups = [];
+    private readonly Dictionary<string, HashSet<NodeEntry>> _warm = new(StringComparer.Ordinal);
     private int _gpuCount;
 
     public FleetSnapshot()
@@ -45,6 +47,31 @@ public sealed class FleetSnapshot
 
     internal IReadOnlyList<NodeGroup> Groups => _groups;
 
+    /// <summary>The nodes that hold <paramref name="model"/>'s weights warm (schedulable or not).</summary>
+    internal IReadOnlyCollection<NodeEntry> WarmEntries(string model) =>
+        _warm.TryGetValue(model, out var entries) ? entries : [];
+
+    /// <summary>Ids of the nodes that hold <paramref name="model"/>'s weights warm.</summary>
+    public IEnumerable<string> WarmNodes(string model) => WarmEntries(model).Select(e => e.Node.NodeId).Order(StringComparer.Ordinal);
+
+    /// <summary>The size of <paramref name="model"/>'s weights, the largest any node reports; null when no node holds it.</summary>
+    public long? ModelBytes(string model)
+    {
+        long? bytes = null;
+        foreach (var entry in WarmEntries(model))
+        {
+            foreach (var warm in entry.Node.WarmModels ?? [])
+            {
+                if (string.Equals(warm.Model, model, StringComparison.Ordinal) && (bytes is null || warm.Bytes > bytes))
+                {
+                    bytes = warm.Bytes;
+                }
+            }
+        }
+
+        return bytes;
+    }
+
     /// <summary>
     /// Adds a node or replaces what is known about it (state, inventory or slots as its grain reports them).
     /// Should two nodes report the same replica (a move seen out of order), the later report wins for
@@ -55,6 +82,7 @@ public sealed class FleetSnapshot
         if (_nodes.TryGetValue(node.NodeId, out var entry))
         {
             Detach(entry);
+            Unindex(entry);
             entry.Node = node;
         }
         else
@@ -64,6 +92,15 @@ public sealed class FleetSnapshot
         }
 
         Attach(entry);
+        foreach (var warm in node.WarmModels ?? [])
+        {
+            if (!_warm.TryGetValue(warm.Model, out var entries))
+            {
+                _warm[warm.Model] = entries = [];
+            }
+
+            entries.Add(entry);
+        }
     }
 
     public bool Remove(string nodeId)
@@ -74,7 +111,19 @@ public sealed class FleetSnapshot
         }
 
         Detach(entry);
+        Unindex(entry);
         return true;
+    }
+
+    private void Unindex(NodeEntry entry)
+    {
+        foreach (var warm in entry.Node.WarmModels ?? [])
+        {
+            if (_warm.TryGetValue(warm.Model, out var entries) && entries.Remove(entry) && entries.Count == 0)
+            {
+                _warm.Remove(warm.Model);
+            }
+        }
     }
 
     /// <summary>

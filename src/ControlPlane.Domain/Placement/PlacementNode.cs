@@ -12,6 +12,8 @@ namespace ControlPlane.Domain.Placement;
 /// <param name="HourlyCostUsd">What the whole node costs per hour.</param>
 /// <param name="Schedulable">Ready and neither cordoned nor draining: new replicas may be placed.</param>
 /// <param name="Slots">Who holds each GPU; its length is the node's GPU count.</param>
+/// <param name="WarmModels">Models whose weights the node holds complete in its local cache; null or empty when none (or no cache).</param>
+/// <param name="CacheFreeBytes">Free room left in the node's model cache; null when the node has no model cache.</param>
 [GenerateSerializer, Alias("placement-node")]
 public sealed record PlacementNode(
     [property: Id(0)] string NodeId,
@@ -21,7 +23,9 @@ public sealed record PlacementNode(
     [property: Id(4)] decimal HourlyCostUsd,
     [property: Id(5)] Ownership Ownership,
     [property: Id(6)] bool Schedulable,
-    [property: Id(7)] NodeSlots Slots)
+    [property: Id(7)] NodeSlots Slots,
+    [property: Id(8)] WarmModel[]? WarmModels = null,
+    [property: Id(9)] long? CacheFreeBytes = null)
 {
     public int GpuCount => Slots.Count;
 
@@ -34,6 +38,20 @@ public sealed record PlacementNode(
     /// 79.6 GiB) and a customer asking for 80 GiB means that GPU.
     /// </summary>
     public int GpuMemoryGiB => ToGiB(GpuMemoryMiB);
+
+    /// <summary>Whether the node holds <paramref name="model"/>'s weights: a replica of it loads from local disk, not the network.</summary>
+    public bool IsWarm(string model)
+    {
+        foreach (var warm in WarmModels ?? [])
+        {
+            if (string.Equals(warm.Model, model, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>A node whose GPUs are all free.</summary>
     public static PlacementNode Create(string nodeId, string region, string sku, long gpuMemoryMiB, int gpuCount, decimal hourlyCostUsd, Ownership ownership, bool schedulable = true) =>

@@ -6,12 +6,14 @@ namespace ControlPlane.Domain.Placement;
 /// Decides where one replica goes. A replica needs <see cref="DeploymentSpec.GpusPerReplica"/> GPUs on one
 /// schedulable node whose SKU, region and GPU memory the spec allows. In order of preference:
 /// <list type="number">
-/// <item>Free GPUs, without preempting anyone: on the cheapest GPUs per hour, owned before rented at equal
+/// <item>Free GPUs, without preempting anyone: on a node that holds the model's weights warm if one has room (a
+/// warm load takes seconds, a cold one minutes), then on the cheapest GPUs per hour, owned before rented at equal
 /// cost, then on the node whose free GPUs fit the replica most tightly (so whole nodes stay free for large
 /// replicas), then by node id.</item>
 /// <item>Otherwise GPUs held by replicas of strictly lower tiers, preempting them: the fewest burst victims,
 /// then the fewest serverless, then the fewest batch (batch goes first, and one replica that frees enough
-/// beats several), then the fewest GPUs preempted; then cost and ownership as above, the tightest fit, and node id.</item>
+/// beats several), then the fewest GPUs preempted; then a warm node before a cold one, cost and ownership as
+/// above, the tightest fit, and node id.</item>
 /// </list>
 /// A reserved replica planned with a <see cref="ReservationLayout"/> goes only where the layout admits it, which
 /// is what keeps every accepted reservation obtainable.
@@ -50,6 +52,12 @@ public static class PlacementPlanner
 
     private static NodeEntry? PlanFree(FleetSnapshot snapshot, DeploymentSpec spec, int need, ReservationLayout? layout)
     {
+        var warm = WarmFree(snapshot, spec, need, layout);
+        if (warm is not null)
+        {
+            return warm;
+        }
+
         NodeEntry? best = null;
         foreach (var group in snapshot.Groups)
         {
@@ -71,6 +79,36 @@ public static class PlacementPlanner
                     || (candidate.Free == best.Free && string.CompareOrdinal(candidate.Node.NodeId, best.Node.NodeId) < 0)))
             {
                 best = candidate;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The best node with room among those that hold the spec's model warm (only they are looked at).</summary>
+    private static NodeEntry? WarmFree(FleetSnapshot snapshot, DeploymentSpec spec, int need, ReservationLayout? layout)
+    {
+        NodeEntry? best = null;
+        foreach (var entry in snapshot.WarmEntries(spec.Model))
+        {
+            // Not in a group: the node takes no new work.
+            if (entry.Group is null || entry.Free < need || !entry.Group.Admits(spec))
+            {
+                continue;
+            }
+
+            if (best is not null)
+            {
+                var c = NodeGroup.ComparePrice(entry.Group, best.Group!);
+                if (c > 0 || (c == 0 && (entry.Free > best.Free || (entry.Free == best.Free && string.CompareOrdinal(entry.Node.NodeId, best.Node.NodeId) > 0))))
+                {
+                    continue;
+                }
+            }
+
+            if (layout is null || layout.Admits(entry.Node, spec.DeploymentId, need))
+            {
+                best = entry;
             }
         }
 
@@ -119,7 +157,7 @@ public static class PlacementPlanner
                         }
 
                         var key = entry.VictimKey(tier, need - entry.Free);
-                        if (key == VictimSearch.Infeasible || (best is not null && !Better(entry, key, best, bestKey, need)))
+                        if (key == VictimSearch.Infeasible || (best is not null && !Better(entry, key, best, bestKey, need, spec.Model)))
                         {
                             continue;
                         }
@@ -154,11 +192,18 @@ public static class PlacementPlanner
         return new GpuClaim(best.Node.NodeId, gpus.ToArray(), victims.Select(v => v.ReplicaId).ToArray());
     }
 
-    private static bool Better(NodeEntry a, long keyA, NodeEntry b, long keyB, int need)
+    private static bool Better(NodeEntry a, long keyA, NodeEntry b, long keyB, int need, string model)
     {
         if (keyA != keyB)
         {
             return keyA < keyB;
+        }
+
+        // The same victims either way: the replica is serving sooner where its weights are already on disk.
+        var warmA = a.Node.IsWarm(model);
+        if (warmA != b.Node.IsWarm(model))
+        {
+            return warmA;
         }
 
         var c = NodeGroup.ComparePrice(a.Group!, b.Group!);

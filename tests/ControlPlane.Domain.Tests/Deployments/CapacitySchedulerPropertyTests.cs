@@ -49,12 +49,16 @@ public sealed class CapacitySchedulerPropertyTests
 
     private sealed record ReadyStep : Step;
 
+    /// <summary>A node's model cache changes: it holds "model" warm or not, with room for it or none.</summary>
+    private sealed record CacheStep(int Node, bool Warm, long FreeBytes) : Step;
+
     private static readonly Gen<Step> Steps = Gen.Frequency<Step>(
         (8, Gen.Select(Gen.Int[0, 5], Gen.Int[0, 8]).Select(Step (d, n) => new DemandStep(d, n))),
         (1, Gen.Int[0, 7].Select(Step (n) => new DownStep(n))),
         (2, Gen.Int[0, 7].Select(Step (n) => new UpStep(n))),
         (1, Gen.Int[0, 7].Select(Step (n) => new DrainStep(n))),
-        (3, Gen.Const<Step>(new ReadyStep())));
+        (3, Gen.Const<Step>(new ReadyStep())),
+        (2, Gen.Select(Gen.Int[0, 7], Gen.Bool, Gen.OneOf(0L, 50L, 1_000L)).Select(Step (n, w, f) => new CacheStep(n, w, f))));
 
     [Fact]
     public void AnyLife_NoGpuTwiceNoUpwardPreemptionAndAdmittedReservationsPlaced()
@@ -107,10 +111,14 @@ public sealed class CapacitySchedulerPropertyTests
                         }
 
                         break;
+                    case CacheStep(var n, var warm, var free) when scheduler.Snapshot.Find(fleet[n % fleet.Length].NodeId) is { Schedulable: true } cached:
+                        Set(cached with { WarmModels = warm ? [new WarmModel("model", 100)] : [], CacheFreeBytes = free }, NodeHealth.Ready, NodeScheduling.Schedulable, keep: true);
+                        break;
                 }
 
                 var decisions = scheduler.Settle(maxPasses: 20);
                 Check(scheduler, decisions);
+                CheckPrestaging(scheduler);
             }
 
             void Set(PlacementNode node, NodeHealth health, NodeScheduling scheduling, bool keep = false)
@@ -121,6 +129,21 @@ public sealed class CapacitySchedulerPropertyTests
                 scheduler.SetNode(node with { Slots = slots }, health, scheduling, replicas, version);
             }
         }, iter: 400);
+    }
+
+    /// <summary>Pre-staging leaves the model as it found it, and asks only for what is cold and fits where it is asked.</summary>
+    private static void CheckPrestaging(CapacityScheduler scheduler)
+    {
+        var before = scheduler.Snapshot.Nodes.Select(n => n.Slots).ToArray();
+        var lists = scheduler.Prestage();
+        Assert.Equal(before, scheduler.Snapshot.Nodes.Select(n => n.Slots).ToArray());
+        foreach (var (nodeId, models) in lists)
+        {
+            var node = scheduler.Snapshot.Find(nodeId)!;
+            Assert.True(node.Schedulable);
+            Assert.All(models, m => Assert.False(node.IsWarm(m)));
+            Assert.True(node.CacheFreeBytes >= models.Sum(m => scheduler.Snapshot.ModelBytes(m) ?? 0));
+        }
     }
 
     private static void Check(CapacityScheduler scheduler, IReadOnlyList<SchedulingDecision> decisions)

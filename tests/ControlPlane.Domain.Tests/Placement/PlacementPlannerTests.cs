@@ -243,4 +243,76 @@ public sealed class PlacementPlannerTests
         Assert.Null(snapshot.NodeOf("batch"));
         Assert.Equal("n", snapshot.NodeOf("s"));
     }
+
+    [Fact]
+    public void Plan_WarmNodeWithRoom_WinsOverCheaperColdNodes()
+    {
+        var snapshot = Snapshot(Node("cold-cheap", hourlyCostUsd: 8m), Warm(Node("warm-dear", hourlyCostUsd: 40m, ownership: Ownership.Rented)));
+
+        Assert.Equal("warm-dear", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_SeveralWarmNodes_CostThenTightestFitDecide()
+    {
+        var snapshot = Snapshot(
+            Warm(Node("a-warm-dear", hourlyCostUsd: 40m)),
+            Warm(Node("b-warm-empty")),
+            Warm(Node("c-warm-two-free")).Hold("x", ReplicaTier.Batch, 0, 1, 2, 3, 4, 5),
+            Node("d-cold-two-free").Hold("y", ReplicaTier.Batch, 0, 1, 2, 3, 4, 5));
+
+        Assert.Equal(new GpuClaim("c-warm-two-free", [6, 7], []), PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Serverless));
+        Assert.Equal("b-warm-empty", PlacementPlanner.Plan(snapshot, Spec(gpus: 4), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_WarmNodesWithoutRoomOrForAnotherModel_FallBackToTheColdOrder()
+    {
+        var snapshot = Snapshot(
+            Warm(Node("a-warm-full")).Fill("b", ReplicaTier.Reserved),
+            Warm(Node("b-other-model"), "other-model"),
+            Warm(Node("c-warm-cordoned", schedulable: false)),
+            Node("d-cold-cheap", hourlyCostUsd: 8m));
+
+        Assert.Equal("d-cold-cheap", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Serverless)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_PreemptionWithEqualVictims_WarmNodeBreaksTheTie()
+    {
+        var snapshot = Snapshot(
+            Node("a-cold", hourlyCostUsd: 8m).Fill("b", ReplicaTier.Batch),
+            Warm(Node("b-warm")).Fill("c", ReplicaTier.Batch));
+
+        Assert.Equal("b-warm", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Reserved)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_PreemptionOnAWarmNode_StillLosesToFewerOrLowerVictims()
+    {
+        var snapshot = Snapshot(
+            Node("a-cold").Fill("b", ReplicaTier.Batch),
+            Warm(Node("b-warm")).Fill("s", ReplicaTier.Serverless));
+
+        Assert.Equal(new GpuClaim("a-cold", [0], ["b0"]), PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Reserved));
+    }
+
+    [Fact]
+    public void Snapshot_WarmModelsChange_TheIndexFollows()
+    {
+        var snapshot = Snapshot(Warm(Node("a")), Node("b"));
+        Assert.Equal(["a"], snapshot.WarmNodes("model"));
+
+        snapshot.Upsert(Warm(snapshot.Find("b")!, bytes: 7));
+        snapshot.Upsert(snapshot.Find("a")! with { WarmModels = [] });
+
+        Assert.Equal(["b"], snapshot.WarmNodes("model"));
+        Assert.Equal(7, snapshot.ModelBytes("model"));
+        Assert.True(snapshot.Remove("b"));
+        Assert.Empty(snapshot.WarmNodes("model"));
+        Assert.Null(snapshot.ModelBytes("model"));
+    }
+
+    private static PlacementNode Warm(PlacementNode node, string model = "model", long bytes = 1) =>
+        node with { WarmModels = [.. node.WarmModels ?? [], new WarmModel(model, bytes)] };
 }

@@ -16,15 +16,20 @@ public sealed class PlacementPropertyTests
     private static readonly (string Sku, long MemoryMiB)[] Skus =
         [("h100-sxm-80gb", 81_559), ("h200-141gb", 143_771), ("a100-40gb", 40_960), ("l4-24gb", 23_034)];
 
+    // Every spec serves "model": nodes hold it warm, hold only another model, or hold nothing.
+    private static readonly WarmModel[]?[] WarmSets =
+        [null, [new WarmModel("model", 100)], [new WarmModel("other", 100)], [new WarmModel("other", 100), new WarmModel("model", 100)]];
+
     private static readonly Gen<PlacementNode> Nodes =
         Gen.Select(
                 Gen.Int[0, Skus.Length - 1],
                 Gen.Frequency((1, Gen.Int[1, 8]), (3, Gen.Const(8)), (1, Gen.OneOf(2, 4))),
                 Gen.OneOf(2m, 3m, 2.5m),
                 Gen.Enum<Ownership>(),
-                Gen.OneOf("eu-west", "us-east"))
-            .Select((sku, gpus, costPerGpu, ownership, region) =>
-                PlacementNode.Create("n", region, Skus[sku].Sku, Skus[sku].MemoryMiB, gpus, costPerGpu * gpus, ownership));
+                Gen.OneOf("eu-west", "us-east"),
+                Gen.Int[0, 3])
+            .Select((sku, gpus, costPerGpu, ownership, region, warm) =>
+                PlacementNode.Create("n", region, Skus[sku].Sku, Skus[sku].MemoryMiB, gpus, costPerGpu * gpus, ownership) with { WarmModels = WarmSets[warm] });
 
     private static readonly Gen<PlacementNode[]> Fleets =
         Nodes.Array[1, 6].Select(nodes => nodes.Select((n, i) => n with { NodeId = $"n{i:D2}" }).ToArray());
@@ -219,7 +224,7 @@ public sealed class PlacementPropertyTests
     [Fact]
     public void Plan_AnyFleetAfterAnyChanges_ChoosesWhatABruteForceSearchChooses()
     {
-        var changes = Gen.Select(Gen.Int[0, 9], Gen.Int[0, 7], Gen.Enum<ReplicaTier>(), Gen.Int[1, 8], Gen.Int[0, 99]).Array[0, 80];
+        var changes = Gen.Select(Gen.Int[0, 10], Gen.Int[0, 7], Gen.Enum<ReplicaTier>(), Gen.Int[1, 8], Gen.Int[0, 99]).Array[0, 80];
         Gen.Select(Fleets, changes, Specs, Gen.Enum<ReplicaTier>()).Sample((fleet, steps, spec, tier) =>
         {
             // Random holders, releases and cordons through the snapshot, so its index has followed many changes.
@@ -248,6 +253,10 @@ public sealed class PlacementPropertyTests
                     case 8:
                         snapshot.Upsert(snapshot.Find(target)! with { Schedulable = !snapshot.Find(target)!.Schedulable });
                         break;
+                    case 9:
+                        // The node's cache changes: a prefetch finished, or weights were evicted.
+                        snapshot.Upsert(snapshot.Find(target)! with { WarmModels = WarmSets[pick % WarmSets.Length] });
+                        break;
                     default:
                         replicas.RemoveAll(r => snapshot.MarkDown(target).Any(h => h.ReplicaId == r));
                         break;
@@ -265,7 +274,8 @@ public sealed class PlacementPropertyTests
         var candidates = nodes.Where(n => n.Schedulable && PlacementPlanner.IsCompatible(spec, n)).ToArray();
         var free = candidates
             .Where(n => n.Slots.FreeCount >= need)
-            .OrderBy(n => n.HourlyCostPerGpuUsd).ThenBy(n => n.Ownership).ThenBy(n => n.Slots.FreeCount).ThenBy(n => n.NodeId, StringComparer.Ordinal)
+            .OrderBy(n => n.IsWarm(spec.Model) ? 0 : 1)
+            .ThenBy(n => n.HourlyCostPerGpuUsd).ThenBy(n => n.Ownership).ThenBy(n => n.Slots.FreeCount).ThenBy(n => n.NodeId, StringComparer.Ordinal)
             .FirstOrDefault();
         if (free is not null)
         {
@@ -303,6 +313,7 @@ public sealed class PlacementPropertyTests
 
         var (chosen, _, chosenVictims) = options
             .OrderBy(o => o.Key)
+            .ThenBy(o => o.Node.IsWarm(spec.Model) ? 0 : 1)
             .ThenBy(o => o.Node.HourlyCostPerGpuUsd).ThenBy(o => o.Node.Ownership)
             .ThenBy(o => o.Node.Slots.FreeCount + o.Key.Item4)
             .ThenBy(o => o.Node.NodeId, StringComparer.Ordinal)
