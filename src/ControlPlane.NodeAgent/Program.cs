@@ -3,6 +3,7 @@ using ControlPlane.NodeAgent;
 using ControlPlane.NodeAgent.Cli;
 using ControlPlane.NodeAgent.Gpus;
 using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
 
 if (AgentOptions.IsHelpRequested(args))
@@ -36,15 +37,31 @@ if (options.RuntimeDirectory is { } runtimeDirectory)
     }
 }
 
+ModelCache? models = null;
+if (options.ModelCache is { } cacheOptions)
+{
+    try
+    {
+        Directory.CreateDirectory(cacheOptions.Directory);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        log.Error($"cannot create --model-cache '{cacheOptions.Directory}': {e.Message}");
+        return 1;
+    }
+
+    models = cacheOptions.Create(log, TimeProvider.System);
+}
+
 using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
 {
     Timeout = HeartbeatClient.DefaultRequestTimeout,
 };
 var client = new HeartbeatClient(http, options.Server, options.NodeId, options.Token);
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
-var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System), log, TimeProvider.System);
+var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System);
 var sessionId = Guid.NewGuid();
-var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current);
+var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models);
 
 log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {options.Server}, session {sessionId}");
 if (options.Runtime is SimulatedRuntimeOptions)
@@ -57,6 +74,11 @@ else
     log.Info($"replica runtime: {options.Runtime.Describe()}");
 }
 
+if (models is not null)
+{
+    log.Info(models.Describe());
+}
+
 try
 {
     await loop.RunAsync(stopping.Token);
@@ -65,6 +87,10 @@ finally
 {
     // The replicas are the agent's children: none may outlive it, not even after a bug in the loop.
     await replicas.StopAllAsync(ReplicaSupervisor.DefaultShutdownTimeout);
+    if (models is not null)
+    {
+        await models.StopAsync();
+    }
 }
 
 log.Info("stopped");

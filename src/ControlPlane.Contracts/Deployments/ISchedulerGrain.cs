@@ -58,13 +58,17 @@ public enum AdmissionResult
 /// <param name="Node">Its hardware, whether it takes new work, and its slot map.</param>
 /// <param name="Replicas">The replicas holding its GPUs, with the states its agent reported.</param>
 /// <param name="Version">Grows with every change, so the scheduler can drop a report that arrives late.</param>
+/// <param name="Prefetch">The prefetch list the node holds (what the scheduler last set), so a restarted scheduler knows it.</param>
+/// <param name="PrefetchFailures">Prefetches its agent could not finish; a higher attempt count is a new failure.</param>
 [GenerateSerializer, Alias("node-placement-report")]
 public sealed record NodePlacementReport(
     [property: Id(0)] PlacementNode Node,
     [property: Id(1)] NodeHealth Health,
     [property: Id(2)] NodeScheduling Scheduling,
     [property: Id(3)] PlacedReplica[] Replicas,
-    [property: Id(4)] long Version);
+    [property: Id(4)] long Version,
+    [property: Id(5)] string[]? Prefetch = null,
+    [property: Id(6)] PrefetchFailure[]? PrefetchFailures = null);
 
 /// <summary>A replica as operators and the gateway see it.</summary>
 /// <param name="State"><c>starting</c>, <c>ready</c>, <c>failed</c>, or <c>draining</c> while it is being replaced.</param>
@@ -102,8 +106,19 @@ public sealed record GpuUsageView(
     [property: Id(6)] int Idle,
     [property: Id(7)] int Unavailable);
 
+/// <summary>The fleet's allocation and the scheduler's counters (they start again from 0 when the scheduler moves silo).</summary>
+/// <param name="WarmLoads">Replicas placed on a node that held their model's weights warm.</param>
+/// <param name="ColdLoads">Replicas placed on a node that did not: their weights come over the network.</param>
+/// <param name="PrefetchesRequested">Models added to nodes' prefetch lists.</param>
+/// <param name="PrefetchesCompleted">Models in a node's prefetch list that turned warm there.</param>
+/// <param name="PrefetchesFailed">Prefetch attempts that node agents reported as failed.</param>
 [GenerateSerializer, Alias("scheduler-summary")]
 public sealed record SchedulerSummary(
     [property: Id(0)] IReadOnlyList<GpuUsageView> Usage,
     [property: Id(1)] long Preemptions,
-    [property: Id(2)] decimal SpilledTokensPerSecond);
+    [property: Id(2)] decimal SpilledTokensPerSecond,
+    [property: Id(3)] long WarmLoads = 0,
+    [property: Id(4)] long ColdLoads = 0,
+    [property: Id(5)] long PrefetchesRequested = 0,
+    [property: Id(6)] long PrefetchesCompleted = 0,
+    [property: Id(7)] long PrefetchesFailed = 0);

@@ -47,7 +47,24 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>The node as the scheduler sees it; null when it was never enrolled.</summary>
     [Alias("GetPlacementAsync")]
     Task<NodePlacementReport?> GetPlacementAsync();
+
+    /// <summary>
+    /// Sets the models whose weights the node's agent should fetch into its model cache (the heartbeat reply's
+    /// <c>prefetch</c> list; models already warm there are left out of it). Setting the same list again changes nothing.
+    /// </summary>
+    [Alias("SetPrefetchAsync")]
+    Task SetPrefetchAsync(string[] models);
 }
+
+/// <summary>What a node's agent says about its local model cache in a heartbeat.</summary>
+/// <param name="FreeBytes">Free room left on the cache's filesystem.</param>
+/// <param name="Models">Models whose weights are complete in the cache, with their sizes.</param>
+/// <param name="PrefetchFailures">Prefetches the agent tried and could not finish (and has not finished since).</param>
+[GenerateSerializer, Alias("model-cache-report")]
+public sealed record ModelCacheReport(
+    [property: Id(0)] long FreeBytes,
+    [property: Id(1)] WarmModel[] Models,
+    [property: Id(2)] PrefetchFailure[] PrefetchFailures);
 
 /// <summary>How a claim ended, and the node's state after it.</summary>
 /// <param name="Report">Null when the node was never enrolled.</param>
@@ -104,7 +121,8 @@ public sealed record NodeHeartbeat(
     [property: Id(3)] IReadOnlyList<GpuReading> Gpus,
     [property: Id(4)] string? InventoryError,
     [property: Id(5)] string TokenId,
-    [property: Id(6)] IReadOnlyList<ReplicaReport>? Replicas = null);
+    [property: Id(6)] IReadOnlyList<ReplicaReport>? Replicas = null,
+    [property: Id(7)] ModelCacheReport? ModelCache = null);
 
 [GenerateSerializer, Alias("heartbeat-result")]
 public enum HeartbeatResult
@@ -121,7 +139,8 @@ public enum HeartbeatResult
 public sealed record HeartbeatOutcome(
     [property: Id(0)] HeartbeatResult Result,
     [property: Id(1)] int HeartbeatIntervalSeconds,
-    [property: Id(2)] IReadOnlyList<PlacedReplica>? Desired = null);
+    [property: Id(2)] IReadOnlyList<PlacedReplica>? Desired = null,
+    [property: Id(3)] IReadOnlyList<string>? Prefetch = null);
 
 /// <summary>Live readings of one GPU as last reported, with its normalised SKU.</summary>
 [GenerateSerializer, Alias("gpu-view")]
@@ -139,6 +158,10 @@ public sealed record GpuView(
     [property: Id(10)] bool Healthy);
 
 /// <summary>A node as operators see it.</summary>
+/// <param name="WarmModels">Models whose weights the node holds complete in its local cache, with their sizes.</param>
+/// <param name="ModelCacheFreeBytes">Free room in the node's model cache; null when its agent reports no cache.</param>
+/// <param name="Prefetch">Models the scheduler asked the node to fetch that are not warm there yet.</param>
+/// <param name="PrefetchFailures">Prefetches the agent could not finish.</param>
 [GenerateSerializer, Alias("node-view")]
 public sealed record NodeView(
     [property: Id(0)] string NodeId,
@@ -157,4 +180,8 @@ public sealed record NodeView(
     [property: Id(13)] DateTimeOffset? LastHeartbeatAt,
     [property: Id(14)] string? AgentVersion,
     [property: Id(15)] string? InventoryError,
-    [property: Id(16)] IReadOnlyList<GpuView> Gpus);
+    [property: Id(16)] IReadOnlyList<GpuView> Gpus,
+    [property: Id(17)] IReadOnlyList<WarmModel>? WarmModels = null,
+    [property: Id(18)] long? ModelCacheFreeBytes = null,
+    [property: Id(19)] IReadOnlyList<string>? Prefetch = null,
+    [property: Id(20)] IReadOnlyList<PrefetchFailure>? PrefetchFailures = null);

@@ -23,4 +23,7 @@ public sealed partial class SchedulerGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler could not read the fleet directory ({Reason}); trying again on the next reconcile")]
     private partial void LogRebuildFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is to prefetch the weights of {Models}")]
+    private partial void LogPrefetch(string nodeId, string models);
 }

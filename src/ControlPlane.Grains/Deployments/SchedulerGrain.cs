@@ -41,6 +41,16 @@ public sealed partial class SchedulerGrain(
     // Counted from what the nodes did, not from the model's plans: a claim a node refuses preempts nothing.
     private long _preemptions;
 
+    // Each node's prefetch list as the node holds it (from its reports and from the lists set since), and the
+    // failures it reported last, so that only new ones count.
+    private readonly Dictionary<string, string[]> _prefetch = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PrefetchFailure[]> _prefetchFailures = new(StringComparer.Ordinal);
+    private long _warmLoads;
+    private long _coldLoads;
+    private long _prefetchesRequested;
+    private long _prefetchesCompleted;
+    private long _prefetchesFailed;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         foreach (var deployment in state.State.Deployments.Values)
@@ -181,7 +191,9 @@ public sealed partial class SchedulerGrain(
         var usage = _model.Usage()
             .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
             .ToArray();
-        return new SchedulerSummary(usage, _preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond));
+        return new SchedulerSummary(
+            usage, _preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond),
+            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed);
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()
@@ -211,8 +223,25 @@ public sealed partial class SchedulerGrain(
         r.Replica.Ordinal,
         r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready);
 
-    private void Apply(NodePlacementReport report) =>
-        _model.SetNode(report.Node, report.Health, report.Scheduling, report.Replicas, report.Version);
+    private void Apply(NodePlacementReport report)
+    {
+        var nodeId = report.Node.NodeId;
+        var before = _model.Snapshot.Find(nodeId);
+        if (!_model.SetNode(report.Node, report.Health, report.Scheduling, report.Replicas, report.Version))
+        {
+            return;
+        }
+
+        // A model of the node's prefetch list that turned warm there is a prefetch done.
+        var asked = _prefetch.GetValueOrDefault(nodeId) ?? [];
+        _prefetchesCompleted += asked.Count(m => report.Node.IsWarm(m) && before?.IsWarm(m) != true);
+        _prefetch[nodeId] = report.Prefetch ?? [];
+
+        var failures = report.PrefetchFailures ?? [];
+        var known = _prefetchFailures.GetValueOrDefault(nodeId) ?? [];
+        _prefetchesFailed += failures.Count(f => !known.Any(k => k.Model == f.Model && k.Attempts >= f.Attempts));
+        _prefetchFailures[nodeId] = failures;
+    }
 
     /// <summary>Asks for a reconciliation; one loop runs at a time and picks up whatever changed meanwhile.</summary>
     private void Kick()
@@ -264,6 +293,41 @@ public sealed partial class SchedulerGrain(
             // Preempted replicas are deficits now: another pass re-places them where they fit.
             _dirty = true;
         }
+
+        await PrestageAsync();
+    }
+
+    /// <summary>
+    /// Sends each node whose prefetch list should change its new list (see <see cref="CapacityScheduler.Prestage"/>);
+    /// a node that does not answer is tried again on the next run.
+    /// </summary>
+    private async Task PrestageAsync()
+    {
+        var lists = _model.Prestage();
+        var changed = lists.Keys
+            .Concat(_prefetch.Where(p => p.Value.Length > 0).Select(p => p.Key))
+            .Distinct(StringComparer.Ordinal)
+            .Where(nodeId => !(lists.GetValueOrDefault(nodeId) ?? []).SequenceEqual(_prefetch.GetValueOrDefault(nodeId) ?? [], StringComparer.Ordinal))
+            .ToArray();
+        await Task.WhenAll(changed.Select(async nodeId =>
+        {
+            var wanted = lists.GetValueOrDefault(nodeId) ?? [];
+            try
+            {
+                await GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId)).SetPrefetchAsync(wanted);
+                var had = _prefetch.GetValueOrDefault(nodeId) ?? [];
+                _prefetchesRequested += wanted.Count(m => !had.Contains(m, StringComparer.Ordinal));
+                _prefetch[nodeId] = wanted;
+                if (wanted.Length > 0)
+                {
+                    LogPrefetch(nodeId, string.Join(", ", wanted));
+                }
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                LogNodeUnreachable(nodeId, e.Message);
+            }
+        }));
     }
 
     private async Task ExecuteAsync(string nodeId, SchedulingDecision[] decisions)
@@ -283,11 +347,20 @@ public sealed partial class SchedulerGrain(
                         break;
 
                     case ClaimDecision claim:
+                        var warm = _model.Snapshot.Find(nodeId)?.IsWarm(claim.Replica.Model) == true;
                         var result = await node.ClaimAsync(claim.Replica, claim.Claim.Victims);
                         latest = result.Report ?? latest;
                         if (result.Succeeded)
                         {
                             _preemptions += result.Preempted.Length;
+                            if (warm)
+                            {
+                                _warmLoads++;
+                            }
+                            else
+                            {
+                                _coldLoads++;
+                            }
                         }
                         else
                         {

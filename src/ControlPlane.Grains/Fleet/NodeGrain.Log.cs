@@ -28,4 +28,10 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} lost its {Count} replica(s): it is {Health}")]
     private partial void LogReplicasLost(string nodeId, int count, NodeHealth health);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} holds the weights of {Models} warm")]
+    private partial void LogModelsWarm(string nodeId, string models);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: prefetch list set to {Count} model(s): {Models}")]
+    private partial void LogPrefetchSet(string nodeId, int count, string models);
 }

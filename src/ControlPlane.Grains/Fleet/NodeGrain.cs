@@ -150,6 +150,8 @@ public sealed partial class NodeGrain(
             || heartbeat.AgentVersion != S.AgentVersion
             || heartbeat.InventoryError != S.InventoryError;
         var replicasChanged = ApplyReplicaReports(heartbeat.Replicas);
+        // The scheduler places on warm nodes and pre-stages by the cache's room: a change of either is worth telling.
+        var cacheChanged = ApplyCacheReport(heartbeat.ModelCache);
         if (changed)
         {
             var healthChanged = health != S.Health;
@@ -169,14 +171,14 @@ public sealed partial class NodeGrain(
                 LogHealthChanged(S.Terms!.NodeId, health);
             }
         }
-        else if (replicasChanged)
+        else if (replicasChanged || cacheChanged)
         {
             S.PlacementVersion++;
             await state.WriteStateAsync();
             await TellSchedulerAsync();
         }
 
-        return Outcome(HeartbeatResult.Accepted) with { Desired = S.Replicas.ToArray() };
+        return Outcome(HeartbeatResult.Accepted) with { Desired = S.Replicas.ToArray(), Prefetch = PendingPrefetch() };
     }
 
     public async Task<NodeClaimResult> ClaimAsync(PlacedReplica replica, string[] victims)
@@ -233,6 +235,18 @@ public sealed partial class NodeGrain(
     public Task<NodePlacementReport?> GetPlacementAsync() => Task.FromResult(IsEnrolled ? Report() : null);
 
     public Task<NodeView?> GetAsync() => Task.FromResult(IsEnrolled ? ToView() : null);
+
+    public async Task SetPrefetchAsync(string[] models)
+    {
+        if (!IsEnrolled || S.Prefetch.SequenceEqual(models, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        S.Prefetch = [.. models.Take(ModelCache.MaxModels)];
+        await state.WriteStateAsync();
+        LogPrefetchSet(S.Terms!.NodeId, S.Prefetch.Count, string.Join(", ", S.Prefetch));
+    }
 
     public async Task<NodeView?> SetSchedulingAsync(NodeScheduling scheduling)
     {
@@ -375,6 +389,40 @@ public sealed partial class NodeGrain(
         return changed;
     }
 
+    /// <summary>
+    /// Takes the agent's word for its model cache: the warm models, the free room (stored only when it moved by a
+    /// step, see <see cref="ModelCache.FreeBytesChanged"/>) and failed prefetches. An agent without a cache (no
+    /// report) holds nothing warm. True when something the scheduler uses changed.
+    /// </summary>
+    private bool ApplyCacheReport(ModelCacheReport? report)
+    {
+        var warm = report?.Models ?? [];
+        var failures = report?.PrefetchFailures ?? [];
+        long? free = report?.FreeBytes;
+        var changed = !ModelCache.SameModels(warm, S.WarmModels)
+            || ModelCache.FreeBytesChanged(S.CacheFreeBytes, free)
+            || !ModelCache.SameFailures(failures, S.PrefetchFailures);
+        if (!changed)
+        {
+            return false;
+        }
+
+        var newlyWarm = warm.Where(m => !S.WarmModels.Any(w => w.Model == m.Model)).Select(m => m.Model).ToArray();
+        S.WarmModels = [.. warm];
+        S.CacheFreeBytes = free;
+        S.PrefetchFailures = [.. failures];
+        if (newlyWarm.Length > 0)
+        {
+            LogModelsWarm(S.Terms!.NodeId, string.Join(", ", newlyWarm));
+        }
+
+        return true;
+    }
+
+    /// <summary>What the agent should still fetch: the scheduler's list less what is warm already.</summary>
+    private string[] PendingPrefetch() =>
+        S.Prefetch.Where(m => !S.WarmModels.Any(w => string.Equals(w.Model, m, StringComparison.Ordinal))).ToArray();
+
     /// <summary>A slot per GPU: when the GPU count changes (a new inventory), the old placements no longer mean anything.</summary>
     private void FitSlotsToInventory()
     {
@@ -407,8 +455,10 @@ public sealed partial class NodeGrain(
             terms.HourlyCostUsd,
             terms.Ownership,
             TakesNewWork(summary),
-            S.Slots!);
-        return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion);
+            S.Slots!,
+            S.WarmModels.ToArray(),
+            S.CacheFreeBytes);
+        return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion, S.Prefetch.ToArray(), S.PrefetchFailures.ToArray());
     }
 
     private Task PoolUpdate()
@@ -471,7 +521,11 @@ public sealed partial class NodeGrain(
             _lastHeartbeatAt ?? S.LastHeartbeatAt,
             S.AgentVersion,
             S.InventoryError,
-            gpus);
+            gpus,
+            S.WarmModels.OrderBy(m => m.Model, StringComparer.Ordinal).ToArray(),
+            S.CacheFreeBytes,
+            PendingPrefetch(),
+            S.PrefetchFailures.ToArray());
     }
 
     private static bool SameTerms(NodeTerms terms, NodeEnrollment enrollment) =>

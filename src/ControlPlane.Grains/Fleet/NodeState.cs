@@ -31,6 +31,14 @@ public sealed class NodeState
     [Id(12)] public List<PlacedReplica> Replicas { get; set; } = [];
     /// <summary>Grows with every change the scheduler must hear of, so it can drop reordered reports.</summary>
     [Id(13)] public long PlacementVersion { get; set; }
+    /// <summary>Models whose weights the node's cache holds complete, as its agent last reported them.</summary>
+    [Id(14)] public List<WarmModel> WarmModels { get; set; } = [];
+    /// <summary>Free room in the node's model cache as last stored (a change under <see cref="ModelCache.FreeBytesStep"/> is not); null without a cache.</summary>
+    [Id(15)] public long? CacheFreeBytes { get; set; }
+    /// <summary>Models the scheduler asked the node to fetch.</summary>
+    [Id(16)] public List<string> Prefetch { get; set; } = [];
+    /// <summary>Prefetches the agent reports as failed.</summary>
+    [Id(17)] public List<PrefetchFailure> PrefetchFailures { get; set; } = [];
 }
 
 /// <summary>The terms an operator enrolled a node with.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Cli;
@@ -13,7 +14,8 @@ namespace ControlPlane.NodeAgent.Cli;
 /// <param name="Runtime">
 /// What runs the replicas: <see cref="CommandRuntimeOptions"/> when a start command is given, else <see cref="SimulatedRuntimeOptions"/>.
 /// </param>
-internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime)
+/// <param name="ModelCache">The local model cache and how prefetches run; null without <c>--model-cache</c>.</param>
+internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null)
 {
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
@@ -22,11 +24,14 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
     public const string StartCommandVariable = "CONTROLPLANE_START_COMMAND";
     public const string ReadyCommandVariable = "CONTROLPLANE_READY_COMMAND";
     public const string StopCommandVariable = "CONTROLPLANE_STOP_COMMAND";
+    public const string ModelCacheVariable = "CONTROLPLANE_MODEL_CACHE";
+    public const string PrefetchCommandVariable = "CONTROLPLANE_PREFETCH_COMMAND";
 
     public static readonly string Usage = $"""
         usage: ControlPlane.NodeAgent --server URL --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
                  [--runtime simulated|command] [--load-seconds N]
                  [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
+                 [--model-cache DIR [--prefetch-command CMD | --prefetch-seconds N]]
 
           --server URL        control plane base address, http or https   (env {ServerVariable})
           --node-id ID        this node's enrolled id                     (env {NodeIdVariable})
@@ -52,6 +57,25 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
                               (default: SIGTERM to the start command's process group); whatever is
                               left of the replica {CommandRuntimeOptions.DefaultStopTimeoutSeconds} s later is killed
           (env {RuntimeVariable}, {StartCommandVariable}, {ReadyCommandVariable}, {StopCommandVariable})
+          A dedicated replica may also serve shared requests of its model at a lower priority: its commands then
+          see {CommandReplicaRuntime.SharedPriorityVariable}=low (start the engine with request priorities, e.g. vLLM's
+          --scheduling-policy priority).
+
+        Model weights: the agent reports which models' weights the node holds, so that replicas are placed where
+        they load from local disk, and fetches the ones the server expects to need here.
+          --model-cache DIR   the local model cache: one directory per model, named by the model id (model
+                              org/name in DIR/org/name); a model counts once its directory holds the file
+                              {ModelCacheDirectory.CompleteMarker}. Every heartbeat reports these models, their sizes and the
+                              free room on DIR's filesystem                          (env {ModelCacheVariable})
+          --prefetch-command CMD  run by /bin/sh -c for each model in the reply's prefetch list that is not
+                              in the cache, one at a time per model, in the background; it finds the model
+                              in {CommandModelFetcher.ModelVariable} and the directory to fill in {CommandModelFetcher.DirectoryVariable}
+                              (e.g. huggingface-cli download "$CONTROLPLANE_MODEL" --local-dir "$CONTROLPLANE_MODEL_CACHE_DIR").
+                              Exit 0: the agent writes {ModelCacheDirectory.CompleteMarker}. Otherwise the failure is reported
+                              and the model tried again after 1 min, doubling to 30 min    (env {PrefetchCommandVariable})
+          --prefetch-seconds N  --runtime simulated: a prefetch only waits N s (0 to {MaxLoadSeconds}, default
+                              {SimulatedModelFetcher.DefaultSeconds}) and then marks the model complete; a simulated replica that turns
+                              ready marks its model complete too
 
         Command-line values win over environment variables.
         """;
@@ -65,10 +89,15 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
         ("--start-command", StartCommandVariable),
         ("--ready-command", ReadyCommandVariable),
         ("--stop-command", StopCommandVariable),
+        ("--model-cache", ModelCacheVariable),
+        ("--prefetch-command", PrefetchCommandVariable),
     ];
 
     private static readonly HashSet<string> KnownOptions =
-        ["--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command"];
+        [
+            "--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
+            "--model-cache", "--prefetch-command", "--prefetch-seconds",
+        ];
 
     /// <summary>Parses <paramref name="args"/>, falling back to the environment for server, node id and token.</summary>
     public static bool TryParse(
@@ -144,8 +173,58 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
             return false;
         }
 
-        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir, runtime);
+        error = ParseModelCache(values, runtime, out var modelCache);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache);
         return true;
+    }
+
+    private static string? ParseModelCache(Dictionary<string, string> values, RuntimeOptions runtime, out ModelCacheOptions? modelCache)
+    {
+        modelCache = null;
+        var directory = values.GetValueOrDefault("--model-cache");
+        var command = values.GetValueOrDefault("--prefetch-command");
+        var seconds = values.GetValueOrDefault("--prefetch-seconds");
+        if ((ValidatePath(directory, "--model-cache") ?? ValidatePath(command, "--prefetch-command")) is { } empty)
+        {
+            return empty;
+        }
+
+        if (directory is null)
+        {
+            return command is not null ? "--prefetch-command needs --model-cache"
+                : seconds is not null ? "--prefetch-seconds needs --model-cache"
+                : null;
+        }
+
+        var simulated = runtime is SimulatedRuntimeOptions;
+        if (command is not null && simulated)
+        {
+            return "--prefetch-command is only for --runtime command (the simulated runtime pretends: --prefetch-seconds)";
+        }
+
+        if (seconds is not null && !simulated)
+        {
+            return "--prefetch-seconds is only for --runtime simulated";
+        }
+
+        var fetchTime = TimeSpan.FromSeconds(SimulatedModelFetcher.DefaultSeconds);
+        if (seconds is not null)
+        {
+            if (!double.TryParse(seconds, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) || s is not (>= 0 and <= MaxLoadSeconds))
+            {
+                return $"--prefetch-seconds must be a number of seconds from 0 to {MaxLoadSeconds}, got '{seconds}'";
+            }
+
+            fetchTime = TimeSpan.FromSeconds(s);
+        }
+
+        modelCache = new ModelCacheOptions(directory, command, simulated ? fetchTime : null);
+        return null;
     }
 
     public static bool IsHelpRequested(IReadOnlyList<string> args) => args.Any(a => a is "-h" or "--help");

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Heartbeats;
 
 /// <summary>
-/// Reads the GPUs, sends a heartbeat with them and the replicas, applies the reply's desired replicas, waits; until
-/// cancelled. Never gives up on the server. Stopping the replicas at exit is the caller's choice, not the loop's.
+/// Reads the GPUs, sends a heartbeat with them, the replicas and the model cache, applies the reply's desired
+/// replicas and prefetch list, waits; until cancelled. Never gives up on the server. Stopping the replicas at exit is the caller's choice, not the loop's.
 /// </summary>
 internal sealed class HeartbeatLoop(
     HeartbeatClient client,
@@ -16,7 +17,8 @@ internal sealed class HeartbeatLoop(
     TimeProvider time,
     Backoff backoff,
     Guid sessionId,
-    string agentVersion)
+    string agentVersion,
+    ModelCache? models = null)
 {
     /// <summary>The interval until the server names one.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
@@ -54,7 +56,7 @@ internal sealed class HeartbeatLoop(
 
         var sequence = ++_sequence;
         var result = await client.SendAsync(
-            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report()),
+            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report()),
             cancellationToken);
 
         switch (result.Outcome)
@@ -112,6 +114,7 @@ internal sealed class HeartbeatLoop(
         _interval = interval;
         backoff.Reset();
         replicas.Reconcile(reply?.Desired);
+        models?.Prefetch(reply?.Prefetch);
     }
 
     private async Task RefreshGpusAsync(CancellationToken cancellationToken)

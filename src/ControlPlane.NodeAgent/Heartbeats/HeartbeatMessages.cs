@@ -12,13 +12,27 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 /// <param name="InventoryError">Why nvidia-smi could not be read; <see cref="Gpus"/> then holds the last GPUs known.</param>
 /// <param name="Gpus">The node's GPUs, read fresh for this heartbeat.</param>
 /// <param name="Replicas">Replicas running on the node now: desired ones, starting ones and ones still stopping.</param>
+/// <param name="ModelCache">The node's model cache; null without <c>--model-cache</c>.</param>
 internal sealed record HeartbeatRequest(
     long Sequence,
     Guid AgentSessionId,
     string AgentVersion,
     string? InventoryError,
     IReadOnlyList<GpuReport> Gpus,
-    IReadOnlyList<ReplicaReport> Replicas);
+    IReadOnlyList<ReplicaReport> Replicas,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ModelCacheReport? ModelCache = null);
+
+/// <summary>The node's model cache in a heartbeat.</summary>
+/// <param name="FreeBytes">Free room left on the cache's filesystem.</param>
+/// <param name="Models">Models whose weights are complete in the cache.</param>
+/// <param name="PrefetchFailures">Prefetches that failed and have not succeeded since, for models the server still asks for.</param>
+internal sealed record ModelCacheReport(long FreeBytes, IReadOnlyList<CachedModel> Models, IReadOnlyList<PrefetchFailureReport> PrefetchFailures);
+
+/// <summary>A complete model in the cache and its size on disk.</summary>
+internal sealed record CachedModel(string Model, long Bytes);
+
+/// <summary>A failed prefetch: <paramref name="Attempts"/> grows with every try.</summary>
+internal sealed record PrefetchFailureReport(string Model, int Attempts, string Error);
 
 /// <summary>One replica the node runs, in a heartbeat.</summary>
 /// <param name="State"><c>starting</c>, <c>ready</c> or <c>failed</c>; a replica being stopped keeps the state it had until it is gone.</param>
@@ -29,14 +43,16 @@ internal sealed record ReplicaReport(string ReplicaId, ReplicaState State);
 /// <param name="Desired">
 /// Every replica the node should run now; <see langword="null"/> (no list in the reply) leaves the node's replicas as they are.
 /// </param>
-internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica?>? Desired);
+/// <param name="Prefetch">Models whose weights the node should fetch into its model cache.</param>
+internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica?>? Desired, IReadOnlyList<string?>? Prefetch = null);
 
 /// <summary>
 /// A replica the server wants on this node. Every field may be missing so that one bad entry is turned away on its own
 /// (<see cref="ReplicaSpec.TryCreate"/>) rather than failing the whole reply; a value of the wrong JSON type still does.
 /// </summary>
 /// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) for the replica.</param>
-internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices);
+/// <param name="SharedRequestPriority"><c>low</c> on a dedicated replica that may serve shared requests of its model behind its own.</param>
+internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, string? SharedRequestPriority = null);
 
 /// <summary>The parts of an RFC 9457 problem details body that an operator needs to read.</summary>
 internal sealed record ProblemDetailsReply(string? Title, string? Detail);

@@ -15,18 +15,31 @@ internal sealed class CommandReplicaRuntime(CommandRuntimeOptions options, Agent
     public const string ModelVariable = "CONTROLPLANE_MODEL";
     public const string GpuIndicesVariable = "CONTROLPLANE_GPU_INDICES";
     public const string CudaVisibleDevicesVariable = "CUDA_VISIBLE_DEVICES";
+    public const string SharedPriorityVariable = "CONTROLPLANE_SHARED_PRIORITY";
 
     public IReplica Start(ReplicaSpec spec) => CommandReplica.Start(spec, options, log, time);
 
-    /// <summary>The variables every command of the replica (start, ready, stop) sees.</summary>
-    public static IReadOnlyDictionary<string, string> EnvironmentOf(ReplicaSpec spec) => new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>
+    /// The variables every command of the replica (start, ready, stop) sees; <see cref="SharedPriorityVariable"/> only
+    /// on a replica that may serve shared requests (start the engine with request priorities then).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentOf(ReplicaSpec spec)
     {
-        [ReplicaIdVariable] = spec.ReplicaId,
-        [DeploymentIdVariable] = spec.DeploymentId,
-        [ModelVariable] = spec.Model,
-        [GpuIndicesVariable] = spec.GpuList,
-        [CudaVisibleDevicesVariable] = spec.GpuList,
-    };
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ReplicaIdVariable] = spec.ReplicaId,
+            [DeploymentIdVariable] = spec.DeploymentId,
+            [ModelVariable] = spec.Model,
+            [GpuIndicesVariable] = spec.GpuList,
+            [CudaVisibleDevicesVariable] = spec.GpuList,
+        };
+        if (spec.SharedRequestPriority is { } priority)
+        {
+            environment[SharedPriorityVariable] = priority;
+        }
+
+        return environment;
+    }
 }
 
 /// <summary>

@@ -8,7 +8,11 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// <param name="DeploymentId">The deployment the replica serves.</param>
 /// <param name="Model">The model to load, as the engine names it (e.g. <c>meta-llama/Llama-3.1-8B-Instruct</c>).</param>
 /// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) the replica may use, in the order the server gave.</param>
-internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices)
+/// <param name="SharedRequestPriority">
+/// The priority at which the replica may also serve shared requests of its model (<c>low</c> on dedicated replicas);
+/// null when it serves only its own deployment.
+/// </param>
+internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority = null)
 {
     /// <summary>The server refuses a heartbeat that reports a longer replica id, so the agent never runs one.</summary>
     public const int MaxIdLength = 128;
@@ -38,14 +42,15 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
             return false;
         }
 
-        problem = CheckText(desired.DeploymentId, "deploymentId") ?? CheckText(desired.Model, "model") ?? CheckGpus(desired.GpuIndices);
+        problem = CheckText(desired.DeploymentId, "deploymentId") ?? CheckText(desired.Model, "model") ?? CheckGpus(desired.GpuIndices)
+            ?? CheckPriority(desired.SharedRequestPriority);
         if (problem is not null)
         {
             problem = $"replica '{id}': {problem}";
             return false;
         }
 
-        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!]);
+        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!], desired.SharedRequestPriority);
         return true;
     }
 
@@ -57,7 +62,8 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         && string.Equals(ReplicaId, other.ReplicaId, StringComparison.Ordinal)
         && string.Equals(DeploymentId, other.DeploymentId, StringComparison.Ordinal)
         && string.Equals(Model, other.Model, StringComparison.Ordinal)
-        && GpuIndices.SequenceEqual(other.GpuIndices);
+        && GpuIndices.SequenceEqual(other.GpuIndices)
+        && string.Equals(SharedRequestPriority, other.SharedRequestPriority, StringComparison.Ordinal);
 
     public override int GetHashCode() => HashCode.Combine(ReplicaId, DeploymentId, Model, GpuList);
 
@@ -66,6 +72,12 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         string.IsNullOrWhiteSpace(value) || value.Length > MaxTextLength || value.Any(char.IsControl)
             ? $"{name} must be 1 to {MaxTextLength} characters without control characters, got {Quote(value)}"
             : null;
+
+    // It reaches the engine's command line through the environment: a short lower-case word, nothing else.
+    private static string? CheckPriority(string? priority) =>
+        priority is null || (priority.Length is > 0 and <= 16 && priority.All(char.IsAsciiLetterLower))
+            ? null
+            : $"sharedRequestPriority must be 1 to 16 lower-case letters, got {Quote(priority)}";
 
     private static string? CheckGpus(IReadOnlyList<int>? gpus)
     {

@@ -3,7 +3,8 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// <summary>Which runtime runs the node's replicas (<c>--runtime</c>), and its settings.</summary>
 internal abstract record RuntimeOptions
 {
-    public abstract IReplicaRuntime CreateRuntime(AgentLog log, TimeProvider time);
+    /// <param name="onModelLoaded">Told the model of each replica a simulated runtime loads (its weights are then warm); null for none.</param>
+    public abstract IReplicaRuntime CreateRuntime(AgentLog log, TimeProvider time, Action<string>? onModelLoaded = null);
 
     /// <summary>One line for the agent's start-up log.</summary>
     public abstract string Describe();
@@ -18,7 +19,8 @@ internal sealed record SimulatedRuntimeOptions(TimeSpan LoadTime) : RuntimeOptio
     /// <value>5 s: long enough to see <c>starting</c> in a heartbeat or two.</value>
     public static readonly TimeSpan DefaultLoadTime = TimeSpan.FromSeconds(DefaultLoadSeconds);
 
-    public override IReplicaRuntime CreateRuntime(AgentLog log, TimeProvider time) => new SimulatedReplicaRuntime(LoadTime, time);
+    public override IReplicaRuntime CreateRuntime(AgentLog log, TimeProvider time, Action<string>? onModelLoaded = null) =>
+        new SimulatedReplicaRuntime(LoadTime, time, onModelLoaded);
 
     public override string Describe() =>
         $"simulated (nothing is started; replicas report ready {LoadTime.TotalSeconds:0.###} s after the server asks for them)";
@@ -49,7 +51,9 @@ internal sealed record CommandRuntimeOptions(string StartCommand, string? StopCo
     /// <value>10 s, so that stopping every replica fits in the 30 s systemd and Kubernetes give the agent to exit.</value>
     public TimeSpan StopTimeout { get; init; } = DefaultStopTimeout;
 
-    public override IReplicaRuntime CreateRuntime(AgentLog log, TimeProvider time) => new CommandReplicaRuntime(this, log, time);
+    // A real engine fills its own caches; only a prefetch (or a tool writing the marker) makes a model warm.
+    public override IReplicaRuntime CreateRuntime(AgentLog log, TimeProvider time, Action<string>? onModelLoaded = null) =>
+        new CommandReplicaRuntime(this, log, time);
 
     public override string Describe() =>
         $"command (start: {StartCommand}; ready: {ReadyCommand ?? "as soon as started"}; stop: {StopCommand ?? "SIGTERM"})";

@@ -3,24 +3,28 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// <summary>
 /// Pretends to run replicas: each turns ready <paramref name="loadTime"/> after it starts (measured on
 /// <paramref name="time"/>) and stops at once. For the simulator's fleets, and to try the agent and the control
-/// plane end to end on a machine without an inference engine.
+/// plane end to end on a machine without an inference engine. A replica that turns ready calls
+/// <paramref name="onLoaded"/> with its model: the weights it loaded are on the node now (the model cache's warm list).
 /// </summary>
-internal sealed class SimulatedReplicaRuntime(TimeSpan loadTime, TimeProvider time) : IReplicaRuntime
+internal sealed class SimulatedReplicaRuntime(TimeSpan loadTime, TimeProvider time, Action<string>? onLoaded = null) : IReplicaRuntime
 {
-    public IReplica Start(ReplicaSpec spec) => new SimulatedReplica(spec, loadTime, time);
+    public IReplica Start(ReplicaSpec spec) => new SimulatedReplica(spec, loadTime, time, onLoaded);
 
     private sealed class SimulatedReplica : IReplica
     {
         private readonly ITimer? _loaded;
+        private readonly Action<string>? _onLoaded;
         private volatile ReplicaStatus _status = ReplicaStatus.Starting;
         private volatile bool _stopped;
 
-        public SimulatedReplica(ReplicaSpec spec, TimeSpan loadTime, TimeProvider time)
+        public SimulatedReplica(ReplicaSpec spec, TimeSpan loadTime, TimeProvider time, Action<string>? onLoaded)
         {
             Spec = spec;
+            _onLoaded = onLoaded;
             if (loadTime <= TimeSpan.Zero)
             {
                 _status = ReplicaStatus.Ready;
+                onLoaded?.Invoke(spec.Model);
                 return;
             }
 
@@ -44,6 +48,7 @@ internal sealed class SimulatedReplicaRuntime(TimeSpan loadTime, TimeProvider ti
             if (!_stopped)
             {
                 _status = ReplicaStatus.Ready;
+                _onLoaded?.Invoke(Spec.Model);
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Fleet;
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Server.Api.Fleet;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Metrics;
@@ -53,7 +54,8 @@ public static class AgentApi
             FleetValidation.ToReadings(request.Gpus),
             request.InventoryError,
             user.TokenId() ?? "",
-            FleetValidation.ToReplicaReports(request.Replicas)));
+            FleetValidation.ToReplicaReports(request.Replicas),
+            FleetValidation.ToModelCache(request.ModelCache)));
         metrics.HeartbeatReceived(outcome.Result);
 
         return outcome.Result switch
@@ -69,7 +71,12 @@ public static class AgentApi
             // A stale heartbeat is answered like any other: the agent has nothing to fix.
             _ => TypedResults.Ok(new HeartbeatResponse(
                 outcome.HeartbeatIntervalSeconds,
-                (outcome.Desired ?? []).Select(r => new DesiredReplica(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices)).ToArray())),
+                (outcome.Desired ?? []).Select(ToDesired).ToArray(),
+                outcome.Prefetch ?? [])),
         };
     }
+
+    // A dedicated replica's spare capacity serves shared requests for its model, behind its own deployment's.
+    private static DesiredReplica ToDesired(PlacedReplica r) =>
+        new(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices, r.Tier is ReplicaTier.Reserved or ReplicaTier.Burst ? "low" : null);
 }

@@ -50,6 +50,16 @@ public sealed class ControlPlaneMetrics
             () => _scheduler?.Preemptions ?? 0,
             unit: "{replica}",
             description: "Shared or burst replicas preempted to give their GPUs to a higher tier (resets when the scheduler moves silo).");
+        meter.CreateObservableCounter(
+            "controlplane.model.loads",
+            ObserveLoads,
+            unit: "{replica}",
+            description: "Replicas placed, by cache: warm (the node held the model's weights) or cold (resets when the scheduler moves silo).");
+        meter.CreateObservableCounter(
+            "controlplane.prefetches",
+            ObservePrefetches,
+            unit: "{prefetch}",
+            description: "Model weight prefetches by event: requested (added to a node's list), completed (warm there since), failed (attempts the agent reported); resets when the scheduler moves silo.");
         meter.CreateObservableGauge(
             "controlplane.demand.spilled",
             () => (double)(_scheduler?.SpilledTokensPerSecond ?? 0m),
@@ -70,6 +80,21 @@ public sealed class ControlPlaneMetrics
     public void UpdateFleet(IReadOnlyList<PoolTotals> pools) => _pools = pools;
 
     public void UpdateScheduler(SchedulerSummary summary) => _scheduler = summary;
+
+    private IEnumerable<Measurement<long>> ObserveLoads()
+    {
+        var s = _scheduler;
+        yield return new Measurement<long>(s?.WarmLoads ?? 0, Tag("cache", "warm"));
+        yield return new Measurement<long>(s?.ColdLoads ?? 0, Tag("cache", "cold"));
+    }
+
+    private IEnumerable<Measurement<long>> ObservePrefetches()
+    {
+        var s = _scheduler;
+        yield return new Measurement<long>(s?.PrefetchesRequested ?? 0, Tag("event", "requested"));
+        yield return new Measurement<long>(s?.PrefetchesCompleted ?? 0, Tag("event", "completed"));
+        yield return new Measurement<long>(s?.PrefetchesFailed ?? 0, Tag("event", "failed"));
+    }
 
     private IEnumerable<Measurement<long>> ObserveAllocated()
     {

@@ -1,4 +1,5 @@
 using ControlPlane.NodeAgent.Cli;
+using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Tests.Cli;
@@ -235,5 +236,57 @@ public sealed class AgentOptionsTests
             AgentOptions.Usage,
             StringComparison.Ordinal);
         Assert.Contains("CONTROLPLANE_GPU_INDICES and CUDA_VISIBLE_DEVICES (e.g. 0,1)", AgentOptions.Usage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_ModelCacheWithPrefetchCommand_ReturnsThem()
+    {
+        string[] args = [.. Required, "--start-command", "vllm serve", "--model-cache", "/var/cache/models", "--prefetch-command", "fetch.sh"];
+
+        Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(new ModelCacheOptions("/var/cache/models", "fetch.sh", null), options.ModelCache);
+    }
+
+    [Fact]
+    public void TryParse_ModelCacheFromTheEnvironment_Simulated_TakesPrefetchSeconds()
+    {
+        var environment = new Dictionary<string, string> { [AgentOptions.ModelCacheVariable] = "/cache\n" };
+        string[] args = [.. Required, "--runtime", "simulated", "--prefetch-seconds", "2.5"];
+
+        Assert.True(AgentOptions.TryParse(args, v => environment.GetValueOrDefault(v), out var options, out var error), error);
+
+        Assert.Equal(new ModelCacheOptions("/cache", null, TimeSpan.FromSeconds(2.5)), options.ModelCache);
+    }
+
+    [Fact]
+    public void TryParse_SimulatedWithModelCache_PrefetchesAfterTheDefaultTime()
+    {
+        Assert.True(AgentOptions.TryParse([.. Required, "--runtime", "simulated", "--model-cache", "/c"], NoEnvironment, out var options, out _));
+
+        Assert.Equal(TimeSpan.FromSeconds(SimulatedModelFetcher.DefaultSeconds), options.ModelCache?.SimulatedPrefetchTime);
+    }
+
+    [Theory]
+    [InlineData("--prefetch-command needs --model-cache", "--start-command", "x", "--prefetch-command", "f")]
+    [InlineData("--prefetch-seconds needs --model-cache", "--runtime", "simulated", "--prefetch-seconds", "1")]
+    [InlineData("--prefetch-command is only for --runtime command", "--runtime", "simulated", "--model-cache", "/c", "--prefetch-command", "f")]
+    [InlineData("--prefetch-seconds is only for --runtime simulated", "--start-command", "x", "--model-cache", "/c", "--prefetch-seconds", "1")]
+    [InlineData("--prefetch-seconds must be a number", "--runtime", "simulated", "--model-cache", "/c", "--prefetch-seconds", "-1")]
+    [InlineData("--model-cache must not be empty", "--runtime", "simulated", "--model-cache", " ")]
+    public void TryParse_BadModelCacheOptions_SayWhatIsWrong(string expected, params string[] extra)
+    {
+        Assert.False(AgentOptions.TryParse([.. Required, .. extra], NoEnvironment, out _, out var error));
+
+        Assert.StartsWith(expected, error);
+    }
+
+    [Fact]
+    public void Usage_NamesTheModelCacheOptionsAndTheMarker()
+    {
+        Assert.Contains("--model-cache DIR", AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains("--prefetch-command CMD", AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains(ModelCacheDirectory.CompleteMarker, AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains(CommandReplicaRuntime.SharedPriorityVariable, AgentOptions.Usage, StringComparison.Ordinal);
     }
 }

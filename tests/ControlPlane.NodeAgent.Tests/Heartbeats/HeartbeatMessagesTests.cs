@@ -60,6 +60,32 @@ public sealed class HeartbeatMessagesTests
     }
 
     [Fact]
+    public void Serialize_ModelCache_WritesModelsRoomAndFailures()
+    {
+        var request = new HeartbeatRequest(
+            4, Guid.Empty, "1.0.0", null, [], [],
+            new ModelCacheReport(1_000, [new CachedModel("org/m", 42)], [new PrefetchFailureReport("x", 2, "exit 1")]));
+
+        var json = JsonSerializer.Serialize(request, AgentJsonContext.Default.HeartbeatRequest);
+
+        Assert.EndsWith(
+            ""","replicas":[],"modelCache":{"freeBytes":1000,"models":[{"model":"org/m","bytes":42}],"prefetchFailures":[{"model":"x","attempts":2,"error":"exit 1"}]}}""",
+            json,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deserialize_PrefetchAndSharedPriority_AreRead()
+    {
+        var reply = JsonSerializer.Deserialize(
+            """{"heartbeatIntervalSeconds": 5, "desired": [{"replicaId": "r1", "deploymentId": "d", "model": "m", "gpuIndices": [0], "sharedRequestPriority": "low"}], "prefetch": ["m2"]}""",
+            AgentJsonContext.Default.HeartbeatReply);
+
+        Assert.Equal(["m2"], reply?.Prefetch);
+        Assert.Equal("low", Assert.Single(reply?.Desired ?? [])?.SharedRequestPriority);
+    }
+
+    [Fact]
     public void Deserialize_HeartbeatReply_ReadsTheInterval()
     {
         var reply = JsonSerializer.Deserialize("""{"heartbeatIntervalSeconds": 5, "desired": []}""", AgentJsonContext.Default.HeartbeatReply);

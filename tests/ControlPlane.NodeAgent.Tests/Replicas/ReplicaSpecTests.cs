@@ -49,4 +49,25 @@ public sealed class ReplicaSpecTests
         Assert.Equal(a.GetHashCode(), b.GetHashCode());
         Assert.NotEqual(a, b with { GpuIndices = [1, 0] });
     }
+
+    [Fact]
+    public void TryCreate_SharedRequestPriority_IsKeptAndReachesTheCommandsEnvironment()
+    {
+        Assert.True(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], "low"), out var spec, out var problem), problem);
+
+        Assert.Equal("low", spec.SharedRequestPriority);
+        Assert.Equal("low", CommandReplicaRuntime.EnvironmentOf(spec)[CommandReplicaRuntime.SharedPriorityVariable]);
+        Assert.False(CommandReplicaRuntime.EnvironmentOf(spec with { SharedRequestPriority = null }).ContainsKey(CommandReplicaRuntime.SharedPriorityVariable));
+    }
+
+    [Theory]
+    [InlineData("LOW")]
+    [InlineData("")]
+    [InlineData("low; rm -rf /")]
+    public void TryCreate_BadSharedRequestPriority_SaysWhy(string priority)
+    {
+        Assert.False(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], priority), out _, out var problem));
+
+        Assert.Contains("sharedRequestPriority must be 1 to 16 lower-case letters", problem, StringComparison.Ordinal);
+    }
 }

@@ -19,13 +19,27 @@ public sealed record EnrollNodeResponse(string NodeId, string Token);
 /// <param name="Sequence">Grows by one per heartbeat within an agent process, from 1.</param>
 /// <param name="AgentSessionId">New per agent process, so a restart is told apart from a delayed request.</param>
 /// <param name="InventoryError">Why the agent could not read its GPUs, when it could not.</param>
+/// <param name="ModelCache">The node's local model cache; absent when the agent has none (then nothing is warm there).</param>
 public sealed record HeartbeatRequest(
     long? Sequence,
     string? AgentSessionId,
     string? AgentVersion,
     string? InventoryError,
     IReadOnlyList<GpuReport?>? Gpus,
-    IReadOnlyList<ReplicaReport?>? Replicas);
+    IReadOnlyList<ReplicaReport?>? Replicas,
+    ModelCacheRequest? ModelCache = null);
+
+/// <summary>What a node holds in its local model cache.</summary>
+/// <param name="FreeBytes">Free room left on the cache's filesystem.</param>
+/// <param name="Models">Models whose weights are complete there: <c>{model, bytes}</c>.</param>
+/// <param name="PrefetchFailures">Prefetches that failed: <c>{model, attempts, error}</c>.</param>
+public sealed record ModelCacheRequest(long? FreeBytes, IReadOnlyList<CachedModelRequest?>? Models, IReadOnlyList<PrefetchFailureRequest?>? PrefetchFailures);
+
+/// <summary>A model whose weights are complete in the cache, and their size on disk.</summary>
+public sealed record CachedModelRequest(string? Model, long? Bytes);
+
+/// <summary>A prefetch the agent could not finish; <paramref name="Attempts"/> grows with every try.</summary>
+public sealed record PrefetchFailureRequest(string? Model, int? Attempts, string? Error);
 
 /// <summary>One GPU as <c>nvidia-smi</c> reports it; readings it could not take are null.</summary>
 public sealed record GpuReport(
@@ -43,10 +57,15 @@ public sealed record GpuReport(
 public sealed record ReplicaReport(string? ReplicaId, string? State);
 
 /// <summary>What the agent should do next.</summary>
-public sealed record HeartbeatResponse(int HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica> Desired);
+/// <param name="Prefetch">Models whose weights the agent should fetch into its model cache (those not warm there yet).</param>
+public sealed record HeartbeatResponse(int HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica> Desired, IReadOnlyList<string> Prefetch);
 
 /// <summary>A replica the node should run.</summary>
-public sealed record DesiredReplica(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices);
+/// <param name="SharedRequestPriority">
+/// <c>low</c> on a dedicated replica: it may also serve shared (serverless, batch) requests for the same model, at a
+/// lower priority than its own deployment's (start the engine with request priorities); null on shared replicas.
+/// </param>
+public sealed record DesiredReplica(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority);
 
 public static partial class FleetValidation
 {
@@ -151,8 +170,67 @@ public static partial class FleetValidation
             errors["replicas"] = [$"At most {MaxGpusPerNode} replicas per node."];
         }
 
+        if (request.ModelCache is { } cache)
+        {
+            Validate(cache, errors);
+        }
+
         return errors;
     }
+
+    private static void Validate(ModelCacheRequest cache, Dictionary<string, string[]> errors)
+    {
+        if (cache.FreeBytes is not (>= 0 and <= ModelCache.MaxBytes))
+        {
+            errors["modelCache.freeBytes"] = [$"Required: bytes free in the model cache, 0 to {ModelCache.MaxBytes}."];
+        }
+
+        var models = cache.Models ?? [];
+        if (models.Count > ModelCache.MaxModels)
+        {
+            errors["modelCache.models"] = [$"At most {ModelCache.MaxModels} models."];
+        }
+        else
+        {
+            for (var i = 0; i < models.Count; i++)
+            {
+                if (models[i] is not { } m || !ModelCache.IsValidModel(m.Model) || m.Bytes is not (>= 0 and <= ModelCache.MaxBytes))
+                {
+                    errors[$"modelCache.models[{i}]"] = [$"Needs model (1 to {DeploymentSpec.MaxModelLength} characters, no control characters) and bytes (0 to {ModelCache.MaxBytes})."];
+                }
+            }
+
+            if (models.All(m => m is not null) && models.Select(m => m!.Model).Distinct(StringComparer.Ordinal).Count() != models.Count)
+            {
+                errors["modelCache.models"] = ["Each model may be listed once."];
+            }
+        }
+
+        var failures = cache.PrefetchFailures ?? [];
+        if (failures.Count > ModelCache.MaxModels)
+        {
+            errors["modelCache.prefetchFailures"] = [$"At most {ModelCache.MaxModels} failures."];
+            return;
+        }
+
+        for (var i = 0; i < failures.Count; i++)
+        {
+            if (failures[i] is not { } f || !ModelCache.IsValidModel(f.Model) || f.Attempts is not (>= 1 and <= 1_000_000)
+                || string.IsNullOrWhiteSpace(f.Error) || f.Error.Length > ModelCache.MaxErrorLength)
+            {
+                errors[$"modelCache.prefetchFailures[{i}]"] = [$"Needs model, attempts (1 to 1000000) and error (1 to {ModelCache.MaxErrorLength} characters)."];
+            }
+        }
+    }
+
+    /// <summary>The cache report of a validated request; null when the agent has no cache.</summary>
+    public static ControlPlane.Contracts.Fleet.ModelCacheReport? ToModelCache(ModelCacheRequest? cache) =>
+        cache is null
+            ? null
+            : new ControlPlane.Contracts.Fleet.ModelCacheReport(
+                cache.FreeBytes!.Value,
+                (cache.Models ?? []).Select(m => new WarmModel(m!.Model!, m.Bytes!.Value)).ToArray(),
+                (cache.PrefetchFailures ?? []).Select(f => new PrefetchFailure(f!.Model!, f.Attempts!.Value, f.Error!)).ToArray());
 
     public static ReplicaState? ParseReplicaState(string? state) => state switch
     {
