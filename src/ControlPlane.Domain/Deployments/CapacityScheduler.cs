@@ -148,6 +148,10 @@ public sealed class CapacityScheduler(Random? random = null)
             .ToArray();
     }
 
+    /// <summary>The replicas the model holds on a node (what its grain would report with a change of the node).</summary>
+    public IReadOnlyList<PlacedReplica> ReplicasOn(string nodeId) =>
+        _byNode.TryGetValue(nodeId, out var ids) ? ids.Select(id => _replicas[id].Replica).ToArray() : [];
+
     /// <summary>Every replica the model holds.</summary>
     public IEnumerable<ScheduledReplica> Replicas() =>
         _replicas.Values.Select(r => Describe(r.Replica, r.NodeId, _deployments.GetValueOrDefault(r.Replica.DeploymentId)));

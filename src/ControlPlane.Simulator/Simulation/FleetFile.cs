@@ -19,6 +19,9 @@ internal sealed record FleetFile(
     TimeSpan ScaleDownDelay,
     IReadOnlyList<SimulatedDeployment> Deployments)
 {
+    /// <summary>How model weights reach a node: the defaults of every node group, and how large weights are.</summary>
+    public FleetLoading Loading { get; init; } = FleetLoading.Default;
+
     /// <summary>Distribution partners that take serverless demand no GPU of the fleet serves, at their price, up to their capacity.</summary>
     public IReadOnlyList<FleetPartner> Partners { get; init; } = [];
 
@@ -49,16 +52,71 @@ internal sealed record FleetNodeGroup(
     Ownership Ownership,
     decimal HourlyCostUsd)
 {
+    /// <summary>Where this group's nodes read weights from; null takes the fleet's <see cref="FleetLoading"/> defaults.</summary>
+    public NodeStorage? Storage { get; init; }
+
     public PlacementNode Node(int number) =>
-        PlacementNode.Create($"{Name}-{number:D3}", Region, Sku, GpuMemoryMiB, GpusPerNode, HourlyCostUsd, Ownership);
+        PlacementNode.Create($"{Name}-{number:D3}", Region, Sku, GpuMemoryMiB, GpusPerNode, HourlyCostUsd, Ownership) with
+        {
+            CacheFreeBytes = Storage is { CacheGB: > 0 } s ? (long)(s.CacheGB * 1e9) : null,
+        };
+}
+
+/// <summary>
+/// Where a node reads model weights from, and how fast: the regional object store over the network, or its own model
+/// cache on local NVMe (weights it loaded or prefetched before, kept while they fit).
+/// </summary>
+/// <param name="ObjectStoreGBps">Gigabytes per second one node downloads weights at.</param>
+/// <param name="CacheGBps">Gigabytes per second one node reads weights from its local cache into GPU memory.</param>
+/// <param name="CacheGB">Size of the local model cache; 0 for none.</param>
+internal sealed record NodeStorage(double ObjectStoreGBps, double CacheGBps, double CacheGB);
+
+/// <summary>
+/// The physics of a model load: a replica serves after <see cref="EngineStartSeconds"/> (the serving engine's start,
+/// graph capture, warm-up) plus the time to read its weights: from the node's cache when it holds them (warm), from
+/// the object store otherwise (cold).
+/// </summary>
+/// <param name="BytesPerParameter">Weight bytes per parameter when a model does not give its <c>weightsGB</c> (2 for 16-bit weights).</param>
+/// <param name="Storage">The storage of node groups that do not give their own.</param>
+internal sealed record FleetLoading(double EngineStartSeconds, double BytesPerParameter, NodeStorage Storage)
+{
+    public const double DefaultEngineStartSeconds = 45;
+    public const double DefaultBytesPerParameter = 2;
+    public const double DefaultObjectStoreGBps = 1.0;
+    public const double DefaultCacheGBps = 4.0;
+    public const double DefaultCacheGB = 3_000;
+
+    public static FleetLoading Default { get; } = new(
+        DefaultEngineStartSeconds, DefaultBytesPerParameter, new NodeStorage(DefaultObjectStoreGBps, DefaultCacheGBps, DefaultCacheGB));
+
+    /// <summary>
+    /// How long a replica of <paramref name="model"/> takes to serve on a node of <paramref name="group"/>, warm (weights in
+    /// its cache) or cold. A model with a fixed load time takes it either way.
+    /// </summary>
+    public TimeSpan LoadTime(FleetModel model, FleetNodeGroup group, bool warm)
+    {
+        if (model.FixedLoadTime is { } fixedTime)
+        {
+            return fixedTime;
+        }
+
+        var storage = group.Storage ?? Storage;
+        var gbps = warm ? storage.CacheGBps : storage.ObjectStoreGBps;
+        return TimeSpan.FromSeconds(Math.Round(EngineStartSeconds + (model.WeightsGB / gbps), 3));
+    }
 }
 
 /// <summary>A distribution partner: the models it serves, what it charges per million tokens, and how many tokens per second it takes.</summary>
 internal sealed record FleetPartner(string PartnerId, IReadOnlyList<string> Models, decimal UsdPerMillionTokens, double CapacityTokensPerSecond);
 
-/// <summary>A model and the time a replica of it takes from placement to serving (download, load, warm-up).</summary>
+/// <summary>A model: its size, and how long a replica of it takes from placement to serving.</summary>
 /// <param name="SizeB">Parameters, in billions.</param>
-internal sealed record FleetModel(string Name, decimal SizeB, TimeSpan LoadTime);
+/// <param name="WeightsGB">Gigabytes of weights a replica reads (and a node's cache holds).</param>
+/// <param name="FixedLoadTime">
+/// A load time given in the fleet file (<c>loadSeconds</c> or <c>loadTimes</c>), taken warm or cold alike; null when
+/// the load time comes from the node's storage (<see cref="FleetLoading.LoadTime"/>).
+/// </param>
+internal sealed record FleetModel(string Name, decimal SizeB, double WeightsGB, TimeSpan? FixedLoadTime);
 
 /// <summary>Node failures: each node fails at random (exponential times between failures) and is back after <paramref name="RepairTime"/>.</summary>
 /// <param name="PerNodeDay">Expected failures of one node per day; 0 turns failures off.</param>
@@ -83,8 +141,9 @@ internal sealed record TrafficMapping(string? Trace, double RateScale, double St
 /// <summary>A deployment of the fleet file as the simulation runs it.</summary>
 /// <param name="Traffic">What drives its demand; null for batch, whose backlog is always there.</param>
 /// <param name="UsdPerMillionTokens">What its served tokens sell at: the customer's discounted rate, the list price or the batch price.</param>
-/// <param name="LoadTime">Its model's load time.</param>
-internal sealed record SimulatedDeployment(DeploymentSpec Spec, TrafficMapping? Traffic, decimal UsdPerMillionTokens, TimeSpan LoadTime)
+/// <param name="LoadTime">Its model's cold load time on the slowest node it may run on: what it may have to wait.</param>
+/// <param name="Model">Its model, whose load time depends on the node and its cache; null when every load takes <paramref name="LoadTime"/>.</param>
+internal sealed record SimulatedDeployment(DeploymentSpec Spec, TrafficMapping? Traffic, decimal UsdPerMillionTokens, TimeSpan LoadTime, FleetModel? Model = null)
 {
     public string Id => Spec.DeploymentId;
 

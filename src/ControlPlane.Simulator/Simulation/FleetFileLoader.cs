@@ -26,6 +26,8 @@ internal static class FleetFileLoader
     public const int MaxGpusPerNode = 64;
     public const double MaxFailuresPerNodeDay = 100;
     public const int MaxLoadSeconds = 86_400;
+    public const double MaxGBps = 1_000;
+    public const double MaxCacheGB = 1_000_000;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -97,11 +99,12 @@ internal static class FleetFileLoader
     private static FleetFile? Validate(FleetFileDto dto, List<string> errors)
     {
         var regions = ValidateRegions(dto.Regions, errors);
-        var groups = ValidateNodeGroups(dto.NodeGroups, regions, errors);
+        var loading = ValidateLoading(dto.Loading, errors);
+        var groups = ValidateNodeGroups(dto.NodeGroups, regions, loading.Storage, errors);
 
         // Whether a deployment fits the fleet is only worth saying when the fleet itself is right.
         var fleetErrors = errors.Count;
-        var models = ValidateModels(dto.Models, dto.LoadTimes, errors);
+        var models = ValidateModels(dto.Models, dto.LoadTimes, loading, errors);
         var failures = ValidateFailures(dto.Failures, errors);
         var scaleDownDelay = Autoscaler.DefaultScaleDownDelay;
         if (dto.Autoscaler?.ScaleDownDelaySeconds is { } delay)
@@ -120,17 +123,17 @@ internal static class FleetFileLoader
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (d, i) in (dto.Dedicated ?? []).Select((d, i) => (d, i)))
         {
-            AddIfValid(ValidateDeployment(d, $"dedicated[{i}]", DeploymentClass.Dedicated, models, groups, fleetErrors == 0, ids, errors));
+            AddIfValid(ValidateDeployment(d, $"dedicated[{i}]", DeploymentClass.Dedicated, models, groups, loading, fleetErrors == 0, ids, errors));
         }
 
         foreach (var (d, i) in (dto.Serverless ?? []).Select((d, i) => (d, i)))
         {
-            AddIfValid(ValidateDeployment(d, $"serverless[{i}]", DeploymentClass.Serverless, models, groups, fleetErrors == 0, ids, errors));
+            AddIfValid(ValidateDeployment(d, $"serverless[{i}]", DeploymentClass.Serverless, models, groups, loading, fleetErrors == 0, ids, errors));
         }
 
         if (dto.Batch is { } batch)
         {
-            AddIfValid(ValidateDeployment(batch, "batch", DeploymentClass.Batch, models, groups, fleetErrors == 0, ids, errors));
+            AddIfValid(ValidateDeployment(batch, "batch", DeploymentClass.Batch, models, groups, loading, fleetErrors == 0, ids, errors));
         }
 
         if (deployments.Count == 0)
@@ -155,6 +158,7 @@ internal static class FleetFileLoader
             deployments)
         {
             Partners = partners,
+            Loading = loading,
         };
         CheckReservationsFit(fleet, errors);
         return fleet;
@@ -240,7 +244,43 @@ internal static class FleetFileLoader
         return regions;
     }
 
-    private static FleetNodeGroup[] ValidateNodeGroups(NodeGroupDto[]? groups, string[] regions, List<string> errors)
+    private static FleetLoading ValidateLoading(LoadingDto? dto, List<string> errors)
+    {
+        var defaults = FleetLoading.Default;
+        if (dto is null)
+        {
+            return defaults;
+        }
+
+        var engine = Positive(dto.EngineStartSeconds, "loading.engineStartSeconds", defaults.EngineStartSeconds, MaxLoadSeconds, errors, zeroAllowed: true);
+        var bytes = Positive(dto.BytesPerParameter, "loading.bytesPerParameter", defaults.BytesPerParameter, 8, errors);
+        var storage = Storage(dto.ObjectStoreGBps, dto.CacheGBps, dto.CacheGB, "loading", defaults.Storage, errors);
+        return new FleetLoading(engine, bytes, storage);
+    }
+
+    /// <summary>A node storage from the fields given, each defaulting to <paramref name="defaults"/>.</summary>
+    private static NodeStorage Storage(double? objectStoreGBps, double? cacheGBps, double? cacheGB, string at, NodeStorage defaults, List<string> errors) => new(
+        Positive(objectStoreGBps, $"{at}.objectStoreGBps", defaults.ObjectStoreGBps, MaxGBps, errors),
+        Positive(cacheGBps, $"{at}.cacheGBps", defaults.CacheGBps, MaxGBps, errors),
+        Positive(cacheGB, $"{at}.cacheGB", defaults.CacheGB, MaxCacheGB, errors, zeroAllowed: true));
+
+    private static double Positive(double? value, string at, double fallback, double max, List<string> errors, bool zeroAllowed = false)
+    {
+        if (value is not { } v)
+        {
+            return fallback;
+        }
+
+        if (!double.IsFinite(v) || v > max || v < 0 || (v == 0 && !zeroAllowed))
+        {
+            errors.Add($"{at}: must be {(zeroAllowed ? "0 or more" : "more than 0")} and at most {max.ToString(CultureInfo.InvariantCulture)}");
+            return fallback;
+        }
+
+        return v;
+    }
+
+    private static FleetNodeGroup[] ValidateNodeGroups(NodeGroupDto[]? groups, string[] regions, NodeStorage storage, List<string> errors)
     {
         if (groups is null || groups.Length == 0)
         {
@@ -324,9 +364,13 @@ internal static class FleetFileLoader
                 errors.Add($"{at}.hourlyCostUsd: is required: what one node costs per hour, 0 or more");
             }
 
+            var own = Storage(g.ObjectStoreGBps, g.CacheGBps, g.CacheGB, at, storage, errors);
             if (errors.Count == before)
             {
-                valid.Add(new FleetNodeGroup(g.Name!, g.Region!, g.Sku!, g.GpusPerNode!.Value, memoryMiB, g.Count!.Value, ownership!.Value, g.HourlyCostUsd!.Value));
+                valid.Add(new FleetNodeGroup(g.Name!, g.Region!, g.Sku!, g.GpusPerNode!.Value, memoryMiB, g.Count!.Value, ownership!.Value, g.HourlyCostUsd!.Value)
+                {
+                    Storage = own,
+                });
             }
         }
 
@@ -338,7 +382,7 @@ internal static class FleetFileLoader
         return valid.ToArray();
     }
 
-    private static Dictionary<string, FleetModel> ValidateModels(ModelDto[]? models, LoadTimeDto[]? loadTimes, List<string> errors)
+    private static Dictionary<string, FleetModel> ValidateModels(ModelDto[]? models, LoadTimeDto[]? loadTimes, FleetLoading loading, List<string> errors)
     {
         var bySize = new List<(decimal MaxSizeB, int Seconds)>();
         for (var i = 0; i < (loadTimes?.Length ?? 0); i++)
@@ -392,7 +436,19 @@ internal static class FleetFileLoader
                 continue;
             }
 
-            int seconds;
+            var weights = (double)size * loading.BytesPerParameter;
+            if (m.WeightsGB is { } given)
+            {
+                if (!double.IsFinite(given) || given <= 0 || given > MaxCacheGB)
+                {
+                    errors.Add($"{at}.weightsGB: must be more than 0 and at most {MaxCacheGB}");
+                    continue;
+                }
+
+                weights = given;
+            }
+
+            int? seconds;
             if (m.LoadSeconds is { } own)
             {
                 if (own is < 0 or > MaxLoadSeconds)
@@ -409,11 +465,11 @@ internal static class FleetFileLoader
             }
             else
             {
-                errors.Add($"{at}: '{m.Name}' has no loadSeconds and no loadTimes entry covers {size.ToString(CultureInfo.InvariantCulture)}B");
-                continue;
+                // Neither given: the load time comes from the node's storage and whether it holds the weights.
+                seconds = null;
             }
 
-            valid[m.Name] = new FleetModel(m.Name, size, TimeSpan.FromSeconds(seconds));
+            valid[m.Name] = new FleetModel(m.Name, size, weights, seconds is { } fixedSeconds ? TimeSpan.FromSeconds(fixedSeconds) : null);
         }
 
         return valid;
@@ -448,6 +504,7 @@ internal static class FleetFileLoader
         DeploymentClass cls,
         Dictionary<string, FleetModel> models,
         FleetNodeGroup[] groups,
+        FleetLoading loading,
         bool groupsValid,
         HashSet<string> ids,
         List<string> errors)
@@ -538,7 +595,9 @@ internal static class FleetFileLoader
             return null;
         }
 
-        return new SimulatedDeployment(spec, traffic, d.UsdPerMillionTokens!.Value, model!.LoadTime);
+        // What a load may take: cold, on the slowest node group the deployment may run on.
+        var coldest = groups.Where(g => PlacementPlanner.IsCompatible(spec, g.Node(1))).Select(g => loading.LoadTime(model!, g, warm: false)).DefaultIfEmpty(TimeSpan.Zero).Max();
+        return new SimulatedDeployment(spec, traffic, d.UsdPerMillionTokens!.Value, coldest, model);
     }
 
     private static TrafficMapping? ValidateTraffic(TrafficDto t, string at, List<string> errors)
@@ -610,6 +669,16 @@ internal static class FleetFileLoader
         public DeploymentDto[]? Serverless { get; init; }
         public DeploymentDto? Batch { get; init; }
         public PartnerDto[]? Partners { get; init; }
+        public LoadingDto? Loading { get; init; }
+    }
+
+    private sealed class LoadingDto
+    {
+        public double? EngineStartSeconds { get; init; }
+        public double? BytesPerParameter { get; init; }
+        public double? ObjectStoreGBps { get; init; }
+        public double? CacheGBps { get; init; }
+        public double? CacheGB { get; init; }
     }
 
     private sealed class PartnerDto
@@ -631,12 +700,16 @@ internal static class FleetFileLoader
         public int? Count { get; init; }
         public string? Ownership { get; init; }
         public decimal? HourlyCostUsd { get; init; }
+        public double? ObjectStoreGBps { get; init; }
+        public double? CacheGBps { get; init; }
+        public double? CacheGB { get; init; }
     }
 
     private sealed class ModelDto
     {
         public string? Name { get; init; }
         public decimal? SizeB { get; init; }
+        public double? WeightsGB { get; init; }
         public int? LoadSeconds { get; init; }
     }
 

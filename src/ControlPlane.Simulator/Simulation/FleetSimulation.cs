@@ -44,8 +44,7 @@ internal sealed class FleetSimulation
     private readonly SimulationSettings _settings;
     private readonly IReadOnlyList<PlacementNode> _nodes;
     private readonly double[][] _demand;
-    private readonly double[][] _foreseen;
-    private readonly Autoscaler[] _autoscalers;
+    private readonly Dictionary<string, FleetNodeGroup> _groupOf;
 
     /// <param name="traces">The traces, the first one driving deployments that name none.</param>
     public FleetSimulation(FleetFile fleet, IReadOnlyList<Trace> traces, SimulationSettings settings)
@@ -72,34 +71,25 @@ internal sealed class FleetSimulation
                 ? DemandSeries.Build(traces.First(t => traffic.Trace is null || t.Name == traffic.Trace), traffic, settings.Steps, settings.StepSeconds)
                 : new double[settings.Steps])
             .ToArray();
-
-        // The autoscaler of each deployment looks one load ahead: a replica placed at a step serves from the first step
-        // boundary after its load, so rises over that many steps are the ones capacity must already cover.
-        var horizons = fleet.Deployments.Select(d => LoadSteps(d, settings.StepSeconds) * settings.StepSeconds).ToArray();
-        _autoscalers = horizons.Select(h => new Autoscaler(fleet.ScaleDownDelay, Forecast.For(TimeSpan.FromSeconds(h)))).ToArray();
-        _foreseen = fleet.Deployments.Select((d, i) => Foresee(_demand[i], LoadSteps(d, settings.StepSeconds))).ToArray();
+        _groupOf = fleet.NodeGroups
+            .SelectMany(g => Enumerable.Range(1, g.Count).Select(i => (g.Node(i).NodeId, Group: g)))
+            .ToDictionary(n => n.NodeId, n => n.Group, StringComparer.Ordinal);
         Outages = FailureSchedule.Draw(_nodes.Select(n => n.NodeId), fleet.Failures, settings.HorizonSeconds, new Random(settings.Seed));
     }
 
-    /// <summary>Steps from placing a replica to its serving: its load time, rounded up to whole steps (at least one).</summary>
-    private static int LoadSteps(SimulatedDeployment d, int stepSeconds) => Math.Max(1, (int)Math.Ceiling(d.LoadTime.TotalSeconds / stepSeconds));
+    /// <summary>Steps from placing a replica to its serving: a load time rounded up to whole steps (at least one).</summary>
+    private static int LoadSteps(TimeSpan loadTime, int stepSeconds) => Math.Max(1, (int)Math.Ceiling(loadTime.TotalSeconds / stepSeconds));
 
-    /// <summary>For each step, the most demand of that step and the next <paramref name="ahead"/>: what an oracle provisions for.</summary>
-    private static double[] Foresee(double[] demand, int ahead)
+    /// <summary>The most demand of step <paramref name="k"/> and the next <paramref name="ahead"/>: what an oracle provisions for.</summary>
+    private static double Foresee(double[] demand, int k, int ahead)
     {
-        var foreseen = new double[demand.Length];
-        for (var k = 0; k < demand.Length; k++)
+        var most = 0.0;
+        for (var j = k; j <= Math.Min(demand.Length - 1, k + ahead); j++)
         {
-            var most = 0.0;
-            for (var j = k; j <= Math.Min(demand.Length - 1, k + ahead); j++)
-            {
-                most = Math.Max(most, demand[j]);
-            }
-
-            foreseen[k] = most;
+            most = Math.Max(most, demand[j]);
         }
 
-        return foreseen;
+        return most;
     }
 
     /// <summary>The node failures every policy of this run faces.</summary>
@@ -146,6 +136,7 @@ internal sealed class FleetSimulation
             PartnerCostUsd: partnerCost,
             PartnerTokens: DeploymentTally.Whole(serverless.Sum(t => t.PartnerTokens)),
             SharedTokensOnDedicated: DeploymentTally.Whole(tallies.Sum(t => t.OnDedicatedSlackTokens)),
+            Loads: new LoadReport(tallies.Sum(t => t.WarmLoads), tallies.Sum(t => t.ColdLoads), tally.Prefetches),
             DedicatedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallTokens), dedicated.Sum(t => t.DueTokens), empty: 0), 6),
             ReservedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallReservedTokens), dedicated.Sum(t => t.DueReservedTokens), empty: 0), 6),
             Preemptions: partitions.Sum(p => p.Scheduler.Preemptions),
@@ -180,6 +171,8 @@ internal sealed class FleetSimulation
                 DeploymentTally.Whole(t.PartnerTokens),
                 DeploymentTally.Whole(t.OnDedicatedSlackTokens),
                 DeploymentTally.Whole(t.LentToSharedTokens),
+                t.WarmLoads,
+                t.ColdLoads,
                 t.AttainmentForgivingLoadTime is { } slo ? PolicyTally.Round(slo, 6) : null,
                 t.ReservedAttainmentForgivingLoadTime is { } rslo ? PolicyTally.Round(rslo, 6) : null,
                 PolicyTally.Round(t.ReadyReplicaSteps / _settings.Steps, 3),
@@ -206,11 +199,17 @@ internal sealed class FleetSimulation
         private readonly AutoscaleState[] _autoscale;
         private readonly int[] _desired;
         private readonly (double At, bool Down, string NodeId)[] _nodeEvents;
-        private readonly PriorityQueue<(string ReplicaId, CapacityScheduler Scheduler), (double At, long Sequence)> _loads = new();
+        private readonly PriorityQueue<Load, (double At, long Sequence)> _loads = new();
+        private readonly PriorityQueue<(string NodeId, string Model, long Epoch), (double At, long Sequence)> _fetches = new();
+        private readonly HashSet<(string NodeId, string Model)> _fetching = [];
+        private readonly Dictionary<string, NodeCache> _caches = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _epochs = new(StringComparer.Ordinal);
+        private readonly TimeSpan[] _loadEstimate;
+        private readonly Autoscaler[] _autoscalers;
         private readonly HashSet<(string, int)> _unplaced = [];
         private readonly int[] _ready;
         private readonly int[] _held;
-        private readonly string[] _models;
+        private readonly Dictionary<string, FleetModel> _models;
         private readonly int[] _partnersByPrice;
         private static readonly bool StableSlackOnly = Environment.GetEnvironmentVariable("SIM_STABLE") == "1";
         private int _nextNodeEvent;
@@ -248,7 +247,24 @@ internal sealed class FleetSimulation
             }
 
             _autoscale = _deployments.Select(d => Autoscaler.Start(d.Spec)).ToArray();
-            _models = _deployments.Select(d => d.Spec.Model).Distinct(StringComparer.Ordinal).ToArray();
+
+            // Each deployment's autoscaler looks one expected load ahead, learned from its own loads; it starts from the
+            // cold load on the slowest node it may run on.
+            _loadEstimate = _deployments.Select(d => d.LoadTime).ToArray();
+            _autoscalers = _deployments.Select(d => AutoscalerFor(d.LoadTime)).ToArray();
+            foreach (var node in simulation._nodes)
+            {
+                if (simulation._groupOf[node.NodeId].Storage is { CacheGB: > 0 } storage)
+                {
+                    _caches[node.NodeId] = new NodeCache(storage.CacheGB);
+                }
+            }
+
+            _models = simulation._fleet.Models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+            foreach (var d in _deployments.Where(d => !_models.ContainsKey(d.Spec.Model)))
+            {
+                _models[d.Spec.Model] = d.Model ?? new FleetModel(d.Spec.Model, 0, 0, d.LoadTime);
+            }
             var partners = simulation._fleet.Partners;
             _partnersByPrice = Enumerable.Range(0, partners.Count).OrderBy(p => partners[p].UsdPerMillionTokens).ThenBy(p => partners[p].PartnerId, StringComparer.Ordinal).ToArray();
             _desired = Enumerable.Repeat(-1, _deployments.Count).ToArray();
@@ -278,7 +294,104 @@ internal sealed class FleetSimulation
             ApplyEvents(seconds);
             Autoscale(k, FleetSimulation.Epoch.AddSeconds(seconds));
             Settle(seconds);
+            Prestage(seconds);
             Measure(k);
+        }
+
+        /// <summary>A replica loading on a node: ready at its time, and a cold load leaves its weights in the node's cache.</summary>
+        private sealed record Load(string ReplicaId, CapacityScheduler Scheduler, string NodeId, int Deployment, bool Cold, double StartedAt, long Epoch);
+
+        /// <summary>A deployment's autoscaler for an expected load time: its horizon is that load in whole steps.</summary>
+        private Autoscaler AutoscalerFor(TimeSpan loadTime)
+        {
+            var stepSeconds = _simulation._settings.StepSeconds;
+            var horizon = TimeSpan.FromSeconds(LoadSteps(loadTime, stepSeconds) * stepSeconds);
+            return new Autoscaler(_simulation._fleet.ScaleDownDelay, Forecast.For(horizon));
+        }
+
+        /// <summary>
+        /// The scheduler's pre-staging (<see cref="CapacityScheduler.Prestage"/>): each node's prefetch list, carried out the
+        /// way an agent would, one download per model at the node's object-store bandwidth, in the background. At the
+        /// start of the run they are done already: the day starts mid-operation.
+        /// </summary>
+        private void Prestage(double seconds)
+        {
+            if (_caches.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var partition in Partitions)
+            {
+                foreach (var (nodeId, models) in partition.Scheduler.Prestage())
+                {
+                    if (!_caches.TryGetValue(nodeId, out var cache))
+                    {
+                        continue;
+                    }
+
+                    foreach (var model in models)
+                    {
+                        if (cache.Contains(model) || !_fetching.Add((nodeId, model)) || !_models.TryGetValue(model, out var m))
+                        {
+                            continue;
+                        }
+
+                        var group = _simulation._groupOf[nodeId];
+                        var download = m.WeightsGB / (group.Storage ?? _simulation._fleet.Loading.Storage).ObjectStoreGBps;
+                        Tally.Prefetches++;
+                        _fetches.Enqueue((nodeId, model, _epochs.GetValueOrDefault(nodeId)), (seconds == 0 ? 0 : seconds + download, _sequence++));
+                    }
+                }
+            }
+
+            if (seconds == 0)
+            {
+                CompleteFetches(0);
+            }
+        }
+
+        private void CompleteFetches(double seconds)
+        {
+            while (_fetches.TryPeek(out var fetch, out var at) && at.At <= seconds)
+            {
+                _fetches.Dequeue();
+                _fetching.Remove((fetch.NodeId, fetch.Model));
+
+                // A node that failed meanwhile lost the download.
+                if (fetch.Epoch == _epochs.GetValueOrDefault(fetch.NodeId) && _models.TryGetValue(fetch.Model, out var m))
+                {
+                    Cache(fetch.NodeId, m);
+                }
+            }
+        }
+
+        /// <summary>Puts a model's weights in a node's cache and tells the node's scheduler what the node now holds warm.</summary>
+        private void Cache(string nodeId, FleetModel model)
+        {
+            if (!_caches.TryGetValue(nodeId, out var cache))
+            {
+                return;
+            }
+
+            var scheduler = _partitionOfNode[nodeId].Scheduler;
+            var replicas = scheduler.ReplicasOn(nodeId);
+            var inUse = replicas.Select(r => r.Model).ToHashSet(StringComparer.Ordinal);
+            if (!cache.Add(model.Name, model.WeightsGB, inUse))
+            {
+                return;
+            }
+
+            // As the node grain reports a change of the node's cache: the node as it is, with its warm models.
+            if (scheduler.Snapshot.Find(nodeId) is { Schedulable: true } current)
+            {
+                var node = current with
+                {
+                    WarmModels = cache.Models.Select(c => new WarmModel(c.Model, c.Bytes)).ToArray(),
+                    CacheFreeBytes = cache.FreeBytes,
+                };
+                scheduler.SetNode(node, NodeHealth.Ready, NodeScheduling.Schedulable, replicas, ++_versions[nodeId]);
+            }
         }
 
         /// <summary>Node failures and repairs, then loaded replicas, up to <paramref name="seconds"/>.</summary>
@@ -295,6 +408,11 @@ internal sealed class FleetSimulation
                     // As the node grain reports a node that stopped heartbeating: down, not schedulable, its replicas gone.
                     scheduler.SetNode(node with { Schedulable = false, Slots = NodeSlots.Empty(node.GpuCount) }, NodeHealth.Down, NodeScheduling.Schedulable, [], version);
                     _downGpus += node.GpuCount;
+                    _epochs[nodeId] = _epochs.GetValueOrDefault(nodeId) + 1;
+                    if (_caches.TryGetValue(nodeId, out var cache))
+                    {
+                        cache.Clear();
+                    }
                 }
                 else
                 {
@@ -303,11 +421,30 @@ internal sealed class FleetSimulation
                 }
             }
 
+            CompleteFetches(seconds);
+
             // A replica preempted or lost with its node before it loaded is unknown to the scheduler by now: nothing happens.
             while (_loads.TryPeek(out var load, out var at) && at.At <= seconds)
             {
                 _loads.Dequeue();
-                load.Scheduler.SetReplicaState(load.ReplicaId, ReplicaState.Ready);
+                if (!load.Scheduler.SetReplicaState(load.ReplicaId, ReplicaState.Ready))
+                {
+                    continue;
+                }
+
+                // The deployment learns how long its loads take; its autoscaler looks that far ahead.
+                var i = load.Deployment;
+                var estimate = LoadTimeEstimate.Next(_loadEstimate[i], TimeSpan.FromSeconds(at.At - load.StartedAt));
+                if (LoadSteps(estimate, _simulation._settings.StepSeconds) != LoadSteps(_loadEstimate[i], _simulation._settings.StepSeconds))
+                {
+                    _autoscalers[i] = AutoscalerFor(estimate);
+                }
+
+                _loadEstimate[i] = estimate;
+                if (load.Cold && load.Epoch == _epochs.GetValueOrDefault(load.NodeId) && _deployments[i].Model is { } model)
+                {
+                    Cache(load.NodeId, model);
+                }
             }
         }
 
@@ -319,34 +456,52 @@ internal sealed class FleetSimulation
         private void Autoscale(int k, DateTimeOffset now)
         {
             CountReplicas();
+
+            // Dedicated and batch first: what dedicated deployments keep decides the slack serverless may count on.
+            for (var i = 0; i < _deployments.Count; i++)
+            {
+                if (_deployments[i].Class != DeploymentClass.Serverless)
+                {
+                    Scale(i, k, now, slack: null);
+                }
+            }
+
             var slack = _policy.SharesDedicatedSlack ? SpareByModel(k) : null;
             for (var i = 0; i < _deployments.Count; i++)
             {
-                if (_schedulerOf[i] is not { } scheduler)
+                if (_deployments[i].Class == DeploymentClass.Serverless)
                 {
-                    continue;
+                    Scale(i, k, now, slack);
                 }
+            }
+        }
 
-                var d = _deployments[i];
+        private void Scale(int i, int k, DateTimeOffset now, Dictionary<string, (double Spare, double SharedDemand)>? slack)
+        {
+            if (_schedulerOf[i] is not { } scheduler)
+            {
+                return;
+            }
 
-                // Batch: a backlog that is always there, which the autoscaler answers with the maximum.
-                var demand = _simulation._demand[i][k];
-                var foreseen = _simulation._foreseen[i][k];
-                if (d.Class == DeploymentClass.Serverless && slack is not null && slack.TryGetValue(d.Spec.Model, out var spare))
-                {
-                    var share = spare.SharedDemand <= 0 ? 0 : spare.Spare * demand / spare.SharedDemand;
-                    demand = Math.Max(0, demand - share);
-                    foreseen = Math.Max(0, foreseen - share);
-                }
+            var d = _deployments[i];
 
-                var signal = d.Class == DeploymentClass.Batch ? 1m : (decimal)Math.Round(demand, 3);
-                _autoscale[i] = _simulation._autoscalers[i].Next(_autoscale[i], d.Spec, signal, now);
-                var desired = _policy.Desired(d, _autoscale[i].Desired, Autoscaler.Wanted(d.Spec, (decimal)Math.Round(foreseen, 3)));
-                if (desired != _desired[i])
-                {
-                    _desired[i] = desired;
-                    scheduler.SetDeployment(new ScheduledDeployment(d.Spec, desired, 1));
-                }
+            // Batch: a backlog that is always there, which the autoscaler answers with the maximum.
+            var demand = _simulation._demand[i][k];
+            var foreseen = Foresee(_simulation._demand[i], k, LoadSteps(_loadEstimate[i], _simulation._settings.StepSeconds));
+            if (slack is not null && slack.TryGetValue(d.Spec.Model, out var spare))
+            {
+                var share = spare.SharedDemand <= 0 ? 0 : spare.Spare * demand / spare.SharedDemand;
+                demand = Math.Max(0, demand - share);
+                foreseen = Math.Max(0, foreseen - share);
+            }
+
+            var signal = d.Class == DeploymentClass.Batch ? 1m : (decimal)Math.Round(demand, 3);
+            _autoscale[i] = _autoscalers[i].Next(_autoscale[i], d.Spec, signal, now);
+            var desired = _policy.Desired(d, _autoscale[i].Desired, Autoscaler.Wanted(d.Spec, (decimal)Math.Round(foreseen, 3)));
+            if (desired != _desired[i])
+            {
+                _desired[i] = desired;
+                scheduler.SetDeployment(new ScheduledDeployment(d.Spec, desired, 1));
             }
         }
 
@@ -364,8 +519,11 @@ internal sealed class FleetSimulation
                 var (spare, shared) = byModel.GetValueOrDefault(d.Spec.Model);
                 if (d.Class == DeploymentClass.Dedicated)
                 {
+                    // Replicas a pending scale-down will release are not counted on: serverless takes their work over
+                    // before they go, not after.
+                    var keep = Math.Min(_ready[i], _desired[i] < 0 ? _ready[i] : Math.Min(_desired[i], _autoscale[i].LowerSince is null ? _desired[i] : _autoscale[i].LowerPeak));
                     var expected = _simulation._demand[i][k] + (StableSlackOnly ? (double)_autoscale[i].Rise : 0);
-                    spare += Math.Max(0, (_ready[i] * (double)d.Spec.TokensPerSecondPerReplica) - expected);
+                    spare += Math.Max(0, (keep * (double)d.Spec.TokensPerSecondPerReplica) - expected);
                 }
                 else if (d.Class == DeploymentClass.Serverless)
                 {
@@ -389,13 +547,18 @@ internal sealed class FleetSimulation
                     switch (decision)
                     {
                         case ClaimDecision claim when seconds == 0:
-                            // The day starts mid-operation: what the first step asks for was loaded before it.
+                            // The day starts mid-operation: what the first step asks for was loaded before it, and its
+                            // node holds the weights.
                             partition.Scheduler.SetReplicaState(claim.Replica.ReplicaId, ReplicaState.Ready);
                             CountPreempted(claim);
+                            if (_deployments[_index[claim.Replica.DeploymentId]].Model is { } startModel)
+                            {
+                                Cache(claim.Claim.NodeId, startModel);
+                            }
+
                             break;
                         case ClaimDecision claim:
-                            var loadTime = _deployments[_index[claim.Replica.DeploymentId]].LoadTime.TotalSeconds;
-                            _loads.Enqueue((claim.Replica.ReplicaId, partition.Scheduler), (seconds + loadTime, _sequence++));
+                            StartLoad(partition.Scheduler, claim, seconds);
                             CountPreempted(claim);
                             break;
                         case UnplacedDecision { Tier: ReplicaTier.Reserved or ReplicaTier.Burst } missed:
@@ -409,6 +572,25 @@ internal sealed class FleetSimulation
                     }
                 }
             }
+        }
+
+        /// <summary>A claimed replica starts loading: from the node's cache when it holds the model's weights, from the object store otherwise.</summary>
+        private void StartLoad(CapacityScheduler scheduler, ClaimDecision claim, double seconds)
+        {
+            var i = _index[claim.Replica.DeploymentId];
+            var d = _deployments[i];
+            var nodeId = claim.Claim.NodeId;
+            var warm = _caches.TryGetValue(nodeId, out var cache) && cache.Contains(claim.Replica.Model);
+            if (warm)
+            {
+                cache!.Touch(claim.Replica.Model);
+            }
+
+            var loadTime = d.Model is { } model
+                ? _simulation._fleet.Loading.LoadTime(model, _simulation._groupOf[nodeId], warm)
+                : d.LoadTime;
+            Tallies[i].CountLoad(warm);
+            _loads.Enqueue(new Load(claim.Replica.ReplicaId, scheduler, nodeId, i, !warm, seconds, _epochs.GetValueOrDefault(nodeId)), (seconds + loadTime.TotalSeconds, _sequence++));
         }
 
         private void CountPreempted(ClaimDecision claim)
@@ -514,7 +696,7 @@ internal sealed class FleetSimulation
         /// <summary>Per model, dedicated replicas' spare tokens go to serverless demand (in proportion to what each misses), then to batch.</summary>
         private void ShareSlack(double[] demand, double[] own, double[] onSlack, double[] lent)
         {
-            foreach (var model in _models)
+            foreach (var model in _models.Keys)
             {
                 var spare = 0.0;
                 var missing = 0.0;

@@ -66,6 +66,23 @@ internal sealed class DeploymentTally
 
     public int PeakReplicas { get; private set; }
 
+    /// <summary>Replicas that loaded from their node's cache (warm) or from the object store (cold).</summary>
+    public long WarmLoads { get; private set; }
+
+    public long ColdLoads { get; private set; }
+
+    public void CountLoad(bool warm)
+    {
+        if (warm)
+        {
+            WarmLoads++;
+        }
+        else
+        {
+            ColdLoads++;
+        }
+    }
+
     /// <summary>Dedicated: how long each stretch of steps with less ready capacity than due demand lasted, in seconds.</summary>
     public IReadOnlyList<double> ShortfallSeconds => _shortSteps > 0 ? [.. _shortfalls, _shortSteps * (double)StepSeconds] : _shortfalls;
 
@@ -189,6 +206,8 @@ internal sealed class PolicyTally(int steps, int stepSeconds)
     public long PreemptedByDedicated { get; set; }
 
     public long UnplacedDedicatedReplicaSteps { get; set; }
+
+    public long Prefetches { get; set; }
 
     public void Step(int k, double working, int dedicated, int shared, int loading, int healthy, int down)
     {

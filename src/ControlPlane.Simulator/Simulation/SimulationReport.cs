@@ -83,6 +83,7 @@ internal sealed record TraceReport(string Name, string File, int Rows, DateTimeO
 /// </param>
 /// <param name="MarginUsd">Revenue less GPU cost less partner cost.</param>
 /// <param name="SharedTokensOnDedicated">Serverless and batch tokens served on dedicated replicas' spare capacity.</param>
+/// <param name="Loads">Replica loads from a node's cache (warm) or the object store (cold), and the prefetches pre-staging started.</param>
 /// <param name="DedicatedSloAttainmentForgivingLoadTime">
 /// The forgiving figure: like <paramref name="DedicatedServedShare"/>, but a shortfall is forgiven while the demand it
 /// misses rose within the model's load time (rounded up to whole steps): in step k, what is owed is the least due demand
@@ -109,6 +110,7 @@ internal sealed record PolicyReport(
     decimal PartnerCostUsd,
     long PartnerTokens,
     long SharedTokensOnDedicated,
+    LoadReport Loads,
     double DedicatedSloAttainmentForgivingLoadTime,
     double ReservedSloAttainmentForgivingLoadTime,
     long Preemptions,
@@ -130,6 +132,9 @@ internal sealed record PolicyReport(
     [JsonIgnore]
     public StepSeries? Series { get; init; }
 }
+
+/// <summary>Replica loads by where the weights came from, and prefetches started.</summary>
+internal sealed record LoadReport(long Warm, long Cold, long Prefetches);
 
 /// <summary>Waits for capacity: how many, and their p50, p99 and longest, in seconds (whole steps).</summary>
 internal sealed record WaitReport(int Count, double P50Seconds, double P99Seconds, double MaxSeconds)
@@ -181,6 +186,8 @@ internal sealed record DeploymentReport(
     long PartnerTokens,
     long OnDedicatedSlackTokens,
     long LentToSharedTokens,
+    long WarmLoads,
+    long ColdLoads,
     double? SloAttainmentForgivingLoadTime,
     double? ReservedSloAttainmentForgivingLoadTime,
     double MeanReadyReplicas,
