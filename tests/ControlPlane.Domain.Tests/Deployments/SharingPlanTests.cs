@@ -31,11 +31,11 @@ public sealed class SharingPlanTests
 
         Assert.Equal(
         [
-            new Route(RouteKind.Replica, "sls", "sls-0", "n3", null, 0.25m, 1_000m),
-            new Route(RouteKind.DedicatedSlack, "ded", "ded-0", "n1", null, 0.1875m, 750m),
-            new Route(RouteKind.DedicatedSlack, "ded", "ded-1", "n2", null, 0.1875m, 750m),
-            new Route(RouteKind.Partner, null, null, null, "cheap", 0.25m, 1_000m),
-            new Route(RouteKind.Partner, null, null, null, "dear", 0.125m, 500m),
+            new WeightedRoute(RouteKind.Replica, "sls", "sls-0", "n3", null, 0.25m, 1_000m),
+            new WeightedRoute(RouteKind.DedicatedSlack, "ded", "ded-0", "n1", null, 0.1875m, 750m),
+            new WeightedRoute(RouteKind.DedicatedSlack, "ded", "ded-1", "n2", null, 0.1875m, 750m),
+            new WeightedRoute(RouteKind.Partner, null, null, null, "cheap", 0.25m, 1_000m),
+            new WeightedRoute(RouteKind.Partner, null, null, null, "dear", 0.125m, 500m),
         ], routes);
     }
 
@@ -44,7 +44,7 @@ public sealed class SharingPlanTests
     {
         var routes = SharingPlan.Compute(Deployments, Partners).RoutesOf("ded", Replicas);
 
-        Assert.Equal([new Route(RouteKind.Replica, "ded", "ded-0", "n1", null, 0.5m, 1_000m), new Route(RouteKind.Replica, "ded", "ded-1", "n2", null, 0.5m, 1_000m)], routes);
+        Assert.Equal([new WeightedRoute(RouteKind.Replica, "ded", "ded-0", "n1", null, 0.5m, 1_000m), new WeightedRoute(RouteKind.Replica, "ded", "ded-1", "n2", null, 0.5m, 1_000m)], routes);
     }
 
     [Fact]

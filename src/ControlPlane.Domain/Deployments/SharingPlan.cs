@@ -25,8 +25,8 @@ public sealed record RoutableReplica(
 /// <param name="DeploymentId">Whose replica it is: the deployment itself, or the dedicated deployment lending it; null for a partner.</param>
 /// <param name="Weight">The share of the deployment's traffic to send here: the routes' weights add up to about 1.</param>
 /// <param name="TokensPerSecond">What the route takes: a replica's capacity, the slack granted on it, or a partner's share.</param>
-[GenerateSerializer, Alias("route")]
-public sealed record Route(
+[GenerateSerializer, Alias("weighted-route")]
+public sealed record WeightedRoute(
     [property: Id(0)] RouteKind Kind,
     [property: Id(1)] string? DeploymentId,
     [property: Id(2)] string? ReplicaId,
@@ -85,7 +85,7 @@ public sealed class SharingPlan
     /// partner shares. A dedicated deployment gets only its own replicas. Empty for an unknown deployment.
     /// </summary>
     /// <param name="readyReplicas">Routable replicas of (at least) the deployment and the dedicated deployments of its model.</param>
-    public IReadOnlyList<Route> RoutesOf(string deploymentId, IReadOnlyList<RoutableReplica> readyReplicas)
+    public IReadOnlyList<WeightedRoute> RoutesOf(string deploymentId, IReadOnlyList<RoutableReplica> readyReplicas)
     {
         ArgumentNullException.ThrowIfNull(readyReplicas);
         if (!_deployments.TryGetValue(deploymentId, out var target))
@@ -124,7 +124,7 @@ public sealed class SharingPlan
 
         var total = routes.Sum(r => r.Tps);
         return routes
-            .Select(r => new Route(r.Kind, r.DeploymentId, r.ReplicaId, r.NodeId, r.PartnerId, total == 0 ? 0m : decimal.Round(r.Tps / total, WeightDecimals), r.Tps))
+            .Select(r => new WeightedRoute(r.Kind, r.DeploymentId, r.ReplicaId, r.NodeId, r.PartnerId, total == 0 ? 0m : decimal.Round(r.Tps / total, WeightDecimals), r.Tps))
             .ToArray();
     }
 
