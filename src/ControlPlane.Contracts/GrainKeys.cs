@@ -15,6 +15,9 @@ public static class GrainKeys
 
     public const string PriceList = "prices:list";
 
+    /// <summary>The one directory of distribution partners (changed by operators, read through per-silo caches).</summary>
+    public const string PartnerDirectory = "partners:directory";
+
     public static string Deployment(string deploymentId) => "deployment:" + deploymentId;
 
     /// <summary>

@@ -35,6 +35,18 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("GetReplicasAsync")]
     Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId);
 
+    /// <summary>
+    /// What the routing answer of a deployment is computed from: every deployment's demand and routable replica count
+    /// (partners are shared across models, slack within one), and the routable replicas of the deployments of its model.
+    /// Null when the scheduler has no such deployment.
+    /// </summary>
+    [Alias("GetRoutingAsync")]
+    Task<RoutingInputs?> GetRoutingAsync(string deploymentId);
+
+    /// <summary>Every deployment's demand and routable replica count (for the fleet's sharing figures).</summary>
+    [Alias("ListDemandAsync")]
+    Task<IReadOnlyList<ModelDemand>> ListDemandAsync();
+
     /// <summary>Deployments with their desired and placed replica counts.</summary>
     [Alias("ListAsync")]
     Task<IReadOnlyList<DeploymentSummary>> ListAsync();
@@ -83,6 +95,12 @@ public sealed record ReplicaView(
     [property: Id(6)] ReplicaTier Tier,
     [property: Id(7)] int Ordinal,
     [property: Id(8)] bool Routable);
+
+/// <summary>See <see cref="ISchedulerGrain.GetRoutingAsync"/>.</summary>
+[GenerateSerializer, Alias("routing-inputs")]
+public sealed record RoutingInputs(
+    [property: Id(0)] IReadOnlyList<ModelDemand> Deployments,
+    [property: Id(1)] IReadOnlyList<RoutableReplica> Replicas);
 
 /// <summary>A deployment in the scheduler's list.</summary>
 [GenerateSerializer, Alias("deployment-summary")]

@@ -179,6 +179,48 @@ public sealed partial class SchedulerGrain(
             : null;
     }
 
+    public async Task<RoutingInputs?> GetRoutingAsync(string deploymentId)
+    {
+        await RebuiltAsync();
+        if (!_model.Deployments.TryGetValue(deploymentId, out var target))
+        {
+            return null;
+        }
+
+        var model = target.Spec.Model;
+        var replicas = _model.Replicas()
+            // Its own replicas whatever model they run (a migration's old ones still serve), others' of its model only.
+            .Where(r => IsRoutable(r) && (r.Replica.DeploymentId == deploymentId || r.Replica.Model == model))
+            .Select(r => new RoutableReplica(r.Replica.DeploymentId, r.Replica.ReplicaId, r.NodeId))
+            .ToArray();
+        return new RoutingInputs(Demands(), replicas);
+    }
+
+    public async Task<IReadOnlyList<ModelDemand>> ListDemandAsync()
+    {
+        await RebuiltAsync();
+        return Demands();
+    }
+
+    /// <summary>Each deployment's demand and routable replicas: what the gateway can send traffic to now.</summary>
+    private ModelDemand[] Demands()
+    {
+        var routable = _model.Replicas()
+            .Where(IsRoutable)
+            .GroupBy(r => r.Replica.DeploymentId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return _model.Deployments.Values
+            .OrderBy(d => d.Spec.DeploymentId, StringComparer.Ordinal)
+            .Select(d => new ModelDemand(
+                d.Spec.DeploymentId,
+                d.Spec.Model,
+                d.Spec.Class,
+                _demand.GetValueOrDefault(d.Spec.DeploymentId),
+                routable.GetValueOrDefault(d.Spec.DeploymentId),
+                d.Spec.TokensPerSecondPerReplica))
+            .ToArray();
+    }
+
     public async Task<IReadOnlyList<DeploymentSummary>> ListAsync()
     {
         await RebuiltAsync();
@@ -221,7 +263,9 @@ public sealed partial class SchedulerGrain(
         r.Moving ? "draining" : r.Replica.State.ToString().ToLowerInvariant(),
         r.Replica.Tier,
         r.Replica.Ordinal,
-        r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready);
+        IsRoutable(r));
+
+    private static bool IsRoutable(ScheduledReplica r) => r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready;
 
     private void Apply(NodePlacementReport report)
     {

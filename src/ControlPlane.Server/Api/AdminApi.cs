@@ -43,6 +43,7 @@ public static partial class AdminApi
             .WithSummary("Capacity per region and SKU: GPUs total and healthy by node status; dedicated (reserved, burst), shared, idle and unavailable.");
         MapDeployments(admin);
         MapCommits(admin);
+        MapPartners(admin);
         return app;
     }
 

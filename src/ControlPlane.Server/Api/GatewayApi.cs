@@ -4,6 +4,7 @@ using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Server.Api.Deployments;
 using ControlPlane.Server.Api.Metering;
+using ControlPlane.Server.Api.Partners;
 using ControlPlane.Server.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -26,7 +27,7 @@ public static class GatewayApi
             .WithSummary("Report demand (tokens/s) for one deployment or a batch; deployments scale up at once and down after the delay.");
         gateway.MapGet("/deployments/{deploymentId}/endpoints", GetEndpointsAsync)
             .WithName("GetEndpoints")
-            .WithSummary("The ready replicas of a deployment that traffic may go to (a suspect node's are left out).");
+            .WithSummary("The ready replicas of a deployment (a suspect node's are left out), and its weighted routes: own replicas, dedicated slack of its model, partners.");
         return app;
     }
 
@@ -76,22 +77,30 @@ public static class GatewayApi
         return TypedResults.Ok(new DemandResponse(signals.Count - unknown.Length, unknown));
     }
 
-    private static async Task<Results<Ok<EndpointsResponse>, ProblemHttpResult>> GetEndpointsAsync(string deploymentId, IGrainFactory grains)
+    private static async Task<Results<Ok<EndpointsResponse>, ProblemHttpResult>> GetEndpointsAsync(
+        string deploymentId, IGrainFactory grains, PartnerCache partners)
     {
         if (!DeploymentSpec.IsValidId(deploymentId))
         {
             return AdminApi.DeploymentNotFound(deploymentId);
         }
 
-        var replicas = await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetReplicasAsync(deploymentId);
-        if (replicas is null)
+        var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
+        var replicasTask = scheduler.GetReplicasAsync(deploymentId);
+        var routingTask = scheduler.GetRoutingAsync(deploymentId);
+        var partnersTask = partners.GetAsync();
+        var replicas = await replicasTask;
+        var routing = await routingTask;
+        if (replicas is null || routing is null)
         {
             return AdminApi.DeploymentNotFound(deploymentId);
         }
 
+        var routes = SharingPlan.Compute(routing.Deployments, await partnersTask).RoutesOf(deploymentId, routing.Replicas);
         return TypedResults.Ok(new EndpointsResponse(
             deploymentId,
-            replicas.Where(r => r.Routable).Select(r => new EndpointResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.Model)).ToArray()));
+            replicas.Where(r => r.Routable).Select(r => new EndpointResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.Model)).ToArray(),
+            routes.Select(RouteResponse.From).ToArray()));
     }
 
     private static async Task<Results<Ok<UsageBatchResponse>, ValidationProblem>> RecordUsageAsync(

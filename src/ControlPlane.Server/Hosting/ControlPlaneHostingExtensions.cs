@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
+using ControlPlane.Server.Api.Partners;
 using ControlPlane.Server.Metrics;
 using ControlPlane.Server.Options;
 using Microsoft.AspNetCore.Http.Json;
@@ -17,6 +18,7 @@ public static class ControlPlaneHostingExtensions
     public static IHostApplicationBuilder AddControlPlaneApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<PartnerCache>();
         builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.SectionName).ValidateOnStart();
         builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BillingOptions>, BillingOptionsValidator>();

@@ -17,6 +17,7 @@ public sealed class ControlPlaneMetrics
     private readonly Counter<long> _heartbeats;
     private volatile IReadOnlyList<PoolTotals> _pools = [];
     private volatile SchedulerSummary? _scheduler;
+    private volatile SharingFigures? _sharing;
 
     public ControlPlaneMetrics(IMeterFactory meters)
     {
@@ -65,7 +66,33 @@ public sealed class ControlPlaneMetrics
             () => (double)(_scheduler?.SpilledTokensPerSecond ?? 0m),
             unit: "{token}/s",
             description: "Serverless demand that no placed replica serves, sent to distribution partners.");
+        meter.CreateObservableGauge(
+            "controlplane.slack.routed",
+            () => ByClass(_sharing?.SlackServerless, _sharing?.SlackBatch),
+            unit: "{token}/s",
+            description: "Shared demand routed to the spare capacity of dedicated replicas of the same model, by class (serverless, batch).");
+        meter.CreateObservableGauge(
+            "controlplane.partner.routed",
+            () => ByClass(_sharing?.PartnerServerless, _sharing?.PartnerBatch),
+            unit: "{token}/s",
+            description: "Demand routed to distribution partners (beyond own ready replicas and dedicated slack), by class.");
+        meter.CreateObservableGauge(
+            "controlplane.partner.capacity",
+            () => (double)(_sharing?.PartnerCapacity ?? 0m),
+            unit: "{token}/s",
+            description: "What the distribution partners take together.");
     }
+
+    /// <summary>Tokens/s routed to dedicated slack and to partners, and the partners' capacity, fleet-wide.</summary>
+    public sealed record SharingFigures(decimal SlackServerless, decimal SlackBatch, decimal PartnerServerless, decimal PartnerBatch, decimal PartnerCapacity);
+
+    public void UpdateSharing(SharingFigures figures) => _sharing = figures;
+
+    private static Measurement<double>[] ByClass(decimal? serverless, decimal? batch) =>
+    [
+        new((double)(serverless ?? 0m), Tag("class", "serverless")),
+        new((double)(batch ?? 0m), Tag("class", "batch")),
+    ];
 
     public void HeartbeatReceived(HeartbeatResult result) =>
         _heartbeats.Add(1, new KeyValuePair<string, object?>("result", result switch

@@ -2,7 +2,9 @@ using ControlPlane.Contracts;
 using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Contracts.Pools;
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Pools;
+using ControlPlane.Server.Api.Partners;
 
 namespace ControlPlane.Server.Metrics;
 
@@ -13,6 +15,7 @@ namespace ControlPlane.Server.Metrics;
 public sealed partial class FleetMetricsCollector(
     IGrainFactory grains,
     ControlPlaneMetrics metrics,
+    PartnerCache partners,
     IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     ILogger<FleetMetricsCollector> logger) : BackgroundService
@@ -43,7 +46,16 @@ public sealed partial class FleetMetricsCollector(
                 var regions = await grains.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListRegionsAsync();
                 var totals = await Task.WhenAll(regions.Select(r => grains.GetGrain<IPoolGrain>(GrainKeys.Pool(r)).GetTotalsAsync()));
                 metrics.UpdateFleet(totals);
-                metrics.UpdateScheduler(await grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler).GetSummaryAsync());
+                var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
+                metrics.UpdateScheduler(await scheduler.GetSummaryAsync());
+                var partnerList = await partners.GetAsync();
+                var plan = SharingPlan.Compute(await scheduler.ListDemandAsync(), partnerList);
+                metrics.UpdateSharing(new ControlPlaneMetrics.SharingFigures(
+                    plan.SlackTokens(DeploymentClass.Serverless),
+                    plan.SlackTokens(DeploymentClass.Batch),
+                    plan.PartnerTokens(DeploymentClass.Serverless),
+                    plan.PartnerTokens(DeploymentClass.Batch),
+                    partnerList.Sum(p => p.CapacityTokensPerSecond)));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

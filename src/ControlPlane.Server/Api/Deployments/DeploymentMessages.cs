@@ -1,4 +1,5 @@
 using ControlPlane.Contracts.Deployments;
+using System.Text.Json.Serialization;
 using ControlPlane.Domain.Deployments;
 
 namespace ControlPlane.Server.Api.Deployments;
@@ -86,7 +87,33 @@ public sealed record DeploymentListItem(
 /// <summary>A replica the gateway may send traffic to.</summary>
 public sealed record EndpointResponse(string ReplicaId, string NodeId, IReadOnlyList<int> GpuIndices, string Model);
 
-public sealed record EndpointsResponse(string DeploymentId, IReadOnlyList<EndpointResponse> Endpoints);
+/// <summary>A weighted route: one of the deployment's replicas, a dedicated replica's slack, or a partner.</summary>
+/// <param name="Kind"><c>replica</c>, <c>dedicated-slack</c> or <c>partner</c>.</param>
+/// <param name="DeploymentId">Whose replica it is (the dedicated deployment lending it, for slack); absent for a partner.</param>
+/// <param name="Weight">The share of this deployment's traffic to send here; the weights add up to about 1.</param>
+/// <param name="TokensPerSecond">What the route takes: a replica's capacity, the slack granted on it, or the partner's share.</param>
+public sealed record RouteResponse(
+    string Kind,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DeploymentId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReplicaId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? NodeId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PartnerId,
+    decimal Weight,
+    decimal TokensPerSecond)
+{
+    public static RouteResponse From(WeightedRoute r) => new(
+        r.Kind switch { RouteKind.Replica => "replica", RouteKind.DedicatedSlack => "dedicated-slack", _ => "partner" },
+        r.DeploymentId,
+        r.ReplicaId,
+        r.NodeId,
+        r.PartnerId,
+        r.Weight,
+        r.TokensPerSecond);
+}
+
+/// <param name="Endpoints">The deployment's own ready replicas (as before routes existed).</param>
+/// <param name="Routes">Where to send its traffic, weighted: own replicas, dedicated slack of its model (shared classes), partners (serverless overflow).</param>
+public sealed record EndpointsResponse(string DeploymentId, IReadOnlyList<EndpointResponse> Endpoints, IReadOnlyList<RouteResponse> Routes);
 
 public static class DeploymentMapping
 {

@@ -1,0 +1,139 @@
+namespace ControlPlane.Domain.Deployments;
+
+/// <summary>
+/// One deployment's demand and ready capacity, the input of <see cref="SlackSharing.Allocate"/>.
+/// </summary>
+/// <param name="DeploymentId">Unique among the deployments given together.</param>
+/// <param name="Model">Slack is shared only between deployments of the same model (compared ordinally).</param>
+/// <param name="Class">Dedicated deployments give slack; serverless and batch ones take it.</param>
+/// <param name="DemandTokensPerSecond">The demand the gateway reports; a negative figure counts as 0.</param>
+/// <param name="ReadyReplicas">Replicas that can take traffic now.</param>
+/// <param name="TokensPerSecondPerReplica">What one replica serves.</param>
+[GenerateSerializer, Alias("model-demand")]
+public sealed record ModelDemand(
+    [property: Id(0)] string DeploymentId,
+    [property: Id(1)] string Model,
+    [property: Id(2)] DeploymentClass Class,
+    [property: Id(3)] decimal DemandTokensPerSecond,
+    [property: Id(4)] int ReadyReplicas,
+    [property: Id(5)] decimal TokensPerSecondPerReplica)
+{
+    /// <summary>Tokens/s the ready replicas serve.</summary>
+    public decimal ReadyCapacity => Math.Max(0, ReadyReplicas) * Math.Max(0m, TokensPerSecondPerReplica);
+
+    /// <summary>Demand counted as it is taken: never negative.</summary>
+    public decimal Demand => Math.Max(0m, DemandTokensPerSecond);
+
+    /// <summary>A dedicated deployment's ready capacity left after its own demand (0 for shared classes): what it can lend.</summary>
+    public decimal Spare => Class == DeploymentClass.Dedicated ? Math.Max(0m, ReadyCapacity - Demand) : 0m;
+
+    /// <summary>Demand its own ready replicas do not serve.</summary>
+    public decimal Unmet => Math.Max(0m, Demand - ReadyCapacity);
+}
+
+/// <summary>Tokens/s of a shared deployment routed to the spare capacity of one dedicated deployment.</summary>
+[GenerateSerializer, Alias("slack-grant")]
+public sealed record SlackGrant(
+    [property: Id(0)] string SharedDeploymentId,
+    [property: Id(1)] string DedicatedDeploymentId,
+    [property: Id(2)] decimal TokensPerSecond);
+
+/// <summary>What <see cref="SlackSharing.Allocate"/> hands out: every non-zero grant, in a stable order.</summary>
+public sealed class SlackAllocation(IReadOnlyList<SlackGrant> grants)
+{
+    public static readonly SlackAllocation None = new([]);
+
+    public IReadOnlyList<SlackGrant> Grants { get; } = grants;
+
+    /// <summary>Tokens/s a shared deployment gets on dedicated slack, all lenders together.</summary>
+    public decimal TokensFor(string sharedDeploymentId) =>
+        Grants.Where(g => g.SharedDeploymentId == sharedDeploymentId).Sum(g => g.TokensPerSecond);
+
+    /// <summary>A shared deployment's grants, one per dedicated deployment that lends to it.</summary>
+    public IReadOnlyList<SlackGrant> GrantsTo(string sharedDeploymentId) =>
+        Grants.Where(g => g.SharedDeploymentId == sharedDeploymentId).ToArray();
+
+    /// <summary>Tokens/s of shared work a dedicated deployment carries, all borrowers together.</summary>
+    public decimal LentBy(string dedicatedDeploymentId) =>
+        Grants.Where(g => g.DedicatedDeploymentId == dedicatedDeploymentId).Sum(g => g.TokensPerSecond);
+}
+
+/// <summary>
+/// Shared tokens on dedicated slack: a dedicated replica that is not fully used serves serverless and batch requests
+/// for the same model at lower priority. Dedicated demand is served first, so only the spare (ready capacity minus the
+/// dedicated deployment's own demand) is lent. Per model the spare is pooled and handed to serverless deployments
+/// first, in proportion to the demand their own ready replicas leave unmet, then what is left to batch the same way.
+/// Each grant is spread over the lenders in proportion to the spare they have left.
+/// <para>
+/// Figures are rounded down to <see cref="Decimals"/> decimals at every share, so the grants of a lender never add up
+/// to more than its spare and a borrower never gets more than its unmet demand. Plain function of its input: the
+/// gateway's routing answer and the simulator call the same code.
+/// </para>
+/// </summary>
+public static class SlackSharing
+{
+    /// <summary>Decimals of a token/s figure a grant carries (a thousandth of a token per second).</summary>
+    public const int Decimals = 3;
+
+    private static readonly DeploymentClass[] Borrowers = [DeploymentClass.Serverless, DeploymentClass.Batch];
+
+    /// <summary>Hands dedicated spare capacity to the shared deployments of the same model (see the type's remarks).</summary>
+    /// <param name="deployments">Deployments of any models and classes, each id once.</param>
+    public static SlackAllocation Allocate(IReadOnlyList<ModelDemand> deployments)
+    {
+        ArgumentNullException.ThrowIfNull(deployments);
+        var grants = new List<SlackGrant>();
+        foreach (var model in deployments.GroupBy(d => d.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            // What each lender still has, in a stable order so the same input always gives the same grants.
+            var left = model
+                .Where(d => d.Spare > 0)
+                .OrderBy(d => d.DeploymentId, StringComparer.Ordinal)
+                .Select(d => (d.DeploymentId, Spare: d.Spare))
+                .ToArray();
+            foreach (var cls in Borrowers)
+            {
+                var pool = left.Sum(l => l.Spare);
+                var borrowers = model
+                    .Where(d => d.Class == cls && d.Unmet > 0)
+                    .OrderBy(d => d.DeploymentId, StringComparer.Ordinal)
+                    .ToArray();
+                var unmet = borrowers.Sum(b => b.Unmet);
+                if (pool <= 0 || unmet <= 0)
+                {
+                    continue;
+                }
+
+                // Shares are taken from the lenders as they stood before this class's round.
+                var before = left.ToArray();
+                foreach (var borrower in borrowers)
+                {
+                    var wanted = unmet <= pool ? borrower.Unmet : Floor(borrower.Unmet * pool / unmet);
+                    var owed = wanted;
+                    for (var i = 0; i < before.Length && owed > 0; i++)
+                    {
+                        // The minimums only guard against decimal division rounding a quotient up past a bound.
+                        var share = Math.Min(Math.Min(Floor(wanted * before[i].Spare / pool), left[i].Spare), owed);
+                        if (share > 0)
+                        {
+                            grants.Add(new SlackGrant(borrower.DeploymentId, before[i].DeploymentId, share));
+                            left[i].Spare -= share;
+                            owed -= share;
+                        }
+                    }
+                }
+
+                if (unmet > pool)
+                {
+                    // This class took the whole pool; what rounding left over is not worth a route for the next one.
+                    break;
+                }
+            }
+        }
+
+        return new SlackAllocation(grants);
+    }
+
+    /// <summary>Rounded towards zero (down, for the non-negative figures here) to <see cref="Decimals"/> decimals.</summary>
+    public static decimal Floor(decimal tokensPerSecond) => decimal.Round(tokensPerSecond, Decimals, MidpointRounding.ToZero);
+}

@@ -1,0 +1,75 @@
+using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Partners;
+
+namespace ControlPlane.Domain.Tests.Deployments;
+
+public sealed class SharingPlanTests
+{
+    // Dedicated: 2 ready x 1000, demand 500 -> 1500 spare. Serverless: 1 ready x 1000, demand 4000 -> 3000 unmet,
+    // 1500 on slack, 1500 to partners: 1000 to the cheap one (its capacity), 500 to the dear one.
+    private static readonly ModelDemand[] Deployments =
+    [
+        new("ded", "m", DeploymentClass.Dedicated, 500m, 2, 1_000m),
+        new("sls", "m", DeploymentClass.Serverless, 4_000m, 1, 1_000m),
+        new("other", "n", DeploymentClass.Dedicated, 0m, 1, 1_000m),
+    ];
+
+    private static readonly RoutableReplica[] Replicas =
+    [
+        new("ded", "ded-0", "n1"), new("ded", "ded-1", "n2"), new("sls", "sls-0", "n3"), new("other", "other-0", "n4"),
+    ];
+
+    private static readonly Partner[] Partners =
+    [
+        new("dear", ["m"], 2m, 10_000m), new("cheap", ["m", "n"], 1m, 1_000m), new("elsewhere", ["n"], 0.5m, 10_000m),
+    ];
+
+    [Fact]
+    public void RoutesOf_Serverless_OwnReplicasThenDedicatedSlackThenPartners()
+    {
+        var routes = SharingPlan.Compute(Deployments, Partners).RoutesOf("sls", Replicas);
+
+        Assert.Equal(
+        [
+            new WeightedRoute(RouteKind.Replica, "sls", "sls-0", "n3", null, 0.25m, 1_000m),
+            new WeightedRoute(RouteKind.DedicatedSlack, "ded", "ded-0", "n1", null, 0.1875m, 750m),
+            new WeightedRoute(RouteKind.DedicatedSlack, "ded", "ded-1", "n2", null, 0.1875m, 750m),
+            new WeightedRoute(RouteKind.Partner, null, null, null, "cheap", 0.25m, 1_000m),
+            new WeightedRoute(RouteKind.Partner, null, null, null, "dear", 0.125m, 500m),
+        ], routes);
+    }
+
+    [Fact]
+    public void RoutesOf_Dedicated_OnlyItsOwnReplicas()
+    {
+        var routes = SharingPlan.Compute(Deployments, Partners).RoutesOf("ded", Replicas);
+
+        Assert.Equal([new WeightedRoute(RouteKind.Replica, "ded", "ded-0", "n1", null, 0.5m, 1_000m), new WeightedRoute(RouteKind.Replica, "ded", "ded-1", "n2", null, 0.5m, 1_000m)], routes);
+    }
+
+    [Fact]
+    public void RoutesOf_BatchBeyondSlack_NoPartnerRoutes()
+    {
+        var plan = SharingPlan.Compute([Deployments[0], new("batch", "m", DeploymentClass.Batch, 9_000m, 0, 1_000m)], Partners);
+
+        var routes = plan.RoutesOf("batch", Replicas);
+
+        Assert.All(routes, r => Assert.Equal(RouteKind.DedicatedSlack, r.Kind));
+        Assert.Equal(1_500m, routes.Sum(r => r.TokensPerSecond));
+        Assert.Equal(1_500m, plan.SlackTokens(DeploymentClass.Batch));
+        Assert.Equal(0m, plan.PartnerTokens(DeploymentClass.Batch));
+    }
+
+    [Fact]
+    public void Totals_ByClass()
+    {
+        var plan = SharingPlan.Compute(Deployments, Partners);
+
+        Assert.Equal(1_500m, plan.SlackTokens(DeploymentClass.Serverless));
+        Assert.Equal(1_500m, plan.PartnerTokens(DeploymentClass.Serverless));
+    }
+
+    [Fact]
+    public void RoutesOf_UnknownDeployment_Empty() =>
+        Assert.Empty(SharingPlan.Compute(Deployments, Partners).RoutesOf("nope", Replicas));
+}
