@@ -10,6 +10,8 @@ public enum RouteKind
     Replica,
     /// <summary>A ready replica of a dedicated deployment of the same model, at lower priority than its own traffic.</summary>
     DedicatedSlack,
+    /// <summary>(Batch) a ready replica of a serverless deployment of the same model, at lower priority than its own traffic.</summary>
+    SharedSlack,
     /// <summary>A distribution partner serving the model.</summary>
     Partner,
 }
@@ -113,7 +115,10 @@ public sealed class SharingPlan
 
             foreach (var r in lenders)
             {
-                routes.Add((RouteKind.DedicatedSlack, grant.DedicatedDeploymentId, r.ReplicaId, r.NodeId, null, each));
+                var kind = _deployments.TryGetValue(grant.DedicatedDeploymentId, out var lender) && lender.Class == DeploymentClass.Serverless
+                    ? RouteKind.SharedSlack
+                    : RouteKind.DedicatedSlack;
+                routes.Add((kind, grant.DedicatedDeploymentId, r.ReplicaId, r.NodeId, null, each));
             }
         }
 

@@ -27,11 +27,20 @@ public sealed record ModelDemand(
     /// <summary>A dedicated deployment's ready capacity left after its own demand (0 for shared classes): what it can lend.</summary>
     public decimal Spare => Class == DeploymentClass.Dedicated ? Math.Max(0m, ReadyCapacity - Demand) : 0m;
 
+    /// <summary>
+    /// What it can lend to batch: a dedicated deployment's spare, and a serverless deployment's ready capacity left after
+    /// its own demand (batch is the lowest priority on any replica of the model).
+    /// </summary>
+    public decimal SpareForBatch => Class is DeploymentClass.Dedicated or DeploymentClass.Serverless ? Math.Max(0m, ReadyCapacity - Demand) : 0m;
+
     /// <summary>Demand its own ready replicas do not serve.</summary>
     public decimal Unmet => Math.Max(0m, Demand - ReadyCapacity);
 }
 
-/// <summary>Tokens/s of a shared deployment routed to the spare capacity of one dedicated deployment.</summary>
+/// <summary>
+/// Tokens/s of a shared deployment routed to the spare capacity of another deployment of its model: a dedicated one, or
+/// (for batch) a serverless one.
+/// </summary>
 [GenerateSerializer, Alias("slack-grant")]
 public sealed record SlackGrant(
     [property: Id(0)] string SharedDeploymentId,
@@ -62,8 +71,9 @@ public sealed class SlackAllocation(IReadOnlyList<SlackGrant> grants)
 /// Shared tokens on dedicated slack: a dedicated replica that is not fully used serves serverless and batch requests
 /// for the same model at lower priority. Dedicated demand is served first, so only the spare (ready capacity minus the
 /// dedicated deployment's own demand) is lent. Per model the spare is pooled and handed to serverless deployments
-/// first, in proportion to the demand their own ready replicas leave unmet, then what is left to batch the same way.
-/// Each grant is spread over the lenders in proportion to the spare they have left.
+/// first, in proportion to the demand their own ready replicas leave unmet, then what is left to batch the same way;
+/// batch may also take what serverless replicas of the model have left after their own demand (batch is the lowest
+/// priority on every replica). Each grant is spread over the lenders in proportion to the spare they have left.
 /// <para>
 /// Figures are rounded down to <see cref="Decimals"/> decimals at every share, so the grants of a lender never add up
 /// to more than its spare and a borrower never gets more than its unmet demand. Plain function of its input: the
@@ -85,14 +95,16 @@ public static class SlackSharing
         var grants = new List<SlackGrant>();
         foreach (var model in deployments.GroupBy(d => d.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            // What each lender still has, in a stable order so the same input always gives the same grants.
-            var left = model
-                .Where(d => d.Spare > 0)
-                .OrderBy(d => d.DeploymentId, StringComparer.Ordinal)
-                .Select(d => (d.DeploymentId, Spare: d.Spare))
-                .ToArray();
             foreach (var cls in Borrowers)
             {
+                // What each lender still has, in a stable order so the same input always gives the same grants: dedicated
+                // spare for serverless; for batch, dedicated spare after the serverless round and serverless spare too.
+                var left = model
+                    .Where(d => (cls == DeploymentClass.Serverless ? d.Spare : d.SpareForBatch) > 0)
+                    .OrderBy(d => d.DeploymentId, StringComparer.Ordinal)
+                    .Select(d => (d.DeploymentId, Spare: (cls == DeploymentClass.Serverless ? d.Spare : d.SpareForBatch) - Lent(grants, d.DeploymentId)))
+                    .Where(l => l.Spare > 0)
+                    .ToArray();
                 var pool = left.Sum(l => l.Spare);
                 var borrowers = model
                     .Where(d => d.Class == cls && d.Unmet > 0)
@@ -123,15 +135,29 @@ public static class SlackSharing
                     }
                 }
 
-                if (unmet > pool)
+                if (unmet > pool && cls == DeploymentClass.Serverless && !model.Any(d => d.Class == DeploymentClass.Serverless && d.SpareForBatch > 0))
                 {
-                    // This class took the whole pool; what rounding left over is not worth a route for the next one.
+                    // Serverless took the whole dedicated pool and no serverless replica has room: nothing is left for batch.
                     break;
                 }
             }
         }
 
         return new SlackAllocation(grants);
+    }
+
+    private static decimal Lent(List<SlackGrant> grants, string lender)
+    {
+        var lent = 0m;
+        foreach (var grant in grants)
+        {
+            if (string.Equals(grant.DedicatedDeploymentId, lender, StringComparison.Ordinal))
+            {
+                lent += grant.TokensPerSecond;
+            }
+        }
+
+        return lent;
     }
 
     /// <summary>Rounded towards zero (down, for the non-negative figures here) to <see cref="Decimals"/> decimals.</summary>
