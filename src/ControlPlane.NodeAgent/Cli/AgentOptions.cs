@@ -63,19 +63,23 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
 
         Model weights: the agent reports which models' weights the node holds, so that replicas are placed where
         they load from local disk, and fetches the ones the server expects to need here.
-          --model-cache DIR   the local model cache: one directory per model, named by the model id (model
-                              org/name in DIR/org/name); a model counts once its directory holds the file
-                              {ModelCacheDirectory.CompleteMarker}. Every heartbeat reports these models, their sizes and the
-                              free room on DIR's filesystem                          (env {ModelCacheVariable})
-          --prefetch-command CMD  run by /bin/sh -c for each model in the reply's prefetch list that is not
-                              in the cache, one at a time per model, in the background; it finds the model
-                              in {CommandModelFetcher.ModelVariable} and the directory to fill in {CommandModelFetcher.DirectoryVariable}
-                              (e.g. huggingface-cli download "$CONTROLPLANE_MODEL" --local-dir "$CONTROLPLANE_MODEL_CACHE_DIR").
-                              Exit 0: the agent writes {ModelCacheDirectory.CompleteMarker}. Otherwise the failure is reported
-                              and the model tried again after 1 min, doubling to 30 min    (env {PrefetchCommandVariable})
-          --prefetch-seconds N  --runtime simulated: a prefetch only waits N s (0 to {MaxLoadSeconds}, default
-                              {SimulatedModelFetcher.DefaultSeconds}) and then marks the model complete; a simulated replica that turns
-                              ready marks its model complete too
+          --model-cache DIR   the local model cache: one directory per model, named by the model id
+                              (model org/name in DIR/org/name); a model counts once its directory
+                              holds the file {ModelCacheDirectory.CompleteMarker}. Every heartbeat reports these models,
+                              their sizes and the free room on DIR's filesystem
+          --prefetch-command CMD
+                              run by /bin/sh -c, in the background, for each model of the reply's
+                              prefetch list that is not complete, one run at a time per model; it finds
+                              the model in {CommandModelFetcher.ModelVariable} and the directory to fill in
+                              {CommandModelFetcher.DirectoryVariable}, e.g. huggingface-cli download "$CONTROLPLANE_MODEL"
+                              --local-dir "$CONTROLPLANE_MODEL_CACHE_DIR". When it exits 0 the agent writes
+                              {ModelCacheDirectory.CompleteMarker}; otherwise the failure is reported and the model tried again
+                              after 1 min, doubling up to 30 min
+          --prefetch-seconds N
+                              --runtime simulated: a prefetch only waits N s (0 to {MaxLoadSeconds}, default
+                              {SimulatedModelFetcher.DefaultSeconds}), then marks the model complete; a simulated replica that
+                              turns ready marks its model complete too
+          (env {ModelCacheVariable}, {PrefetchCommandVariable})
 
         Command-line values win over environment variables.
         """;

@@ -139,8 +139,9 @@ internal sealed class ModelCache(ModelCacheDirectory directory, IModelFetcher? f
         {
             error = "cancelled: the agent is stopping";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A background task: whatever went wrong is reported in the heartbeat, never lost in an unobserved task.
             error = e.Message;
         }
 

@@ -157,4 +157,76 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         Assert.Equal(8, recovered["healthyGpuCount"]!.GetValue<int>());
         Assert.Null(recovered["inventoryError"]);
     }
+
+    [Fact]
+    public async Task Heartbeat_ModelCache_IsShownOnTheNodeView()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-cache");
+        using var node = Server.CreateClient(token);
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8),
+            modelCache = new
+            {
+                freeBytes = 500_000_000_000L,
+                models = new[] { new { model = "meta-llama/Llama-3.1-8B", bytes = 16_000_000_000L } },
+                prefetchFailures = new[] { new { model = "org/other", attempts = 2, error = "exit 1" } },
+            },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty((await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonNode>(TestContext.Current.CancellationToken))!["prefetch"]!.AsArray());
+        var view = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Equal("meta-llama/Llama-3.1-8B", view["warmModels"]![0]!["model"]!.GetValue<string>());
+        Assert.Equal(16_000_000_000L, view["warmModels"]![0]!["bytes"]!.GetValue<long>());
+        Assert.Equal(500_000_000_000L, view["modelCacheFreeBytes"]!.GetValue<long>());
+        Assert.Equal("org/other", view["prefetchFailures"]![0]!["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Heartbeat_BadModelCache_Is400NamingTheFields_AndChangesNothing()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-bad-cache");
+        using var node = Server.CreateClient(token);
+        await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(8));
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 2, agentSessionId = "session-1", gpus = ApiClient.Gpus(8),
+            modelCache = new
+            {
+                freeBytes = -1,
+                models = new object?[] { new { model = "ok", bytes = 1 }, new { model = "bad\u0001", bytes = 1 }, new { model = "big", bytes = long.MaxValue }, null },
+                prefetchFailures = new[] { new { model = "x", attempts = 0, error = "" } },
+            },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.ProblemAsync();
+        var errors = problem["errors"]!.AsObject().Select(e => e.Key).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["modelCache.freeBytes", "modelCache.models[1]", "modelCache.models[2]", "modelCache.models[3]", "modelCache.prefetchFailures[0]"], errors);
+        var view = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Empty(view["warmModels"]!.AsArray());
+        Assert.Null(view["modelCacheFreeBytes"]);
+    }
+
+    [Fact]
+    public async Task Heartbeat_TooManyCachedModels_IsRefused()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-many-models");
+        using var node = Server.CreateClient(token);
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, gpus = ApiClient.Gpus(8),
+            modelCache = new { freeBytes = 1, models = Enumerable.Range(0, 257).Select(i => new { model = $"m{i}", bytes = 1 }).ToArray() },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await response.ProblemAsync())["errors"]!["modelCache.models"]);
+    }
 }
