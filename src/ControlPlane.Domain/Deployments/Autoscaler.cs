@@ -176,6 +176,9 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
         return Wanted(spec, target);
     }
 
+    /// <summary>The replicas the deployment keeps: its desired count, or where a pending scale-down will take it.</summary>
+    public static int Keeps(AutoscaleState state) => state.LowerSince is null ? state.Desired : Math.Min(state.Desired, state.LowerPeak);
+
     /// <summary>When the pending scale-down (if any) becomes due: when the grain's timer should look again.</summary>
     public DateTimeOffset? ScaleDownDueAt(AutoscaleState state) => state.LowerSince + EffectiveScaleDownDelay;
 

@@ -146,6 +146,33 @@ public static class SlackSharing
         return new SlackAllocation(grants);
     }
 
+    /// <summary>
+    /// The demand each serverless deployment should scale its own replicas on: its demand less its share of the spare its
+    /// model's dedicated deployments keep (shared among the model's serverless deployments in proportion to their demand).
+    /// Give each dedicated deployment's <see cref="ModelDemand.ReadyReplicas"/> as the ready replicas it keeps
+    /// (<see cref="Autoscaler.Keeps"/>): a replica a pending scale-down will release is not counted on, so serverless takes
+    /// its work over before it goes. Slack beyond that still takes serverless overflow through the routes; it is only not
+    /// counted on for scaling. Deployments of other classes are not in the answer.
+    /// </summary>
+    public static IReadOnlyDictionary<string, decimal> ScalingDemand(IReadOnlyList<ModelDemand> deployments)
+    {
+        ArgumentNullException.ThrowIfNull(deployments);
+        var scaling = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var model in deployments.GroupBy(d => d.Model, StringComparer.Ordinal))
+        {
+            var spare = model.Sum(d => d.Spare);
+            var serverless = model.Where(d => d.Class == DeploymentClass.Serverless).ToArray();
+            var demand = serverless.Sum(d => d.Demand);
+            foreach (var d in serverless)
+            {
+                var share = demand <= 0 ? 0 : Math.Min(d.Demand, spare * d.Demand / demand);
+                scaling[d.DeploymentId] = Floor(Math.Max(0, d.Demand - share));
+            }
+        }
+
+        return scaling;
+    }
+
     private static decimal Lent(List<SlackGrant> grants, string lender)
     {
         var lent = 0m;

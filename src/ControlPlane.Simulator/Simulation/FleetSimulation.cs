@@ -211,7 +211,6 @@ internal sealed class FleetSimulation
         private readonly int[] _held;
         private readonly Dictionary<string, FleetModel> _models;
         private readonly int[] _partnersByPrice;
-        private static readonly bool StableSlackOnly = Environment.GetEnvironmentVariable("SIM_STABLE") == "1";
         private int _nextNodeEvent;
         private long _sequence;
         private int _downGpus;
@@ -462,11 +461,11 @@ internal sealed class FleetSimulation
             {
                 if (_deployments[i].Class != DeploymentClass.Serverless)
                 {
-                    Scale(i, k, now, slack: null);
+                    Scale(i, k, now, scaling: null);
                 }
             }
 
-            var slack = _policy.SharesDedicatedSlack ? SpareByModel(k) : null;
+            var slack = _policy.SharesDedicatedSlack ? ScalingDemand(k) : null;
             for (var i = 0; i < _deployments.Count; i++)
             {
                 if (_deployments[i].Class == DeploymentClass.Serverless)
@@ -476,7 +475,7 @@ internal sealed class FleetSimulation
             }
         }
 
-        private void Scale(int i, int k, DateTimeOffset now, Dictionary<string, (double Spare, double SharedDemand)>? slack)
+        private void Scale(int i, int k, DateTimeOffset now, IReadOnlyDictionary<string, decimal>? scaling)
         {
             if (_schedulerOf[i] is not { } scheduler)
             {
@@ -488,10 +487,10 @@ internal sealed class FleetSimulation
             // Batch: a backlog that is always there, which the autoscaler answers with the maximum.
             var demand = _simulation._demand[i][k];
             var foreseen = Foresee(_simulation._demand[i], k, LoadSteps(_loadEstimate[i], _simulation._settings.StepSeconds));
-            if (slack is not null && slack.TryGetValue(d.Spec.Model, out var spare))
+            if (scaling is not null && scaling.TryGetValue(d.Id, out var net))
             {
-                var share = spare.SharedDemand <= 0 ? 0 : spare.Spare * demand / spare.SharedDemand;
-                demand = Math.Max(0, demand - share);
+                var share = Math.Max(0, demand - (double)net);
+                demand = (double)net;
                 foreseen = Math.Max(0, foreseen - share);
             }
 
@@ -506,34 +505,26 @@ internal sealed class FleetSimulation
         }
 
         /// <summary>
-        /// Per model: the spare tokens per second of its ready dedicated replicas that their own deployments do not expect to
-        /// need within a load time (beyond demand and the rise each has learned), and the serverless demand for it. Serverless
-        /// is scaled net of only this stable part: the rest of the spare takes its overflow, but may be taken back at once.
+        /// What each serverless deployment scales on (<see cref="SlackSharing.ScalingDemand"/>): its demand less its share of
+        /// the spare its model's dedicated replicas keep, as the product's scheduler computes it. Dedicated deployments
+        /// count with the ready replicas they keep (<see cref="Autoscaler.Keeps"/>).
         /// </summary>
-        private Dictionary<string, (double Spare, double SharedDemand)> SpareByModel(int k)
+        private IReadOnlyDictionary<string, decimal> ScalingDemand(int k)
         {
-            var byModel = new Dictionary<string, (double Spare, double SharedDemand)>(StringComparer.Ordinal);
+            var inputs = new List<ModelDemand>(_deployments.Count);
             for (var i = 0; i < _deployments.Count; i++)
             {
                 var d = _deployments[i];
-                var (spare, shared) = byModel.GetValueOrDefault(d.Spec.Model);
-                if (d.Class == DeploymentClass.Dedicated)
+                if (d.Class == DeploymentClass.Batch)
                 {
-                    // Replicas a pending scale-down will release are not counted on: serverless takes their work over
-                    // before they go, not after.
-                    var keep = Math.Min(_ready[i], _desired[i] < 0 ? _ready[i] : Math.Min(_desired[i], _autoscale[i].LowerSince is null ? _desired[i] : _autoscale[i].LowerPeak));
-                    var expected = _simulation._demand[i][k] + (StableSlackOnly ? (double)_autoscale[i].Rise : 0);
-                    spare += Math.Max(0, (keep * (double)d.Spec.TokensPerSecondPerReplica) - expected);
-                }
-                else if (d.Class == DeploymentClass.Serverless)
-                {
-                    shared += _simulation._demand[i][k];
+                    continue;
                 }
 
-                byModel[d.Spec.Model] = (spare, shared);
+                var ready = d.Class == DeploymentClass.Dedicated ? Math.Min(_ready[i], Autoscaler.Keeps(_autoscale[i])) : _ready[i];
+                inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica));
             }
 
-            return byModel;
+            return SlackSharing.ScalingDemand(inputs);
         }
 
         /// <summary>The project's scheduler decides; each claim is taken as done and its replica starts loading.</summary>
@@ -693,66 +684,35 @@ internal sealed class FleetSimulation
             Tally.Step(k, working, dedicatedGpus, sharedGpus, loadingGpus, gpuCount - _downGpus, _downGpus);
         }
 
-        /// <summary>Per model, dedicated replicas' spare tokens go to serverless demand (in proportion to what each misses), then to batch.</summary>
+        /// <summary>
+        /// The product's slack sharing (<see cref="SlackSharing.Allocate"/>): per model, dedicated replicas' spare tokens go to
+        /// serverless demand their own replicas missed, then to batch, which also takes serverless replicas' spare. Batch
+        /// has a backlog that never runs out: it asks for all the model's capacity.
+        /// </summary>
         private void ShareSlack(double[] demand, double[] own, double[] onSlack, double[] lent)
         {
-            foreach (var model in _models.Keys)
+            var capacityOfModel = new Dictionary<string, decimal>(StringComparer.Ordinal);
+            for (var i = 0; i < _deployments.Count; i++)
             {
-                var spare = 0.0;
-                var missing = 0.0;
-                var batch = -1;
-                for (var i = 0; i < _deployments.Count; i++)
-                {
-                    var d = _deployments[i];
-                    if (d.Spec.Model != model)
-                    {
-                        continue;
-                    }
+                var spec = _deployments[i].Spec;
+                capacityOfModel[spec.Model] = capacityOfModel.GetValueOrDefault(spec.Model) + (_ready[i] * spec.TokensPerSecondPerReplica);
+            }
 
-                    switch (d.Class)
-                    {
-                        case DeploymentClass.Dedicated:
-                            spare += (_ready[i] * (double)d.Spec.TokensPerSecondPerReplica) - own[i];
-                            break;
-                        case DeploymentClass.Serverless:
-                            missing += demand[i] - own[i];
-                            break;
-                        default:
-                            batch = i;
-                            break;
-                    }
-                }
+            var inputs = new ModelDemand[_deployments.Count];
+            for (var i = 0; i < _deployments.Count; i++)
+            {
+                var d = _deployments[i];
+                var asked = d.Class == DeploymentClass.Batch
+                    ? capacityOfModel[d.Spec.Model]
+                    : (decimal)Math.Round(demand[i], 3);
+                inputs[i] = new ModelDemand(d.Id, d.Spec.Model, d.Class, asked, _ready[i], d.Spec.TokensPerSecondPerReplica);
+            }
 
-                if (spare <= 0)
-                {
-                    continue;
-                }
-
-                var toServerless = Math.Min(spare, missing);
-                var toBatch = batch >= 0 ? spare - toServerless : 0;
-                for (var i = 0; i < _deployments.Count; i++)
-                {
-                    var d = _deployments[i];
-                    if (d.Spec.Model != model)
-                    {
-                        continue;
-                    }
-
-                    switch (d.Class)
-                    {
-                        case DeploymentClass.Dedicated:
-                            lent[i] = ((_ready[i] * (double)d.Spec.TokensPerSecondPerReplica) - own[i]) * (toServerless + toBatch) / spare;
-                            break;
-                        case DeploymentClass.Serverless when missing > 0:
-                            onSlack[i] = (demand[i] - own[i]) * toServerless / missing;
-                            break;
-                    }
-                }
-
-                if (batch >= 0)
-                {
-                    onSlack[batch] = toBatch;
-                }
+            var allocation = SlackSharing.Allocate(inputs);
+            foreach (var grant in allocation.Grants)
+            {
+                onSlack[_index[grant.SharedDeploymentId]] += (double)grant.TokensPerSecond;
+                lent[_index[grant.DedicatedDeploymentId]] += (double)grant.TokensPerSecond;
             }
         }
 
