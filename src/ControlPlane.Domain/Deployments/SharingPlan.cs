@@ -10,8 +10,11 @@ public enum RouteKind
     Replica,
     /// <summary>A ready replica of a dedicated deployment of the same model, at lower priority than its own traffic.</summary>
     DedicatedSlack,
-    /// <summary>(Batch) a ready replica of a serverless deployment of the same model, at lower priority than its own traffic.</summary>
-    SharedSlack,
+    /// <summary>
+    /// A ready replica of a serverless or batch deployment of the same model: for a dedicated deployment's overflow at
+    /// top priority (batch's requests wait, serverless' are never displaced), or for batch at the lowest.
+    /// </summary>
+    SharedReplica,
     /// <summary>A distribution partner serving the model.</summary>
     Partner,
 }
@@ -75,16 +78,17 @@ public sealed class SharingPlan
 
     /// <summary>Shared tokens/s of a class carried on dedicated slack.</summary>
     public decimal SlackTokens(DeploymentClass cls) =>
-        Slack.Grants.Where(g => _deployments[g.SharedDeploymentId].Class == cls).Sum(g => g.TokensPerSecond);
+        Slack.Grants.Where(g => _deployments[g.BorrowerId].Class == cls).Sum(g => g.TokensPerSecond);
 
     /// <summary>Tokens/s of a class sent to partners (only serverless overflows to them).</summary>
     public decimal PartnerTokens(DeploymentClass cls) =>
         Partners.Where(p => _deployments[p.Key].Class == cls).Sum(p => p.Value.Sum(s => s.TokensPerSecond));
 
     /// <summary>
-    /// A deployment's weighted routes: its own ready replicas (by capacity); for a shared class, the ready replicas of
-    /// dedicated deployments of its model, each lender's grant spread evenly over its replicas; for serverless, the
-    /// partner shares. A dedicated deployment gets only its own replicas. Empty for an unknown deployment.
+    /// A deployment's weighted routes: its own ready replicas (by capacity); then the replicas of other deployments of its
+    /// model that <see cref="SlackSharing"/> lends it, each lender's grant spread evenly over its replicas (a dedicated
+    /// deployment gets shared replicas only for demand beyond its own ready replicas; a shared one gets dedicated
+    /// replicas' spare); for serverless, the partner shares. Empty for an unknown deployment.
     /// </summary>
     /// <param name="readyReplicas">Routable replicas of (at least) the deployment and the dedicated deployments of its model.</param>
     public IReadOnlyList<WeightedRoute> RoutesOf(string deploymentId, IReadOnlyList<RoutableReplica> readyReplicas)
@@ -106,7 +110,7 @@ public sealed class SharingPlan
 
         foreach (var grant in Slack.GrantsTo(deploymentId))
         {
-            var lenders = byDeployment.GetValueOrDefault(grant.DedicatedDeploymentId) ?? [];
+            var lenders = byDeployment.GetValueOrDefault(grant.LenderId) ?? [];
             var each = lenders.Length == 0 ? 0m : SlackSharing.Floor(grant.TokensPerSecond / lenders.Length);
             if (each <= 0)
             {
@@ -115,10 +119,10 @@ public sealed class SharingPlan
 
             foreach (var r in lenders)
             {
-                var kind = _deployments.TryGetValue(grant.DedicatedDeploymentId, out var lender) && lender.Class == DeploymentClass.Serverless
-                    ? RouteKind.SharedSlack
-                    : RouteKind.DedicatedSlack;
-                routes.Add((kind, grant.DedicatedDeploymentId, r.ReplicaId, r.NodeId, null, each));
+                var kind = _deployments.TryGetValue(grant.LenderId, out var lender) && lender.Class == DeploymentClass.Dedicated
+                    ? RouteKind.DedicatedSlack
+                    : RouteKind.SharedReplica;
+                routes.Add((kind, grant.LenderId, r.ReplicaId, r.NodeId, null, each));
             }
         }
 

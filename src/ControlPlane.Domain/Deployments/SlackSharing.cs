@@ -37,14 +37,11 @@ public sealed record ModelDemand(
     public decimal Unmet => Math.Max(0m, Demand - ReadyCapacity);
 }
 
-/// <summary>
-/// Tokens/s of a shared deployment routed to the spare capacity of another deployment of its model: a dedicated one, or
-/// (for batch) a serverless one.
-/// </summary>
+/// <summary>Tokens/s of one deployment (the borrower) routed to the replicas of another deployment of its model (the lender).</summary>
 [GenerateSerializer, Alias("slack-grant")]
 public sealed record SlackGrant(
-    [property: Id(0)] string SharedDeploymentId,
-    [property: Id(1)] string DedicatedDeploymentId,
+    [property: Id(0)] string BorrowerId,
+    [property: Id(1)] string LenderId,
     [property: Id(2)] decimal TokensPerSecond);
 
 /// <summary>What <see cref="SlackSharing.Allocate"/> hands out: every non-zero grant, in a stable order.</summary>
@@ -55,28 +52,35 @@ public sealed class SlackAllocation(IReadOnlyList<SlackGrant> grants)
     public IReadOnlyList<SlackGrant> Grants { get; } = grants;
 
     /// <summary>Tokens/s a shared deployment gets on dedicated slack, all lenders together.</summary>
-    public decimal TokensFor(string sharedDeploymentId) =>
-        Grants.Where(g => g.SharedDeploymentId == sharedDeploymentId).Sum(g => g.TokensPerSecond);
+    public decimal TokensFor(string borrowerId) =>
+        Grants.Where(g => g.BorrowerId == borrowerId).Sum(g => g.TokensPerSecond);
 
     /// <summary>A shared deployment's grants, one per dedicated deployment that lends to it.</summary>
-    public IReadOnlyList<SlackGrant> GrantsTo(string sharedDeploymentId) =>
-        Grants.Where(g => g.SharedDeploymentId == sharedDeploymentId).ToArray();
+    public IReadOnlyList<SlackGrant> GrantsTo(string borrowerId) =>
+        Grants.Where(g => g.BorrowerId == borrowerId).ToArray();
 
     /// <summary>Tokens/s of shared work a dedicated deployment carries, all borrowers together.</summary>
-    public decimal LentBy(string dedicatedDeploymentId) =>
-        Grants.Where(g => g.DedicatedDeploymentId == dedicatedDeploymentId).Sum(g => g.TokensPerSecond);
+    public decimal LentBy(string lenderId) =>
+        Grants.Where(g => g.LenderId == lenderId).Sum(g => g.TokensPerSecond);
 }
 
 /// <summary>
-/// Shared tokens on dedicated slack: a dedicated replica that is not fully used serves serverless and batch requests
-/// for the same model at lower priority. Dedicated demand is served first, so only the spare (ready capacity minus the
-/// dedicated deployment's own demand) is lent. Per model the spare is pooled and handed to serverless deployments
-/// first, in proportion to the demand their own ready replicas leave unmet, then what is left to batch the same way;
-/// batch may also take what serverless replicas of the model have left after their own demand (batch is the lowest
-/// priority on every replica). Each grant is spread over the lenders in proportion to the spare they have left.
+/// Tokens move between deployments of the same model by requests, at request priorities, so that no loaded replica
+/// idles while another deployment of its model waits for capacity:
+/// <list type="number">
+/// <item>a dedicated deployment's demand beyond its ready replicas (a rise while its new replicas load, a lost node)
+/// is served at top priority on batch replicas of its model (batch requests wait; the backlog keeps), then on what
+/// serverless replicas have left after their own demand, then on the spare of other dedicated deployments of its model
+/// (after their own customers' demand); serverless requests and other customers' requests are never displaced;</item>
+/// <item>serverless demand beyond its ready replicas is served on dedicated replicas' spare (ready capacity less the
+/// dedicated deployment's own demand) at lower priority: dedicated requests are never queued behind shared ones;</item>
+/// <item>batch takes whatever spare is left on dedicated and serverless replicas.</item>
+/// </list>
+/// In each round the lenders' room is pooled and handed to the borrowers in proportion to what they miss; each grant is
+/// spread over the lenders in proportion to the room they have.
 /// <para>
 /// Figures are rounded down to <see cref="Decimals"/> decimals at every share, so the grants of a lender never add up
-/// to more than its spare and a borrower never gets more than its unmet demand. Plain function of its input: the
+/// to more than its room and a borrower never gets more than its unmet demand. Plain function of its input: the
 /// gateway's routing answer and the simulator call the same code.
 /// </para>
 /// </summary>
@@ -85,9 +89,7 @@ public static class SlackSharing
     /// <summary>Decimals of a token/s figure a grant carries (a thousandth of a token per second).</summary>
     public const int Decimals = 3;
 
-    private static readonly DeploymentClass[] Borrowers = [DeploymentClass.Serverless, DeploymentClass.Batch];
-
-    /// <summary>Hands dedicated spare capacity to the shared deployments of the same model (see the type's remarks).</summary>
+    /// <summary>Hands spare capacity between deployments of the same model (see the type's remarks).</summary>
     /// <param name="deployments">Deployments of any models and classes, each id once.</param>
     public static SlackAllocation Allocate(IReadOnlyList<ModelDemand> deployments)
     {
@@ -95,55 +97,84 @@ public static class SlackSharing
         var grants = new List<SlackGrant>();
         foreach (var model in deployments.GroupBy(d => d.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            foreach (var cls in Borrowers)
-            {
-                // What each lender still has, in a stable order so the same input always gives the same grants: dedicated
-                // spare for serverless; for batch, dedicated spare after the serverless round and serverless spare too.
-                var left = model
-                    .Where(d => (cls == DeploymentClass.Serverless ? d.Spare : d.SpareForBatch) > 0)
-                    .OrderBy(d => d.DeploymentId, StringComparer.Ordinal)
-                    .Select(d => (d.DeploymentId, Spare: (cls == DeploymentClass.Serverless ? d.Spare : d.SpareForBatch) - Lent(grants, d.DeploymentId)))
-                    .Where(l => l.Spare > 0)
-                    .ToArray();
-                var pool = left.Sum(l => l.Spare);
-                var borrowers = model
-                    .Where(d => d.Class == cls && d.Unmet > 0)
-                    .OrderBy(d => d.DeploymentId, StringComparer.Ordinal)
-                    .ToArray();
-                var unmet = borrowers.Sum(b => b.Unmet);
-                if (pool <= 0 || unmet <= 0)
-                {
-                    continue;
-                }
+            var ordered = model.OrderBy(d => d.DeploymentId, StringComparer.Ordinal).ToArray();
 
-                // Shares are taken from the lenders as they stood before this class's round.
-                var before = left.ToArray();
-                foreach (var borrower in borrowers)
-                {
-                    var wanted = unmet <= pool ? borrower.Unmet : Floor(borrower.Unmet * pool / unmet);
-                    var owed = wanted;
-                    for (var i = 0; i < before.Length && owed > 0; i++)
-                    {
-                        // The minimums only guard against decimal division rounding a quotient up past a bound.
-                        var share = Math.Min(Math.Min(Floor(wanted * before[i].Spare / pool), left[i].Spare), owed);
-                        if (share > 0)
-                        {
-                            grants.Add(new SlackGrant(borrower.DeploymentId, before[i].DeploymentId, share));
-                            left[i].Spare -= share;
-                            owed -= share;
-                        }
-                    }
-                }
+            // 1. A dedicated deployment's demand beyond its ready replicas (a rise its new replicas are still loading for)
+            //    goes first to batch replicas of its model (batch requests wait: their backlog keeps), then to what serverless
+            //    replicas have left after their own demand (idle now), then to the spare of other dedicated deployments of
+            //    its model (after their customers' demand, before serverless overflow takes it). Serverless requests on
+            //    serverless replicas, and other customers' requests, are never displaced.
+            var dedicated = ordered.Where(d => d.Class == DeploymentClass.Dedicated).ToArray();
+            Lend(grants, dedicated, ordered.Where(d => d.Class == DeploymentClass.Batch), d => d.ReadyCapacity);
+            Lend(grants, dedicated, ordered.Where(d => d.Class == DeploymentClass.Serverless), d => d.SpareForBatch);
+            Lend(grants, dedicated, dedicated, d => d.Spare);
 
-                if (unmet > pool && cls == DeploymentClass.Serverless && !model.Any(d => d.Class == DeploymentClass.Serverless && d.SpareForBatch > 0))
-                {
-                    // Serverless took the whole dedicated pool and no serverless replica has room: nothing is left for batch.
-                    break;
-                }
-            }
+            // 2. Serverless demand beyond its ready replicas goes to dedicated replicas' spare, at lower priority.
+            Lend(grants, ordered.Where(d => d.Class == DeploymentClass.Serverless).ToArray(), dedicated, d => d.Spare);
+
+            // 3. Batch takes what is left anywhere: dedicated spare, then serverless spare.
+            var batch = ordered.Where(d => d.Class == DeploymentClass.Batch).ToArray();
+            Lend(grants, batch, dedicated, d => d.Spare);
+            Lend(grants, batch, ordered.Where(d => d.Class == DeploymentClass.Serverless), d => d.SpareForBatch);
         }
 
         return new SlackAllocation(grants);
+    }
+
+    /// <summary>
+    /// One round: the lenders' room (<paramref name="room"/> less what they lent already) is pooled and handed to the
+    /// borrowers in proportion to what they still miss (their unmet demand less what they were granted already); each
+    /// grant is taken from the lenders in proportion to the room they have.
+    /// </summary>
+    private static void Lend(List<SlackGrant> grants, IReadOnlyList<ModelDemand> borrowers, IEnumerable<ModelDemand> lenders, Func<ModelDemand, decimal> room)
+    {
+        var needs = borrowers
+            .Select(b => (b.DeploymentId, Need: b.Unmet - Granted(grants, b.DeploymentId)))
+            .Where(b => b.Need > 0)
+            .ToArray();
+        var left = lenders
+            .Select(l => (l.DeploymentId, Room: room(l) - Lent(grants, l.DeploymentId)))
+            .Where(l => l.Room > 0)
+            .ToArray();
+        var pool = left.Sum(l => l.Room);
+        var unmet = needs.Sum(b => b.Need);
+        if (pool <= 0 || unmet <= 0)
+        {
+            return;
+        }
+
+        // Shares are taken from the lenders as they stood before this round.
+        var before = left.ToArray();
+        foreach (var (borrower, need) in needs)
+        {
+            var wanted = unmet <= pool ? need : Floor(need * pool / unmet);
+            var owed = wanted;
+            for (var i = 0; i < before.Length && owed > 0; i++)
+            {
+                // The minimums only guard against decimal division rounding a quotient up past a bound.
+                var share = Math.Min(Math.Min(Floor(wanted * before[i].Room / pool), left[i].Room), owed);
+                if (share > 0)
+                {
+                    grants.Add(new SlackGrant(borrower, before[i].DeploymentId, share));
+                    left[i].Room -= share;
+                    owed -= share;
+                }
+            }
+        }
+    }
+
+    private static decimal Granted(List<SlackGrant> grants, string borrower)
+    {
+        var granted = 0m;
+        foreach (var grant in grants)
+        {
+            if (string.Equals(grant.BorrowerId, borrower, StringComparison.Ordinal))
+            {
+                granted += grant.TokensPerSecond;
+            }
+        }
+
+        return granted;
     }
 
     /// <summary>
@@ -178,7 +209,7 @@ public static class SlackSharing
         var lent = 0m;
         foreach (var grant in grants)
         {
-            if (string.Equals(grant.DedicatedDeploymentId, lender, StringComparison.Ordinal))
+            if (string.Equals(grant.LenderId, lender, StringComparison.Ordinal))
             {
                 lent += grant.TokensPerSecond;
             }

@@ -135,7 +135,8 @@ internal sealed class FleetSimulation
             GpuCostUsd: gpuCost,
             PartnerCostUsd: partnerCost,
             PartnerTokens: DeploymentTally.Whole(serverless.Sum(t => t.PartnerTokens)),
-            SharedTokensOnDedicated: DeploymentTally.Whole(tallies.Sum(t => t.OnDedicatedSlackTokens)),
+            SharedTokensOnDedicated: DeploymentTally.Whole(dedicated.Sum(t => t.LentTokens)),
+            DedicatedTokensOnShared: DeploymentTally.Whole(dedicated.Sum(t => t.BorrowedTokens)),
             Loads: new LoadReport(tallies.Sum(t => t.WarmLoads), tallies.Sum(t => t.ColdLoads), tally.Prefetches),
             DedicatedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallTokens), dedicated.Sum(t => t.DueTokens), empty: 0), 6),
             ReservedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallReservedTokens), dedicated.Sum(t => t.DueReservedTokens), empty: 0), 6),
@@ -169,8 +170,8 @@ internal sealed class FleetSimulation
                 t.IsDedicated ? WaitReport.Of(t.ShortfallSeconds) : null,
                 DeploymentTally.Whole(t.SpilledTokens),
                 DeploymentTally.Whole(t.PartnerTokens),
-                DeploymentTally.Whole(t.OnDedicatedSlackTokens),
-                DeploymentTally.Whole(t.LentToSharedTokens),
+                DeploymentTally.Whole(t.BorrowedTokens),
+                DeploymentTally.Whole(t.LentTokens),
                 t.WarmLoads,
                 t.ColdLoads,
                 t.AttainmentForgivingLoadTime is { } slo ? PolicyTally.Round(slo, 6) : null,
@@ -711,8 +712,17 @@ internal sealed class FleetSimulation
             var allocation = SlackSharing.Allocate(inputs);
             foreach (var grant in allocation.Grants)
             {
-                onSlack[_index[grant.SharedDeploymentId]] += (double)grant.TokensPerSecond;
-                lent[_index[grant.DedicatedDeploymentId]] += (double)grant.TokensPerSecond;
+                onSlack[_index[grant.BorrowerId]] += (double)grant.TokensPerSecond;
+                lent[_index[grant.LenderId]] += (double)grant.TokensPerSecond;
+            }
+
+            // Batch replicas that served a dedicated overflow did not serve batch meanwhile.
+            for (var i = 0; i < _deployments.Count; i++)
+            {
+                if (_deployments[i].Class == DeploymentClass.Batch)
+                {
+                    own[i] = Math.Max(0, own[i] - lent[i]);
+                }
             }
         }
 

@@ -19,6 +19,7 @@ internal static class ReportTable
             ("serverless spilled (to partners)", p => Percent(p.ServerlessSpilledShare, 2)),
             ("  lost (no partner room)", p => Percent(p.ServerlessLostShare, 2)),
             ("shared tokens on dedicated", p => Tokens(p.SharedTokensOnDedicated)),
+            ("dedicated tokens on shared", p => Tokens(p.DedicatedTokensOnShared)),
             ("loads warm/cold (prefetches)", p => F($"{p.Loads.Warm:N0}/{p.Loads.Cold:N0} ({p.Loads.Prefetches:N0})")),
             ("served tokens: dedicated", p => Tokens(p.ServedTokens.Dedicated)),
             ("               serverless", p => Tokens(p.ServedTokens.Serverless)),

@@ -36,11 +36,14 @@ internal sealed class DeploymentTally
     /// <summary>Tokens served by the fleet's GPUs: its own replicas, and for a shared deployment dedicated replicas' spare tokens too.</summary>
     public double ServedTokens { get; private set; }
 
-    /// <summary>A shared deployment's tokens served on dedicated replicas' spare capacity (part of <see cref="ServedTokens"/>).</summary>
-    public double OnDedicatedSlackTokens { get; private set; }
+    /// <summary>
+    /// Its tokens served on replicas of other deployments of its model (part of <see cref="ServedTokens"/>): a shared
+    /// deployment's on dedicated replicas' spare, a dedicated deployment's overflow on shared replicas.
+    /// </summary>
+    public double BorrowedTokens { get; private set; }
 
-    /// <summary>A dedicated deployment's spare tokens that served shared requests of its model.</summary>
-    public double LentToSharedTokens { get; private set; }
+    /// <summary>Tokens its replicas served for other deployments of its model.</summary>
+    public double LentTokens { get; private set; }
 
     /// <summary>Serverless demand no GPU of the fleet served: routed to partners (<see cref="PartnerTokens"/>) or lost.</summary>
     public double SpilledTokens { get; private set; }
@@ -89,8 +92,8 @@ internal sealed class DeploymentTally
     /// <summary>
     /// Records a step of <paramref name="seconds"/>: <paramref name="own"/> tokens per second served by its own
     /// <paramref name="ready"/> replicas (of <paramref name="held"/> holding GPUs), <paramref name="onSlack"/> on dedicated
-    /// replicas' spare capacity, <paramref name="toPartners"/> sent to partners at <paramref name="partnerUsd"/>; for a
-    /// dedicated deployment, <paramref name="lent"/> of its spare tokens served shared requests.
+    /// or other replicas of its model (<see cref="BorrowedTokens"/>), <paramref name="toPartners"/> sent to partners at
+    /// <paramref name="partnerUsd"/>; <paramref name="lent"/> of its replicas' tokens served other deployments.
     /// </summary>
     public void Step(double demand, double own, double onSlack, double lent, double toPartners, decimal partnerUsd, int ready, int held, double seconds)
     {
@@ -102,14 +105,15 @@ internal sealed class DeploymentTally
             // The backlog never runs out: what batch can serve is what it is asked for.
             DemandTokens += (own + onSlack) * seconds;
             ServedTokens += (own + onSlack) * seconds;
-            OnDedicatedSlackTokens += onSlack * seconds;
+            BorrowedTokens += onSlack * seconds;
+            LentTokens += lent * seconds;
             return;
         }
 
         DemandTokens += demand * seconds;
         ServedTokens += (own + onSlack) * seconds;
-        OnDedicatedSlackTokens += onSlack * seconds;
-        LentToSharedTokens += lent * seconds;
+        BorrowedTokens += onSlack * seconds;
+        LentTokens += lent * seconds;
         if (spec.Class == DeploymentClass.Serverless)
         {
             SpilledTokens += Math.Max(0, demand - own - onSlack) * seconds;
@@ -118,6 +122,8 @@ internal sealed class DeploymentTally
             return;
         }
 
+        // A dedicated deployment is served by its own replicas and, for a rise they do not cover yet, by shared replicas of its model.
+        own += onSlack;
         var due = Math.Min(demand, spec.MaxReplicas * (double)spec.TokensPerSecondPerReplica);
         var dueReserved = Math.Min(demand, spec.ReservedReplicas * (double)spec.TokensPerSecondPerReplica);
         DueTokens += due * seconds;

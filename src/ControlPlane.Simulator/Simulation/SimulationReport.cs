@@ -83,6 +83,10 @@ internal sealed record TraceReport(string Name, string File, int Rows, DateTimeO
 /// </param>
 /// <param name="MarginUsd">Revenue less GPU cost less partner cost.</param>
 /// <param name="SharedTokensOnDedicated">Serverless and batch tokens served on dedicated replicas' spare capacity.</param>
+/// <param name="DedicatedTokensOnShared">
+/// Dedicated tokens served on shared replicas of the same model (batch's, or serverless' spare) while the deployment's
+/// own new replicas loaded: counted as served (they were), and shown so the reader sees how much service leaned on it.
+/// </param>
 /// <param name="Loads">Replica loads from a node's cache (warm) or the object store (cold), and the prefetches pre-staging started.</param>
 /// <param name="DedicatedSloAttainmentForgivingLoadTime">
 /// The forgiving figure: like <paramref name="DedicatedServedShare"/>, but a shortfall is forgiven while the demand it
@@ -110,6 +114,7 @@ internal sealed record PolicyReport(
     decimal PartnerCostUsd,
     long PartnerTokens,
     long SharedTokensOnDedicated,
+    long DedicatedTokensOnShared,
     LoadReport Loads,
     double DedicatedSloAttainmentForgivingLoadTime,
     double ReservedSloAttainmentForgivingLoadTime,
@@ -166,8 +171,8 @@ internal sealed record PartitionReport(string Name, int Nodes, int Gpus, IReadOn
 
 /// <param name="ServedShare">Dedicated: served / due, nothing forgiven.</param>
 /// <param name="TimeToCapacity">Dedicated: its waits for enough ready capacity.</param>
-/// <param name="OnDedicatedSlackTokens">Shared: its tokens served on dedicated replicas' spare capacity.</param>
-/// <param name="LentToSharedTokens">Dedicated: its spare tokens that served shared requests.</param>
+/// <param name="BorrowedTokens">Its tokens served on replicas of other deployments of its model.</param>
+/// <param name="LentTokens">Tokens its replicas served for other deployments of its model.</param>
 internal sealed record DeploymentReport(
     string DeploymentId,
     string Class,
@@ -184,8 +189,8 @@ internal sealed record DeploymentReport(
     WaitReport? TimeToCapacity,
     long SpilledTokens,
     long PartnerTokens,
-    long OnDedicatedSlackTokens,
-    long LentToSharedTokens,
+    long BorrowedTokens,
+    long LentTokens,
     long WarmLoads,
     long ColdLoads,
     double? SloAttainmentForgivingLoadTime,

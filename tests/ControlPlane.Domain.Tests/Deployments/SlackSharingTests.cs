@@ -39,6 +39,35 @@ public sealed class SlackSharingTests
     }
 
     [Fact]
+    public void Allocate_DedicatedRise_TakesBatchThenServerlessSpareThenOtherDedicatedSpare()
+    {
+        // "rising" needs 3,500 beyond its 2 ready replicas. Batch has 1 replica (1,000), serverless 2 ready for 1,200 of
+        // demand (800 spare), the other customer 3 ready for 1,000 (2,000 spare): 1,000 + 800 + 1,700.
+        var allocation = SlackSharing.Allocate([
+            Dedicated("rising", 5_500m, 2), Dedicated("other", 1_000m, 3), Serverless("sls", 1_200m, 2), Batch("batch", 9_000m, 1)]);
+
+        Assert.Equal(3_500m, allocation.TokensFor("rising"));
+        Assert.Equal(
+            [new SlackGrant("rising", "batch", 1_000m), new SlackGrant("rising", "sls", 800m), new SlackGrant("rising", "other", 1_700m)],
+            allocation.GrantsTo("rising"));
+
+        // Nothing displaced: serverless still serves its own 1,200 on its replicas, the other customer its 1,000; the
+        // other customer's last 300 of spare goes to batch.
+        Assert.Equal(0m, allocation.TokensFor("sls"));
+        Assert.Equal([new SlackGrant("batch", "other", 300m)], allocation.GrantsTo("batch"));
+    }
+
+    [Fact]
+    public void Allocate_DedicatedRiseBeyondEveryRoom_TakesAllOfItAndNoMore()
+    {
+        // 10,000 beyond its ready replica; the model has 1,000 of batch and 500 of serverless spare.
+        var allocation = SlackSharing.Allocate([Dedicated("rising", 11_000m, 1), Serverless("sls", 1_500m, 2), Batch("batch", 9_000m, 1)]);
+
+        Assert.Equal(1_500m, allocation.TokensFor("rising"));
+        Assert.Equal(0m, allocation.TokensFor("sls"));
+    }
+
+    [Fact]
     public void Allocate_SpareShortOfServerless_SharesItInProportion()
     {
         // 1000 spare; a needs 3000, b 1000: a gets 750, b 250.
@@ -105,7 +134,7 @@ public sealed class SlackSharingTests
             .Select(ds => ds.Select((d, i) => new ModelDemand($"d{i}", d.Item2, d.Item1, d.Item3, d.Item4, d.Item5)).ToArray());
 
     [Fact]
-    public void Allocate_AnyDemand_NeverLendsMoreThanTheSpareNorGivesMoreThanTheUnmetDemand()
+    public void Allocate_AnyDemand_NeverLendsMoreThanTheRoomNorGivesMoreThanTheUnmetDemand()
     {
         Deployments.Sample(deployments =>
         {
@@ -114,54 +143,74 @@ public sealed class SlackSharingTests
 
             foreach (var grant in allocation.Grants)
             {
-                var lender = byId[grant.DedicatedDeploymentId];
-                var borrower = byId[grant.SharedDeploymentId];
+                var lender = byId[grant.LenderId];
+                var borrower = byId[grant.BorrowerId];
                 Assert.True(grant.TokensPerSecond > 0);
-                Assert.Equal(DeploymentClass.Dedicated, lender.Class);
-                Assert.NotEqual(DeploymentClass.Dedicated, borrower.Class);
+                Assert.NotEqual(lender.DeploymentId, borrower.DeploymentId);
                 Assert.Equal(lender.Model, borrower.Model);
                 Assert.Equal(grant.TokensPerSecond, SlackSharing.Floor(grant.TokensPerSecond));
+
+                // Who may lend to whom: dedicated overflow takes batch, serverless spare and other dedicated spare;
+                // serverless takes dedicated spare; batch takes any spare. Nobody borrows from batch but dedicated.
+                switch (borrower.Class)
+                {
+                    case DeploymentClass.Serverless:
+                        Assert.Equal(DeploymentClass.Dedicated, lender.Class);
+                        break;
+                    case DeploymentClass.Batch:
+                        Assert.NotEqual(DeploymentClass.Batch, lender.Class);
+                        break;
+                }
             }
 
             foreach (var d in deployments)
             {
-                if (d.Class == DeploymentClass.Dedicated)
+                var lent = allocation.LentBy(d.DeploymentId);
+                Assert.True(allocation.TokensFor(d.DeploymentId) <= d.Unmet, $"{d.DeploymentId} got more than its unmet demand");
+                switch (d.Class)
                 {
-                    Assert.True(allocation.LentBy(d.DeploymentId) <= d.Spare, $"{d.DeploymentId} lent more than its spare");
-                    // Dedicated requests are never queued behind shared ones: its own demand plus what it carries
-                    // for others fits its ready capacity, or it carries nothing.
-                    var carried = allocation.LentBy(d.DeploymentId);
-                    Assert.True(carried == 0 || d.Demand + carried <= d.ReadyCapacity);
-                    Assert.Equal(0m, allocation.TokensFor(d.DeploymentId));
-                }
-                else
-                {
-                    Assert.True(allocation.TokensFor(d.DeploymentId) <= d.Unmet, $"{d.DeploymentId} got more than its unmet demand");
-                    Assert.Equal(0m, allocation.LentBy(d.DeploymentId));
+                    case DeploymentClass.Dedicated:
+                        // Dedicated requests are never queued behind others: its own demand plus what it carries for
+                        // others fits its ready capacity, or it carries nothing.
+                        Assert.True(lent <= d.Spare, $"{d.DeploymentId} lent more than its spare");
+                        Assert.True(lent == 0 || d.Demand + lent <= d.ReadyCapacity);
+                        break;
+                    case DeploymentClass.Serverless:
+                        // Serverless requests on its own replicas are never displaced.
+                        Assert.True(lent == 0 || d.Demand + lent <= d.ReadyCapacity, $"{d.DeploymentId} lent past its own demand");
+                        break;
+                    default:
+                        Assert.True(lent <= d.ReadyCapacity);
+                        break;
                 }
             }
         }, iter: 5_000);
     }
 
     [Fact]
-    public void Allocate_AnyDemand_BatchGetsSlackOnlyWhenServerlessOfItsModelIsServedUpToRounding()
+    public void Allocate_AnyDemand_NoRoomIdlesWhileADeploymentOfItsModelWaitsUpToRounding()
     {
         Deployments.Sample(deployments =>
         {
             var allocation = SlackSharing.Allocate(deployments);
             foreach (var model in deployments.GroupBy(d => d.Model))
             {
-                var batchGot = model.Where(d => d.Class == DeploymentClass.Batch).Sum(d => allocation.TokensFor(d.DeploymentId));
-                if (batchGot == 0)
+                // Each share rounds down by less than a thousandth; at most one per borrower and lender, per round.
+                var tolerance = model.Count() * model.Count() * 3 * 0.001m;
+                decimal Left(ModelDemand d) => d.Unmet - allocation.TokensFor(d.DeploymentId);
+                decimal Room(ModelDemand d, decimal room) => room - allocation.LentBy(d.DeploymentId);
+
+                if (model.Any(d => d.Class == DeploymentClass.Dedicated && Left(d) > tolerance))
                 {
-                    continue;
+                    // A dedicated deployment still waits: every batch replica, serverless spare and dedicated spare of its model is in use.
+                    Assert.All(model.Where(d => d.Class == DeploymentClass.Batch), b => Assert.True(Room(b, b.ReadyCapacity) <= tolerance, $"{b.DeploymentId} kept room"));
+                    Assert.All(model.Where(d => d.Class == DeploymentClass.Serverless), s => Assert.True(Room(s, s.SpareForBatch) <= tolerance, $"{s.DeploymentId} kept room"));
+                    Assert.All(model.Where(d => d.Class == DeploymentClass.Dedicated), x => Assert.True(Room(x, x.Spare) <= tolerance, $"{x.DeploymentId} kept room"));
                 }
 
-                // Every serverless deployment of the model got its unmet demand, less at most the rounding of its shares.
-                var lenders = model.Count(d => d.Class == DeploymentClass.Dedicated);
-                foreach (var s in model.Where(d => d.Class == DeploymentClass.Serverless))
+                if (model.Any(d => d.Class == DeploymentClass.Serverless && Left(d) > tolerance))
                 {
-                    Assert.True(s.Unmet - allocation.TokensFor(s.DeploymentId) <= lenders * 0.001m, $"{s.DeploymentId} left short while batch borrowed");
+                    Assert.All(model.Where(d => d.Class == DeploymentClass.Dedicated), x => Assert.True(Room(x, x.Spare) <= tolerance, $"{x.DeploymentId} kept spare while serverless waited"));
                 }
             }
         }, iter: 5_000);

@@ -65,8 +65,54 @@ public sealed class FleetFileLoaderTests
         Assert.Equal(432, dedicated.Sum(d => d.Spec.ReservedReplicas * d.Spec.GpusPerReplica));
         Assert.Equal(3, fleet.Deployments.Count(d => d.Class == DeploymentClass.Serverless));
         Assert.Single(fleet.Deployments, d => d.Class == DeploymentClass.Batch);
-        Assert.Equal(TimeSpan.FromSeconds(900), fleet.Models.Single(m => m.Name == "llama-3.1-405b").LoadTime);
-        Assert.Equal(TimeSpan.FromSeconds(300), fleet.Models.Single(m => m.Name == "llama-3.1-70b").LoadTime);
+
+        // Load times come from node storage: 45 s of engine start, then 140 GB of 16-bit weights at 1 GB/s from the
+        // object store (cold) or 4 GB/s from the node's cache (warm).
+        var llama70b = fleet.Models.Single(m => m.Name == "llama-3.1-70b");
+        var h100 = fleet.NodeGroups.First(g => g.Sku == "h100-sxm-80gb");
+        Assert.Equal((140.0, (TimeSpan?)null), (llama70b.WeightsGB, llama70b.FixedLoadTime));
+        Assert.Equal(TimeSpan.FromSeconds(185), fleet.Loading.LoadTime(llama70b, h100, warm: false));
+        Assert.Equal(TimeSpan.FromSeconds(80), fleet.Loading.LoadTime(llama70b, h100, warm: true));
+        Assert.Equal(3_000, h100.Storage!.CacheGB);
+    }
+
+    [Theory]
+    [InlineData("bursty", 576)]
+    [InlineData("dedicated-heavy", 688)]
+    public void Load_ShippedFleetsUnlikeFleet1k_AreValid(string name, int gpus)
+    {
+        var fleet = FleetFileLoader.Load(RepoPaths.Combine("deploy", "sim", $"fleet-{name}.json"));
+
+        Assert.Equal(gpus, fleet.GpuCount);
+        Assert.Contains(fleet.Deployments, d => d.Class == DeploymentClass.Dedicated);
+    }
+
+    [Fact]
+    public void Parse_FixedLoadTimes_TakeThePlaceOfStorage()
+    {
+        var fleet = FleetFileLoader.Parse(Valid, "fleet.json");
+
+        var model = Assert.Single(fleet.Models);
+        Assert.Equal(TimeSpan.FromSeconds(300), model.FixedLoadTime);
+        Assert.Equal(TimeSpan.FromSeconds(300), fleet.Loading.LoadTime(model, fleet.NodeGroups[0], warm: true));
+    }
+
+    [Fact]
+    public void Parse_NodeGroupStorage_OverridesTheFleetsLoading()
+    {
+        var json = JsonNode.Parse(Valid)!.AsObject();
+        json.Remove("loadTimes");
+        json["loading"] = new JsonObject { ["engineStartSeconds"] = 30, ["objectStoreGBps"] = 2.0, ["cacheGB"] = 500 };
+        json["nodeGroups"]![0]!["cacheGBps"] = 7.0;
+
+        var fleet = FleetFileLoader.Parse(json.ToJsonString(), "fleet.json");
+
+        var group = fleet.NodeGroups[0];
+        Assert.Equal(new NodeStorage(2.0, 7.0, 500), group.Storage);
+        var model = Assert.Single(fleet.Models);
+        Assert.Null(model.FixedLoadTime);
+        Assert.Equal(TimeSpan.FromSeconds(30 + (model.WeightsGB / 2.0)), fleet.Loading.LoadTime(model, group, warm: false));
+        Assert.Equal(TimeSpan.FromSeconds(30 + (model.WeightsGB / 7.0)), fleet.Loading.LoadTime(model, group, warm: true));
     }
 
     [Fact]
@@ -86,7 +132,10 @@ public sealed class FleetFileLoaderTests
     [InlineData("leased", "nodeGroups[0].ownership: must be 'owned' or 'rented', got 'leased'")]
     [InlineData("negative-cost", "nodeGroups[0].hourlyCostUsd: is required: what one node costs per hour, 0 or more")]
     [InlineData("unknown-model", "dedicated[0].model: 'gpt-9' is not one of models")]
-    [InlineData("no-load-time", "models[0]: 'llama-70b' has no loadSeconds and no loadTimes entry covers 405B")]
+    [InlineData("slow-store", "loading.objectStoreGBps: must be more than 0 and at most 1000")]
+    [InlineData("bad-weights", "models[0].weightsGB: must be more than 0 and at most 1000000")]
+    [InlineData("bad-partner", "partners[0].capacityTokensPerSecond: is required: more than 0 and at most 1e9")]
+    [InlineData("bad-headroom", "dedicated[0].headroomPercent: must be between 0 and 1000 when given (leave it out to learn it from the deployment's traffic)")]
     [InlineData("no-reservation", "dedicated[0].reservedReplicas: is required: at least 1 (the replicas a fixed silo would give the customer)")]
     [InlineData("no-throughput", "dedicated[0].tokensPerSecondPerReplica: must be more than 0 and at most 10000000")]
     [InlineData("no-customer", "dedicated[0].customerId: is required for a dedicated deployment: 1 to 100 letters, digits, '-', '_' or '.'")]
@@ -113,7 +162,10 @@ public sealed class FleetFileLoaderTests
             case "leased": group["ownership"] = "leased"; break;
             case "negative-cost": group["hourlyCostUsd"] = -1; break;
             case "unknown-model": dedicated["model"] = "gpt-9"; break;
-            case "no-load-time": json["models"]![0]!["sizeB"] = 405; break;
+            case "slow-store": json["loading"] = new JsonObject { ["objectStoreGBps"] = 0 }; break;
+            case "bad-weights": json["models"]![0]!["weightsGB"] = -1; break;
+            case "bad-partner": json["partners"] = new JsonArray(new JsonObject { ["partnerId"] = "p", ["models"] = new JsonArray("llama-70b"), ["usdPerMillionTokens"] = 1 }); break;
+            case "bad-headroom": dedicated["headroomPercent"] = 5_000; break;
             case "no-reservation": dedicated.Remove("reservedReplicas"); break;
             case "no-throughput": dedicated["tokensPerSecondPerReplica"] = 0; break;
             case "no-customer": dedicated.Remove("customerId"); break;

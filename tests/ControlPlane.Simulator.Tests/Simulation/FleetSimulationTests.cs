@@ -58,7 +58,7 @@ public sealed class FleetSimulationTests
             "spike",
             ["r"],
             [new FleetNodeGroup("n", "r", "h100-sxm-80gb", 8, 80 * 1024, 2, Ownership.Owned, 16m)],
-            [new FleetModel("m", 70, LoadTime)],
+            [new FleetModel("m", 70, 140, LoadTime)],
             FailureModel.None,
             Autoscaler.DefaultScaleDownDelay,
             [
@@ -69,13 +69,14 @@ public sealed class FleetSimulationTests
 
         var report = Simulate(fleet, hours: 1, trace: spike);
 
-        // Liquid: before the spike it runs 2 replicas (its demand and a spare one); at the spike both burst replicas
-        // preempt four batch replicas each, and nothing else. They serve once loaded: 8,000 tokens/s above the two
-        // ready replicas go unserved for the 5 steps of the load, out of 37.8 M tokens due.
+        // Liquid: before the spike one replica serves the steady 1,000 tokens/s (no rise learned yet); at the spike the
+        // reserved one and both burst replicas preempt four batch replicas each, and nothing else. Until they have loaded,
+        // the spike's 14,000 tokens/s above the ready replica would take batch replicas of the model, but the new
+        // replicas took every batch GPU: 5 steps of the load unserved, out of 37.8 M tokens due.
         var liquid = report.Policies["liquid"];
-        Assert.Equal(8, liquid.Preemptions);
-        Assert.Equal(new PreemptionReport(Batch: 8, Serverless: 0, Burst: 0, ByDedicated: 8), liquid.PreemptedReplicas);
-        Assert.Equal(Math.Round(1 - 5 * 60 * 8_000.0 / 37_800_000, 6), liquid.DedicatedServedShare);
+        Assert.Equal(12, liquid.Preemptions);
+        Assert.Equal(new PreemptionReport(Batch: 12, Serverless: 0, Burst: 0, ByDedicated: 12), liquid.PreemptedReplicas);
+        Assert.Equal(Math.Round(1 - 5 * 60 * 14_000.0 / 37_800_000, 6), liquid.DedicatedServedShare);
         Assert.Equal(new WaitReport(1, 300, 300, 300), liquid.TimeToCapacity);
 
         // Static: the reservation's node is a silo of its own; 8,000 tokens/s above it go unserved for the whole

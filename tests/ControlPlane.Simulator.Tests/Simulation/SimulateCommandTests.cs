@@ -38,7 +38,9 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Contains("static: utilization", svg);
         Assert.Contains("fleet-small: 6 nodes, 48 GPUs; 2 h simulated in 60 s steps, seed 1", output);
         Assert.Contains("utilization", output);
-        Assert.Contains("dedicated SLO attainment", output);
+        Assert.Contains("dedicated tokens served of due", output);
+        Assert.Contains("SLO forgiving load-time waits", output);
+        Assert.Contains("liquid to oracle:", output);
     }
 
     [Fact]

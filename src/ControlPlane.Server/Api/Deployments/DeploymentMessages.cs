@@ -102,7 +102,7 @@ public sealed record RouteResponse(
     decimal TokensPerSecond)
 {
     public static RouteResponse From(WeightedRoute r) => new(
-        r.Kind switch { RouteKind.Replica => "replica", RouteKind.DedicatedSlack => "dedicated-slack", RouteKind.SharedSlack => "shared-slack", _ => "partner" },
+        r.Kind switch { RouteKind.Replica => "replica", RouteKind.DedicatedSlack => "dedicated-slack", RouteKind.SharedReplica => "shared-replica", _ => "partner" },
         r.DeploymentId,
         r.ReplicaId,
         r.NodeId,
