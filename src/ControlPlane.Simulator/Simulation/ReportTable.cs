@@ -12,8 +12,8 @@ internal static class ReportTable
         var rows = new List<(string Label, Func<PolicyReport, string> Value)>
         {
             ("utilization", p => Percent(p.Utilization, 1)),
-            ("dedicated tokens served of due", p => Percent(p.DedicatedServedShare, 3)),
-            ("  within reservation", p => Percent(p.ReservedServedShare, 3)),
+            ("dedicated tokens served of due", p => PercentDown(p.DedicatedServedShare, 3)),
+            ("  within reservation", p => PercentDown(p.ReservedServedShare, 3)),
             ("  wait for capacity p50/p99", p => F($"{p.TimeToCapacity.P50Seconds:0}/{p.TimeToCapacity.P99Seconds:0} s")),
             ("  waits", p => F($"{p.TimeToCapacity.Count:N0}")),
             ("serverless spilled (to partners)", p => Percent(p.ServerlessSpilledShare, 2)),
@@ -64,6 +64,13 @@ internal static class ReportTable
         }
 
         return text.ToString();
+    }
+
+    /// <summary>A share rounded down, so that anything short of all reads short of 100%.</summary>
+    private static string PercentDown(double ratio, int decimals)
+    {
+        var scale = Math.Pow(10, decimals);
+        return (Math.Floor(ratio * 100 * scale) / scale).ToString("F" + decimals, CultureInfo.InvariantCulture) + "%";
     }
 
     private static string Percent(double ratio, int decimals) => (ratio * 100).ToString("F" + decimals, CultureInfo.InvariantCulture) + "%";
