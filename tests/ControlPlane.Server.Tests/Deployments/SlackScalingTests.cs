@@ -60,6 +60,50 @@ public sealed class SlackScalingTests(CapacityServerFixture fixture)
         Assert.Empty(nodes.Violations);
     }
 
+    [Fact]
+    public async Task Serverless_WhileDedicatedScaleDownIsPending_DoesNotCountOnTheReplicasItWillRelease()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
+        await using var nodes = new SimulatedNodes(Server, TimeSpan.FromMilliseconds(300));
+        await nodes.StartAsync(admin, "slk-b", 2, "slk-b");
+
+        // Dedicated: 3 ready x 1000 tokens/s for demand 2500 (500 spare); serverless demand 1500 scales on 1000.
+        await CreateAsync(admin, new
+        {
+            deploymentId = "slk-b-ded", model = "slack-keep-model", @class = "dedicated", customerId = "acme", gpusPerReplica = 2,
+            regions = new[] { "slk-b" }, minReplicas = 1, reservedReplicas = 1, maxReplicas = 3, tokensPerSecondPerReplica = 1_000,
+        });
+        await DemandAsync(gateway, "slk-b-ded", 2_500);
+        await UntilAsync(admin, "slk-b-ded", d => Ready(d) == 3, "the dedicated replicas");
+        await CreateAsync(admin, new
+        {
+            deploymentId = "slk-b-sls", model = "slack-keep-model", @class = "serverless", gpusPerReplica = 2,
+            regions = new[] { "slk-b" }, minReplicas = 0, maxReplicas = 4, tokensPerSecondPerReplica = 1_000,
+        });
+        await DemandAsync(gateway, "slk-b-sls", 1_500);
+        await UntilAsync(admin, "slk-b-sls", d => Scaling(d) == 1_000m && Desired(d) == 1, "the serverless deployment to scale on 1000");
+
+        // Dedicated demand falls to 1000: it keeps 1 replica, and releases the other 2 after the delay. Counted with its
+        // 3 ready replicas it would lend 2000 and serverless would scale to nothing meanwhile; counted with the one it
+        // keeps it lends none, so serverless scales on its whole demand before the 2 go.
+        await DemandAsync(gateway, "slk-b-ded", 1_000);
+        var seen = new List<(int DedicatedDesired, decimal? Scaling)>();
+        await Poll.UntilAsync(
+            async () =>
+            {
+                var (ded, sls) = (await GetAsync(admin, "slk-b-ded"), await GetAsync(admin, "slk-b-sls"));
+                seen.Add((Desired(ded), Scaling(sls)));
+                return (Ded: ded, Sls: sls);
+            },
+            x => Desired(x.Ded) == 1 && Desired(x.Sls) == 2,
+            TimeSpan.FromSeconds(30),
+            "the dedicated scale-down and the serverless scale-up");
+        Assert.Contains(seen, s => s.DedicatedDesired == 3 && s.Scaling == 1_500m);
+        Assert.DoesNotContain(seen, s => s.Scaling < 1_000m);
+        Assert.Empty(nodes.Violations);
+    }
+
     private static decimal? Scaling(JsonNode deployment) => deployment["scalingDemandTokensPerSecond"]?.GetValue<decimal>();
 
     private static int Desired(JsonNode deployment) => deployment["desiredReplicas"]!.GetValue<int>();
