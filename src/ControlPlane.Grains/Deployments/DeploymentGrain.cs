@@ -116,6 +116,11 @@ public sealed partial class DeploymentGrain(
         {
             // A new horizon also changes how long a scale-down waits: the timer is set up again for it.
             _autoscaler = next;
+            if (next.Forecast is { } forecast)
+            {
+                LogHorizon(S.Spec.DeploymentId, forecast.Horizon.TotalSeconds);
+            }
+
             _scaleDownTimer?.Dispose();
             _scaleDownTimer = null;
             if (_autoscale is not null)
