@@ -20,6 +20,22 @@ public interface IDeploymentGrain : IGrainWithStringKey
     [Alias("ReportDemandAsync")]
     Task<DeploymentCommandResult> ReportDemandAsync(decimal tokensPerSecond);
 
+    /// <summary>
+    /// The scheduler's new scaling demand for a serverless deployment (its demand less its share of the spare kept by
+    /// dedicated deployments of its model), computed for demand <paramref name="forDemandTokensPerSecond"/>: ignored
+    /// when the deployment has seen another demand since (its own report brings the figure for that one) or is not
+    /// serverless. Idempotent.
+    /// </summary>
+    [Alias("SetScalingDemandAsync")]
+    Task SetScalingDemandAsync(decimal scalingTokensPerSecond, decimal forDemandTokensPerSecond);
+
+    /// <summary>
+    /// One of its replicas took <paramref name="loadTime"/> from placement to ready: the deployment learns its load time
+    /// (<see cref="LoadTimeEstimate"/>), its forecast horizon. A repeat for the same replica is ignored.
+    /// </summary>
+    [Alias("ObserveLoadAsync")]
+    Task ObserveLoadAsync(string replicaId, TimeSpan loadTime);
+
     /// <summary>Moves the deployment to a new spec (hardware, model, size), make-before-break, replica by replica.</summary>
     [Alias("MigrateAsync")]
     Task<DeploymentCommandResult> MigrateAsync(DeploymentSpec spec);
@@ -46,6 +62,8 @@ public sealed record DeploymentCommandResult(
     [property: Id(1)] DeploymentView? Deployment);
 
 /// <summary>A deployment as operators see it.</summary>
+/// <param name="ForecastHorizonSeconds">The horizon its autoscaler looks ahead (its learned load time); null without a forecast.</param>
+/// <param name="ScalingDemandTokensPerSecond">What a serverless deployment scales on (its demand less the dedicated slack it counts on); null for other classes.</param>
 [GenerateSerializer, Alias("deployment-view")]
 public sealed record DeploymentView(
     [property: Id(0)] DeploymentSpec Spec,
@@ -54,4 +72,6 @@ public sealed record DeploymentView(
     [property: Id(3)] decimal DemandTokensPerSecond,
     [property: Id(4)] decimal SpilledTokensPerSecond,
     [property: Id(5)] IReadOnlyList<ReplicaView> Replicas,
-    [property: Id(6)] DateTimeOffset? ScaleDownDueAt);
+    [property: Id(6)] DateTimeOffset? ScaleDownDueAt,
+    [property: Id(7)] int? ForecastHorizonSeconds = null,
+    [property: Id(8)] decimal? ScalingDemandTokensPerSecond = null);

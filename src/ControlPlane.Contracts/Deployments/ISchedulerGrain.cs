@@ -19,9 +19,14 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("AdmitAsync")]
     Task<AdmissionResult> AdmitAsync(ScheduledDeployment deployment);
 
-    /// <summary>Sets how many replicas a deployment wants and its demand (for spilled-demand figures).</summary>
-    [Alias("SetDesiredAsync")]
-    Task SetDesiredAsync(string deploymentId, int desired, decimal demandTokensPerSecond);
+    /// <summary>
+    /// Sets how many replicas a deployment wants, how many of them it keeps (<see cref="Autoscaler.Keeps"/>: fewer while a
+    /// scale-down is pending) and its demand (for routing, slack and spilled-demand figures). Answers a serverless
+    /// deployment's scaling demand (<see cref="SlackSharing.ScalingDemand"/>: its demand less its share of the spare
+    /// that dedicated deployments of its model keep) as of this demand; null for other classes or an unknown deployment.
+    /// </summary>
+    [Alias("SetDesiredAsync.2")]
+    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond);
 
     /// <summary>Removes a deployment; its replicas are stopped. False when it was not there.</summary>
     [Alias("RemoveAsync")]

@@ -10,9 +10,11 @@ public sealed class CapacityOptions
     public int ScaleDownDelaySeconds { get; set; } = 60;
 
     /// <summary>
-    /// How long a new replica takes to serve (a model load): the autoscaler keeps headroom for the rise demand may
-    /// show within it, learned from each deployment's own traffic, and scales down only after demand stayed lower
-    /// for at least this long. 0 scales to current demand with no headroom.
+    /// How long a new replica is first expected to take to serve (a model load): the autoscaler keeps headroom for the
+    /// rise demand may show within it, learned from each deployment's own traffic, and scales down only after demand
+    /// stayed lower for at least this long. It is where each deployment's horizon starts: the deployment then learns
+    /// its own from its replicas' observed load times (placed to ready). 0 scales to current demand with no headroom
+    /// and learns nothing.
     /// </summary>
     /// <value>300 seconds (a 70B model loaded cold from object storage).</value>
     public int ForecastHorizonSeconds { get; set; } = 300;

@@ -16,4 +16,10 @@ public sealed partial class DeploymentGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} deleted")]
     private partial void LogDeleted(string deploymentId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Deployment {DeploymentId}: replica {ReplicaId} loaded in {Seconds:F1} s; expected load time now {EstimateSeconds:F1} s")]
+    private partial void LogLoadObserved(string deploymentId, string replicaId, double seconds, double estimateSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} now forecasts {HorizonSeconds} s ahead (its learned load time)")]
+    private partial void LogHorizon(string deploymentId, double horizonSeconds);
 }

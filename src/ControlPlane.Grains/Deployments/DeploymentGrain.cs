@@ -8,8 +8,13 @@ namespace ControlPlane.Grains.Deployments;
 
 /// <summary>
 /// One deployment: its spec, its demand and its autoscaling. Demand signals stop here; the scheduler hears of a
-/// deployment only when its desired replica count or its demand changes. A pending scale-down is watched by a
-/// timer, because without a new signal nothing else would notice that the delay has passed.
+/// deployment only when its desired replica count, the replicas it keeps or its demand changes. A pending scale-down is
+/// watched by a timer, because without a new signal nothing else would notice that the delay has passed.
+/// <para>
+/// A serverless deployment scales on its scaling demand, not its raw demand: the scheduler answers it with each demand
+/// it reports, and pushes a new figure when dedicated deployments of its model change what they keep. Every deployment
+/// learns its load time from its replicas' loads (the scheduler reports them) and looks that far ahead.
+/// </para>
 /// </summary>
 public sealed partial class DeploymentGrain(
     [PersistentState("deployment", "store")] IPersistentState<DeploymentState> state,
@@ -17,14 +22,18 @@ public sealed partial class DeploymentGrain(
     TimeProvider time,
     ILogger<DeploymentGrain> logger) : Grain, IDeploymentGrain
 {
-    private readonly Autoscaler _autoscaler = new(
-        TimeSpan.FromSeconds(options.Value.ScaleDownDelaySeconds),
-        options.Value.ForecastHorizonSeconds > 0 ? Forecast.For(TimeSpan.FromSeconds(options.Value.ForecastHorizonSeconds)) : null);
+    // Set for the deployment's learned load time when it activates.
+    private Autoscaler _autoscaler = Autoscaler.Default;
     private IGrainTimer? _scaleDownTimer;
 
     // The last demand seen and the autoscaler's live state: stored only when the desired count changes.
     private decimal _demand;
     private AutoscaleState? _autoscale;
+
+    // A serverless deployment's demand net of the dedicated slack it counts on (null: not heard yet, scale on demand),
+    // and the replicas the scheduler was last told this deployment keeps.
+    private decimal? _scalingDemand;
+    private int? _toldKeeps;
 
     private DeploymentState S => state.State;
 
@@ -33,6 +42,7 @@ public sealed partial class DeploymentGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _autoscale = S.Autoscale;
+        _autoscaler = AutoscalerFor(S.LoadTime);
         return Task.CompletedTask;
     }
 
@@ -76,6 +86,50 @@ public sealed partial class DeploymentGrain(
         return new DeploymentCommandResult(DeploymentCommandStatus.Done, null);
     }
 
+    public async Task SetScalingDemandAsync(decimal scalingTokensPerSecond, decimal forDemandTokensPerSecond)
+    {
+        // A figure for an older demand is stale: the report of the newer one got its own.
+        if (S.Spec is not { Class: DeploymentClass.Serverless } || forDemandTokensPerSecond != _demand || scalingTokensPerSecond == _scalingDemand)
+        {
+            return;
+        }
+
+        _scalingDemand = scalingTokensPerSecond;
+        await ScaleAsync(demandChanged: false);
+    }
+
+    public async Task ObserveLoadAsync(string replicaId, TimeSpan loadTime)
+    {
+        if (S.Spec is null || replicaId == S.LastLoadReplicaId || loadTime < TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var before = S.LoadTime ?? InitialHorizon;
+        S.LoadTime = LoadTimeEstimate.Next(before, loadTime);
+        S.LastLoadReplicaId = replicaId;
+        await state.WriteStateAsync();
+        LogLoadObserved(S.Spec.DeploymentId, replicaId, loadTime.TotalSeconds, S.LoadTime.Value.TotalSeconds);
+
+        var next = AutoscalerFor(S.LoadTime);
+        if (next != _autoscaler)
+        {
+            // A new horizon also changes how long a scale-down waits: the timer is set up again for it.
+            _autoscaler = next;
+            if (next.Forecast is { } forecast)
+            {
+                LogHorizon(S.Spec.DeploymentId, forecast.Horizon.TotalSeconds);
+            }
+
+            _scaleDownTimer?.Dispose();
+            _scaleDownTimer = null;
+            if (_autoscale is not null)
+            {
+                WatchScaleDown(_autoscale);
+            }
+        }
+    }
+
     public async Task<DeploymentCommandResult> MigrateAsync(DeploymentSpec spec)
     {
         if (S.Spec is null)
@@ -113,19 +167,32 @@ public sealed partial class DeploymentGrain(
         await state.ClearStateAsync();
         state.State = new DeploymentState();
         _autoscale = null;
+        _autoscaler = AutoscalerFor(null);
         _demand = 0;
+        _scalingDemand = null;
+        _toldKeeps = null;
         _scaleDownTimer?.Dispose();
         _scaleDownTimer = null;
         LogDeleted(id);
         return true;
     }
 
-    /// <summary>Runs the autoscaler on the last demand; tells the scheduler when the desired count (or the demand) changed.</summary>
+    /// <summary>
+    /// Runs the autoscaler on the last demand (a serverless deployment's scaling demand); tells the scheduler when the
+    /// desired count, the replicas kept or the demand changed. A serverless deployment tells its new demand first, and
+    /// scales on the scaling demand the scheduler answers for it.
+    /// </summary>
     private async Task ScaleAsync(bool demandChanged)
     {
         var spec = S.Spec!;
+        if (demandChanged && spec.Class == DeploymentClass.Serverless)
+        {
+            _scalingDemand = await TellSchedulerAsync(_autoscale ?? Autoscaler.Start(spec));
+            demandChanged = false;
+        }
+
         var before = _autoscale ?? Autoscaler.Start(spec);
-        var next = _autoscaler.Next(before, spec, _demand, time.GetUtcNow());
+        var next = _autoscaler.Next(before, spec, ScalingInput(spec), time.GetUtcNow());
         _autoscale = next;
         if (next.Desired != before.Desired)
         {
@@ -134,12 +201,46 @@ public sealed partial class DeploymentGrain(
             LogScaled(spec.DeploymentId, before.Desired, next.Desired, _demand);
         }
 
-        if (next.Desired != before.Desired || demandChanged)
+        if (next.Desired != before.Desired || demandChanged || Autoscaler.Keeps(next) != _toldKeeps)
         {
-            await Scheduler.SetDesiredAsync(spec.DeploymentId, next.Desired, _demand);
+            var scaling = await TellSchedulerAsync(next);
+            if (spec.Class == DeploymentClass.Serverless)
+            {
+                _scalingDemand = scaling;
+            }
         }
 
         WatchScaleDown(next);
+    }
+
+    private decimal ScalingInput(DeploymentSpec spec) =>
+        spec.Class == DeploymentClass.Serverless && _scalingDemand is { } net ? net : _demand;
+
+    private async Task<decimal?> TellSchedulerAsync(AutoscaleState autoscale)
+    {
+        var keeps = Autoscaler.Keeps(autoscale);
+        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, autoscale.Desired, keeps, _demand);
+        _toldKeeps = keeps;
+        return scaling;
+    }
+
+    /// <summary>The configured horizon: where every deployment's learned load time starts.</summary>
+    private TimeSpan InitialHorizon => TimeSpan.FromSeconds(options.Value.ForecastHorizonSeconds);
+
+    /// <summary>
+    /// The autoscaler for a learned load time: its forecast looks that far ahead, in whole seconds (so that a load a few
+    /// milliseconds off does not move the horizon's buckets). No forecast when the configured horizon is 0.
+    /// </summary>
+    private Autoscaler AutoscalerFor(TimeSpan? loadTime)
+    {
+        var delay = TimeSpan.FromSeconds(options.Value.ScaleDownDelaySeconds);
+        if (options.Value.ForecastHorizonSeconds <= 0)
+        {
+            return new Autoscaler(delay);
+        }
+
+        var horizon = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((loadTime ?? InitialHorizon).TotalSeconds)));
+        return new Autoscaler(delay, Forecast.For(horizon));
     }
 
     private void WatchScaleDown(AutoscaleState autoscale)
@@ -171,6 +272,8 @@ public sealed partial class DeploymentGrain(
             _demand,
             spec.SpilledDemand(_demand, placed),
             replicas,
-            _autoscale is null ? null : _autoscaler.ScaleDownDueAt(_autoscale));
+            _autoscale is null ? null : _autoscaler.ScaleDownDueAt(_autoscale),
+            _autoscaler.Forecast is { } forecast ? (int)forecast.Horizon.TotalSeconds : null,
+            spec.Class == DeploymentClass.Serverless ? ScalingInput(spec) : null);
     }
 }

@@ -26,4 +26,7 @@ public sealed partial class SchedulerGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is to prefetch the weights of {Models}")]
     private partial void LogPrefetch(string nodeId, string models);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {DeploymentId} did not take the scheduler's message ({Reason}); telling it again on the next change")]
+    private partial void LogDeploymentUnreachable(string deploymentId, string reason);
 }

@@ -24,6 +24,7 @@ namespace ControlPlane.Grains.Deployments;
 public sealed partial class SchedulerGrain(
     [PersistentState("scheduler", "store")] IPersistentState<SchedulerState> state,
     IOptions<CapacityOptions> options,
+    TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain, IRemindable
 {
     private const string WatchReminder = "scheduler-watch";
@@ -50,6 +51,16 @@ public sealed partial class SchedulerGrain(
     private long _prefetchesRequested;
     private long _prefetchesCompleted;
     private long _prefetchesFailed;
+
+    // What each deployment keeps of its desired replicas (fewer while a scale-down is pending); the scaling demand each
+    // serverless deployment was last given, with the demand it was computed for; the loop that pushes changed ones.
+    private readonly Dictionary<string, int> _keeps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (decimal Scaling, decimal ForDemand)> _scalingSent = new(StringComparer.Ordinal);
+    private Task _scalingLoop = Task.CompletedTask;
+    private bool _scalingDirty;
+
+    // Replicas claimed and not ready yet: when and where they were placed, to learn their deployment's load time.
+    private readonly Dictionary<string, (string NodeId, string DeploymentId, DateTimeOffset At)> _loading = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -121,24 +132,44 @@ public sealed partial class SchedulerGrain(
         return AdmissionResult.Admitted;
     }
 
-    public async Task SetDesiredAsync(string deploymentId, int desired, decimal demandTokensPerSecond)
+    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond)
     {
-        _demand[deploymentId] = demandTokensPerSecond;
-        if (!_model.Deployments.TryGetValue(deploymentId, out var known) || known.Desired == desired)
+        if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps)
         {
-            return;
+            _demand[deploymentId] = demandTokensPerSecond;
+            _keeps[deploymentId] = keeps;
+            ScalingChanged();
         }
 
-        var next = known with { Desired = desired };
-        _model.SetDeployment(next);
-        state.State.Deployments[deploymentId] = next;
-        Kick();
-        await WriteAsync();
+        if (!_model.Deployments.TryGetValue(deploymentId, out var known))
+        {
+            return null;
+        }
+
+        // The deployment scales on this answer: it is what it was given, and the push loop compares with it.
+        var scaling = known.Spec.Class == DeploymentClass.Serverless ? ScalingDemands().GetValueOrDefault(deploymentId, demandTokensPerSecond) : (decimal?)null;
+        if (scaling is { } figure)
+        {
+            _scalingSent[deploymentId] = (figure, demandTokensPerSecond);
+        }
+
+        if (known.Desired != desired)
+        {
+            var next = known with { Desired = desired };
+            _model.SetDeployment(next);
+            state.State.Deployments[deploymentId] = next;
+            Kick();
+            await WriteAsync();
+        }
+
+        return scaling;
     }
 
     public async Task<bool> RemoveAsync(string deploymentId)
     {
         _demand.Remove(deploymentId);
+        _keeps.Remove(deploymentId);
+        _scalingSent.Remove(deploymentId);
         if (!_model.RemoveDeployment(deploymentId))
         {
             return false;
@@ -221,6 +252,66 @@ public sealed partial class SchedulerGrain(
             .ToArray();
     }
 
+    /// <summary>
+    /// Each serverless deployment's scaling demand (<see cref="SlackSharing.ScalingDemand"/>): dedicated deployments
+    /// count with the routable replicas they keep, so a replica that a pending scale-down will release is not counted on.
+    /// </summary>
+    private IReadOnlyDictionary<string, decimal> ScalingDemands() =>
+        SlackSharing.ScalingDemand(Demands()
+            .Where(d => d.Class != DeploymentClass.Batch)
+            .Select(d => d.Class == DeploymentClass.Dedicated ? d with { ReadyReplicas = Math.Min(d.ReadyReplicas, Kept(d.DeploymentId)) } : d)
+            .ToArray());
+
+    private int Kept(string deploymentId) =>
+        _keeps.TryGetValue(deploymentId, out var keeps) ? keeps : _model.Deployments.TryGetValue(deploymentId, out var d) ? d.Desired : 0;
+
+    /// <summary>Something a scaling demand depends on changed; one loop at a time pushes the figures that moved.</summary>
+    private void ScalingChanged()
+    {
+        _scalingDirty = true;
+        if (_scalingLoop.IsCompleted)
+        {
+            _scalingLoop = PushScalingAsync();
+        }
+    }
+
+    /// <summary>
+    /// Tells each serverless deployment whose scaling demand moved its new figure (for the demand it was computed for).
+    /// A deployment that does not answer is tried again on the next change or reconcile tick.
+    /// </summary>
+    private async Task PushScalingAsync()
+    {
+        try
+        {
+            await RebuiltAsync();
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            return;
+        }
+
+        while (_scalingDirty)
+        {
+            _scalingDirty = false;
+            var changed = ScalingDemands()
+                .Select(s => (Id: s.Key, Scaling: s.Value, ForDemand: _demand.GetValueOrDefault(s.Key)))
+                .Where(s => _scalingSent.TryGetValue(s.Id, out var sent) ? sent != (s.Scaling, s.ForDemand) : s.Scaling != s.ForDemand)
+                .ToArray();
+            await Task.WhenAll(changed.Select(async s =>
+            {
+                try
+                {
+                    await GrainFactory.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(s.Id)).SetScalingDemandAsync(s.Scaling, s.ForDemand);
+                    _scalingSent[s.Id] = (s.Scaling, s.ForDemand);
+                }
+                catch (Exception e) when (e is TimeoutException or OrleansException)
+                {
+                    LogDeploymentUnreachable(s.Id, e.Message);
+                }
+            }));
+        }
+    }
+
     public async Task<IReadOnlyList<DeploymentSummary>> ListAsync()
     {
         await RebuiltAsync();
@@ -285,11 +376,50 @@ public sealed partial class SchedulerGrain(
         var known = _prefetchFailures.GetValueOrDefault(nodeId) ?? [];
         _prefetchesFailed += failures.Count(f => !known.Any(k => k.Model == f.Model && k.Attempts >= f.Attempts));
         _prefetchFailures[nodeId] = failures;
+        ObserveLoads(nodeId, report.Replicas);
+    }
+
+    /// <summary>
+    /// Replicas of the node that turned ready since they were claimed: their deployments learn the load time (placed to
+    /// ready, as the node's reports show it). Replicas gone before they were ready are forgotten. A lost observation only
+    /// costs one sample of the estimate, so it is sent without holding anything up.
+    /// </summary>
+    private void ObserveLoads(string nodeId, PlacedReplica[] replicas)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (replicaId, loading) in _loading.Where(l => l.Value.NodeId == nodeId).ToArray())
+        {
+            var replica = Array.Find(replicas, r => r.ReplicaId == replicaId);
+            if (replica is not null && replica.State == ReplicaState.Starting)
+            {
+                continue;
+            }
+
+            _loading.Remove(replicaId);
+            if (replica?.State == ReplicaState.Ready)
+            {
+                _ = TellLoadAsync(loading.DeploymentId, replicaId, now - loading.At);
+            }
+        }
+    }
+
+    private async Task TellLoadAsync(string deploymentId, string replicaId, TimeSpan loadTime)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).ObserveLoadAsync(replicaId, loadTime);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogDeploymentUnreachable(deploymentId, e.Message);
+        }
     }
 
     /// <summary>Asks for a reconciliation; one loop runs at a time and picks up whatever changed meanwhile.</summary>
     private void Kick()
     {
+        // Whatever kicks a reconciliation (replicas turning ready, nodes lost, deployments added) may move slack too.
+        ScalingChanged();
         _dirty = true;
         if (_loop.IsCompleted)
         {
@@ -339,6 +469,7 @@ public sealed partial class SchedulerGrain(
         }
 
         await PrestageAsync();
+        ScalingChanged();
     }
 
     /// <summary>
@@ -396,6 +527,7 @@ public sealed partial class SchedulerGrain(
                         latest = result.Report ?? latest;
                         if (result.Succeeded)
                         {
+                            _loading[claim.Replica.ReplicaId] = (nodeId, claim.Replica.DeploymentId, time.GetUtcNow());
                             _preemptions += result.Preempted.Length;
                             if (warm)
                             {

@@ -21,4 +21,8 @@ public sealed class DeploymentState
     /// <summary>Written when the desired count changes; the lower-demand stretch in it may be older than the last signal.</summary>
     [Id(2)] public AutoscaleState? Autoscale { get; set; }
     [Id(3)] public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>The learned load time (placement to ready) of its replicas; null until one has loaded.</summary>
+    [Id(4)] public TimeSpan? LoadTime { get; set; }
+    /// <summary>The replica whose load was counted last, so a repeated observation counts once.</summary>
+    [Id(5)] public string? LastLoadReplicaId { get; set; }
 }

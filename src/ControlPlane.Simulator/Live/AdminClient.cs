@@ -74,6 +74,15 @@ internal sealed class AdminClient(HttpClient http, Uri server, string operatorTo
         return found.ValueKind == JsonValueKind.Undefined ? null : found;
     }
 
+    /// <summary>GETs <paramref name="path"/> as text (<c>/metrics</c>); a status other than 2xx throws.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = Request(HttpMethod.Get, path);
+        using var response = await SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        return response.IsSuccessStatusCode ? body : throw Unexpected(request, response, body);
+    }
+
     public Task<NodeSummary[]> ListNodesAsync(CancellationToken cancellationToken) =>
         GetAsync<NodeSummary[]>("admin/v1/nodes", cancellationToken);
 

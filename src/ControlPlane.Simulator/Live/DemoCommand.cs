@@ -80,7 +80,8 @@ internal sealed class DemoCommand(SimulatorOptions options, TextWriter output, T
                 run.CancelAfter(TimeSpan.FromSeconds(options.Seconds));
             }
 
-            var fleet = LiveRun.RunAsync(admin, options, output, run.Token, traffic);
+            // The nodes' model caches live with the demo's state, so a second run starts with warm weights.
+            var fleet = LiveRun.RunAsync(admin, options, output, run.Token, traffic, Path.Combine(dataDirectory, "model-cache"));
             if (await Task.WhenAny(fleet, server.Exited) == server.Exited)
             {
                 await Task.Delay(SignalGrace, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

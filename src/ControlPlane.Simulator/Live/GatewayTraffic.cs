@@ -27,18 +27,28 @@ internal sealed record UsageTotals(long Batches, long Events, long Duplicates, l
 }
 
 /// <summary>
-/// The simulated inference gateway of <c>demo</c> and <c>live</c>. It creates three deployments (a batch backlog,
-/// a serverless endpoint and customer acme's dedicated endpoint with 2 reserved replicas), prices the dedicated
-/// model and gives acme a dollar commit, then every few seconds reports demand replayed from a real request trace
-/// and meters the dedicated endpoint's requests as usage. The dedicated traffic spikes for a while every cycle, so
-/// batch work is preempted and the burst replicas give their GPUs back once the spike has passed the scale-down
-/// delay; and its usage moves the contract's balance. Prints the deployments, where the GPUs are and the balance.
+/// The simulated inference gateway of <c>demo</c> and <c>live</c>. It creates four deployments (a batch backlog,
+/// a serverless endpoint, customer acme's dedicated endpoint with 2 reserved replicas, and a serverless endpoint of
+/// acme's model that lives mostly on the dedicated replicas' spare capacity), registers a distribution partner for the
+/// serverless models, prices the dedicated model and gives acme a dollar commit, then every few seconds reports
+/// demand replayed from a real request trace and meters the dedicated endpoint's requests as usage. The dedicated
+/// traffic spikes for a while every cycle, so batch work is preempted, the shared tokens leave the dedicated replicas
+/// (its serverless neighbour scales up, and spills to the partner meanwhile), and the burst replicas give their GPUs
+/// back once the spike has passed the scale-down delay; its usage moves the contract's balance. Prints the
+/// deployments, the shared tokens on dedicated replicas, partner spill, warm and cold loads, where the GPUs are and
+/// the balance.
 /// </summary>
 internal sealed class GatewayTraffic
 {
     public const string Batch = "batch-backlog";
     public const string Serverless = "serverless-8b";
     public const string Dedicated = "acme-chat";
+
+    /// <summary>A serverless endpoint of the dedicated model: it scales on its demand less acme-chat's kept spare.</summary>
+    public const string SharedDedicatedModel = "serverless-70b";
+
+    /// <summary>The distribution partner that takes the serverless demand no ready replica can.</summary>
+    public const string Partner = "demo-partner";
     public const string Customer = "acme";
     public const string DedicatedModel = "llama-3.1-70b";
     public const string TraceFileName = "azure-llm-2023-conv.csv";
@@ -51,6 +61,15 @@ internal sealed class GatewayTraffic
 
     /// <summary>serverless-8b's mean demand: 3 replicas, moving with the trace.</summary>
     public const double ServerlessMeanTokensPerSecond = 3_000;
+
+    /// <summary>
+    /// serverless-70b's mean demand: more than its one replica serves, so the rest goes to acme-chat's spare and, when
+    /// acme-chat needs its replicas, to the partner; while acme-chat keeps spare enough, it needs no replica of its own.
+    /// </summary>
+    public const double SharedDedicatedModelMeanTokensPerSecond = 1_500;
+
+    /// <summary>What the partner takes, tokens/s: less than a spike pushes off the dedicated replicas.</summary>
+    public const decimal PartnerCapacityTokensPerSecond = 1_500;
 
     /// <summary>
     /// Where in the trace acme-chat's replay starts: ten minutes in, past the quiet first minutes of the shipped trace
@@ -74,6 +93,7 @@ internal sealed class GatewayTraffic
 
         // Half a period on, so the two endpoints do not rise and fall together.
         ServerlessReplay = TraceReplay.ForMeanRate(trace, ServerlessMeanTokensPerSecond, DedicatedStartSeconds + trace.PeriodSeconds / 2, SpikeSchedule.None);
+        SharedDedicatedModelReplay = TraceReplay.ForMeanRate(trace, SharedDedicatedModelMeanTokensPerSecond, DedicatedStartSeconds + trace.PeriodSeconds / 4, SpikeSchedule.None);
     }
 
     /// <summary>Where the demo looks for the trace: copied next to the simulator when it is built.</summary>
@@ -82,6 +102,8 @@ internal sealed class GatewayTraffic
     public TraceReplay DedicatedReplay { get; }
 
     public TraceReplay ServerlessReplay { get; }
+
+    public TraceReplay SharedDedicatedModelReplay { get; }
 
     /// <summary>What was metered so far; complete once <see cref="RunAsync"/> returned.</summary>
     public UsageTotals Totals { get; private set; } = UsageTotals.None;
@@ -124,7 +146,7 @@ internal sealed class GatewayTraffic
             $"[traffic] replaying {d.Trace.Name} ({d.Trace.Rows:N0} requests, {d.Trace.PeriodSeconds / 60:0} min): demand every {SignalInterval.TotalSeconds:0} s, usage of {Dedicated} metered for {Customer}"));
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"[traffic] {Dedicated} plays it at {d.Speed:0.00}x (about {DedicatedMeanTokensPerSecond / (double)TokensPerSecondPerReplica:0.0} replicas), {d.Spikes.Factor:0}x that for {d.Spikes.Spike.TotalSeconds:0} s every {d.Spikes.Cycle.TotalSeconds:0} s, preempting batch work; {Serverless} at {ServerlessReplay.Speed:0.00}x"));
+            $"[traffic] {Dedicated} plays it at {d.Speed:0.00}x (about {DedicatedMeanTokensPerSecond / (double)TokensPerSecondPerReplica:0.0} replicas), {d.Spikes.Factor:0}x that for {d.Spikes.Spike.TotalSeconds:0} s every {d.Spikes.Cycle.TotalSeconds:0} s, preempting batch work; {Serverless} at {ServerlessReplay.Speed:0.00}x; {SharedDedicatedModel} at {SharedDedicatedModelReplay.Speed:0.00}x, on {Dedicated}'s spare, spilling to partner {Partner} (up to {PartnerCapacityTokensPerSecond:0} tokens/s)"));
     }
 
     private async Task LoopAsync(AdminClient admin, GatewayBilling billing, string gateway, TextWriter output, CancellationToken cancellationToken)
@@ -143,7 +165,16 @@ internal sealed class GatewayTraffic
                 var demand = DedicatedReplay.DemandAt(elapsed);
                 await admin.PostAsync(
                     "gateway/v1/demand",
-                    new { signals = new object[] { new { deploymentId = Batch, tokensPerSecond = 1 }, new { deploymentId = Serverless, tokensPerSecond = ServerlessReplay.DemandAt(elapsed) }, new { deploymentId = Dedicated, tokensPerSecond = demand } } },
+                    new
+                    {
+                        signals = new object[]
+                        {
+                            new { deploymentId = Batch, tokensPerSecond = 1 },
+                            new { deploymentId = Serverless, tokensPerSecond = ServerlessReplay.DemandAt(elapsed) },
+                            new { deploymentId = SharedDedicatedModel, tokensPerSecond = SharedDedicatedModelReplay.DemandAt(elapsed) },
+                            new { deploymentId = Dedicated, tokensPerSecond = demand },
+                        },
+                    },
                     cancellationToken,
                     gateway);
 
@@ -161,7 +192,7 @@ internal sealed class GatewayTraffic
                     await SendUsageAsync(admin, batch, gateway, output);
                 }
 
-                output.Write(await DescribeAsync(admin, demand, DedicatedReplay.Spikes.IsSpiking(elapsed), cancellationToken));
+                output.Write(await DescribeAsync(admin, gateway, demand, DedicatedReplay.Spikes.IsSpiking(elapsed), cancellationToken));
                 var balance = await billing.DescribeAsync(admin, DateTimeOffset.UtcNow, cancellationToken);
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
@@ -210,6 +241,7 @@ internal sealed class GatewayTraffic
             new { deploymentId = Batch, model = "llama-3.1-8b", @class = "batch", gpusPerReplica = 1, maxReplicas = Math.Max(1, totalGpus), tokensPerSecondPerReplica = 2_500 },
             new { deploymentId = Serverless, model = "llama-3.1-8b", @class = "serverless", gpusPerReplica = 1, minReplicas = 1, maxReplicas = 8, tokensPerSecondPerReplica = TokensPerSecondPerReplica },
             new { deploymentId = Dedicated, model = DedicatedModel, @class = "dedicated", customerId = Customer, gpusPerReplica = 2, minReplicas = 1, reservedReplicas = 2, maxReplicas = 6, tokensPerSecondPerReplica = TokensPerSecondPerReplica },
+            new { deploymentId = SharedDedicatedModel, model = DedicatedModel, @class = "serverless", gpusPerReplica = 2, minReplicas = 0, maxReplicas = 1, tokensPerSecondPerReplica = TokensPerSecondPerReplica },
         ];
         foreach (var deployment in deployments)
         {
@@ -219,9 +251,18 @@ internal sealed class GatewayTraffic
                 output.WriteLine($"[traffic] created deployment {id.GetString()} ({created.GetProperty("class").GetString()}, {created.GetProperty("reservedReplicas").GetInt32()} reserved, at most {created.GetProperty("maxReplicas").GetInt32()} replicas)");
             }
         }
+
+        // A repeated PUT with the same terms changes nothing, so a second run against the same server is fine.
+        await admin.PutAsync(
+            $"admin/v1/partners/{Partner}",
+            new { models = new[] { DedicatedModel, "llama-3.1-8b" }, usdPer1MTokens = 0.9m, capacityTokensPerSecond = PartnerCapacityTokensPerSecond },
+            cancellationToken);
+        output.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"[traffic] partner {Partner} serves {DedicatedModel} and llama-3.1-8b at 0.90 USD per 1M tokens, up to {PartnerCapacityTokensPerSecond:0} tokens/s"));
     }
 
-    private static async Task<string> DescribeAsync(AdminClient admin, decimal dedicatedDemand, bool spiking, CancellationToken cancellationToken)
+    private static async Task<string> DescribeAsync(AdminClient admin, string gateway, decimal dedicatedDemand, bool spiking, CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
         var list = await admin.GetJsonAsync("admin/v1/deployments", cancellationToken);
@@ -232,6 +273,13 @@ internal sealed class GatewayTraffic
         }
 
         text.AppendLine("  (ready/placed/desired)");
+        var routes = new List<(string, JsonElement)>();
+        foreach (var shared in new[] { SharedDedicatedModel, Serverless })
+        {
+            routes.Add((shared, await admin.GetJsonAsync($"gateway/v1/deployments/{shared}/endpoints", cancellationToken, gateway)));
+        }
+
+        text.Append(SharingSummary.Render(routes, await admin.GetTextAsync("metrics", cancellationToken)));
         var pools = await admin.GetJsonAsync("admin/v1/pools", cancellationToken);
         foreach (var pool in pools.EnumerateArray())
         {

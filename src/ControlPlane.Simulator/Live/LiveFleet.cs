@@ -1,5 +1,6 @@
 using ControlPlane.NodeAgent;
 using ControlPlane.NodeAgent.Heartbeats;
+using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
 using ControlPlane.Simulator.Fleet;
 
@@ -10,6 +11,9 @@ namespace ControlPlane.Simulator.Live;
 /// reading its GPUs from a <see cref="SimulatedGpuReader"/> and running its replicas on a
 /// <see cref="SimulatedReplicaRuntime"/>. A node can be crashed (its loop cancelled, its replicas gone with it)
 /// and restarted (a new loop with a new agent session and no replicas, as a restarted agent process would).
+/// With a model cache root, each node reports a model cache of its own (<c>--model-cache</c>, a directory per node
+/// that outlives a crash, as a disk would), a loaded replica's weights stay warm there, and the scheduler's prefetch
+/// lists are carried out by the simulated fetcher (<c>--runtime simulated</c>).
 /// </summary>
 internal sealed class LiveFleet : IAsyncDisposable
 {
@@ -18,11 +22,14 @@ internal sealed class LiveFleet : IAsyncDisposable
     private readonly TextWriter _output;
     private readonly TimeSpan _replicaLoadTime;
     private readonly SimulatedNode[] _nodes;
+    private readonly string? _modelCacheRoot;
 
     /// <param name="replicaLoadTime">How long a simulated replica takes to turn ready; <see cref="SimulatedRuntimeOptions.DefaultLoadTime"/> when not given.</param>
-    public LiveFleet(Uri server, IReadOnlyList<(NodeSpec Spec, string Token)> nodes, int seed, TextWriter output, TimeSpan? replicaLoadTime = null)
+    /// <param name="modelCacheRoot">Where each node's model cache directory goes (one per node id); null: no caches.</param>
+    public LiveFleet(Uri server, IReadOnlyList<(NodeSpec Spec, string Token)> nodes, int seed, TextWriter output, TimeSpan? replicaLoadTime = null, string? modelCacheRoot = null)
     {
         _server = server;
+        _modelCacheRoot = modelCacheRoot;
         _replicaLoadTime = replicaLoadTime ?? SimulatedRuntimeOptions.DefaultLoadTime;
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
@@ -57,10 +64,24 @@ internal sealed class LiveFleet : IAsyncDisposable
 
         // The agents' errors are worth seeing (a rejected token, nvidia-smi failing); their routine lines are not.
         var log = new AgentLog(new AgentErrorWriter(_output, $"[agent {node.Spec.NodeId}] "), TimeProvider.System);
-        var replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(_replicaLoadTime, TimeProvider.System), log, TimeProvider.System);
-        var loop = new HeartbeatLoop(client, node.Reader, replicas, log, TimeProvider.System, new Backoff(), Guid.NewGuid(), AgentVersion.Current);
+        var models = ModelCacheFor(node.Spec.NodeId, log);
+        var replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(_replicaLoadTime, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System);
+        var loop = new HeartbeatLoop(client, node.Reader, replicas, log, TimeProvider.System, new Backoff(), Guid.NewGuid(), AgentVersion.Current, models);
         var stopping = new CancellationTokenSource();
-        node.Loop = (Task.Run(() => loop.RunAsync(stopping.Token)), stopping);
+        node.Loop = (Task.Run(() => loop.RunAsync(stopping.Token)), stopping, models);
+    }
+
+    /// <summary>The node's model cache, as the agent's <c>--model-cache DIR --runtime simulated</c> makes it; null without a root.</summary>
+    private ModelCache? ModelCacheFor(string nodeId, AgentLog log)
+    {
+        if (_modelCacheRoot is null)
+        {
+            return null;
+        }
+
+        var directory = Path.Combine(_modelCacheRoot, nodeId);
+        Directory.CreateDirectory(directory);
+        return new ModelCacheOptions(directory, PrefetchCommand: null, TimeSpan.FromSeconds(SimulatedModelFetcher.DefaultSeconds)).Create(log, TimeProvider.System);
     }
 
     /// <summary>Stops the node's agent loop as a crash would: no goodbye to the server.</summary>
@@ -73,9 +94,15 @@ internal sealed class LiveFleet : IAsyncDisposable
         }
 
         node.Loop = null;
-        var (task, stopping) = running;
+        var (task, stopping, models) = running;
         await stopping.CancelAsync();
         await task;
+        if (models is not null)
+        {
+            // A prefetch in flight dies with the agent; what it had finished stays on the node's disk.
+            await models.StopAsync();
+        }
+
         stopping.Dispose();
     }
 
@@ -102,6 +129,6 @@ internal sealed class LiveFleet : IAsyncDisposable
 
         public SimulatedGpuReader Reader { get; } = reader;
 
-        public (Task Task, CancellationTokenSource Stopping)? Loop { get; set; }
+        public (Task Task, CancellationTokenSource Stopping, ModelCache? Models)? Loop { get; set; }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ControlPlane.NodeAgent.Models;
 using ControlPlane.Simulator.Cli;
 using ControlPlane.Simulator.Fleet;
 
@@ -13,8 +14,9 @@ internal static class LiveRun
     /// Runs until <paramref name="cancellationToken"/> is cancelled, with the gateway's <paramref name="traffic"/> when
     /// there is one; the agents are stopped when it returns.
     /// </summary>
+    /// <param name="modelCacheRoot">Where the nodes' model caches go (a directory per node); null: the nodes report none.</param>
     /// <exception cref="AdminApiException">A node could not be enrolled.</exception>
-    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken, GatewayTraffic? traffic = null)
+    public static async Task RunAsync(AdminClient admin, SimulatorOptions options, TextWriter output, CancellationToken cancellationToken, GatewayTraffic? traffic = null, string? modelCacheRoot = null)
     {
         var enrolled = new List<(NodeSpec Spec, string Token)>();
         foreach (var node in FleetPlan.Create(options.Nodes))
@@ -25,9 +27,13 @@ internal static class LiveRun
                 $"[fleet] enrolled {node.NodeId}: {node.Region}, {node.GpuCount} x {node.Gpu.Name} ({node.Gpu.MemoryMiB} MiB), {node.Ownership} from {node.Provider}, {node.HourlyCostUsd:0.00} USD/h"));
         }
 
-        await using var fleet = new LiveFleet(admin.Server, enrolled, options.Seed, output);
+        await using var fleet = new LiveFleet(admin.Server, enrolled, options.Seed, output, modelCacheRoot: modelCacheRoot);
         fleet.StartAll();
         output.WriteLine($"[fleet] {enrolled.Count} node agents running (the real heartbeat loop; nvidia-smi simulated), a summary every {SummaryInterval.TotalSeconds:0} s");
+        if (modelCacheRoot is not null)
+        {
+            output.WriteLine($"[fleet] model caches in {modelCacheRoot}/<node>: loaded weights stay warm there, prefetches take {SimulatedModelFetcher.DefaultSeconds} s (simulated)");
+        }
         output.WriteLine(options.ChaosSeconds > 0
             ? $"[chaos] every {options.ChaosSeconds} s a node crashes and comes back {options.ChaosSeconds * ChaosSchedule.CrashTicks} s later; once, a node's nvidia-smi fails for {options.ChaosSeconds} s"
             : "[chaos] off");

@@ -87,34 +87,7 @@ public sealed class WarmWeightsTests(CapacityServerFixture fixture)
     private static IReadOnlyList<string> WarmModels(JsonNode view) =>
         (view["warmModels"]?.AsArray() ?? []).Select(m => m!["model"]!.GetValue<string>()).ToArray();
 
-    private Process StartAgent(string nodeId, string token, string cache)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "ControlPlane.NodeAgent.dll"),
-                     "--server", Server.BaseAddress.ToString().TrimEnd('/'),
-                     "--node-id", nodeId,
-                     "--nvidia-smi", RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"),
-                     "--runtime", "simulated",
-                     "--load-seconds", "1",
-                     "--prefetch-seconds", "1",
-                 })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment["CONTROLPLANE_NODE_TOKEN"] = token;
-        info.Environment["CONTROLPLANE_MODEL_CACHE"] = cache;
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the agent.");
-        new OutputLog().Attach(process);
-        return process;
-    }
+    private Process StartAgent(string nodeId, string token, string cache) => AgentProcesses.Start(Server, nodeId, token, cache);
 
     private sealed class TemporaryDirectory : IDisposable
     {

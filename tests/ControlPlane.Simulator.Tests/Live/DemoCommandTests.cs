@@ -55,6 +55,15 @@ public sealed partial class DemoCommandTests : IDisposable
                 n["gpuCount"]!.GetValue<int>())).OrderBy(n => n.Item1));
         Assert.All(nodes, n => Assert.Null(n!["inventoryError"]?.GetValue<string>()));
 
+        // The gateway's lines say what the routing answer shares and how models loaded; the agents keep their model
+        // caches under the demo's data directory.
+        var sharing = await PollAsync(demo, () => Task.FromResult(SharingLine().Match(_output.ToString()) is { Success: true } m ? m : null), "a sharing line");
+        Assert.Matches(@"^           shared: .+ \| (no partner spill|partner spill \d+ tokens/s to demo-partner) \| model loads \d+ warm, \d+ cold$", sharing.Value.TrimEnd());
+        Assert.Contains("[traffic] partner demo-partner serves llama-3.1-70b and llama-3.1-8b", _output.ToString());
+        Assert.Equal(
+            ["sim-eu-west-h100-01", "sim-eu-west-l40s-03", "sim-us-east-h200-02"],
+            Directory.GetDirectories(Path.Combine(_dataDirectory.FullName, "model-cache")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
         var pid = int.Parse(ServerPid().Match(_output.ToString()).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         await stopping.CancelAsync();
         var exitCode = await demo.WaitAsync(TimeSpan.FromSeconds(60));
@@ -155,6 +164,9 @@ public sealed partial class DemoCommandTests : IDisposable
             return true;
         }
     }
+
+    [GeneratedRegex(@"^           shared: [^\n]*", RegexOptions.Multiline)]
+    private static partial Regex SharingLine();
 
     [GeneratedRegex(@"control plane started \(pid (\d+)\)")]
     private static partial Regex ServerPid();

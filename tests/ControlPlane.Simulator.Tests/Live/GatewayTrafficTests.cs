@@ -61,10 +61,18 @@ public sealed partial class GatewayTrafficTests : IDisposable
 
         var deployments = JsonNode.Parse(await http.GetStringAsync("admin/v1/deployments"))!.AsArray()
             .ToDictionary(d => d!["deploymentId"]!.GetValue<string>(), d => d!["demandTokensPerSecond"]!.GetValue<decimal>());
-        Assert.Equal([GatewayTraffic.Dedicated, GatewayTraffic.Batch, GatewayTraffic.Serverless], deployments.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            [GatewayTraffic.Dedicated, GatewayTraffic.Batch, GatewayTraffic.SharedDedicatedModel, GatewayTraffic.Serverless],
+            deployments.Keys.Order(StringComparer.Ordinal));
         Assert.All(deployments.Values, demand => Assert.True(demand > 0));
         Assert.Contains($"| {GatewayBilling.ContractId} Q1: commit 100.00, used ", first.Text);
         Assert.Contains($"| {GatewayBilling.ContractId} Q1: commit 100.00, used ", second.Text);
+
+        // The partner is there once, however often it was put; each [traffic] line is followed by the sharing line.
+        var partner = Assert.Single(JsonNode.Parse(await http.GetStringAsync("admin/v1/partners"))!.AsArray());
+        Assert.Equal(GatewayTraffic.Partner, partner!["partnerId"]!.GetValue<string>());
+        Assert.Matches(Sharing(), first.Text);
+        Assert.Matches(Sharing(), second.Text);
     }
 
     public void Dispose()
@@ -95,6 +103,9 @@ public sealed partial class GatewayTrafficTests : IDisposable
         static long Count(Match match, string group) =>
             long.Parse(match.Groups[group].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
     }
+
+    [GeneratedRegex(@"\(ready/placed/desired\)\r?\n           shared: (no shared tokens on dedicated replicas|[\d]+ tokens/s of serverless-70b on acme-chat's \d+ dedicated replicas?)[^|\n]* \| (no partner spill|partner spill \d+ tokens/s to demo-partner) \| model loads \d+ warm, \d+ cold\r?\n")]
+    private static partial Regex Sharing();
 
     [GeneratedRegex(@"\[traffic\] metered [\d,]+ usage events of acme-chat in [\d,]+ batches: (?<input>[\d,]+) input \+ (?<output>[\d,]+) output tokens acknowledged \([\d,]+ counted before, (?<unacknowledged>[\d,]+) batches unacknowledged\)")]
     private static partial Regex Metered();

@@ -52,6 +52,12 @@ public sealed record DemandResponse(int Accepted, IReadOnlyList<string> UnknownD
 /// <param name="Tier"><c>reserved</c>, <c>burst</c> or <c>shared</c>.</param>
 public sealed record ReplicaResponse(string ReplicaId, string NodeId, IReadOnlyList<int> GpuIndices, string State, string Tier, string Model, int Ordinal);
 
+/// <summary>A deployment as the admin API shows it.</summary>
+/// <param name="ForecastHorizonSeconds">How far ahead its autoscaler looks: its learned load time (null without a forecast).</param>
+/// <param name="ScalingDemandTokensPerSecond">
+/// Serverless only: the demand its replicas are scaled on, its demand less its share of the spare that dedicated
+/// deployments of its model keep (null for other classes).
+/// </param>
 public sealed record DeploymentResponse(
     string DeploymentId,
     string Model,
@@ -71,7 +77,9 @@ public sealed record DeploymentResponse(
     decimal DemandTokensPerSecond,
     decimal SpilledTokensPerSecond,
     DateTimeOffset? ScaleDownDueAt,
-    IReadOnlyList<ReplicaResponse> Replicas);
+    IReadOnlyList<ReplicaResponse> Replicas,
+    int? ForecastHorizonSeconds,
+    decimal? ScalingDemandTokensPerSecond);
 
 public sealed record DeploymentListItem(
     string DeploymentId,
@@ -253,7 +261,9 @@ public static class DeploymentMapping
             view.DemandTokensPerSecond,
             view.SpilledTokensPerSecond,
             view.ScaleDownDueAt,
-            view.Replicas.Select(r => new ReplicaResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.State, Name(r.Tier), r.Model, r.Ordinal)).ToArray());
+            view.Replicas.Select(r => new ReplicaResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.State, Name(r.Tier), r.Model, r.Ordinal)).ToArray(),
+            view.ForecastHorizonSeconds,
+            view.ScalingDemandTokensPerSecond);
     }
 
     public static DeploymentListItem ToListItem(DeploymentSummary d) => new(

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using ControlPlane.Server.Tests.Hosting;
+using ControlPlane.Testing;
+
+namespace ControlPlane.Server.Tests.Deployments;
+
+/// <summary>Real node agent processes with the simulated runtime and the stand-in <c>nvidia-smi</c> (8 x H100).</summary>
+internal static class AgentProcesses
+{
+    /// <summary>Starts an agent for an enrolled node; replicas turn ready <paramref name="loadSeconds"/> after they start.</summary>
+    /// <param name="cache">Its model cache directory, or null for none.</param>
+    public static Process Start(ServerProcess server, string nodeId, string token, string? cache, int loadSeconds = 1)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     Path.Combine(AppContext.BaseDirectory, "ControlPlane.NodeAgent.dll"),
+                     "--server", server.BaseAddress.ToString().TrimEnd('/'),
+                     "--node-id", nodeId,
+                     "--nvidia-smi", RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"),
+                     "--runtime", "simulated",
+                     "--load-seconds", loadSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["CONTROLPLANE_NODE_TOKEN"] = token;
+        if (cache is not null)
+        {
+            // Prefetching needs a cache to fetch into.
+            info.ArgumentList.Add("--prefetch-seconds");
+            info.ArgumentList.Add("1");
+            info.Environment["CONTROLPLANE_MODEL_CACHE"] = cache;
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the agent.");
+        new OutputLog().Attach(process);
+        return process;
+    }
+}
