@@ -80,7 +80,7 @@ internal sealed record SimulatorOptions(
                ControlPlane.Simulator load-heartbeats --server URL --token TOKEN [--nodes N] [--seconds S] [--concurrency N]
                                       [--rounds N] [--warmup-seconds S]
                ControlPlane.Simulator simulate --fleet FLEET.json --trace TRACE.csv [--trace ...] --report-json OUT.json
-                                      [--policy liquid|static|both] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
+                                      [--policy liquid|static|oracle|both|all] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
 
           demo         start the control plane (embedded: one silo, state in memory) as a child process,
                        enroll simulated GPU nodes and run a real node agent loop for each, with chaos;
@@ -136,7 +136,8 @@ internal sealed record SimulatorOptions(
           --trace FILE        a request trace, CSV TIMESTAMP,ContextTokens,GeneratedTokens; repeatable, named by
                               file name without extension; the first drives deployments that name none
           --report-json FILE  where the JSON report goes
-          --policy P          liquid (one pool, this project), static (fixed silos) or both (default {SimulateOptions.DefaultPolicy})
+          --policy P          liquid (one pool, this project), static (fixed silos), oracle (liquid with foresight: the limit),
+                              both (liquid and static) or all (default {SimulateOptions.DefaultPolicy})
           --hours H           simulated hours (default {SimulateOptions.DefaultHours}, at most {SimulateOptions.MaxHours})
           --plot FILE         also draw utilization and GPUs by pool over time, as SVG
           --seed N            seed of node failures and replica ids (default {DefaultSeed})
