@@ -38,6 +38,8 @@ public static class ControlPlaneHostingExtensions
             o.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.CamelCase;
             // Money may arrive as "12.50" or 12.50.
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowReadingFromString;
+            // Last-wins on a repeated key would store a value the sender may not have meant.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
