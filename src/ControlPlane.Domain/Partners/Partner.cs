@@ -7,7 +7,7 @@ namespace ControlPlane.Domain.Partners;
 /// A distribution partner as a route: the models it serves, what it charges and how much it takes. The gateway sends
 /// it the serverless demand no ready replica can take, cheapest partner first (<see cref="PartnerRouting"/>).
 /// </summary>
-/// <param name="PartnerId">The project's id rule (<see cref="DeploymentSpec.IsValidId"/>).</param>
+/// <param name="PartnerId">The project's id rule (<see cref="Ids.IsValid"/>).</param>
 /// <param name="Models">Models it serves, each once, compared with deployments' models ordinally.</param>
 /// <param name="UsdPer1MTokens">What it charges per million tokens: exact, like a list price.</param>
 /// <param name="CapacityTokensPerSecond">The most it takes.</param>
@@ -29,9 +29,9 @@ public sealed record Partner(
     public IReadOnlyDictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (!DeploymentSpec.IsValidId(PartnerId))
+        if (!Ids.IsValid(PartnerId))
         {
-            errors["partnerId"] = [$"must be 1 to {DeploymentSpec.MaxIdLength} letters, digits, '-', '_' or '.'"];
+            errors["partnerId"] = [$"must be {Ids.Rule}"];
         }
 
         if (Models is null || Models.Length is 0 or > MaxModels)

@@ -60,4 +60,93 @@ public sealed class RequestInputTests(EmbeddedServerFixture fixture)
         await ExpectBadRequestAsync(response, "gpus[0].uuid");
         Assert.Equal(0, (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["gpuCount"]!.GetValue<int>());
     }
+
+    public static TheoryData<string> DotIds => new() { ".", "..", "...", "%2e%2e" };
+
+    [Theory]
+    [MemberData(nameof(DotIds))]
+    public async Task Create_DotIdInABody_Is400AndStoresNothing(string id)
+    {
+        using var admin = Server.CreateOperatorClient();
+        var quoted = System.Text.Json.JsonSerializer.Serialize(id);
+
+        using (var deployment = await admin.PostAsync("/admin/v1/deployments", Json(
+            $$"""{"deploymentId":{{quoted}},"model":"m","class":"batch","gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":1}""")))
+        {
+            await ExpectBadRequestAsync(deployment, "deploymentId");
+        }
+
+        using (var dedicated = await admin.PostAsync("/admin/v1/deployments", Json(
+            $$"""{"deploymentId":"input-dot-ded","model":"m","class":"dedicated","customerId":{{quoted}},"gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":1}""")))
+        {
+            await ExpectBadRequestAsync(dedicated, "customerId");
+        }
+
+        using (var skus = await admin.PostAsync("/admin/v1/deployments", Json(
+            $$"""{"deploymentId":"input-dot-skus","model":"m","class":"batch","skus":[{{quoted}}],"gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":1}""")))
+        {
+            await ExpectBadRequestAsync(skus, "skus");
+        }
+
+        using (var contract = await admin.PostAsync("/admin/v1/contracts", Json(
+            $$"""{"contractId":{{quoted}},"customerId":"input-dot-cust","startDate":"2026-01-01","quarters":4,"quarterlyCommitUsd":"100.00","discountPercent":10}""")))
+        {
+            await ExpectBadRequestAsync(contract, "contractId");
+        }
+
+        using (var customer = await admin.PostAsync("/admin/v1/contracts", Json(
+            $$"""{"contractId":"input-dot-contract","customerId":{{quoted}},"startDate":"2026-01-01","quarters":4,"quarterlyCommitUsd":"100.00","discountPercent":10}""")))
+        {
+            await ExpectBadRequestAsync(customer, "customerId");
+        }
+
+        using (var node = await admin.PostAsync("/admin/v1/nodes", Json(
+            $$"""{"nodeId":{{quoted}},"region":"eu-west","provider":"own-dc","ownership":"owned","hourlyCostUsd":"1.00"}""")))
+        {
+            await ExpectBadRequestAsync(node, "nodeId");
+        }
+
+        foreach (var gone in new[] { "/admin/v1/deployments/input-dot-ded", "/admin/v1/deployments/input-dot-skus", "/admin/v1/contracts/input-dot-contract" })
+        {
+            using var get = await admin.GetAsync(gone);
+            Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        }
+
+        Assert.DoesNotContain((await admin.GetJsonAsync("/admin/v1/deployments")).AsArray(), d => !Ids(d!["deploymentId"]!.GetValue<string>()));
+        Assert.DoesNotContain((await admin.GetJsonAsync("/admin/v1/nodes")).AsArray(), n => !Ids(n!["nodeId"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [MemberData(nameof(DotIds))]
+    public async Task Path_DotId_Is4xxProblemAndStoresNothing(string id)
+    {
+        using var admin = Server.CreateOperatorClient();
+        var partner = """{"models":["m"],"usdPer1MTokens":"1.00","capacityTokensPerSecond":10}""";
+        using (var put = await admin.PutAsync($"/admin/v1/partners/{id}", Json(partner)))
+        {
+            Assert.True(put.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"PUT partner {id}: {(int)put.StatusCode}");
+        }
+
+        using (var trueUp = await admin.PostAsync($"/admin/v1/contracts/{id}/true-ups", Json("""{"additionalQuarterlyCommitUsd":"1.00","effectiveQuarter":1}""")))
+        {
+            Assert.True(trueUp.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"true-up {id}: {(int)trueUp.StatusCode}");
+        }
+
+        using (var cordon = await admin.PostAsync($"/admin/v1/nodes/{id}/cordon", null))
+        {
+            Assert.True(cordon.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"cordon {id}: {(int)cordon.StatusCode}");
+        }
+
+        Assert.DoesNotContain((await admin.GetJsonAsync("/admin/v1/partners")).AsArray(), p => !Ids(p!["partnerId"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Partner_DotIdInThePath_Is400()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var put = await admin.PutAsync("/admin/v1/partners/.x", Json("""{"models":["m"],"usdPer1MTokens":"1.00","capacityTokensPerSecond":10}"""));
+        await ExpectBadRequestAsync(put, "partnerId");
+    }
+
+    private static bool Ids(string id) => ControlPlane.Domain.Ids.IsValid(id);
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ControlPlane.Domain;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
 
@@ -71,8 +72,11 @@ public static partial class FleetValidation
 {
     public const int MaxGpusPerNode = 64;
 
-    /// <summary>Lower-case DNS label rules, shared by node ids and regions.</summary>
-    public static bool IsValidId(string? id) => id is not null && IdPattern().IsMatch(id);
+    /// <summary>
+    /// The project's id rule (<see cref="Ids.IsValid"/>) narrowed to a lower-case DNS label, shared by node ids and
+    /// regions: a node id is also a host name.
+    /// </summary>
+    public static bool IsValidId(string? id) => Ids.IsValid(id) && IdPattern().IsMatch(id);
 
     public static Dictionary<string, string[]> Validate(EnrollNodeRequest request)
     {
