@@ -148,5 +148,84 @@ public sealed class RequestInputTests(EmbeddedServerFixture fixture)
         await ExpectBadRequestAsync(put, "partnerId");
     }
 
+    public static TheoryData<string, string> InexactAmounts => new()
+    {
+        { "a", "\"1e3\"" },
+        { "b", "1e3" },
+        { "c", "\"12.0000000000000000000000000001\"" },
+        { "d", "12.0000000000000000000000000001" },
+        { "e", "\"1e-30\"" },
+        { "f", "0.000000000000000000000000000001" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InexactAmounts))]
+    public async Task Money_ExponentOrBeyondDecimalPrecision_Is400AndStoresNothing(string suffix, string amount)
+    {
+        using var admin = Server.CreateOperatorClient();
+        var key = $"input-money-{suffix}";
+
+        using (var contract = await admin.PostAsync("/admin/v1/contracts", Json(
+            $$"""{"contractId":"{{key}}","customerId":"{{key}}","startDate":"2026-01-01","quarters":4,"quarterlyCommitUsd":{{amount}},"discountPercent":10}""")))
+        {
+            await ExpectBadRequestAsync(contract, "quarterlyCommitUsd");
+        }
+
+        using (var price = await admin.PutAsync($"/admin/v1/prices/{key}", Json($$"""{"inputUsdPer1M":{{amount}},"outputUsdPer1M":"1.00"}""")))
+        {
+            await ExpectBadRequestAsync(price, "inputUsdPer1M");
+        }
+
+        using (var partner = await admin.PutAsync($"/admin/v1/partners/{key}", Json($$"""{"models":["m"],"usdPer1MTokens":{{amount}},"capacityTokensPerSecond":10}""")))
+        {
+            await ExpectBadRequestAsync(partner, "usdPer1MTokens");
+        }
+
+        using (var node = await admin.PostAsync("/admin/v1/nodes", Json(
+            $$"""{"nodeId":"{{key}}","region":"eu-west","provider":"own-dc","ownership":"owned","hourlyCostUsd":{{amount}}}""")))
+        {
+            await ExpectBadRequestAsync(node, "hourlyCostUsd");
+        }
+
+        foreach (var gone in new[] { $"/admin/v1/contracts/{key}", $"/admin/v1/partners/{key}", $"/admin/v1/nodes/{key}" })
+        {
+            using var get = await admin.GetAsync(gone);
+            Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        }
+
+        Assert.DoesNotContain((await admin.GetJsonAsync("/admin/v1/prices")).AsArray(), p => p!["model"]!.GetValue<string>() == key);
+    }
+
+    [Fact]
+    public async Task TrueUp_ExponentOrBeyondDecimalPrecision_Is400AndChangesNothing()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using (var created = await admin.PostAsync("/admin/v1/contracts", Json(
+            """{"contractId":"input-trueup","customerId":"input-trueup","startDate":"2026-01-01","quarters":4,"quarterlyCommitUsd":"100.00","discountPercent":10}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        var before = (await admin.GetJsonAsync("/admin/v1/contracts/input-trueup")).ToJsonString();
+        foreach (var amount in new[] { "\"1e3\"", "1E3", "\"12.0000000000000000000000000001\"" })
+        {
+            using var trueUp = await admin.PostAsync("/admin/v1/contracts/input-trueup/true-ups", Json($$"""{"additionalQuarterlyCommitUsd":{{amount}},"effectiveQuarter":1}"""));
+            await ExpectBadRequestAsync(trueUp, "additionalQuarterlyCommitUsd");
+        }
+
+        Assert.Equal(before, (await admin.GetJsonAsync("/admin/v1/contracts/input-trueup")).ToJsonString());
+    }
+
+    [Fact]
+    public async Task Money_PlainAmounts_AreStillTaken()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var price = await admin.PutAsync("/admin/v1/prices/input-plain", Json("""{"inputUsdPer1M":"0.000001","outputUsdPer1M":2.50}"""));
+        Assert.Equal(HttpStatusCode.OK, price.StatusCode);
+        var stored = (await admin.GetJsonAsync("/admin/v1/prices")).AsArray().Single(p => p!["model"]!.GetValue<string>() == "input-plain")!;
+        Assert.Equal(0.000001m, stored["inputUsdPer1M"]!.GetValue<decimal>());
+        Assert.Equal(2.5m, stored["outputUsdPer1M"]!.GetValue<decimal>());
+    }
+
     private static bool Ids(string id) => ControlPlane.Domain.Ids.IsValid(id);
 }
