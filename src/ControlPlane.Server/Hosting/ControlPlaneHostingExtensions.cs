@@ -34,7 +34,7 @@ public static class ControlPlaneHostingExtensions
 
         builder.Services.Configure<JsonOptions>(o =>
         {
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            o.SerializerOptions.Converters.Add(new NamedEnumConverterFactory());
             o.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.CamelCase;
             // Money may arrive as "12.50" or 12.50, but exactly as written: no exponent, nothing rounded away.
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowReadingFromString;

@@ -25,7 +25,7 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
             {
                 Status = bad.StatusCode,
                 Title = "The request could not be read.",
-                Detail = bad.Message,
+                Detail = Describe(bad, context.Request),
             },
             TimeoutException or OrleansException => new ProblemDetails
             {
@@ -58,9 +58,21 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
     private static string Describe(JsonException json) => json switch
     {
         JsonInputException input => input.Message,
+        _ when json.Message.StartsWith("The input does not contain any JSON tokens", StringComparison.Ordinal) => "is empty: a JSON body is required.",
         _ when json.Message.StartsWith("Duplicate property", StringComparison.Ordinal) => "appears more than once; each property may be given once.",
         _ when json.Message.Contains("could not be converted", StringComparison.Ordinal) => "has a value of the wrong type.",
         _ => $"is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}).",
+    };
+
+    // ASP.NET Core's own messages name the handler's parameter and its .NET type ("EnrollNodeRequest request")
+    // or suggest server-side fixes ("Did you mean to use a Service instead?"); a client gets what it can act on.
+    private static string Describe(BadHttpRequestException bad, HttpRequest request) => bad.StatusCode switch
+    {
+        StatusCodes.Status415UnsupportedMediaType => "The body must be JSON, sent with Content-Type: application/json.",
+        StatusCodes.Status413PayloadTooLarge => "The body is too large.",
+        _ when request.ContentLength is 0 || bad.Message.Contains("no body was provided", StringComparison.Ordinal)
+            || bad.Message.Contains("from body", StringComparison.Ordinal) => "A JSON body is required.",
+        _ => "A route or query value is missing or malformed.",
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request failed inside the cluster")]

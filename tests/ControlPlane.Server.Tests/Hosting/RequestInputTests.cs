@@ -227,5 +227,81 @@ public sealed class RequestInputTests(EmbeddedServerFixture fixture)
         Assert.Equal(2.5m, stored["outputUsdPer1M"]!.GetValue<decimal>());
     }
 
+    public static TheoryData<string?, string?> UnreadableEnrollments => new()
+    {
+        { null, null },
+        { "", "application/json" },
+        { "", null },
+        { "   ", "application/json" },
+        { "[]", "application/json" },
+        { "{", "application/json" },
+        { """{"nodeId":5}""", "application/json" },
+        { """{"nodeId":"input-x","gpus":{}}""", "application/json" },
+        { """{"nodeId":"input-x","hourlyCostUsd":{}}""", "application/json" },
+        { "nodeId=input-x", "application/x-www-form-urlencoded" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableEnrollments))]
+    public async Task Enroll_UnreadableBody_Is400ThatNamesNoDotNetType(string? body, string? contentType)
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/nodes");
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = contentType is null ? null : new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        }
+
+        using var response = await admin.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.UnsupportedMediaType, $"{(int)response.StatusCode} {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("ControlPlane.", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("EnrollNodeRequest", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Service instead", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Enroll_EmptyBody_SaysABodyIsRequired()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var response = await admin.PostAsync("/admin/v1/nodes", Json(""));
+        var problem = (await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("JSON body is required", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"leased\"")]
+    [InlineData("0")]
+    [InlineData("\"\"")]
+    public async Task Enroll_UnknownEnumValue_Is400ListingTheAllowedValues(string ownership)
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var response = await admin.PostAsync("/admin/v1/nodes", Json(
+            $$"""{"nodeId":"input-enum","region":"eu-west","provider":"own-dc","ownership":{{ownership}},"hourlyCostUsd":"1.00"}"""));
+
+        var problem = await ExpectBadRequestAsync(response, "ownership");
+        var message = problem["errors"]!["ownership"]![0]!.GetValue<string>();
+        Assert.Contains("owned", message, StringComparison.Ordinal);
+        Assert.Contains("rented", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ControlPlane.", problem.ToJsonString(), StringComparison.Ordinal);
+        using var get = await admin.GetAsync("/admin/v1/nodes/input-enum");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task Enroll_EnumNameInAnyCase_IsStillTakenAndShownCamelCase()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var response = await admin.PostAsync("/admin/v1/nodes", Json(
+            """{"nodeId":"input-enum-case","region":"eu-west","provider":"own-dc","ownership":"Rented","hourlyCostUsd":"1.00"}"""));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("rented", (await admin.GetJsonAsync("/admin/v1/nodes/input-enum-case"))["ownership"]!.GetValue<string>());
+    }
+
     private static bool Ids(string id) => ControlPlane.Domain.Ids.IsValid(id);
 }
