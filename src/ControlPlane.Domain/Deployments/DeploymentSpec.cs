@@ -87,7 +87,7 @@ public sealed record DeploymentSpec(
 
         if (!IsValidModel(Model))
         {
-            errors["model"] = [$"is required: 1 to {MaxModelLength} characters, no control characters"];
+            errors["model"] = [$"is required: 1 to {MaxModelLength} characters, {FreeText.Rule}"];
         }
 
         // customerId and reservedReplicas are judged only once the class is known.
@@ -177,9 +177,11 @@ public sealed record DeploymentSpec(
         }
     }
 
-    /// <summary>Whether <paramref name="model"/> can name a model: 1 to <see cref="MaxModelLength"/> characters, not blank, no control characters.</summary>
-    public static bool IsValidModel(string? model) =>
-        !string.IsNullOrWhiteSpace(model) && model.Length <= MaxModelLength && !model.Any(char.IsControl);
+    /// <summary>
+    /// Whether <paramref name="model"/> can name a model: 1 to <see cref="MaxModelLength"/> characters, not blank,
+    /// clean (<see cref="FreeText"/>).
+    /// </summary>
+    public static bool IsValidModel(string? model) => FreeText.IsClean(model, MaxModelLength);
 
     /// <summary>Value equality, allow-lists compared element by element (a retried create is the same spec).</summary>
     public bool Equals(DeploymentSpec? other) =>

@@ -40,7 +40,7 @@ public sealed record Partner(
         }
         else if (!Models.All(IsValidModel))
         {
-            errors["models"] = [$"must list model names of 1 to {DeploymentSpec.MaxModelLength} characters, no control characters"];
+            errors["models"] = [$"must list model names of 1 to {DeploymentSpec.MaxModelLength} characters, {FreeText.Rule}"];
         }
         else if (Models.Distinct(StringComparer.Ordinal).Count() != Models.Length)
         {
@@ -69,8 +69,7 @@ public sealed record Partner(
     }
 
     /// <summary>The model-name rule deployments follow, so a partner can serve any model a deployment can name.</summary>
-    public static bool IsValidModel(string? model) =>
-        !string.IsNullOrWhiteSpace(model) && model.Length <= DeploymentSpec.MaxModelLength && !model.Any(char.IsControl);
+    public static bool IsValidModel(string? model) => DeploymentSpec.IsValidModel(model);
 
     /// <summary>Value equality, models compared element by element (a repeated PUT is the same partner).</summary>
     public bool Equals(Partner? other) =>

@@ -421,7 +421,7 @@ internal static class FleetFileLoader
             var at = $"models[{i}]";
             if (string.IsNullOrWhiteSpace(m.Name) || m.Name.Length > DeploymentSpec.MaxModelLength || m.Name.Any(char.IsControl))
             {
-                errors.Add($"{at}.name: is required: 1 to {DeploymentSpec.MaxModelLength} characters, no control characters");
+                errors.Add($"{at}.name: is required: 1 to {DeploymentSpec.MaxModelLength} characters, {FreeText.Rule}");
                 continue;
             }
 

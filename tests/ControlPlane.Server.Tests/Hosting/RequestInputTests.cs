@@ -303,5 +303,81 @@ public sealed class RequestInputTests(EmbeddedServerFixture fixture)
         Assert.Equal("rented", (await admin.GetJsonAsync("/admin/v1/nodes/input-enum-case"))["ownership"]!.GetValue<string>());
     }
 
+    public static TheoryData<string, string> UnsafeTexts => new()
+    {
+        { "nul", "own\u0000dc" },
+        { "crlf", "own\r\nX-Forged: yes" },
+        { "esc", "own\u001b[31mdc" },
+        { "rlo", "\u202Ecd-nwo" },
+        { "isolate", "own\u2066dc\u2069" },
+        { "long", new string('a', 300) },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnsafeTexts))]
+    public async Task StoredText_ControlBidiOrTooLong_Is400AndStoresNothing(string name, string text)
+    {
+        using var admin = Server.CreateOperatorClient();
+        var quoted = System.Text.Json.JsonSerializer.Serialize(text);
+
+        using (var enroll = await admin.PostAsync("/admin/v1/nodes", Json(
+            $$"""{"nodeId":"input-text-{{name}}","region":"eu-west","provider":{{quoted}},"ownership":"owned","hourlyCostUsd":"1.00"}""")))
+        {
+            await ExpectBadRequestAsync(enroll, "provider");
+        }
+
+        using (var get = await admin.GetAsync($"/admin/v1/nodes/input-text-{name}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        }
+
+        using (var deployment = await admin.PostAsync("/admin/v1/deployments", Json(
+            $$"""{"deploymentId":"input-text-{{name}}","model":{{quoted}},"class":"batch","gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":1}""")))
+        {
+            await ExpectBadRequestAsync(deployment, "model");
+        }
+
+        using (var partner = await admin.PutAsync($"/admin/v1/partners/input-text-{name}", Json(
+            $$"""{"models":[{{quoted}}],"usdPer1MTokens":"1.00","capacityTokensPerSecond":10}""")))
+        {
+            await ExpectBadRequestAsync(partner, "models");
+        }
+
+        var (nodeId, token) = await admin.EnrollAsync($"input-text-hb-{name}");
+        using var node = Server.CreateClient(token);
+        var gpu = $$"""{"index":0,"uuid":"GPU-0","name":"NVIDIA H100 80GB HBM3","memoryTotalMiB":81559}""";
+        var bodies = new (string Body, string Field)[]
+        {
+            ($$"""{"sequence":1,"agentSessionId":"s","agentVersion":{{quoted}},"gpus":[{{gpu}}],"replicas":[]}""", "agentVersion"),
+            ($$"""{"sequence":1,"agentSessionId":{{quoted}},"agentVersion":"t","gpus":[{{gpu}}],"replicas":[]}""", "agentSessionId"),
+            ($$"""{"sequence":1,"agentSessionId":"s","agentVersion":"t","gpus":[{"index":0,"uuid":"GPU-0","name":{{quoted}},"memoryTotalMiB":81559}],"replicas":[]}""", "gpus[0]"),
+            ($$"""{"sequence":1,"agentSessionId":"s","agentVersion":"t","gpus":[{"index":0,"uuid":{{quoted}},"name":"NVIDIA H100 80GB HBM3","memoryTotalMiB":81559}],"replicas":[]}""", "gpus[0]"),
+            ($$$"""{"sequence":1,"agentSessionId":"s","agentVersion":"t","gpus":[{{{gpu}}}],"replicas":[],"modelCache":{"freeBytes":1,"models":[{"model":{{{quoted}}},"bytes":1}]}}""", "modelCache.models[0]"),
+        };
+        foreach (var (body, field) in bodies)
+        {
+            using var heartbeat = await node.PostAsync($"/agent/v1/nodes/{nodeId}/heartbeat", Json(body));
+            await ExpectBadRequestAsync(heartbeat, field);
+        }
+
+        var stored = await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}");
+        Assert.Equal(0, stored["gpuCount"]!.GetValue<int>());
+        Assert.Null(stored["lastHeartbeatAt"]);
+    }
+
+    [Fact]
+    public async Task Heartbeat_InventoryErrorOnSeveralLines_IsStoredCleaned()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("input-text-inventory");
+        using var node = Server.CreateClient(token);
+        using var heartbeat = await node.PostAsync($"/agent/v1/nodes/{nodeId}/heartbeat", Json(
+            """{"sequence":1,"agentSessionId":"s","agentVersion":"t","inventoryError":"nvidia-smi failed:\r\nNVML\u0000 not found\u202E","gpus":[],"replicas":[]}"""));
+        Assert.Equal(HttpStatusCode.OK, heartbeat.StatusCode);
+
+        var error = (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["inventoryError"]!.GetValue<string>();
+        Assert.Equal("nvidia-smi failed:  NVML  not found ", error);
+    }
+
     private static bool Ids(string id) => ControlPlane.Domain.Ids.IsValid(id);
 }
