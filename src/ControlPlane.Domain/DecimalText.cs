@@ -11,7 +11,7 @@ namespace ControlPlane.Domain;
 public static class DecimalText
 {
     /// <summary>What a plain decimal looks like, for error messages.</summary>
-    public const string Rule = "a plain decimal number such as 12.50: digits, at most one decimal point, no exponent, at most 28 significant digits";
+    public const string Rule = "a plain decimal number such as 12.50: digits, at most one decimal point, no exponent, and no more digits than a decimal keeps exactly (28 or 29 significant digits)";
 
     /// <summary>
     /// Parses <paramref name="text"/>: an optional <c>-</c>, digits, and optionally a point and more digits
