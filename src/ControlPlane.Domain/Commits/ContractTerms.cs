@@ -25,7 +25,7 @@ public sealed record ContractTerms(
     public const int MaxPercentDecimals = 4;
 
     /// <summary>Longest contract or customer id.</summary>
-    public const int MaxIdLength = 100;
+    public const int MaxIdLength = Ids.MaxLength;
 
     private static readonly DateOnly EarliestStart = new(2000, 1, 1);
     private static readonly DateOnly LatestStart = new(2999, 12, 31);
@@ -39,14 +39,14 @@ public sealed record ContractTerms(
     public IReadOnlyDictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (!IsValidId(ContractId))
+        if (!Ids.IsValid(ContractId))
         {
-            errors["contractId"] = [$"is required: 1 to {MaxIdLength} letters, digits, '-', '_' or '.'"];
+            errors["contractId"] = [$"is required: {Ids.Rule}"];
         }
 
-        if (!IsValidId(CustomerId))
+        if (!Ids.IsValid(CustomerId))
         {
-            errors["customerId"] = [$"is required: 1 to {MaxIdLength} letters, digits, '-', '_' or '.'"];
+            errors["customerId"] = [$"is required: {Ids.Rule}"];
         }
 
         if (StartDate < EarliestStart || StartDate > LatestStart)
@@ -84,12 +84,6 @@ public sealed record ContractTerms(
 
         return errors;
     }
-
-    /// <summary>Whether <paramref name="id"/> can name a contract or customer (it appears in invoice ids and URLs).</summary>
-    public static bool IsValidId(string? id) =>
-        !string.IsNullOrEmpty(id)
-        && id.Length <= MaxIdLength
-        && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }
 
 /// <summary>

@@ -44,17 +44,12 @@ public static class Money
 
     /// <summary>
     /// <see cref="TryParseUsd(decimal, out long)"/> for an amount written as text (<c>"330000.00"</c>,
-    /// <c>"12.5"</c>): invariant culture, a decimal point, no thousands separators or exponent.
+    /// <c>"12.5"</c>): a plain decimal (<see cref="DecimalText.TryParseExact"/>), surrounding spaces allowed.
     /// </summary>
     public static bool TryParseUsd(string? text, out long cents)
     {
         cents = 0;
-        return decimal.TryParse(
-                text,
-                NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite,
-                CultureInfo.InvariantCulture,
-                out var usd)
-            && TryParseUsd(usd, out cents);
+        return text is not null && DecimalText.TryParseExact(text.AsSpan().Trim(), out var usd) && TryParseUsd(usd, out cents);
     }
 
     /// <summary>Cents as dollars.</summary>

@@ -50,7 +50,7 @@ public sealed record DeploymentSpec(
     /// <summary>The most headroom a deployment may ask for, in percent of its demand.</summary>
     public const int MaxHeadroomPercent = 1_000;
 
-    public const int MaxIdLength = 100;
+    public const int MaxIdLength = Ids.MaxLength;
     public const int MaxModelLength = 200;
     public const int MaxGpusPerReplica = 64;
     public const int MaxGpuMemoryGiB = 4096;
@@ -80,14 +80,14 @@ public sealed record DeploymentSpec(
     public IReadOnlyDictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (!IsValidId(DeploymentId))
+        if (!Ids.IsValid(DeploymentId))
         {
-            errors["deploymentId"] = [$"is required: 1 to {MaxIdLength} letters, digits, '-', '_' or '.'"];
+            errors["deploymentId"] = [$"is required: {Ids.Rule}"];
         }
 
         if (!IsValidModel(Model))
         {
-            errors["model"] = [$"is required: 1 to {MaxModelLength} characters, no control characters"];
+            errors["model"] = [$"is required: 1 to {MaxModelLength} characters, {FreeText.Rule}"];
         }
 
         // customerId and reservedReplicas are judged only once the class is known.
@@ -98,9 +98,9 @@ public sealed record DeploymentSpec(
             errors["class"] = ["must be 'dedicated', 'serverless' or 'batch'"];
         }
 
-        if (dedicated && !IsValidId(CustomerId))
+        if (dedicated && !Ids.IsValid(CustomerId))
         {
-            errors["customerId"] = [$"is required for a dedicated deployment: 1 to {MaxIdLength} letters, digits, '-', '_' or '.'"];
+            errors["customerId"] = [$"is required for a dedicated deployment: {Ids.Rule}"];
         }
         else if (shared && CustomerId is not null)
         {
@@ -170,22 +170,18 @@ public sealed record DeploymentSpec(
             {
                 errors[field] = [$"must list 1 to {MaxAllowListLength} ids when given (leave it out to allow any)"];
             }
-            else if (!values.All(IsValidId))
+            else if (!values.All(Ids.IsValid))
             {
-                errors[field] = [$"must list ids of 1 to {MaxIdLength} letters, digits, '-', '_' or '.'"];
+                errors[field] = [$"must list ids of {Ids.Rule}"];
             }
         }
     }
 
-    /// <summary>Whether <paramref name="model"/> can name a model: 1 to <see cref="MaxModelLength"/> characters, not blank, no control characters.</summary>
-    public static bool IsValidModel(string? model) =>
-        !string.IsNullOrWhiteSpace(model) && model.Length <= MaxModelLength && !model.Any(char.IsControl);
-
-    /// <summary>Whether <paramref name="id"/> can name a deployment, customer, SKU or region.</summary>
-    public static bool IsValidId(string? id) =>
-        !string.IsNullOrEmpty(id)
-        && id.Length <= MaxIdLength
-        && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+    /// <summary>
+    /// Whether <paramref name="model"/> can name a model: 1 to <see cref="MaxModelLength"/> characters, not blank,
+    /// clean (<see cref="FreeText"/>).
+    /// </summary>
+    public static bool IsValidModel(string? model) => FreeText.IsClean(model, MaxModelLength);
 
     /// <summary>Value equality, allow-lists compared element by element (a retried create is the same spec).</summary>
     public bool Equals(DeploymentSpec? other) =>

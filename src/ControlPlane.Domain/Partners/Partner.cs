@@ -7,7 +7,7 @@ namespace ControlPlane.Domain.Partners;
 /// A distribution partner as a route: the models it serves, what it charges and how much it takes. The gateway sends
 /// it the serverless demand no ready replica can take, cheapest partner first (<see cref="PartnerRouting"/>).
 /// </summary>
-/// <param name="PartnerId">The project's id rule (<see cref="DeploymentSpec.IsValidId"/>).</param>
+/// <param name="PartnerId">The project's id rule (<see cref="Ids.IsValid"/>).</param>
 /// <param name="Models">Models it serves, each once, compared with deployments' models ordinally.</param>
 /// <param name="UsdPer1MTokens">What it charges per million tokens: exact, like a list price.</param>
 /// <param name="CapacityTokensPerSecond">The most it takes.</param>
@@ -29,9 +29,9 @@ public sealed record Partner(
     public IReadOnlyDictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (!DeploymentSpec.IsValidId(PartnerId))
+        if (!Ids.IsValid(PartnerId))
         {
-            errors["partnerId"] = [$"must be 1 to {DeploymentSpec.MaxIdLength} letters, digits, '-', '_' or '.'"];
+            errors["partnerId"] = [$"must be {Ids.Rule}"];
         }
 
         if (Models is null || Models.Length is 0 or > MaxModels)
@@ -40,7 +40,7 @@ public sealed record Partner(
         }
         else if (!Models.All(IsValidModel))
         {
-            errors["models"] = [$"must list model names of 1 to {DeploymentSpec.MaxModelLength} characters, no control characters"];
+            errors["models"] = [$"must list model names of 1 to {DeploymentSpec.MaxModelLength} characters, {FreeText.Rule}"];
         }
         else if (Models.Distinct(StringComparer.Ordinal).Count() != Models.Length)
         {
@@ -69,8 +69,7 @@ public sealed record Partner(
     }
 
     /// <summary>The model-name rule deployments follow, so a partner can serve any model a deployment can name.</summary>
-    public static bool IsValidModel(string? model) =>
-        !string.IsNullOrWhiteSpace(model) && model.Length <= DeploymentSpec.MaxModelLength && !model.Any(char.IsControl);
+    public static bool IsValidModel(string? model) => DeploymentSpec.IsValidModel(model);
 
     /// <summary>Value equality, models compared element by element (a repeated PUT is the same partner).</summary>
     public bool Equals(Partner? other) =>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Contracts.Metering;
@@ -108,14 +109,14 @@ public static partial class AdminApi
 
     private static async Task<Results<Ok<ContractResponse>, ProblemHttpResult>> GetContractAsync(string contractId, IGrainFactory grains)
     {
-        var view = ContractTerms.IsValidId(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
+        var view = Ids.IsValid(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
         return view is null ? ContractNotFound(contractId) : TypedResults.Ok(ContractResponse.From(view));
     }
 
     private static async Task<Results<Ok<TrueUpResponse>, ValidationProblem, ProblemHttpResult>> AddTrueUpAsync(
         string contractId, TrueUpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, IGrainFactory grains)
     {
-        if (!ContractTerms.IsValidId(contractId))
+        if (!Ids.IsValid(contractId))
         {
             return ContractNotFound(contractId);
         }
@@ -155,7 +156,7 @@ public static partial class AdminApi
     private static async Task<Results<Ok<InvoiceResponse>, ValidationProblem, ProblemHttpResult>> CloseQuarterAsync(
         string contractId, int quarter, IGrainFactory grains)
     {
-        if (!ContractTerms.IsValidId(contractId))
+        if (!Ids.IsValid(contractId))
         {
             return ContractNotFound(contractId);
         }
@@ -171,13 +172,13 @@ public static partial class AdminApi
 
     private static async Task<Results<Ok<InvoiceResponse[]>, ProblemHttpResult>> ListInvoicesAsync(string contractId, IGrainFactory grains)
     {
-        var invoices = ContractTerms.IsValidId(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync() : null;
+        var invoices = Ids.IsValid(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync() : null;
         return invoices is null ? ContractNotFound(contractId) : TypedResults.Ok(invoices.Select(InvoiceResponse.From).ToArray());
     }
 
     private static async Task<Results<Ok<InvoiceResponse>, NoContent, ProblemHttpResult>> PreviewInvoiceAsync(string contractId, IGrainFactory grains)
     {
-        if (!ContractTerms.IsValidId(contractId))
+        if (!Ids.IsValid(contractId))
         {
             return ContractNotFound(contractId);
         }
@@ -193,7 +194,7 @@ public static partial class AdminApi
 
     private static async Task<Results<Ok<InvoiceResponse>, NoContent, ProblemHttpResult>> BillLateUsageAsync(string contractId, IGrainFactory grains)
     {
-        if (!ContractTerms.IsValidId(contractId))
+        if (!Ids.IsValid(contractId))
         {
             return ContractNotFound(contractId);
         }
@@ -211,7 +212,7 @@ public static partial class AdminApi
         string customerId, string? month, IGrainFactory grains, TimeProvider time)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!ContractTerms.IsValidId(customerId))
+        if (!Ids.IsValid(customerId))
         {
             errors["customerId"] = ["Not a valid customer id."];
         }
@@ -242,11 +243,11 @@ public static partial class AdminApi
         {
             errors["role"] = ["One of: " + string.Join(", ", Roles.Issuable) + "."];
         }
-        else if (role == Roles.Customer && !ContractTerms.IsValidId(request.Subject))
+        else if (role == Roles.Customer && !Ids.IsValid(request.Subject))
         {
             errors["subject"] = ["Required for a customer token: the customer id."];
         }
-        else if (request.Subject is not null && !ContractTerms.IsValidId(request.Subject))
+        else if (request.Subject is not null && !Ids.IsValid(request.Subject))
         {
             errors["subject"] = ["Letters, digits, '-', '_' and '.', at most 100 characters."];
         }

@@ -1,3 +1,4 @@
+using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Deployments;
 using ControlPlane.Domain.Deployments;
@@ -60,7 +61,7 @@ public static partial class AdminApi
 
     private static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> GetDeploymentAsync(string deploymentId, IGrainFactory grains)
     {
-        var view = DeploymentSpec.IsValidId(deploymentId)
+        var view = Ids.IsValid(deploymentId)
             ? await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).GetAsync()
             : null;
         return view is null ? DeploymentNotFound(deploymentId) : TypedResults.Ok(DeploymentMapping.ToResponse(view));
@@ -70,7 +71,7 @@ public static partial class AdminApi
         string deploymentId, MigrateDeploymentRequest request, IGrainFactory grains)
     {
         var grain = grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId));
-        var current = DeploymentSpec.IsValidId(deploymentId) ? await grain.GetAsync() : null;
+        var current = Ids.IsValid(deploymentId) ? await grain.GetAsync() : null;
         if (current is null)
         {
             return DeploymentNotFound(deploymentId);
@@ -96,7 +97,7 @@ public static partial class AdminApi
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteDeploymentAsync(string deploymentId, IGrainFactory grains)
     {
-        var deleted = DeploymentSpec.IsValidId(deploymentId)
+        var deleted = Ids.IsValid(deploymentId)
             && await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).DeleteAsync();
         return deleted ? TypedResults.NoContent() : DeploymentNotFound(deploymentId);
     }

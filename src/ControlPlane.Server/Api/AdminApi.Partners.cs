@@ -1,3 +1,4 @@
+using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Partners;
 using ControlPlane.Domain.Deployments;
@@ -50,7 +51,7 @@ public static partial class AdminApi
 
     private static async Task<Results<Ok<PartnerResponse>, ProblemHttpResult>> GetPartnerAsync(string partnerId, IGrainFactory grains)
     {
-        var partner = DeploymentSpec.IsValidId(partnerId)
+        var partner = Ids.IsValid(partnerId)
             ? await grains.GetGrain<IPartnerDirectoryGrain>(GrainKeys.PartnerDirectory).GetAsync(partnerId)
             : null;
         return partner is null ? PartnerNotFound(partnerId) : TypedResults.Ok(PartnerResponse.From(partner));
@@ -58,7 +59,7 @@ public static partial class AdminApi
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeletePartnerAsync(string partnerId, IGrainFactory grains, PartnerCache cache)
     {
-        var deleted = DeploymentSpec.IsValidId(partnerId)
+        var deleted = Ids.IsValid(partnerId)
             && await grains.GetGrain<IPartnerDirectoryGrain>(GrainKeys.PartnerDirectory).DeleteAsync(partnerId);
         cache.Invalidate();
         return deleted ? TypedResults.NoContent() : PartnerNotFound(partnerId);

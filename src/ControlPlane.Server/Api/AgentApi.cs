@@ -52,7 +52,7 @@ public static class AgentApi
             request.AgentSessionId,
             request.AgentVersion,
             FleetValidation.ToReadings(request.Gpus),
-            request.InventoryError,
+            FleetValidation.CleanError(request.InventoryError),
             user.TokenId() ?? "",
             FleetValidation.ToReplicaReports(request.Replicas),
             FleetValidation.ToModelCache(request.ModelCache)));

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Domain.Commits;
@@ -65,7 +66,7 @@ public static class CustomerApi
     /// </summary>
     private static async Task<ProblemHttpResult?> RefuseAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (!ContractTerms.IsValidId(contractId))
+        if (!Ids.IsValid(contractId))
         {
             return NotFound(contractId);
         }

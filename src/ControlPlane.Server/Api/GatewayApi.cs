@@ -1,3 +1,4 @@
+using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Metering;
@@ -80,7 +81,7 @@ public static class GatewayApi
     private static async Task<Results<Ok<EndpointsResponse>, ProblemHttpResult>> GetEndpointsAsync(
         string deploymentId, IGrainFactory grains, PartnerCache partners)
     {
-        if (!DeploymentSpec.IsValidId(deploymentId))
+        if (!Ids.IsValid(deploymentId))
         {
             return AdminApi.DeploymentNotFound(deploymentId);
         }

@@ -34,10 +34,13 @@ public static class ControlPlaneHostingExtensions
 
         builder.Services.Configure<JsonOptions>(o =>
         {
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            o.SerializerOptions.Converters.Add(new NamedEnumConverterFactory());
             o.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.CamelCase;
-            // Money may arrive as "12.50" or 12.50.
+            // Money may arrive as "12.50" or 12.50, but exactly as written: no exponent, nothing rounded away.
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowReadingFromString;
+            o.SerializerOptions.Converters.Add(new ExactDecimalConverter());
+            // Last-wins on a repeated key would store a value the sender may not have meant.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -14,11 +15,17 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
     {
         ProblemDetails? problem = exception switch
         {
+            BadHttpRequestException { InnerException: JsonException json } bad => new HttpValidationProblemDetails(
+                new Dictionary<string, string[]> { [FieldName(json.Path)] = [Describe(json)] })
+            {
+                Status = bad.StatusCode,
+                Title = "The request could not be read.",
+            },
             BadHttpRequestException bad => new ProblemDetails
             {
                 Status = bad.StatusCode,
                 Title = "The request could not be read.",
-                Detail = Describe(bad),
+                Detail = Describe(bad, context.Request),
             },
             TimeoutException or OrleansException => new ProblemDetails
             {
@@ -43,9 +50,34 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
 
-    private static string Describe(BadHttpRequestException bad) =>
-        bad.InnerException is System.Text.Json.JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
+    /// <summary>The body's field as a client names it: <c>$.gpus[0].uuid</c> becomes <c>gpus[0].uuid</c>, the whole body <c>$</c>.</summary>
+    private static string FieldName(string? path) =>
+        path is null or "$" ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+
+    // System.Text.Json's own messages name .NET types; a client gets what it can act on instead.
+    private static string Describe(JsonException json) => json switch
+    {
+        JsonInputException input => input.Message,
+        _ when json.Message.StartsWith("The input does not contain any JSON tokens", StringComparison.Ordinal) => "is empty: a JSON body is required.",
+        _ when json.Message.StartsWith("Duplicate property", StringComparison.Ordinal) => "appears more than once; each property may be given once.",
+        _ when json.Message.Contains("could not be converted", StringComparison.Ordinal) => "has a value of the wrong type.",
+        _ => $"is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}).",
+    };
+
+    // ASP.NET Core's own messages name the handler's parameter and its .NET type ("EnrollNodeRequest request")
+    // or suggest server-side fixes ("Did you mean to use a Service instead?"); a client gets what it can act on.
+    private static string Describe(BadHttpRequestException bad, HttpRequest request) => bad.StatusCode switch
+    {
+        StatusCodes.Status415UnsupportedMediaType => "The body must be JSON, sent with Content-Type: application/json.",
+        StatusCodes.Status413PayloadTooLarge => "The body is too large.",
+        _ when request.ContentLength is 0 || bad.Message.Contains("no body was provided", StringComparison.Ordinal)
+            || bad.Message.Contains("from body", StringComparison.Ordinal) => "A JSON body is required.",
+        _ => "A route or query value is missing or malformed.",
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request failed inside the cluster")]
     private partial void LogUnavailable(Exception exception);
 }
+
+/// <summary>A value in a request body that the server refuses, with a message a client can act on.</summary>
+public sealed class JsonInputException(string message) : JsonException(message);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ControlPlane.Domain;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
 using ControlPlane.Domain.Placement;
@@ -180,9 +181,9 @@ internal static class FleetFileLoader
         {
             var at = $"partners[{i}]";
             var before = errors.Count;
-            if (!DeploymentSpec.IsValidId(p.PartnerId))
+            if (!Ids.IsValid(p.PartnerId))
             {
-                errors.Add($"{at}.partnerId: is required: 1 to {DeploymentSpec.MaxIdLength} letters, digits, '-', '_' or '.'");
+                errors.Add($"{at}.partnerId: is required: {Ids.Rule}");
             }
             else if (!ids.Add(p.PartnerId!))
             {
@@ -230,9 +231,9 @@ internal static class FleetFileLoader
 
         for (var i = 0; i < regions.Length; i++)
         {
-            if (!DeploymentSpec.IsValidId(regions[i]))
+            if (!Ids.IsValid(regions[i]))
             {
-                errors.Add($"regions[{i}]: '{regions[i]}' is not an id (1 to {DeploymentSpec.MaxIdLength} letters, digits, '-', '_' or '.')");
+                errors.Add($"regions[{i}]: '{regions[i]}' is not an id ({Ids.Rule})");
             }
         }
 
@@ -295,9 +296,9 @@ internal static class FleetFileLoader
             var g = groups[i];
             var at = $"nodeGroups[{i}]";
             var before = errors.Count;
-            if (!DeploymentSpec.IsValidId(g.Name))
+            if (!Ids.IsValid(g.Name))
             {
-                errors.Add($"{at}.name: is required: 1 to {DeploymentSpec.MaxIdLength} letters, digits, '-', '_' or '.' (node ids are built from it)");
+                errors.Add($"{at}.name: is required: {Ids.Rule} (node ids are built from it)");
             }
             else if (!names.Add(g.Name!))
             {
@@ -309,7 +310,7 @@ internal static class FleetFileLoader
                 errors.Add($"{at}.region: '{g.Region}' is not one of regions ({string.Join(", ", regions)})");
             }
 
-            if (!DeploymentSpec.IsValidId(g.Sku))
+            if (!Ids.IsValid(g.Sku))
             {
                 errors.Add($"{at}.sku: is required: an id such as h100-sxm-80gb");
             }
@@ -420,7 +421,7 @@ internal static class FleetFileLoader
             var at = $"models[{i}]";
             if (string.IsNullOrWhiteSpace(m.Name) || m.Name.Length > DeploymentSpec.MaxModelLength || m.Name.Any(char.IsControl))
             {
-                errors.Add($"{at}.name: is required: 1 to {DeploymentSpec.MaxModelLength} characters, no control characters");
+                errors.Add($"{at}.name: is required: 1 to {DeploymentSpec.MaxModelLength} characters, {FreeText.Rule}");
                 continue;
             }
 
@@ -526,7 +527,7 @@ internal static class FleetFileLoader
             errors.Add($"{at}.reservedReplicas: is required: at least 1 (the replicas a fixed silo would give the customer)");
         }
 
-        if (d.DeploymentId is not null && DeploymentSpec.IsValidId(d.DeploymentId) && !ids.Add(d.DeploymentId))
+        if (d.DeploymentId is not null && Ids.IsValid(d.DeploymentId) && !ids.Add(d.DeploymentId))
         {
             errors.Add($"{at}.deploymentId: '{d.DeploymentId}' is the id of an earlier deployment");
         }

@@ -86,4 +86,18 @@ public sealed class MoneyTests
     {
         Gen.Long[0, Money.MaxCents].Sample(cents => Money.TryParseUsd(Money.Format(cents), out var back) && back == cents);
     }
+
+    [Theory]
+    [InlineData("1e3")]
+    [InlineData("12.0000000000000000000000000001")]
+    [InlineData("0.000000000000000000000000000001")]
+    public void TryParseUsd_TextWithExponentOrBeyondDecimalPrecision_IsRefused(string text) =>
+        Assert.False(Money.TryParseUsd(text, out _));
+
+    [Fact]
+    public void TryParseUsd_PlainText_IsTakenInCents()
+    {
+        Assert.True(Money.TryParseUsd(" 330000.00 ", out var cents));
+        Assert.Equal(33_000_000L, cents);
+    }
 }

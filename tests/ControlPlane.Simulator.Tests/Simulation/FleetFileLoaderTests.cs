@@ -138,7 +138,7 @@ public sealed class FleetFileLoaderTests
     [InlineData("bad-headroom", "dedicated[0].headroomPercent: must be between 0 and 1000 when given (leave it out to learn it from the deployment's traffic)")]
     [InlineData("no-reservation", "dedicated[0].reservedReplicas: is required: at least 1 (the replicas a fixed silo would give the customer)")]
     [InlineData("no-throughput", "dedicated[0].tokensPerSecondPerReplica: must be more than 0 and at most 10000000")]
-    [InlineData("no-customer", "dedicated[0].customerId: is required for a dedicated deployment: 1 to 100 letters, digits, '-', '_' or '.'")]
+    [InlineData("no-customer", "dedicated[0].customerId: is required for a dedicated deployment: 1 to 100 letters, digits, '-', '_' or '.', starting with a letter or digit")]
     [InlineData("no-traffic", "dedicated[0].traffic: is required: the trace that drives its demand")]
     [InlineData("zero-rate", "dedicated[0].traffic.rateScale: is required: what the trace's token rate is multiplied by, more than 0")]
     [InlineData("batch-traffic", "batch.traffic: batch has no traffic: its backlog is always there")]

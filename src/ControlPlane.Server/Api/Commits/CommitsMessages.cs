@@ -1,3 +1,4 @@
+using ControlPlane.Domain;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Domain.Commits;
 
@@ -98,12 +99,12 @@ public static class CommitsValidation
     public static (ContractTerms? Terms, Dictionary<string, string[]> Errors) ToTerms(CreateContractRequest r)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!ContractTerms.IsValidId(r.ContractId))
+        if (!Ids.IsValid(r.ContractId))
         {
             errors["contractId"] = ["Required: letters, digits, '-', '_' and '.', at most 100 characters."];
         }
 
-        if (!ContractTerms.IsValidId(r.CustomerId))
+        if (!Ids.IsValid(r.CustomerId))
         {
             errors["customerId"] = ["Required: letters, digits, '-', '_' and '.', at most 100 characters."];
         }

@@ -1,3 +1,4 @@
+using ControlPlane.Domain;
 using ControlPlane.Contracts.Deployments;
 using System.Text.Json.Serialization;
 using ControlPlane.Domain.Deployments;
@@ -226,7 +227,7 @@ public static class DeploymentMapping
             return errors;
         }
 
-        if (!DeploymentSpec.IsValidId(signal.DeploymentId))
+        if (!Ids.IsValid(signal.DeploymentId))
         {
             errors[prefix + "deploymentId"] = ["Required: a deployment id."];
         }

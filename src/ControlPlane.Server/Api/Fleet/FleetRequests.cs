@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ControlPlane.Domain;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
 
@@ -71,8 +72,14 @@ public static partial class FleetValidation
 {
     public const int MaxGpusPerNode = 64;
 
-    /// <summary>Lower-case DNS label rules, shared by node ids and regions.</summary>
-    public static bool IsValidId(string? id) => id is not null && IdPattern().IsMatch(id);
+    /// <summary>Longest inventory error a heartbeat may carry.</summary>
+    public const int MaxErrorLength = 2000;
+
+    /// <summary>
+    /// The project's id rule (<see cref="Ids.IsValid"/>) narrowed to a lower-case DNS label, shared by node ids and
+    /// regions: a node id is also a host name.
+    /// </summary>
+    public static bool IsValidId(string? id) => Ids.IsValid(id) && IdPattern().IsMatch(id);
 
     public static Dictionary<string, string[]> Validate(EnrollNodeRequest request)
     {
@@ -87,9 +94,9 @@ public static partial class FleetValidation
             errors["region"] = ["Required: lower-case letters, digits, '-' and '.', at most 63 characters (e.g. 'eu-west')."];
         }
 
-        if (string.IsNullOrWhiteSpace(request.Provider) || request.Provider.Length > 64)
+        if (!FreeText.IsClean(request.Provider, 64))
         {
-            errors["provider"] = ["Required, at most 64 characters."];
+            errors["provider"] = [$"Required, at most 64 characters, {FreeText.Rule}."];
         }
 
         if (request.Ownership is null)
@@ -113,19 +120,20 @@ public static partial class FleetValidation
             errors["sequence"] = ["Required: a non-negative number that grows with every heartbeat."];
         }
 
-        if (request.AgentSessionId is { Length: 0 or > 64 })
+        if (request.AgentSessionId is { Length: 0 or > 64 } || (request.AgentSessionId is { } session && FreeText.HasUnsafeCharacter(session)))
         {
-            errors["agentSessionId"] = ["At most 64 characters."];
+            errors["agentSessionId"] = [$"1 to 64 characters, {FreeText.Rule}."];
         }
 
-        if (request.AgentVersion is { Length: > 64 })
+        if (request.AgentVersion is { Length: > 64 } || (request.AgentVersion is { } version && FreeText.HasUnsafeCharacter(version)))
         {
-            errors["agentVersion"] = ["At most 64 characters."];
+            errors["agentVersion"] = [$"At most 64 characters, {FreeText.Rule}."];
         }
 
-        if (request.InventoryError is { Length: > 2000 })
+        // An error message may span lines: it is cleaned when stored (CleanError), not refused.
+        if (request.InventoryError is { Length: > MaxErrorLength })
         {
-            errors["inventoryError"] = ["At most 2000 characters."];
+            errors["inventoryError"] = [$"At most {MaxErrorLength} characters."];
         }
 
         var gpus = request.Gpus ?? [];
@@ -159,9 +167,9 @@ public static partial class FleetValidation
         var replicas = request.Replicas ?? [];
         for (var i = 0; i < replicas.Count; i++)
         {
-            if (replicas[i] is not { ReplicaId.Length: > 0 and <= 256 } || ParseReplicaState(replicas[i]!.State) is null)
+            if (replicas[i] is not { ReplicaId.Length: > 0 and <= 256 } || FreeText.HasUnsafeCharacter(replicas[i]!.ReplicaId) || ParseReplicaState(replicas[i]!.State) is null)
             {
-                errors[$"replicas[{i}]"] = ["Needs replicaId (at most 256 characters) and state: 'starting', 'ready' or 'failed'."];
+                errors[$"replicas[{i}]"] = [$"Needs replicaId (at most 256 characters, {FreeText.Rule}) and state: 'starting', 'ready' or 'failed'."];
             }
         }
 
@@ -196,7 +204,7 @@ public static partial class FleetValidation
             {
                 if (models[i] is not { } m || !ModelCache.IsValidModel(m.Model) || m.Bytes is not (>= 0 and <= ModelCache.MaxBytes))
                 {
-                    errors[$"modelCache.models[{i}]"] = [$"Needs model (1 to {DeploymentSpec.MaxModelLength} characters, no control characters) and bytes (0 to {ModelCache.MaxBytes})."];
+                    errors[$"modelCache.models[{i}]"] = [$"Needs model (1 to {DeploymentSpec.MaxModelLength} characters, {FreeText.Rule}) and bytes (0 to {ModelCache.MaxBytes})."];
                 }
             }
 
@@ -230,7 +238,10 @@ public static partial class FleetValidation
             : new ControlPlane.Contracts.Fleet.ModelCacheReport(
                 cache.FreeBytes!.Value,
                 (cache.Models ?? []).Select(m => new WarmModel(m!.Model!, m.Bytes!.Value)).ToArray(),
-                (cache.PrefetchFailures ?? []).Select(f => new PrefetchFailure(f!.Model!, f.Attempts!.Value, f.Error!)).ToArray());
+                (cache.PrefetchFailures ?? []).Select(f => new PrefetchFailure(f!.Model!, f.Attempts!.Value, FreeText.Clean(f.Error!, ModelCache.MaxErrorLength))).ToArray());
+
+    /// <summary>The inventory error of a validated request as stored: one line, without control or bidirectional formatting characters.</summary>
+    public static string? CleanError(string? error) => error is null ? null : FreeText.Clean(error, MaxErrorLength);
 
     public static ReplicaState? ParseReplicaState(string? state) => state switch
     {
@@ -270,14 +281,14 @@ public static partial class FleetValidation
             problems.Add($"index: required, 0 to {MaxGpusPerNode - 1}.");
         }
 
-        if (string.IsNullOrWhiteSpace(gpu.Uuid) || gpu.Uuid.Length > 128)
+        if (!FreeText.IsClean(gpu.Uuid, 128))
         {
-            problems.Add("uuid: required, at most 128 characters.");
+            problems.Add($"uuid: required, at most 128 characters, {FreeText.Rule}.");
         }
 
-        if (string.IsNullOrWhiteSpace(gpu.Name) || gpu.Name.Length > 128)
+        if (!FreeText.IsClean(gpu.Name, 128))
         {
-            problems.Add("name: required, at most 128 characters.");
+            problems.Add($"name: required, at most 128 characters, {FreeText.Rule}.");
         }
 
         if (gpu.MemoryTotalMiB is not (> 0 and <= 16_777_216))

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ControlPlane.Domain;
 using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Commits;
 using ControlPlane.Domain.Metering;
@@ -107,7 +108,7 @@ public static partial class MeteringValidation
             problems.Add("eventId: required, at most 128 characters.");
         }
 
-        if (!ContractTerms.IsValidId(e.CustomerId))
+        if (!Ids.IsValid(e.CustomerId))
         {
             problems.Add("customerId: required, letters, digits, '-', '_' and '.'.");
         }
