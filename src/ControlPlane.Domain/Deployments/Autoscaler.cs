@@ -37,21 +37,15 @@ public sealed record DemandBucket(
 /// </summary>
 /// <param name="Horizon">How long a replica placed now takes to serve.</param>
 /// <param name="RiseHalfLife">How fast a learned rise is forgotten: a burst an hour ago weighs half what it did.</param>
-/// <param name="SpareReplicas">
-/// The least headroom of a dedicated deployment, in replicas, so that losing a node (one replica) leaves its demand
-/// covered while the replacement loads; shared work uses the spare tokens meanwhile.
-/// </param>
-public sealed record Forecast(TimeSpan Horizon, TimeSpan RiseHalfLife, int SpareReplicas)
+public sealed record Forecast(TimeSpan Horizon, TimeSpan RiseHalfLife)
 {
     public static readonly TimeSpan DefaultRiseHalfLife = TimeSpan.FromHours(1);
-
-    public const int DefaultSpareReplicas = 0;
 
     /// <summary>Buckets the horizon is split into: rises are seen at this resolution.</summary>
     public const int BucketsPerHorizon = 8;
 
     /// <summary>The defaults for a horizon.</summary>
-    public static Forecast For(TimeSpan horizon) => new(horizon, DefaultRiseHalfLife, DefaultSpareReplicas);
+    public static Forecast For(TimeSpan horizon) => new(horizon, DefaultRiseHalfLife);
 
     internal TimeSpan BucketWidth => Horizon <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : Horizon / BucketsPerHorizon;
 }
@@ -67,7 +61,7 @@ public sealed record Forecast(TimeSpan Horizon, TimeSpan RiseHalfLife, int Spare
 /// current demand, because a rise waits a whole model load before new replicas serve it: the capacity asked for is the
 /// current demand plus the largest rise within one horizon the deployment has shown lately (its own burstiness,
 /// learned and slowly forgotten) or the deployment's own <see cref="DeploymentSpec.HeadroomPercent"/>, never less than
-/// the most demand seen within the horizon; a dedicated deployment's headroom is at least its spare replicas. Headroom is not idle: a
+/// the most demand seen within the horizon. Headroom is not idle: a
 /// dedicated replica's spare tokens serve shared requests of the same model at lower priority.
 /// </para>
 /// </summary>
@@ -147,23 +141,16 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     /// <summary>
     /// The replicas a demand asks for with this autoscaler's headroom, given what was learned: for a rate-driven
     /// deployment, enough for the demand plus the learned rise (or its own headroom percentage) and for the most
-    /// demand seen within the horizon (a dedicated deployment's headroom at least its spare replicas), within [min, max].
+    /// demand seen within the horizon, within [min, max].
     /// </summary>
     public int WantedWithHeadroom(DeploymentSpec spec, decimal demand, IReadOnlyList<DemandBucket>? recent, decimal rise)
     {
-        if (Forecast is not { } forecast || spec.Class == DeploymentClass.Batch || demand <= 0 || spec.TokensPerSecondPerReplica <= 0)
+        if (Forecast is null || spec.Class == DeploymentClass.Batch || demand <= 0 || spec.TokensPerSecondPerReplica <= 0)
         {
             return Wanted(spec, demand);
         }
 
-        // A dedicated deployment's headroom covers the larger of a burst and a lost replica: the two rarely coincide,
-        // and either way the spare tokens serve shared work until they are needed.
         var headroom = spec.HeadroomPercent is { } percent ? demand * percent / 100m : rise;
-        if (spec.Class == DeploymentClass.Dedicated)
-        {
-            headroom = Math.Max(headroom, forecast.SpareReplicas * spec.TokensPerSecondPerReplica);
-        }
-
         var target = demand + headroom;
         if (recent is not null)
         {

@@ -1,5 +1,6 @@
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Partners;
 using ControlPlane.Domain.Placement;
 
 namespace ControlPlane.Simulator.Simulation;
@@ -23,7 +24,7 @@ internal sealed record FleetFile(
     public FleetLoading Loading { get; init; } = FleetLoading.Default;
 
     /// <summary>Distribution partners that take serverless demand no GPU of the fleet serves, at their price, up to their capacity.</summary>
-    public IReadOnlyList<FleetPartner> Partners { get; init; } = [];
+    public IReadOnlyList<Partner> Partners { get; init; } = [];
 
     public int NodeCount => NodeGroups.Sum(g => g.Count);
 
@@ -100,14 +101,17 @@ internal sealed record FleetLoading(double EngineStartSeconds, double BytesPerPa
             return fixedTime;
         }
 
-        var storage = group.Storage ?? Storage;
+        var storage = StorageOf(group);
         var gbps = warm ? storage.CacheGBps : storage.ObjectStoreGBps;
         return TimeSpan.FromSeconds(Math.Round(EngineStartSeconds + (model.WeightsGB / gbps), 3));
     }
-}
 
-/// <summary>A distribution partner: the models it serves, what it charges per million tokens, and how many tokens per second it takes.</summary>
-internal sealed record FleetPartner(string PartnerId, IReadOnlyList<string> Models, decimal UsdPerMillionTokens, double CapacityTokensPerSecond);
+    /// <summary>How long a node of <paramref name="group"/> takes to download <paramref name="model"/>'s weights into its cache (a prefetch).</summary>
+    public TimeSpan DownloadTime(FleetModel model, FleetNodeGroup group) =>
+        TimeSpan.FromSeconds(Math.Round(model.WeightsGB / StorageOf(group).ObjectStoreGBps, 3));
+
+    private NodeStorage StorageOf(FleetNodeGroup group) => group.Storage ?? Storage;
+}
 
 /// <summary>A model: its size, and how long a replica of it takes from placement to serving.</summary>
 /// <param name="SizeB">Parameters, in billions.</param>

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using ControlPlane.Domain;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Partners;
 using ControlPlane.Domain.Placement;
 
 namespace ControlPlane.Simulator.Simulation;
@@ -173,48 +174,46 @@ internal static class FleetFileLoader
         }
     }
 
-    private static FleetPartner[] ValidatePartners(PartnerDto[]? partners, Dictionary<string, FleetModel> models, List<string> errors)
+    /// <summary>Partners as the admin API takes them (<see cref="Partner.Validate"/>), serving models of the fleet file.</summary>
+    private static Partner[] ValidatePartners(PartnerDto[]? partners, Dictionary<string, FleetModel> models, List<string> errors)
     {
-        var valid = new List<FleetPartner>();
+        var valid = new List<Partner>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (p, i) in (partners ?? []).Select((p, i) => (p, i)))
         {
             var at = $"partners[{i}]";
             var before = errors.Count;
-            if (!Ids.IsValid(p.PartnerId))
-            {
-                errors.Add($"{at}.partnerId: is required: {Ids.Rule}");
-            }
-            else if (!ids.Add(p.PartnerId!))
+            if (p.PartnerId is not null && !ids.Add(p.PartnerId))
             {
                 errors.Add($"{at}.partnerId: '{p.PartnerId}' is the id of an earlier partner");
             }
 
-            if (p.Models is null || p.Models.Length == 0)
+            foreach (var model in (p.Models ?? []).Where(m => m is null || !models.ContainsKey(m)))
             {
-                errors.Add($"{at}.models: is required: the models the partner serves");
-            }
-            else
-            {
-                foreach (var model in p.Models.Where(m => m is null || !models.ContainsKey(m)))
-                {
-                    errors.Add($"{at}.models: '{model}' is not one of models");
-                }
+                errors.Add($"{at}.models: '{model}' is not one of models");
             }
 
-            if (p.UsdPerMillionTokens is not { } price || price < 0)
+            if (p.UsdPerMillionTokens is null)
             {
                 errors.Add($"{at}.usdPerMillionTokens: is required: what the partner charges for a million tokens, 0 or more");
             }
 
-            if (p.CapacityTokensPerSecond is not { } capacity || !double.IsFinite(capacity) || capacity <= 0 || capacity > 1e9)
+            if (p.CapacityTokensPerSecond is null)
             {
                 errors.Add($"{at}.capacityTokensPerSecond: is required: more than 0 and at most 1e9");
             }
 
+            var partner = new Partner(p.PartnerId ?? "", p.Models ?? [], p.UsdPerMillionTokens ?? 0, p.CapacityTokensPerSecond ?? 1);
+            foreach (var (field, messages) in partner.Validate().OrderBy(e => e.Key, StringComparer.Ordinal))
+            {
+                // The fleet file names the price as deployments do.
+                var name = field == "usdPer1MTokens" ? "usdPerMillionTokens" : field;
+                errors.AddRange(messages.Select(m => $"{at}.{name}: {m}"));
+            }
+
             if (errors.Count == before)
             {
-                valid.Add(new FleetPartner(p.PartnerId!, p.Models!, p.UsdPerMillionTokens!.Value, p.CapacityTokensPerSecond!.Value));
+                valid.Add(partner);
             }
         }
 
@@ -687,7 +686,7 @@ internal static class FleetFileLoader
         public string? PartnerId { get; init; }
         public string[]? Models { get; init; }
         public decimal? UsdPerMillionTokens { get; init; }
-        public double? CapacityTokensPerSecond { get; init; }
+        public decimal? CapacityTokensPerSecond { get; init; }
     }
 
     private sealed class NodeGroupDto

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Domain.Partners;
 using ControlPlane.Domain.Placement;
 
 namespace ControlPlane.Simulator.Simulation;
@@ -211,7 +212,6 @@ internal sealed class FleetSimulation
         private readonly int[] _ready;
         private readonly int[] _held;
         private readonly Dictionary<string, FleetModel> _models;
-        private readonly int[] _partnersByPrice;
         private int _nextNodeEvent;
         private long _sequence;
         private int _downGpus;
@@ -265,8 +265,6 @@ internal sealed class FleetSimulation
             {
                 _models[d.Spec.Model] = d.Model ?? new FleetModel(d.Spec.Model, 0, 0, d.LoadTime);
             }
-            var partners = simulation._fleet.Partners;
-            _partnersByPrice = Enumerable.Range(0, partners.Count).OrderBy(p => partners[p].UsdPerMillionTokens).ThenBy(p => partners[p].PartnerId, StringComparer.Ordinal).ToArray();
             _desired = Enumerable.Repeat(-1, _deployments.Count).ToArray();
             _ready = new int[_deployments.Count];
             _held = new int[_deployments.Count];
@@ -337,8 +335,7 @@ internal sealed class FleetSimulation
                             continue;
                         }
 
-                        var group = _simulation._groupOf[nodeId];
-                        var download = m.WeightsGB / (group.Storage ?? _simulation._fleet.Loading.Storage).ObjectStoreGBps;
+                        var download = _simulation._fleet.Loading.DownloadTime(m, _simulation._groupOf[nodeId]).TotalSeconds;
                         Tally.Prefetches++;
                         _fetches.Enqueue((nodeId, model, _epochs.GetValueOrDefault(nodeId)), (seconds == 0 ? 0 : seconds + download, _sequence++));
                     }
@@ -450,8 +447,8 @@ internal sealed class FleetSimulation
 
         /// <summary>
         /// Each deployment's demand through the autoscaler, then the policy, into its scheduler. Where the policy shares
-        /// dedicated slack, a serverless deployment is scaled on the demand its model's dedicated replicas cannot take
-        /// now (their spare tokens after their own demand), as the product's routing would send it.
+        /// slack, a serverless deployment is scaled on its demand less the spare its model's dedicated deployments keep
+        /// (<see cref="ScalingDemand"/>), as the product's scheduler computes it.
         /// </summary>
         private void Autoscale(int k, DateTimeOffset now)
         {
@@ -641,10 +638,9 @@ internal sealed class FleetSimulation
 
         /// <summary>
         /// The step as the schedulers now hold it: ready replicas serve it, loading ones do not. Each deployment is served
-        /// by its own ready replicas first, dedicated demand always before anything else on a dedicated replica; where the
-        /// policy shares slack, what a dedicated replica has left serves the same model's serverless demand that its own
-        /// replicas could not take, then batch; serverless demand left over goes to partners of its model (cheapest first,
-        /// up to their capacity), the rest is lost.
+        /// by its own ready replicas first; where the policy shares, requests then move between replicas of a model as the
+        /// gateway's routes send them (<see cref="ShareSlack"/>); serverless demand left over goes to partners of its model
+        /// (<see cref="RouteToPartners"/>), the rest is lost.
         /// </summary>
         private void Measure(int k)
         {
@@ -686,9 +682,9 @@ internal sealed class FleetSimulation
         }
 
         /// <summary>
-        /// The product's slack sharing (<see cref="SlackSharing.Allocate"/>): per model, dedicated replicas' spare tokens go to
-        /// serverless demand their own replicas missed, then to batch, which also takes serverless replicas' spare. Batch
-        /// has a backlog that never runs out: it asks for all the model's capacity.
+        /// The product's sharing of replicas within a model (<see cref="SlackSharing.Allocate"/>): a dedicated rise on batch,
+        /// serverless spare and other dedicated spare; serverless overflow on dedicated spare; batch on what is left. Batch has
+        /// a backlog that never runs out: it asks for all the model's capacity.
         /// </summary>
         private void ShareSlack(double[] demand, double[] own, double[] onSlack, double[] lent)
         {
@@ -726,7 +722,10 @@ internal sealed class FleetSimulation
             }
         }
 
-        /// <summary>Serverless demand no GPU served goes to partners of its model, cheapest first, each up to its capacity.</summary>
+        /// <summary>
+        /// Serverless demand no replica served goes to partners of its model, as the gateway's routes send it
+        /// (<see cref="PartnerRouting.Allocate"/>: cheapest first, each up to its capacity, shared by the deployments).
+        /// </summary>
         private (double[] Tokens, decimal[] Usd) RouteToPartners(double[] demand, double[] own, double[] onSlack)
         {
             var tokens = new double[_deployments.Count];
@@ -737,34 +736,16 @@ internal sealed class FleetSimulation
                 return (tokens, usd);
             }
 
-            var room = partners.Select(p => p.CapacityTokensPerSecond).ToArray();
+            var overflows = Enumerable.Range(0, _deployments.Count)
+                .Where(i => _deployments[i].Class == DeploymentClass.Serverless)
+                .Select(i => (_deployments[i].Id, _deployments[i].Spec.Model, (decimal)Math.Round(Math.Max(0, demand[i] - own[i] - onSlack[i]), 3)))
+                .ToArray();
             var seconds = _simulation._settings.StepSeconds;
-            for (var i = 0; i < _deployments.Count; i++)
+            foreach (var (id, shares) in PartnerRouting.Allocate(overflows, partners))
             {
-                if (_deployments[i].Class != DeploymentClass.Serverless)
-                {
-                    continue;
-                }
-
-                var left = Math.Max(0, demand[i] - own[i] - onSlack[i]);
-                foreach (var p in _partnersByPrice)
-                {
-                    if (left <= 0)
-                    {
-                        break;
-                    }
-
-                    if (!partners[p].Models.Contains(_deployments[i].Spec.Model))
-                    {
-                        continue;
-                    }
-
-                    var taken = Math.Min(left, room[p]);
-                    room[p] -= taken;
-                    left -= taken;
-                    tokens[i] += taken;
-                    usd[i] += (decimal)(taken * seconds) * partners[p].UsdPerMillionTokens / 1_000_000m;
-                }
+                var i = _index[id];
+                tokens[i] = (double)shares.Sum(s => s.TokensPerSecond);
+                usd[i] = shares.Sum(s => s.UsdPerSecond) * seconds;
             }
 
             return (tokens, usd);

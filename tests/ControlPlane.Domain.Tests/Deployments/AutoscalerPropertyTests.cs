@@ -55,4 +55,25 @@ public sealed class AutoscalerPropertyTests
             }
         }, iter: 2_000);
     }
+
+    [Fact]
+    public void Next_WithForecastAnyDemand_StaysWithinBoundsAndNeverBelowWhatDemandWants()
+    {
+        Gen.Select(Specs, Gen.Int[1, 900], Signals.Array[1, 80]).Sample((spec, horizonSeconds, signals) =>
+        {
+            var scaler = new Autoscaler(TimeSpan.FromSeconds(30), Forecast.For(TimeSpan.FromSeconds(horizonSeconds)));
+            var state = Autoscaler.Start(spec);
+            var now = T0;
+            foreach (var (demand, millis) in signals)
+            {
+                now = now.AddMilliseconds(millis);
+                state = scaler.Next(state, spec, demand, now);
+
+                Assert.InRange(state.Desired, spec.MinReplicas, spec.MaxReplicas);
+                Assert.True(state.Desired >= Autoscaler.Wanted(spec, demand), "headroom never leaves demand short");
+                Assert.True(state.Rise >= 0);
+                Assert.InRange(Autoscaler.Keeps(state), spec.MinReplicas, state.Desired);
+            }
+        }, iter: 2_000);
+    }
 }

@@ -105,4 +105,94 @@ public sealed class AutoscalerTests
 
         Assert.Equal(1, scaler.Next(state, Spec, 0m, T0).Desired);
     }
+
+    [Fact]
+    public void Next_WithForecast_KeepsTheRiseSeenWithinTheHorizonAsHeadroom()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        Assert.Equal(1, state.Desired);
+
+        // 1,000 -> 3,000 within two minutes: the next two minutes may rise as much, so 3,000 + 2,000 is asked for.
+        state = scaler.Next(state, Spec, 3_000m, T0.AddSeconds(60));
+        Assert.Equal(2_000m, state.Rise);
+        Assert.Equal(5, state.Desired);
+    }
+
+    [Fact]
+    public void Next_WithForecast_ForgetsARiseByHalfEveryHalfLife()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+        var state = scaler.Next(scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0), Spec, 3_000m, T0.AddSeconds(60));
+
+        state = scaler.Next(state, Spec, 3_000m, T0.AddSeconds(60) + Forecast.DefaultRiseHalfLife);
+
+        Assert.Equal(1_000m, state.Rise);
+        Assert.Equal(4, Autoscaler.Keeps(state));
+    }
+
+    [Fact]
+    public void Next_WithForecast_ScalesDownNoSoonerThanTheHorizon()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(10), Forecast.For(TimeSpan.FromSeconds(300)));
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 5_000m, T0);
+        Assert.Equal(TimeSpan.FromSeconds(300), scaler.EffectiveScaleDownDelay);
+
+        // Demand falls to 1,000 and stays there, a signal every 10 s. The peak is kept while it is within the horizon,
+        // and the lower stretch that follows must last the horizon, not the 10 s delay.
+        DateTimeOffset? lowerSince = null;
+        DateTimeOffset? scaledDown = null;
+        for (var s = 10; s <= 1_200 && scaledDown is null; s += 10)
+        {
+            var before = state.Desired;
+            state = scaler.Next(state, Spec, 1_000m, T0.AddSeconds(s));
+            lowerSince ??= state.LowerSince;
+            if (state.Desired < before)
+            {
+                scaledDown = T0.AddSeconds(s);
+            }
+        }
+
+        Assert.NotNull(scaledDown);
+        Assert.True(scaledDown - T0 >= TimeSpan.FromSeconds(300), $"scaled down after {scaledDown - T0}");
+        Assert.True(scaledDown - lowerSince >= TimeSpan.FromSeconds(300), $"lower for {scaledDown - lowerSince} before scaling down");
+    }
+
+    [Fact]
+    public void Next_HeadroomPercent_TakesThePlaceOfTheLearnedRise()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+        var spec = Spec with { HeadroomPercent = 10 };
+
+        var state = scaler.Next(scaler.Next(Autoscaler.Start(spec), spec, 1_000m, T0), spec, 3_000m, T0.AddSeconds(60));
+
+        // 3,000 + 10%, not 3,000 + the 2,000 it rose.
+        Assert.Equal(4, state.Desired);
+    }
+
+    [Fact]
+    public void Next_WithForecast_BatchStillWantsItsMaximum()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+        var batch = Spec with { Class = DeploymentClass.Batch, CustomerId = null, ReservedReplicas = 0, MinReplicas = 0 };
+
+        Assert.Equal(8, scaler.Next(Autoscaler.Start(batch), batch, 1m, T0).Desired);
+    }
+
+    [Fact]
+    public void Keeps_PendingScaleDown_IsWhereItWillGo()
+    {
+        Assert.Equal(5, Autoscaler.Keeps(new AutoscaleState(5, null, 0)));
+        Assert.Equal(3, Autoscaler.Keeps(new AutoscaleState(5, T0, 3)));
+    }
+
+    [Theory]
+    [InlineData(100, 200, 200)]
+    [InlineData(200, 100, 180)]
+    [InlineData(200, 200, 200)]
+    public void LoadTimeEstimate_SlowerAtOnceFasterAFifthOfTheWay(int estimate, int observed, int expected)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(expected), LoadTimeEstimate.Next(TimeSpan.FromSeconds(estimate), TimeSpan.FromSeconds(observed)));
+    }
 }
