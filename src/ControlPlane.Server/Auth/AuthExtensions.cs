@@ -48,6 +48,11 @@ public sealed record OperatorToken(string Value, string? GeneratedFile, bool Gen
         if (File.Exists(file))
         {
             var existing = File.ReadAllText(file).Trim();
+            if (existing.StartsWith(TokenService.Prefix, StringComparison.Ordinal))
+            {
+                throw new Hosting.StartupException($"The operator token in {file} starts with '{TokenService.Prefix}', as signed tokens do, so it would always be refused: delete the file to generate a new one, or set Auth:BootstrapToken.");
+            }
+
             if (existing.Length >= 16)
             {
                 return new OperatorToken(existing, file, false);

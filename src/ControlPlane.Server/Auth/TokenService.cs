@@ -17,7 +17,8 @@ public sealed record TokenIdentity(string Role, string Subject, string? TokenId)
 /// </summary>
 public sealed partial class TokenService
 {
-    private const string Prefix = "cp1.";
+    /// <summary>What every signed token starts with; a bootstrap token may not (it would be taken for a signed one).</summary>
+    public const string Prefix = "cp1.";
     private readonly byte[] _bootstrapHash;
     private readonly byte[] _signingKey;
 
@@ -58,14 +59,22 @@ public sealed partial class TokenService
         }
 
         var body = rest[..dot].ToString();
+        var signatureText = rest[(dot + 1)..];
         byte[] signature;
         byte[] payloadBytes;
         try
         {
-            signature = Base64Url.DecodeFromChars(rest[(dot + 1)..]);
+            signature = Base64Url.DecodeFromChars(signatureText);
             payloadBytes = Base64Url.DecodeFromChars(body);
         }
         catch (FormatException)
+        {
+            return null;
+        }
+
+        // The decoder also takes padding and whitespace: a token is valid only as it was issued, so that one
+        // token has one spelling (a cache key, a log search or a revocation list sees the same string).
+        if (!signatureText.SequenceEqual(Base64Url.EncodeToString(signature)) || body != Base64Url.EncodeToString(payloadBytes))
         {
             return null;
         }

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using ControlPlane.Server.Auth;
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
@@ -105,6 +106,11 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         if (options.BootstrapToken is { } token && token.Trim().Length < 16)
         {
             return ValidateOptionsResult.Fail("Auth:BootstrapToken must be at least 16 characters.");
+        }
+
+        if (options.BootstrapToken is { } signedLooking && signedLooking.Trim().StartsWith(TokenService.Prefix, StringComparison.Ordinal))
+        {
+            return ValidateOptionsResult.Fail($"Auth:BootstrapToken must not start with '{TokenService.Prefix}': that is how signed tokens start, and it would be checked as one and always refused. Choose another token.");
         }
 
         if (options.SigningKey is { } key && key.Trim().Length < 32)

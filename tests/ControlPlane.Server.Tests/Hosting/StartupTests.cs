@@ -7,6 +7,7 @@ public sealed class StartupTests
     [InlineData("Fleet:HeartbeatIntervalSeconds", "five", "Invalid configuration in section 'Fleet'")]
     [InlineData("Fleet:DownAfterMissedHeartbeats", "1", "Fleet:DownAfterMissedHeartbeats must be greater")]
     [InlineData("Clustering:Provider", "azuretable", "Clustering:ConnectionString is required")]
+    [InlineData("Auth:BootstrapToken", "cp1.my-operator-token-0123", "Auth:BootstrapToken must not start with 'cp1.'")]
     public async Task Start_InvalidSetting_ExitsWithOneClearLine(string key, string value, string expected)
     {
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { [key] = value }, waitUntilReady: false);
@@ -15,6 +16,18 @@ public sealed class StartupTests
 
         Assert.Equal(1, exitCode);
         Assert.Contains(expected, server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
+
+    [Fact]
+    public async Task Start_KeptOperatorTokenShapedLikeASignedToken_ExitsWithClearMessage()
+    {
+        var data = Directory.CreateTempSubdirectory("controlplane-data-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(data, "operator-token"), "cp1.an-edited-operator-token\n");
+        await using var server = await ServerProcess.StartAsync(waitUntilReady: false, dataDirectory: data);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("starts with 'cp1.', as signed tokens do", server.Output);
         Assert.DoesNotContain("   at ", server.Output);
     }
 
