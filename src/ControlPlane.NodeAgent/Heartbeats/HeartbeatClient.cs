@@ -23,11 +23,13 @@ internal sealed class HeartbeatClient(HttpClient http, Uri server, string nodeId
 
         HttpStatusCode statusCode;
         string status, body;
+        TimeSpan? retryAfter;
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
             statusCode = response.StatusCode;
             status = $"{(int)statusCode} {response.ReasonPhrase}".TrimEnd();
+            retryAfter = RetryAfter(response);
             body = await response.Content.ReadAsStringAsync(cancellationToken);
         }
         catch (HttpRequestException e)
@@ -53,10 +55,21 @@ internal sealed class HeartbeatClient(HttpClient http, Uri server, string nodeId
         {
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => HeartbeatResult.Unauthorized(
                 $"token rejected for node {nodeId} ({status}{problem}); check --token or {AgentOptions.TokenVariable}"),
-            HttpStatusCode.TooManyRequests => HeartbeatResult.Unavailable($"server is throttling heartbeats ({status}{problem})"),
-            >= HttpStatusCode.InternalServerError => HeartbeatResult.Unavailable($"server error {status}{problem}"),
+            HttpStatusCode.TooManyRequests => HeartbeatResult.Unavailable($"server is throttling heartbeats ({status}{problem})", retryAfter),
+            >= HttpStatusCode.InternalServerError => HeartbeatResult.Unavailable($"server error {status}{problem}", retryAfter),
             _ => HeartbeatResult.Rejected($"server rejected the heartbeat: {status}{problem}"),
         };
+    }
+
+    /// <summary>
+    /// How long the server asked the agent to wait (<c>Retry-After</c>): seconds, or a date taken against the
+    /// response's own <c>Date</c> (the server's clock on both sides, so the agent's clock does not matter).
+    /// </summary>
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } until && response.Headers.Date is { } now ? until - now : null);
+        return wait > TimeSpan.Zero ? wait : null;
     }
 
     private static HeartbeatResult ParseReply(string body, string status)
@@ -114,11 +127,12 @@ internal enum HeartbeatOutcome
     Rejected,
 }
 
-internal sealed record HeartbeatResult(HeartbeatOutcome Outcome, HeartbeatReply? Reply, string? Message)
+/// <param name="RetryAfter">How long the server asked to wait before the next attempt (429 or 503 with <c>Retry-After</c>).</param>
+internal sealed record HeartbeatResult(HeartbeatOutcome Outcome, HeartbeatReply? Reply, string? Message, TimeSpan? RetryAfter = null)
 {
     public static HeartbeatResult Accepted(HeartbeatReply reply) => new(HeartbeatOutcome.Accepted, reply, null);
 
-    public static HeartbeatResult Unavailable(string message) => new(HeartbeatOutcome.Unavailable, null, message);
+    public static HeartbeatResult Unavailable(string message, TimeSpan? retryAfter = null) => new(HeartbeatOutcome.Unavailable, null, message, retryAfter);
 
     public static HeartbeatResult Unauthorized(string message) => new(HeartbeatOutcome.Unauthorized, null, message);
 

@@ -79,8 +79,17 @@ internal sealed class HeartbeatLoop(
 
             case HeartbeatOutcome.Unavailable:
             {
+                // A server that says when to come back (throttled, or busy) is not asked again sooner; the back-off
+                // still grows underneath, and no answer makes the agent wait longer than its longest interval.
                 var delay = backoff.NextDelay();
-                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying in {delay.TotalSeconds:0.0} s");
+                var asked = "";
+                if (result.RetryAfter is { } retryAfter)
+                {
+                    delay = TimeSpan.FromTicks(Math.Max(delay.Ticks, Math.Min(retryAfter.Ticks, MaxInterval.Ticks)));
+                    asked = $" (the server asked for {retryAfter.TotalSeconds:0.#} s)";
+                }
+
+                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying in {delay.TotalSeconds:0.0} s{asked}");
                 return delay;
             }
 
