@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
+using ControlPlane.Server.Api.Deployments;
 using ControlPlane.Server.Api.Partners;
 using ControlPlane.Server.Metrics;
 using ControlPlane.Server.Options;
@@ -19,6 +20,7 @@ public static class ControlPlaneHostingExtensions
     {
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PartnerCache>();
+        builder.Services.AddSingleton<DeploymentIndex>();
         builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.SectionName).ValidateOnStart();
         builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BillingOptions>, BillingOptionsValidator>();
