@@ -2,6 +2,7 @@ using ControlPlane.Server.Api;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
+using ControlPlane.Server.RateLimiting;
 
 try
 {
@@ -25,6 +26,7 @@ try
 
     builder.AddControlPlaneApi();
     builder.AddControlPlaneAuth(operatorToken);
+    builder.AddControlPlaneRateLimiting(settings.RateLimiting);
     builder.AddControlPlaneTelemetry();
     builder.AddControlPlaneHealthChecks(settings.Storage);
     builder.AddControlPlaneSilo(settings);
@@ -33,6 +35,7 @@ try
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseAuthentication();
+    app.UseControlPlaneRateLimiting();
     app.UseAuthorization();
     app.MapControlPlaneOperations();
     app.MapAdminApi();

@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using ControlPlane.Server.Auth;
+using ControlPlane.Server.RateLimiting;
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
@@ -188,6 +189,41 @@ public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
         if (options.ReconcileSeconds is < 1 or > 3600)
         {
             errors.Add("Capacity:ReconcileSeconds must be between 1 and 3600.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>
+{
+    /// <summary>The slowest refill accepted: once an hour.</summary>
+    public const double MinPerSecond = 1.0 / 3600;
+
+    public const double MaxPerSecond = 1_000_000;
+
+    public const int MaxBurst = 10_000_000;
+
+    public ValidateOptionsResult Validate(string? name, RateLimitingOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var (limit, value) in options.All())
+        {
+            var key = $"{RateLimitingOptions.SectionName}:{limit}";
+            if (value.Burst is < 1 or > MaxBurst)
+            {
+                errors.Add($"{key}:Burst must be between 1 and {MaxBurst}.");
+            }
+
+            if (!double.IsFinite(value.PerSecond) || value.PerSecond < MinPerSecond || value.PerSecond > MaxPerSecond)
+            {
+                errors.Add($"{key}:PerSecond must be between {MinPerSecond:0.######} (once an hour) and {MaxPerSecond}.");
+            }
+            else if (value.Burst >= 1 && value.Burst < RequestThrottling.TokensPerPeriod(value.PerSecond))
+            {
+                // The bucket refills every 100 ms at the most: it must hold what one refill brings.
+                errors.Add($"{key}:Burst must be at least a tenth of {key}:PerSecond ({RequestThrottling.TokensPerPeriod(value.PerSecond)}).");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

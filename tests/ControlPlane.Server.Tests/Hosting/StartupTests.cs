@@ -8,6 +8,8 @@ public sealed class StartupTests
     [InlineData("Fleet:DownAfterMissedHeartbeats", "1", "Fleet:DownAfterMissedHeartbeats must be greater")]
     [InlineData("Clustering:Provider", "azuretable", "Clustering:ConnectionString is required")]
     [InlineData("Auth:BootstrapToken", "cp1.my-operator-token-0123", "Auth:BootstrapToken must not start with 'cp1.'")]
+    [InlineData("RateLimiting:Gateway:PerSecond", "0", "RateLimiting:Gateway:PerSecond must be between")]
+    [InlineData("RateLimiting:Customer:Burst", "many", "Invalid configuration in section 'RateLimiting'")]
     public async Task Start_InvalidSetting_ExitsWithOneClearLine(string key, string value, string expected)
     {
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { [key] = value }, waitUntilReady: false);
