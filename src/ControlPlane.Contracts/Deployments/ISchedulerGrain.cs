@@ -37,11 +37,11 @@ public interface ISchedulerGrain : IGrainWithStringKey
     Task NodeChangedAsync(NodePlacementReport report);
 
     /// <summary>
-    /// Which of <paramref name="deploymentIds"/> exist: the scheduler holds every deployment's spec, so an API can refuse
-    /// an unknown id without activating a deployment grain for it. Reads stored state only (no fleet read-back).
+    /// Every deployment's id: the scheduler holds every deployment's spec, so an API can refuse an unknown id without
+    /// activating a deployment grain for it. Reads stored state only (no fleet read-back).
     /// </summary>
-    [Alias("FindDeploymentsAsync")]
-    Task<IReadOnlyList<string>> FindDeploymentsAsync(IReadOnlyList<string> deploymentIds);
+    [Alias("ListDeploymentIdsAsync")]
+    Task<IReadOnlyList<string>> ListDeploymentIdsAsync();
 
     /// <summary>A deployment's replicas as placed; null when the scheduler has no such deployment.</summary>
     [Alias("GetReplicasAsync")]

@@ -200,8 +200,7 @@ public sealed partial class SchedulerGrain(
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<string>> FindDeploymentsAsync(IReadOnlyList<string> deploymentIds) =>
-        Task.FromResult<IReadOnlyList<string>>(deploymentIds.Where(_model.Deployments.ContainsKey).ToArray());
+    public Task<IReadOnlyList<string>> ListDeploymentIdsAsync() => Task.FromResult<IReadOnlyList<string>>([.. _model.Deployments.Keys]);
 
     // The answers below wait for the read-back after activation: before it, a known deployment would show no
     // replicas (an empty routing table for the gateway) and the fleet no allocation.
