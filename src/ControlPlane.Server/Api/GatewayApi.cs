@@ -7,6 +7,7 @@ using ControlPlane.Server.Api.Deployments;
 using ControlPlane.Server.Api.Metering;
 using ControlPlane.Server.Api.Partners;
 using ControlPlane.Server.Auth;
+using ControlPlane.Server.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ControlPlane.Server.Api;
@@ -33,7 +34,7 @@ public static class GatewayApi
     }
 
     private static async Task<Results<Ok<DemandResponse>, ValidationProblem, ProblemHttpResult>> ReportDemandAsync(
-        DemandRequest request, IGrainFactory grains, DeploymentIndex index)
+        DemandRequest request, IGrainFactory grains, DeploymentIndex index, RequestLimiter limiter, HttpContext http)
     {
         var single = request.DeploymentId is not null || request.TokensPerSecond is not null;
         if (single == request.Signals is not null)
@@ -44,6 +45,12 @@ public static class GatewayApi
         }
 
         var signals = single ? [new DemandSignal(request.DeploymentId, request.TokensPerSecond)] : request.Signals!;
+
+        // Each signal is work (validation, a lookup, a grain call): it costs the gateway's budget one request.
+        if (await limiter.ChargeAsync(http, Math.Min(signals.Count, DeploymentMapping.MaxDemandSignals) - 1) is { } throttled)
+        {
+            return throttled;
+        }
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (signals.Count > DeploymentMapping.MaxDemandSignals)
         {

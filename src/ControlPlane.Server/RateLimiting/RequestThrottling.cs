@@ -28,7 +28,8 @@ public readonly record struct RequestPartition(ThrottleGroup Group, string Key);
 /// <summary>
 /// ASP.NET Core's rate limiter over every endpoint but the health probes: one token bucket per caller, chosen after
 /// authentication (<see cref="PartitionOf"/>). A refused request is answered 429 with <c>Retry-After</c> and a
-/// ProblemDetails body, and counted in <c>controlplane_requests_throttled_total{limit}</c>.
+/// ProblemDetails body, after a pause of a second (<see cref="RequestLimiter.HoldAsync"/>), and counted in
+/// <c>controlplane_requests_throttled_total{limit}</c>.
 /// </summary>
 public static class RequestThrottling
 {
@@ -38,6 +39,7 @@ public static class RequestThrottling
     public static IHostApplicationBuilder AddControlPlaneRateLimiting(this IHostApplicationBuilder builder, RateLimitingOptions options)
     {
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<RequestLimiter>();
         if (!options.Enabled)
         {
             return builder;
@@ -46,12 +48,17 @@ public static class RequestThrottling
         builder.Services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, RequestPartition>(context =>
-                RateLimitPartition.GetTokenBucketLimiter(PartitionOf(context), partition => Bucket(LimitOf(options, partition.Group))));
             o.OnRejected = RejectAsync;
         });
+        // The same buckets serve the middleware (one permit a request) and endpoints that charge more (RequestLimiter.Charge).
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<RequestLimiter>((o, limiter) => o.GlobalLimiter = limiter.Limiter);
         return builder;
     }
+
+    /// <summary>Every caller's bucket, one partitioned limiter for the whole silo.</summary>
+    internal static PartitionedRateLimiter<HttpContext> CreateLimiter(RateLimitingOptions options) =>
+        PartitionedRateLimiter.Create<HttpContext, RequestPartition>(context =>
+            RateLimitPartition.GetTokenBucketLimiter(PartitionOf(context), partition => Bucket(LimitOf(options, partition.Group))));
 
     /// <summary>After authentication (the budget is the caller's identity), before authorization (a refused caller is not worth checking).</summary>
     public static WebApplication UseControlPlaneRateLimiting(this WebApplication app)
@@ -151,18 +158,35 @@ public static class RequestThrottling
     private static async ValueTask RejectAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
     {
         var http = rejected.HttpContext;
+        var problem = Refuse(http, rejected.Lease);
+        await http.RequestServices.GetRequiredService<RequestLimiter>().HoldAsync(cancellationToken);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = problem,
+        });
+    }
+
+    /// <summary>Counts a refused request, sets its <c>Retry-After</c> and says why, for a 429.</summary>
+    internal static ProblemDetails Refuse(HttpContext http, RateLimitLease lease)
+    {
         var options = http.RequestServices.GetRequiredService<RateLimitingOptions>();
         var partition = PartitionOf(http);
         var limit = LimitOf(options, partition.Group);
-        var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
-            ? retryAfter
+        var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var leaseWait)
+            ? leaseWait
             : TimeSpan.FromSeconds(1 / limit.PerSecond);
         var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
 
         http.RequestServices.GetRequiredService<ControlPlaneMetrics>().RequestThrottled(Label(partition.Group));
-        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        var problem = new ProblemDetails
+        return new ProblemDetails
         {
             Status = StatusCodes.Status429TooManyRequests,
             Title = partition.Group == ThrottleGroup.FailedAuthentication
@@ -170,11 +194,6 @@ public static class RequestThrottling
                 : "Too many requests.",
             Detail = string.Create(CultureInfo.InvariantCulture, $"{Who(partition.Group)} may make {limit.Burst} requests at once and {limit.PerSecond:0.######} a second after that; retry after {seconds} s."),
         };
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = problem,
-        });
     }
 
     private static string Who(ThrottleGroup group) => group switch

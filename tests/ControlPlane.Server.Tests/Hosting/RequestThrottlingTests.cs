@@ -4,6 +4,7 @@ using ControlPlane.Server.Auth;
 using ControlPlane.Server.Options;
 using ControlPlane.Server.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Server.Tests.Hosting;
 
@@ -82,6 +83,49 @@ public sealed class RequestThrottlingTests
 
         Assert.True(result.Failed);
         Assert.Contains(message, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HoldAsync_RefusedRequest_WaitsASecond()
+    {
+        var time = new FakeTimeProvider();
+        using var limiter = new RequestLimiter(new RateLimitingOptions(), time);
+
+        var holding = limiter.HoldAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(holding.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        await holding.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task HoldAsync_TooManyHeld_AnswersAtOnce()
+    {
+        var time = new FakeTimeProvider();
+        using var limiter = new RequestLimiter(new RateLimitingOptions(), time);
+        var held = Enumerable.Range(0, RequestLimiter.MaxHeld).Select(_ => limiter.HoldAsync(CancellationToken.None)).ToArray();
+
+        var beyond = limiter.HoldAsync(CancellationToken.None);
+
+        Assert.True(beyond.IsCompletedSuccessfully);
+        Assert.DoesNotContain(held, h => h.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Task.WhenAll(held).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        // Once they are answered, the next refused request is held again.
+        Assert.False(limiter.HoldAsync(CancellationToken.None).IsCompleted);
+    }
+
+    [Fact]
+    public async Task HoldAsync_ClientGone_StopsHolding()
+    {
+        using var limiter = new RequestLimiter(new RateLimitingOptions(), new FakeTimeProvider());
+        using var aborted = new CancellationTokenSource();
+
+        var holding = limiter.HoldAsync(aborted.Token);
+        await aborted.CancelAsync();
+
+        await holding.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 
     private static DefaultHttpContext Request(string address, string? role = null, string? subject = null)

@@ -81,6 +81,24 @@ public sealed partial class ThrottlingTests(HostileVolumeServerFixture fixture)
     }
 
     [Fact]
+    public async Task GatewayDemand_EachSignalCostsARequest()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var gateway = Server.CreateClient(await admin.IssueTokenAsync("gateway", NewId("throttle-signals")));
+        object Signals(int count) => new { signals = Enumerable.Range(0, count).Select(_ => new { deploymentId = NewId("nothing"), tokensPerSecond = 1 }).ToArray() };
+
+        using var first = await gateway.PostAsJsonAsync("/gateway/v1/demand", Signals(20));
+        using var second = await gateway.PostAsJsonAsync("/gateway/v1/demand", Signals(20));
+        using var small = await gateway.PostAsJsonAsync("/gateway/v1/demand", Signals(1));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        // 30 a burst: 20 spent, the second request took 1 and needed 19 more of the 9 left, so it took nothing more.
+        await AssertThrottledAsync(second, "Too many requests.", missing: 10);
+        Assert.True(second.Headers.RetryAfter!.Delta > TimeSpan.FromMinutes(9), $"Retry-After {second.Headers.RetryAfter}: 10 refills away");
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+    }
+
+    [Fact]
     public async Task NodeHeartbeats_BeyondTheNodesBudget_Answers429AndOtherNodesAreUnaffected()
     {
         using var admin = Server.CreateOperatorClient();
@@ -161,13 +179,13 @@ public sealed partial class ThrottlingTests(HostileVolumeServerFixture fixture)
         await Poll.UntilAsync(() => ThrottledAsync(admin, "customer"), n => n == before + 3, TimeSpan.FromSeconds(30), "3 more throttled customer requests");
     }
 
-    private static async Task AssertThrottledAsync(HttpResponseMessage response, string title)
+    /// <param name="missing">Requests' worth the caller lacks: the budget refills one a minute, so it waits that many minutes.</param>
+    private static async Task AssertThrottledAsync(HttpResponseMessage response, string title, int missing = 1)
     {
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         var retryAfter = response.Headers.RetryAfter?.Delta;
         Assert.NotNull(retryAfter);
-        // The budget refills once a minute.
-        Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(missing));
         var problem = await response.ProblemAsync();
         Assert.Equal(429, problem["status"]!.GetValue<int>());
         Assert.Equal(title, problem["title"]!.GetValue<string>());
