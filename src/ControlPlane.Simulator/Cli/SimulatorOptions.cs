@@ -85,8 +85,9 @@ internal sealed record SimulatorOptions(
                                       [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N] [--grain-writes N]
                ControlPlane.Simulator load-heartbeats --server URL --token TOKEN [--nodes N] [--seconds S] [--concurrency N]
                                       [--rounds N] [--warmup-seconds S]
-               ControlPlane.Simulator load-flood --server URL --token TOKEN [--flood customer|gateway|bad-token|all] [--seconds S]
-                                      [--rounds N] [--concurrency N] [--victims N] [--victim-rate R] [--signals N]
+               ControlPlane.Simulator load-flood --server URL --token TOKEN [--flood customer|customer-own|gateway|bad-token|all]
+                                      [--seconds S] [--rounds N] [--concurrency N] [--flood-rate R] [--victims N] [--victim-rate R]
+                                      [--signals N]
                ControlPlane.Simulator simulate --fleet FLEET.json --trace TRACE.csv [--trace ...] --report-json OUT.json
                                       [--policy liquid|static|oracle|both|all] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
 
@@ -101,7 +102,8 @@ internal sealed record SimulatorOptions(
           load-heartbeats benchmark heartbeats against a server started with Diagnostics__LoadBaselines=true:
                        enroll a fleet, print the memory the server holds for it (per node, per GPU),
                        then heartbeats/s through HTTP against a bare endpoint that calls one grain
-          load-flood   flood the server from one customer token, one gateway token or with forged tokens, while
+          load-flood   flood the server from one customer token (made-up contracts, or its own contract), one gateway
+                       token (demand for made-up deployments) or with forged tokens, while
                        victims (other customers, a gateway, nodes) keep calling at a steady rate, and print
                        the victims' latency against an idle phase, the flood's 429 share and grain activations
           simulate     discrete-event fleet simulation in virtual time, with the project's own scheduler,
@@ -143,10 +145,13 @@ internal sealed record SimulatorOptions(
           --warmup-seconds S  unmeasured warm-up of each endpoint first (default {LoadHeartbeatsOptions.DefaultWarmupSeconds})
 
         load-flood:
-          --flood F           customer, gateway, bad-token, all, or a list (default all); each runs after an idle phase
+          --flood F           customer, customer-own, gateway, bad-token, all, or a list (default all); each runs in its
+                              own phase, after an idle one
           --seconds S         length of each phase (default {LoadFloodOptions.DefaultSeconds})
           --rounds N          how often the phases repeat (default {LoadFloodOptions.DefaultRounds})
-          --concurrency N     the flood's requests in flight (default {LoadFloodOptions.DefaultConcurrency}, at most {LoadFloodOptions.MaxConcurrency})
+          --concurrency N     the flood's connections (default {LoadFloodOptions.DefaultConcurrency}, at most {LoadFloodOptions.MaxConcurrency})
+          --flood-rate R      the flood's requests a second, on a fixed schedule (default 0: each connection sends
+                              its next request as soon as one is answered, as fast as the server answers)
           --victims N         victim customers, each reading its invoices (default {LoadFloodOptions.DefaultVictims}); one gateway and two
                               nodes are victims too
           --victim-rate R     requests a second of each victim customer and of the victim gateway (default {LoadFloodOptions.DefaultVictimRate});

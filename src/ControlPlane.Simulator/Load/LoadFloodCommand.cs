@@ -25,6 +25,14 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
     private const string Idle = "idle";
     private const int VictimNodes = 2;
     private const int WarmupSeconds = 3;
+
+    /// <summary>How long ago the flooding customer's own contract started: its live book reads a usage day each.</summary>
+    private const int OwnContractDays = 90;
+
+    // The victims' kinds, as the report names them.
+    private const string Customers = "customers";
+    private const string Gateway = "gateway";
+    private const string Nodes = "nodes";
     private static readonly TimeSpan NodeInterval = TimeSpan.FromSeconds(1);
 
     public async Task<int> RunAsync(CancellationToken stopping)
@@ -84,16 +92,24 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
     {
         var byName = phases
             .GroupBy(p => p.Name)
-            .Select(g => (Name: g.Key, Summary: LatencySummary.From(g.SelectMany(p => p.Victims.Latencies)), Flood: g.Select(p => p.Flood).OfType<FloodResult>().ToArray()))
+            .Select(g => (
+                Name: g.Key,
+                Samples: g.SelectMany(p => p.Victims.Samples).ToArray(),
+                // A burst of other work on the machine spoils the phase it falls in: the median round's p99 sets it aside.
+                MedianRoundP99: Median(g.Select(p => p.Victims.Summary?.P99 ?? TimeSpan.Zero)),
+                Flood: g.Select(p => p.Flood).OfType<FloodResult>().ToArray()))
             .ToArray();
-        var idle = byName.Single(p => p.Name == Idle).Summary;
-        output.WriteLine(F($"[result] victims' p99 over {load.Rounds} round{(load.Rounds == 1 ? "" : "s")} of {load.Seconds} s: idle {Ms(idle.P99)} (p50 {Ms(idle.P50)}, {idle.Count:N0} requests)"));
-        foreach (var (name, summary, floods) in byName.Where(p => p.Name != Idle))
+        var idleRow = byName.Single(p => p.Name == Idle);
+        var idle = LatencySummary.From(idleRow.Samples.Select(s => s.Latency));
+        output.WriteLine(F($"[result] victims' p99 over {load.Rounds} round{(load.Rounds == 1 ? "" : "s")} of {load.Seconds} s: idle {Ms(idle.P99)} (median round {Ms(idleRow.MedianRoundP99)}; p50 {Ms(idle.P50)}, {idle.Count:N0} requests; {ByKind(idleRow.Samples)})"));
+        foreach (var (name, samples, medianRound, floods) in byName.Where(p => p.Name != Idle))
         {
+            var summary = LatencySummary.From(samples.Select(s => s.Latency));
             var ratio = summary.P99.Ticks / (double)idle.P99.Ticks;
+            var roundRatio = medianRound.Ticks / (double)idleRow.MedianRoundP99.Ticks;
             var answered = floods.Sum(f => f.Answered);
             var perSecond = answered / floods.Sum(f => f.Elapsed.TotalSeconds);
-            output.WriteLine(F($"[result] {name}: victims' p99 {Ms(summary.P99)} = {ratio:0.00} x idle (p50 {Ms(summary.P50)}, {summary.Count:N0} requests){(ratio <= 2 ? "" : "; MORE THAN 2 x IDLE")}; the flood got {perSecond:N0} answers/s, {Share(floods, 429)} of them 429"));
+            output.WriteLine(F($"[result] {name}: victims' p99 {Ms(summary.P99)} = {ratio:0.00} x idle (median round {Ms(medianRound)} = {roundRatio:0.00} x; p50 {Ms(summary.P50)}, {summary.Count:N0} requests; {ByKind(samples)}){(ratio <= 2 ? "" : "; MORE THAN 2 x IDLE")}; the flood got {perSecond:N0} answers/s, {Share(floods, 429)} of them 429"));
         }
 
         if (before is not null && after is not null)
@@ -153,9 +169,13 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
         }
 
         var floodCustomer = await IssueAsync(admin, "customer", $"flood-{runId}-flooder", ct);
+        var floodContract = $"flood-{runId}-flooder-contract";
+        var termStart = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-OwnContractDays).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        await admin.PostAsync("admin/v1/contracts", new { contractId = floodContract, customerId = $"flood-{runId}-flooder", startDate = termStart, quarters = 4, quarterlyCommitUsd = 1_000, discountPercent = 0 }, ct, accepted: HttpStatusCode.Created);
         var floodGateway = await IssueAsync(admin, "gateway", $"flood-{runId}-flooder", ct);
-        output.WriteLine(F($"[flood] run {runId} against {server}: victims {load.Victims} customers (a contract each, reading its invoices {load.VictimRate}/s), a gateway (demand and routes of {deploymentId}, {load.VictimRate}/s), {VictimNodes} nodes (a heartbeat a second); floods of {load.Seconds} s from {load.Concurrency} connections: {string.Join(", ", load.Floods.Select(LoadFloodOptions.Name))}"));
-        return new Setup(server, customers, gateway, deploymentId, heartbeats, floodCustomer, floodGateway);
+        var pace = load.FloodRate > 0 ? F($"{load.FloodRate:N0} requests/s over {load.Concurrency} connections") : F($"{load.Concurrency} connections, each as fast as it is answered");
+        output.WriteLine(F($"[flood] run {runId} against {server}: victims {load.Victims} customers (a contract each, reading its invoices {load.VictimRate}/s), a gateway (demand and routes of {deploymentId}, {load.VictimRate}/s), {VictimNodes} nodes (a heartbeat a second); floods of {load.Seconds} s, {pace}: {string.Join(", ", load.Floods.Select(LoadFloodOptions.Name))}"));
+        return new Setup(server, customers, gateway, deploymentId, heartbeats, floodCustomer, floodContract, floodGateway);
     }
 
     private static async Task<string> IssueAsync(AdminClient admin, string role, string subject, CancellationToken ct)
@@ -174,27 +194,27 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
         var schedules = new List<Task>();
         foreach (var (contractId, token) in setup.Customers)
         {
-            schedules.Add(ScheduleAsync(victimHttp, victims, rate, duration, _ => Get(setup.Server, $"v1/contracts/{contractId}/invoices", token), ct));
+            schedules.Add(ScheduleAsync(victimHttp, victims, Customers, rate, duration, _ => Get(setup.Server, $"v1/contracts/{contractId}/invoices", token), ct));
         }
 
-        schedules.Add(ScheduleAsync(victimHttp, victims, rate, duration, n => n % 2 == 0
+        schedules.Add(ScheduleAsync(victimHttp, victims, Gateway, rate, duration, n => n % 2 == 0
             ? Post(setup.Server, "gateway/v1/demand", new { deploymentId = setup.DeploymentId, tokensPerSecond = 10 + (n % 7) }, setup.Gateway)
             : Get(setup.Server, $"gateway/v1/deployments/{setup.DeploymentId}/endpoints", setup.Gateway), ct));
         for (var node = 0; node < VictimNodes; node++)
         {
             var worker = node;
-            schedules.Add(ScheduleAsync(victimHttp, victims, NodeInterval, duration, _ => setup.Heartbeats.NextHeartbeat(worker), ct));
+            schedules.Add(ScheduleAsync(victimHttp, victims, Nodes, NodeInterval, duration, _ => setup.Heartbeats.NextHeartbeat(worker), ct));
         }
 
         var flooding = flood is { } kind
-            ? FloodAsync(floodHttp, load.Concurrency, duration, Flooder(setup, kind, load.SignalsPerDemand), ct)
+            ? FloodAsync(floodHttp, load.Concurrency, load.FloodRate, duration, Flooder(setup, kind, load.SignalsPerDemand), ct)
             : Task.FromResult<FloodResult?>(null);
         await Task.WhenAll(schedules);
         return (victims.Result(), await flooding);
     }
 
     /// <summary>Sends <paramref name="next"/>'s requests one every <paramref name="interval"/> (the first after a random part of it, so victims do not call in step).</summary>
-    private static async Task ScheduleAsync(HttpClient http, VictimRecorder recorder, TimeSpan interval, TimeSpan duration, Func<int, HttpRequestMessage> next, CancellationToken ct)
+    private static async Task ScheduleAsync(HttpClient http, VictimRecorder recorder, string kind, TimeSpan interval, TimeSpan duration, Func<int, HttpRequestMessage> next, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var due = interval * Random.Shared.NextDouble();
@@ -212,36 +232,77 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
             {
                 using var response = await http.SendAsync(request, ct);
                 var body = response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync(ct);
-                recorder.Add(Stopwatch.GetElapsedTime(sent), body is null ? null : $"{request.Method} {request.RequestUri}: {(int)response.StatusCode} {body}");
+                recorder.Add(kind, Stopwatch.GetElapsedTime(sent), body is null ? null : $"{request.Method} {request.RequestUri}: {(int)response.StatusCode} {body}");
             }
             catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
             {
-                recorder.Add(Stopwatch.GetElapsedTime(sent), $"{request.Method} {request.RequestUri}: {e.Message}");
+                recorder.Add(kind, Stopwatch.GetElapsedTime(sent), $"{request.Method} {request.RequestUri}: {e.Message}");
             }
         }
     }
 
-    private static Func<HttpRequestMessage> Flooder(Setup setup, FloodKind kind, int signals) => kind switch
+    private static Func<HttpRequestMessage> Flooder(Setup setup, FloodKind kind, int signals)
     {
-        FloodKind.Customer => () => Get(setup.Server, $"v1/contracts/made-up-{Guid.NewGuid():N}", setup.FloodCustomer),
-        FloodKind.Gateway => () => Post(
-            setup.Server,
-            "gateway/v1/demand",
-            new { signals = Enumerable.Range(0, signals).Select(_ => new { deploymentId = $"made-up-{Guid.NewGuid():N}", tokensPerSecond = 1 }).ToArray() },
-            setup.FloodGateway),
-        _ => () => Get(setup.Server, "admin/v1/nodes", $"cp1.{Guid.NewGuid():N}.{Guid.NewGuid():N}"),
-    };
+        switch (kind)
+        {
+            case FloodKind.Customer:
+                return () => Get(setup.Server, $"v1/contracts/made-up-{Guid.NewGuid():N}", setup.FloodCustomer);
+            case FloodKind.CustomerOwn:
+                return () => Get(setup.Server, $"v1/contracts/{setup.FloodContract}", setup.FloodCustomer);
+            case FloodKind.Gateway:
+            {
+                // Serialized once (256 bodies of made-up ids, used in turn), so the flood's own CPU goes to sending, not to JSON:
+                // the server remembers no unknown id, so a repeated body costs it what a new one would.
+                var bodies = Enumerable.Range(0, 256)
+                    .Select(_ => JsonSerializer.SerializeToUtf8Bytes(
+                        new { signals = Enumerable.Range(0, signals).Select(_ => new { deploymentId = $"made-up-{Guid.NewGuid():N}", tokensPerSecond = 1 }).ToArray() },
+                        JsonSerializerOptions.Web))
+                    .ToArray();
+                var next = -1;
+                return () =>
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Post, new Uri(setup.Server, "gateway/v1/demand"))
+                    {
+                        Content = new ByteArrayContent(bodies[(Interlocked.Increment(ref next) & int.MaxValue) % bodies.Length])
+                        {
+                            Headers = { ContentType = new MediaTypeHeaderValue("application/json") },
+                        },
+                    };
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", setup.FloodGateway);
+                    return request;
+                };
+            }
 
-    /// <summary>Closed loop: <paramref name="concurrency"/> workers, each sending its next request once the last is answered.</summary>
-    private static async Task<FloodResult?> FloodAsync(HttpClient http, int concurrency, TimeSpan duration, Func<HttpRequestMessage> next, CancellationToken ct)
+            default:
+                return () => Get(setup.Server, "admin/v1/nodes", $"cp1.{Guid.NewGuid():N}.{Guid.NewGuid():N}");
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="concurrency"/> workers, each sending its next request once the last is answered: at once (closed
+    /// loop) when <paramref name="rate"/> is 0, else on a schedule of <paramref name="rate"/> a second over all of them.
+    /// </summary>
+    private static async Task<FloodResult?> FloodAsync(HttpClient http, int concurrency, int rate, TimeSpan duration, Func<HttpRequestMessage> next, CancellationToken ct)
     {
         var statuses = new ConcurrentDictionary<int, int>();
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(
+        var interval = rate > 0 ? TimeSpan.FromSeconds(concurrency / (double)rate) : TimeSpan.Zero;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(
             async () =>
             {
+                var due = interval * worker / concurrency;
                 while (clock.Elapsed < duration && !ct.IsCancellationRequested)
                 {
+                    if (rate > 0)
+                    {
+                        var wait = due - clock.Elapsed;
+                        due += interval;
+                        if (wait > TimeSpan.Zero)
+                        {
+                            await Task.Delay(wait, ct);
+                        }
+                    }
+
                     using var request = next();
                     int status;
                     try
@@ -283,11 +344,22 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
         return request;
     }
 
+    /// <summary>The middle value (the lower of the two middle ones for an even count).</summary>
+    private static TimeSpan Median(IEnumerable<TimeSpan> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[(sorted.Length - 1) / 2];
+    }
+
+    /// <summary>The p99 of each kind of victim.</summary>
+    private static string ByKind(IEnumerable<(string Kind, TimeSpan Latency)> samples) =>
+        string.Join(", ", samples.GroupBy(s => s.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => F($"{g.Key} p99 {Ms(LatencySummary.From(g.Select(s => s.Latency)).P99)}")));
+
     private static string Describe(LatencySummary? latency) =>
         latency is { } l ? F($"p50 {Ms(l.P50)}, p99 {Ms(l.P99)}, max {Ms(l.Max)}") : "none answered";
 
     private static string Describe(FloodResult flood, int concurrency) =>
-        F($"{flood.Answered / flood.Elapsed.TotalSeconds:N0} answers/s from {concurrency} connections ({string.Join(", ", flood.Statuses.OrderByDescending(s => s.Value).Select(s => $"{(s.Key == 0 ? "no answer" : s.Key.ToString(CultureInfo.InvariantCulture))} {s.Value / (double)flood.Requests:0.0%}"))})");
+        F($"{flood.Answered / flood.Elapsed.TotalSeconds:N0} answers/s over {concurrency} connections ({string.Join(", ", flood.Statuses.OrderByDescending(s => s.Value).Select(s => $"{(s.Key == 0 ? "no answer" : s.Key.ToString(CultureInfo.InvariantCulture))} {s.Value / (double)flood.Requests:0.0%}"))})");
 
     private static string Share(IReadOnlyList<FloodResult> floods, int status)
     {
@@ -314,6 +386,7 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
         string DeploymentId,
         HeartbeatLoad Heartbeats,
         string FloodCustomer,
+        string FloodContract,
         string FloodGateway);
 
     private sealed record FloodResult(IReadOnlyDictionary<int, int> Statuses, TimeSpan Elapsed)
@@ -323,21 +396,24 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
         public int Answered => Statuses.Where(s => s.Key != 0).Sum(s => s.Value);
     }
 
-    private sealed record VictimResult(IReadOnlyList<TimeSpan> Latencies, int Failures, string? FirstFailure)
+    /// <param name="Samples">Every victim request's latency, with the victim's kind.</param>
+    private sealed record VictimResult(IReadOnlyList<(string Kind, TimeSpan Latency)> Samples, int Failures, string? FirstFailure)
     {
-        public LatencySummary? Summary => Latencies.Count == 0 ? null : LatencySummary.From(Latencies);
+        public IReadOnlyList<TimeSpan> Latencies => Samples.Select(s => s.Latency).ToArray();
+
+        public LatencySummary? Summary => Samples.Count == 0 ? null : LatencySummary.From(Latencies);
     }
 
     private sealed class VictimRecorder
     {
-        private readonly ConcurrentBag<TimeSpan> _latencies = [];
+        private readonly ConcurrentBag<(string, TimeSpan)> _samples = [];
         private int _failures;
         private string? _firstFailure;
 
         /// <summary>Every victim request's latency counts, answered 2xx or not: a refusal is no faster escape.</summary>
-        public void Add(TimeSpan latency, string? failure)
+        public void Add(string kind, TimeSpan latency, string? failure)
         {
-            _latencies.Add(latency);
+            _samples.Add((kind, latency));
             if (failure is not null)
             {
                 Interlocked.Increment(ref _failures);
@@ -345,6 +421,6 @@ internal sealed class LoadFloodCommand(SimulatorOptions options, TextWriter outp
             }
         }
 
-        public VictimResult Result() => new([.. _latencies], _failures, _firstFailure);
+        public VictimResult Result() => new([.. _samples], _failures, _firstFailure);
     }
 }

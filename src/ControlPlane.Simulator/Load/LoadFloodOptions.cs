@@ -9,6 +9,12 @@ internal enum FloodKind
     /// <summary>One customer token asking for contracts that do not exist.</summary>
     Customer,
 
+    /// <summary>
+    /// One customer token reading its own contract, the costliest call a customer may make (the live book reads every
+    /// usage day of the term so far: 90 days here).
+    /// </summary>
+    CustomerOwn,
+
     /// <summary>One gateway token sending demand for deployments that do not exist.</summary>
     Gateway,
 
@@ -24,6 +30,7 @@ internal enum FloodKind
 /// <param name="Victims">Customers (a contract and a token each) reading their invoices throughout, besides one gateway and two nodes.</param>
 /// <param name="VictimRate">Requests a second each victim customer and the victim gateway send, on a fixed schedule.</param>
 /// <param name="SignalsPerDemand">Made-up deployments each of the gateway flood's demand requests names.</param>
+/// <param name="FloodRate">Requests a second the flood sends on a fixed schedule (as long as its connections keep up); 0: each connection sends its next request as soon as one is answered.</param>
 internal sealed record LoadFloodOptions(
     IReadOnlyList<FloodKind> Floods,
     int Seconds,
@@ -31,7 +38,8 @@ internal sealed record LoadFloodOptions(
     int Concurrency,
     int Victims,
     int VictimRate,
-    int SignalsPerDemand)
+    int SignalsPerDemand,
+    int FloodRate = 0)
 {
     public const int DefaultSeconds = 20;
     public const int DefaultRounds = 2;
@@ -49,7 +57,7 @@ internal sealed record LoadFloodOptions(
     public const int MaxSignalsPerDemand = 1_000;
 
     /// <summary>The options only <c>load-flood</c> takes.</summary>
-    public static readonly HashSet<string> Names = ["--flood", "--victims", "--victim-rate", "--signals"];
+    public static readonly HashSet<string> Names = ["--flood", "--flood-rate", "--victims", "--victim-rate", "--signals"];
 
     private static readonly HashSet<string> Allowed = [.. Names, "--server", "--token", "--seconds", "--rounds", "--concurrency"];
 
@@ -68,7 +76,7 @@ internal sealed record LoadFloodOptions(
 
         Uri? server = null;
         string? token = null;
-        int seconds = DefaultSeconds, rounds = DefaultRounds, concurrency = DefaultConcurrency, victims = DefaultVictims, rate = DefaultVictimRate, signals = DefaultSignalsPerDemand;
+        int seconds = DefaultSeconds, rounds = DefaultRounds, concurrency = DefaultConcurrency, victims = DefaultVictims, rate = DefaultVictimRate, signals = DefaultSignalsPerDemand, floodRate = 0;
         IReadOnlyList<FloodKind> floods = [];
         error = SimulatorOptions.ParseInt(values, "--seconds", 1, 3_600, ref seconds)
             ?? SimulatorOptions.ParseInt(values, "--rounds", 1, 100, ref rounds)
@@ -76,6 +84,7 @@ internal sealed record LoadFloodOptions(
             ?? SimulatorOptions.ParseInt(values, "--victims", 1, MaxVictims, ref victims)
             ?? SimulatorOptions.ParseInt(values, "--victim-rate", 1, 1_000, ref rate)
             ?? SimulatorOptions.ParseInt(values, "--signals", 1, MaxSignalsPerDemand, ref signals)
+            ?? SimulatorOptions.ParseInt(values, "--flood-rate", 0, 1_000_000, ref floodRate)
             ?? ParseFloods(values.GetValueOrDefault("--flood", "all"), out floods)
             ?? SimulatorOptions.ParseServer("load-flood", values, getEnvironmentVariable, out server, out token);
         if (error is not null)
@@ -85,7 +94,7 @@ internal sealed record LoadFloodOptions(
 
         options = SimulatorOptions.ForCommand(SimulatorCommand.LoadFlood, server, token) with
         {
-            Flood = new LoadFloodOptions(floods, seconds, rounds, concurrency, victims, rate, signals),
+            Flood = new LoadFloodOptions(floods, seconds, rounds, concurrency, victims, rate, signals, floodRate),
         };
         return true;
     }
@@ -94,6 +103,7 @@ internal sealed record LoadFloodOptions(
     public static string Name(FloodKind kind) => kind switch
     {
         FloodKind.Customer => "customer",
+        FloodKind.CustomerOwn => "customer-own",
         FloodKind.Gateway => "gateway",
         _ => "bad-token",
     };
@@ -114,7 +124,7 @@ internal sealed record LoadFloodOptions(
             if (kind is null)
             {
                 floods = [];
-                return $"--flood must be customer, gateway, bad-token or all (or a comma-separated list), got '{part}'";
+                return $"--flood must be customer, customer-own, gateway, bad-token or all (or a comma-separated list), got '{part}'";
             }
 
             chosen.Add(kind.Value);
