@@ -45,7 +45,7 @@ internal static partial class StateWrites
         catch (Exception e)
         {
             LogReloadFailed(logger, grainId, e);
-            grain.GrainContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationError, e, "The state could not be read back after a failed write."));
+            grain.GrainContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationError, e, "The state could not be read back after a change that was not stored."));
         }
     }
 
