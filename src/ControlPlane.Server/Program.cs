@@ -8,7 +8,7 @@ try
     // appsettings.json is read from next to the executable, wherever it is started from.
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     {
-        Args = args.Where(a => a != "migrate").ToArray(),
+        Args = args.Where(a => a is not ("migrate" or "--restore-queries")).ToArray(),
         ContentRootPath = AppContext.BaseDirectory,
     });
     var settings = ControlPlaneSettings.Read(builder.Configuration);
@@ -16,7 +16,7 @@ try
 
     if (args.FirstOrDefault() == "migrate")
     {
-        return await ServerCommands.MigrateAsync(settings, startupLogs);
+        return await ServerCommands.MigrateAsync(settings, startupLogs, restoreQueries: args.Contains("--restore-queries"));
     }
 
     ServerCommands.CheckPortsAreFree(builder.Configuration, settings);

@@ -41,6 +41,11 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             errors.Add("Storage:DataDirectory must not be empty.");
         }
 
+        if (options.UnmanagedSchema && options.MigrateOnStartup && options.IsPostgres)
+        {
+            errors.Add("Storage:UnmanagedSchema=true needs Storage:MigrateOnStartup=false: migrations never change a schema they did not create.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
