@@ -98,6 +98,9 @@ Refuses combinations that would start but not work. Included by every template t
 {{- if and .Values.auth.signingKeyKey (not .Values.auth.existingSecret) }}
 {{- fail "auth.signingKeyKey names a key of auth.existingSecret, which is empty" }}
 {{- end }}
+{{- if and $s.unmanagedSchema (or $s.migrateOnStartup .Values.migration.enabled) }}
+{{- fail "storage.unmanagedSchema needs migration.enabled=false and storage.migrateOnStartup=false: migrations never change a schema they did not create" }}
+{{- end }}
 {{- if and (eq $s.provider "postgres") (not $s.existingSecret) }}
 {{- fail "storage.existingSecret is required with storage.provider postgres" }}
 {{- end }}
@@ -139,6 +142,10 @@ the migration Job so that both see the same storage.
   value: {{ .Values.storage.dataDirectory | quote }}
 - name: Storage__MigrateOnStartup
   value: {{ .Values.storage.migrateOnStartup | toString | quote }}
+{{- if .Values.storage.unmanagedSchema }}
+- name: Storage__UnmanagedSchema
+  value: "true"
+{{- end }}
 {{- if eq .Values.storage.provider "postgres" }}
 - name: Storage__ConnectionString
   valueFrom:

@@ -53,6 +53,7 @@ public static class ControlPlaneHostingExtensions
     public static IHostApplicationBuilder AddControlPlaneTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ControlPlaneMetrics>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, HeartbeatAuthorizationMetrics>();
         builder.Services.AddHostedService<FleetMetricsCollector>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("Microsoft.Orleans")
