@@ -209,6 +209,32 @@ migrate_hook() {
 }
 check "migrate Job is a pre-install/pre-upgrade hook; silos do not migrate at start" migrate_hook "$work/default"
 
+management_port() {
+    local d="$1/controlplane/templates"
+    # All three probes, the scrape annotation and the ServiceMonitor (on the headless Service) use the management port.
+    [[ "$(grep -A3 -E '(startup|liveness|readiness)Probe:' "$d/deployment.yaml" | grep -c 'port: management')" -eq 3 ]] &&
+        grep -q 'prometheus.io/port: "8081"' "$d/deployment.yaml" &&
+        grep -A1 'name: Hosting__ManagementPort' "$d/deployment.yaml" | grep -q '"8081"' &&
+        grep -q 'name: management' "$d/service-silo.yaml" && ! grep -q 'name: management' "$d/service.yaml" &&
+        grep -q 'port: management' "$1/../production/controlplane/templates/servicemonitor.yaml"
+}
+check "probes, scrape annotation and ServiceMonitor use the management port" management_port "$work/default"
+shutdown_fits_grace() {
+    local d="$1/controlplane/templates/deployment.yaml"
+    grep -q 'terminationGracePeriodSeconds: 60' "$d" &&
+        grep -A3 'preStop:' "$d" | grep -q 'command: \["sleep", "5"\]' &&
+        grep -A1 'name: Hosting__ShutdownTimeoutSeconds' "$d" | grep -q '"50"'
+}
+check "preStop sleep and a shutdown timeout that fits the grace period (60 = 5 + 50 + 5)" shutdown_fits_grace "$work/default"
+refuses "helm template refuses a grace period that leaves the silo no time to stop" render --set terminationGracePeriodSeconds=15
+refuses "helm template refuses the management port on the HTTP port" render --set management.port=8080
+agent_liveness() {
+    local d="$1/controlplane/templates/agent-daemonset.yaml"
+    grep -A1 'name: CONTROLPLANE_LIVENESS_FILE' "$d" | grep -q '/tmp/controlplane-agent-alive' &&
+        grep -A6 'livenessProbe:' "$d" | grep -q 'find /tmp/controlplane-agent-alive -mmin -10'
+}
+check "agent DaemonSet: liveness probe on the file the heartbeat loop rewrites" agent_liveness "$work/agent"
+
 # --- kustomize ---------------------------------------------------------------------------------
 check "kubectl kustomize deploy/kustomize/base" "$KUBECTL" kustomize "$kdir/base"
 check "kubectl kustomize deploy/kustomize/overlays/production" \
@@ -216,7 +242,7 @@ check "kubectl kustomize deploy/kustomize/overlays/production" \
 check "kubectl kustomize deploy/kustomize/overlays/production/migrate" \
     sh -c '"$1" kustomize "$2" > "$3"' _ "$KUBECTL" "$kdir/overlays/production/migrate" "$work/kustomize-migrate.yaml"
 
-config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet)__[A-Za-z]+)' "$@" | sed 's/^.*://' | sort -u; }
+config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting)__[A-Za-z]+)' "$@" | sed 's/^.*://' | sort -u; }
 same_configuration() {
     diff <(config_names "$work/default/controlplane/templates/deployment.yaml") \
         <("$KUBECTL" kustomize "$kdir/base" | config_names /dev/stdin)

@@ -19,6 +19,7 @@ try
         return await ServerCommands.MigrateAsync(settings, startupLogs, restoreQueries: args.Contains("--restore-queries"));
     }
 
+    builder.AddControlPlaneHosting(settings.Hosting);
     ServerCommands.CheckPortsAreFree(builder.Configuration, settings);
     await ServerCommands.PrepareStoresAsync(settings, startupLogs);
     var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
@@ -32,6 +33,7 @@ try
     var app = builder.Build();
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseManagementPort(settings.Hosting);
     app.UseAuthentication();
     app.UseAuthorization();
     app.MapControlPlaneOperations();

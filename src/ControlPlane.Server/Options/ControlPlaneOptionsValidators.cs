@@ -192,3 +192,22 @@ public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
+
+public sealed class HostingOptionsValidator : IValidateOptions<HostingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HostingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.ManagementPort is < 0 or > 65535)
+        {
+            errors.Add($"Hosting:ManagementPort must be 0 (management endpoints on the API port) or a port from 1 to 65535, not {options.ManagementPort}.");
+        }
+
+        if (options.ShutdownTimeoutSeconds is < 1 or > 3600)
+        {
+            errors.Add($"Hosting:ShutdownTimeoutSeconds must be from 1 to 3600, not {options.ShutdownTimeoutSeconds}.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
