@@ -61,7 +61,8 @@ var client = new HeartbeatClient(http, options.Server, options.NodeId, options.T
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
 var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System);
 var sessionId = Guid.NewGuid();
-var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models);
+var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
+var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness);
 
 log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {options.Server}, session {sessionId}");
 if (options.Runtime is SimulatedRuntimeOptions)

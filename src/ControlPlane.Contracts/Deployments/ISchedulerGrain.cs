@@ -135,6 +135,7 @@ public sealed record GpuUsageView(
 /// <param name="PrefetchesRequested">Models added to nodes' prefetch lists.</param>
 /// <param name="PrefetchesCompleted">Models in a node's prefetch list that turned warm there.</param>
 /// <param name="PrefetchesFailed">Prefetch attempts that node agents reported as failed.</param>
+/// <param name="Replicas">Desired, placed and ready replicas by deployment class (every class, also when 0).</param>
 [GenerateSerializer, Alias("scheduler-summary")]
 public sealed record SchedulerSummary(
     [property: Id(0)] IReadOnlyList<GpuUsageView> Usage,
@@ -144,4 +145,13 @@ public sealed record SchedulerSummary(
     [property: Id(4)] long ColdLoads = 0,
     [property: Id(5)] long PrefetchesRequested = 0,
     [property: Id(6)] long PrefetchesCompleted = 0,
-    [property: Id(7)] long PrefetchesFailed = 0);
+    [property: Id(7)] long PrefetchesFailed = 0,
+    [property: Id(8)] IReadOnlyList<ReplicaCountView>? Replicas = null);
+
+/// <summary>Replicas of every deployment of one class, added up: what the autoscalers want, what is placed, what serves.</summary>
+[GenerateSerializer, Alias("replica-count-view")]
+public sealed record ReplicaCountView(
+    [property: Id(0)] DeploymentClass Class,
+    [property: Id(1)] int Desired,
+    [property: Id(2)] int Placed,
+    [property: Id(3)] int Ready);

@@ -383,9 +383,18 @@ public sealed partial class SchedulerGrain(
         var usage = _model.Usage()
             .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
             .ToArray();
+        var summaries = Summaries();
+        var replicas = Enum.GetValues<DeploymentClass>()
+            .Select(c =>
+            {
+                var ofClass = summaries.Where(d => d.Spec.Class == c).ToArray();
+                return new ReplicaCountView(
+                    c, ofClass.Sum(d => d.DesiredReplicas), ofClass.Sum(d => d.PlacedReplicas), ofClass.Sum(d => d.ReadyReplicas));
+            })
+            .ToArray();
         return new SchedulerSummary(
-            usage, _preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond),
-            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed);
+            usage, _preemptions, summaries.Sum(d => d.SpilledTokensPerSecond),
+            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed, replicas);
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()

@@ -15,7 +15,9 @@ namespace ControlPlane.NodeAgent.Cli;
 /// What runs the replicas: <see cref="CommandRuntimeOptions"/> when a start command is given, else <see cref="SimulatedRuntimeOptions"/>.
 /// </param>
 /// <param name="ModelCache">The local model cache and how prefetches run; null without <c>--model-cache</c>.</param>
-internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null)
+/// <param name="LivenessFile">A file the heartbeat loop rewrites after every heartbeat, whatever its outcome, so a
+/// liveness probe can tell a loop that still turns from a stuck one; null without <c>--liveness-file</c>.</param>
+internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null, string? LivenessFile = null)
 {
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
@@ -26,9 +28,11 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
     public const string StopCommandVariable = "CONTROLPLANE_STOP_COMMAND";
     public const string ModelCacheVariable = "CONTROLPLANE_MODEL_CACHE";
     public const string PrefetchCommandVariable = "CONTROLPLANE_PREFETCH_COMMAND";
+    public const string LivenessFileVariable = "CONTROLPLANE_LIVENESS_FILE";
 
     public static readonly string Usage = $"""
         usage: ControlPlane.NodeAgent --server URL --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
+                 [--liveness-file PATH]
                  [--runtime simulated|command] [--load-seconds N]
                  [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
                  [--model-cache DIR [--prefetch-command CMD | --prefetch-seconds N]]
@@ -39,6 +43,9 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
                               variable so the token is not visible in ps
           --nvidia-smi PATH   nvidia-smi to run (default: nvidia-smi found on PATH)
           --runtime-dir DIR   directory for the agent's runtime state (created if missing)
+          --liveness-file PATH
+                              rewritten after every heartbeat, whatever its outcome: a liveness probe
+                              checks its age (env {LivenessFileVariable})
           -h, --help          show this help
 
         Replicas: after every heartbeat the agent starts the replicas the server lists and stops the others.
@@ -95,12 +102,13 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
         ("--stop-command", StopCommandVariable),
         ("--model-cache", ModelCacheVariable),
         ("--prefetch-command", PrefetchCommandVariable),
+        ("--liveness-file", LivenessFileVariable),
     ];
 
     private static readonly HashSet<string> KnownOptions =
         [
             "--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
-            "--model-cache", "--prefetch-command", "--prefetch-seconds",
+            "--model-cache", "--prefetch-command", "--prefetch-seconds", "--liveness-file",
         ];
 
     /// <summary>Parses <paramref name="args"/>, falling back to the environment for server, node id and token.</summary>
@@ -148,6 +156,7 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
 
         var nvidiaSmi = values.GetValueOrDefault("--nvidia-smi");
         var runtimeDir = values.GetValueOrDefault("--runtime-dir");
+        var livenessFile = values.GetValueOrDefault("--liveness-file");
 
         if (server is null)
         {
@@ -169,7 +178,7 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
 
         RuntimeOptions? runtime = null;
         error = ValidateServer(server, out var serverUri) ?? ValidateNodeId(nodeId) ?? ValidateToken(token)
-            ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir")
+            ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir") ?? ValidatePath(livenessFile, "--liveness-file")
             ?? ParseRuntime(values, out runtime);
         if (error is not null || serverUri is null || runtime is null)
         {
@@ -183,7 +192,7 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
             return false;
         }
 
-        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache);
+        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache, livenessFile);
         return true;
     }
 

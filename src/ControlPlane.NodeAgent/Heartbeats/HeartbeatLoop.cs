@@ -18,7 +18,8 @@ internal sealed class HeartbeatLoop(
     Backoff backoff,
     Guid sessionId,
     string agentVersion,
-    ModelCache? models = null)
+    ModelCache? models = null,
+    LivenessFile? liveness = null)
 {
     /// <summary>The interval until the server names one.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
@@ -41,6 +42,7 @@ internal sealed class HeartbeatLoop(
             while (true)
             {
                 var delay = await BeatAsync(cancellationToken);
+                liveness?.Touch();
                 await Task.Delay(delay, time, cancellationToken);
             }
         }

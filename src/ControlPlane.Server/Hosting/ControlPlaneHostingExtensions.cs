@@ -53,6 +53,7 @@ public static class ControlPlaneHostingExtensions
     public static IHostApplicationBuilder AddControlPlaneTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ControlPlaneMetrics>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, HeartbeatAuthorizationMetrics>();
         builder.Services.AddHostedService<FleetMetricsCollector>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("Microsoft.Orleans")
@@ -68,7 +69,9 @@ public static class ControlPlaneHostingExtensions
             .AddCheck<SiloHealthCheck>("silo", tags: ["ready"]);
         if (storage.IsPostgres)
         {
-            checks.AddCheck("postgres", new PostgresHealthCheck(storage.ConnectionString!), HealthStatus.Unhealthy, ["ready"]);
+            // Degraded, not unhealthy: a database blip hits every silo at once, and taking them all out of the
+            // Service would turn the API's own 503s into refused connections.
+            checks.AddCheck("postgres", new PostgresHealthCheck(storage.ConnectionString!), HealthStatus.Degraded, ["ready"]);
         }
 
         return builder;

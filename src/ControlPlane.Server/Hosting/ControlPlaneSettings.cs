@@ -17,7 +17,8 @@ public sealed record ControlPlaneSettings(
     FleetOptions Fleet,
     BillingOptions Billing,
     CapacityOptions Capacity,
-    DiagnosticsOptions Diagnostics)
+    DiagnosticsOptions Diagnostics,
+    HostingOptions Hosting)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
     {
@@ -28,6 +29,7 @@ public sealed record ControlPlaneSettings(
         var billing = Bind<BillingOptions>(configuration, BillingOptions.SectionName);
         var capacity = Bind<CapacityOptions>(configuration, CapacityOptions.SectionName);
         var diagnostics = Bind<DiagnosticsOptions>(configuration, DiagnosticsOptions.SectionName);
+        var hosting = Bind<HostingOptions>(configuration, HostingOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, new StorageOptionsValidator().Validate(null, storage));
@@ -36,12 +38,13 @@ public sealed record ControlPlaneSettings(
         Collect(failures, new FleetOptionsValidator().Validate(null, fleet));
         Collect(failures, new BillingOptionsValidator().Validate(null, billing));
         Collect(failures, new CapacityOptionsValidator().Validate(null, capacity));
+        Collect(failures, new HostingOptionsValidator().Validate(null, hosting));
         if (failures.Count > 0)
         {
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, hosting);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

@@ -41,6 +41,11 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             errors.Add("Storage:DataDirectory must not be empty.");
         }
 
+        if (options.UnmanagedSchema && options.MigrateOnStartup && options.IsPostgres)
+        {
+            errors.Add("Storage:UnmanagedSchema=true needs Storage:MigrateOnStartup=false: migrations never change a schema they did not create.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
@@ -182,6 +187,25 @@ public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
         if (options.ReconcileSeconds is < 1 or > 3600)
         {
             errors.Add("Capacity:ReconcileSeconds must be between 1 and 3600.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class HostingOptionsValidator : IValidateOptions<HostingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HostingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.ManagementPort is < 0 or > 65535)
+        {
+            errors.Add($"Hosting:ManagementPort must be 0 (management endpoints on the API port) or a port from 1 to 65535, not {options.ManagementPort}.");
+        }
+
+        if (options.ShutdownTimeoutSeconds is < 1 or > 3600)
+        {
+            errors.Add($"Hosting:ShutdownTimeoutSeconds must be from 1 to 3600, not {options.ShutdownTimeoutSeconds}.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

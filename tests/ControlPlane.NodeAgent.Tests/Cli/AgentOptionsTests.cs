@@ -30,6 +30,20 @@ public sealed class AgentOptionsTests
     }
 
     [Fact]
+    public void TryParse_LivenessFile_FromArgumentOrEnvironment()
+    {
+        string[] required = ["--server", "https://cp", "--node-id", "n", "--token", "t", "--runtime", "simulated"];
+
+        Assert.True(AgentOptions.TryParse([.. required, "--liveness-file", "/tmp/alive"], NoEnvironment, out var fromArgument, out _));
+        Assert.True(AgentOptions.TryParse(required, v => v == AgentOptions.LivenessFileVariable ? "/run/alive" : null, out var fromEnvironment, out _));
+        Assert.False(AgentOptions.TryParse([.. required, "--liveness-file", " "], NoEnvironment, out _, out var error));
+
+        Assert.Equal("/tmp/alive", fromArgument.LivenessFile);
+        Assert.Equal("/run/alive", fromEnvironment.LivenessFile);
+        Assert.Contains("--liveness-file", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TryParse_EqualsForm_IsAccepted()
     {
         Assert.True(AgentOptions.TryParse(["--server=https://cp/base", "--node-id=n", "--token=a=b", "--runtime=simulated"], NoEnvironment, out var options, out _));

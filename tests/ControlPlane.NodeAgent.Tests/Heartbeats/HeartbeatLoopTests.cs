@@ -90,6 +90,27 @@ public sealed class HeartbeatLoopTests
     }
 
     [Fact]
+    public async Task RunAsync_LivenessFile_RewrittenAfterEveryHeartbeatAcceptedOrRejected()
+    {
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = n => n == 2 ? TestResponse.Problem(401, "Unauthorized", "unknown token") : TestResponse.Ok(intervalSeconds: 5);
+        var file = Path.Combine(Directory.CreateTempSubdirectory("agent-liveness-").FullName, "alive");
+        await using var agent = AgentUnderTest.Start(server.BaseAddress, livenessFile: file);
+
+        await server.NextAsync();
+        var wait = await agent.Time.NextTimerAsync();
+        Assert.True(DateTimeOffset.TryParse(File.ReadAllText(file), System.Globalization.CultureInfo.InvariantCulture, out _));
+        File.Delete(file);
+        wait.Fire();
+
+        await server.NextAsync();
+        wait = await agent.Time.NextTimerAsync();
+        Assert.Equal(Cap, wait.DueTime);
+        Assert.True(File.Exists(file), "a rejected heartbeat still shows the loop turns");
+        wait.Fire();
+    }
+
+    [Fact]
     public async Task RunAsync_ConnectionRefused_BacksOffUpToTheCapAndLogsEachAttempt()
     {
         var closedPort = new Uri($"http://127.0.0.1:{HeartbeatTestServer.FreePort()}/");

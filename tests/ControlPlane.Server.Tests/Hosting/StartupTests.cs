@@ -7,6 +7,8 @@ public sealed class StartupTests
     [InlineData("Fleet:HeartbeatIntervalSeconds", "five", "Invalid configuration in section 'Fleet'")]
     [InlineData("Fleet:DownAfterMissedHeartbeats", "1", "Fleet:DownAfterMissedHeartbeats must be greater")]
     [InlineData("Clustering:Provider", "azuretable", "Clustering:ConnectionString is required")]
+    [InlineData("Hosting:ShutdownTimeoutSeconds", "0", "Hosting:ShutdownTimeoutSeconds must be from 1 to 3600")]
+    [InlineData("Hosting:ManagementPort", "70000", "Hosting:ManagementPort must be 0")]
     public async Task Start_InvalidSetting_ExitsWithOneClearLine(string key, string value, string expected)
     {
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { [key] = value }, waitUntilReady: false);
