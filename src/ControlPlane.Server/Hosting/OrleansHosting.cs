@@ -1,4 +1,5 @@
 using System.Net;
+using ControlPlane.Grains.Fleet;
 using ControlPlane.Server.Storage;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -70,6 +71,8 @@ public static class OrleansHosting
             // is, or as Orleans' stand-in for an exception type it cannot rebuild, but never as a serializer failure.
             silo.AddIncomingGrainCallFilter<StorageFailures>();
             silo.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
+            silo.Services.AddSingleton<NodeLivenessReporter>();
+            silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLivenessReporter>());
 
             // Node watchdogs and quarter-close checks may tick faster than Orleans' one-minute default (tests, small fleets).
             var fastest = TimeSpan.FromSeconds(Math.Min(settings.Fleet.WatchdogPeriodSeconds, settings.Billing.AutoCloseCheckSeconds));

@@ -90,8 +90,12 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
 /// <summary>What every 503 the server sends says in its <c>Retry-After</c> header (seconds).</summary>
 public static class RetryAfter
 {
-    /// <summary>An API call that failed inside the cluster (storage down, a silo lost): the caller may retry this soon.</summary>
-    public const string Api = "2";
+    /// <summary>
+    /// An API call that failed inside the cluster (storage down, a silo lost and not yet declared dead): the caller may
+    /// retry this soon, on this silo or another. One second: an agent that is told so still fits several attempts in its
+    /// node's suspect window.
+    /// </summary>
+    public const string Api = "1";
 
     /// <summary>A readiness probe that failed: the silo checks again on the next probe.</summary>
     public const string Readiness = "5";
