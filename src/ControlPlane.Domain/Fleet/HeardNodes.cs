@@ -12,9 +12,11 @@ public sealed record HeardNode([property: Id(0)] DateTimeOffset At, [property: I
 /// also keeps which silo reported each node last, so that a check can say whether the grain was lost with its silo.
 /// A node the record has not heard of counts as heard at <paramref name="since"/>; one it knows counts from when it was
 /// heard, however long ago (a record handed over from an earlier keeper may be old: such a node takes no traffic until it
-/// is heard again, which a live agent is within an interval).
+/// is heard again, which a live agent is within an interval). The record learns of a heartbeat up to
+/// <paramref name="lag"/> after it (the silos report once a second), so it calls a node silent only that much after the
+/// suspect window: a node grain that is alive calls its node suspect on time itself.
 /// </summary>
-public sealed class HeardNodes(HeartbeatPolicy policy, DateTimeOffset since, IReadOnlyDictionary<string, HeardNode>? known = null)
+public sealed class HeardNodes(HeartbeatPolicy policy, DateTimeOffset since, TimeSpan lag, IReadOnlyDictionary<string, HeardNode>? known = null)
 {
     // A silent node's grain is asked again this often until it answers for it: at most every two seconds, so that a
     // grain that comes back late is told soon, and at most once an interval for short intervals.
@@ -34,15 +36,11 @@ public sealed class HeardNodes(HeartbeatPolicy policy, DateTimeOffset since, IRe
     private TimeSpan CheckEvery => policy.Interval < CheckEveryAtMost ? policy.Interval : CheckEveryAtMost;
 
     /// <summary>
-    /// Where a new record starts for the nodes it has not heard of: as if heard long enough ago that a node no silo
-    /// reports within one heartbeat interval (and two reports) leaves routing, while every node that is alive is
-    /// reported well within that.
+    /// Where a new record starts for the nodes it has not heard of: as if heard one interval short of the suspect
+    /// window ago, so that a node no silo reports within an interval (and the lag) leaves routing, while every node
+    /// that is alive is reported within that.
     /// </summary>
-    public static DateTimeOffset StartOf(HeartbeatPolicy policy, DateTimeOffset now, TimeSpan reportPeriod)
-    {
-        var unheard = policy.SuspectAfter - policy.Interval - (2 * reportPeriod);
-        return unheard > TimeSpan.Zero ? now - unheard : now;
-    }
+    public static DateTimeOffset StartOf(HeartbeatPolicy policy, DateTimeOffset now) => now - (policy.SuspectAfter - policy.Interval);
 
     /// <summary>
     /// Notes that the node's agent was heard at <paramref name="at"/> by its grain on the silo <paramref name="reporter"/>
@@ -69,8 +67,8 @@ public sealed class HeardNodes(HeartbeatPolicy policy, DateTimeOffset since, IRe
         }
     }
 
-    /// <summary>Whether the node's agent was heard within the suspect window: a node that is not takes no traffic.</summary>
-    public bool IsHeard(string nodeId, DateTimeOffset now) => policy.IsHeard(HeardAt(nodeId), now);
+    /// <summary>Whether the node's agent was heard within the suspect window (and the lag): a node that is not takes no traffic.</summary>
+    public bool IsHeard(string nodeId, DateTimeOffset now) => policy.IsHeard(HeardAt(nodeId) + lag, now);
 
     /// <summary>
     /// The nodes among <paramref name="candidates"/> that have fallen silent and whose grains should be asked to check

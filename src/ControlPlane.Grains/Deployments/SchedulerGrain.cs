@@ -43,6 +43,10 @@ public sealed partial class SchedulerGrain(
     // How long after it starts an activation reads its predecessor's record of nodes heard again.
     private static readonly TimeSpan HandOverWait = TimeSpan.FromSeconds(3);
 
+    // How late the record of nodes heard may learn of a heartbeat: two of the silos' reports (on a busy silo, one may
+    // come late).
+    private static readonly TimeSpan HeardLag = 2 * NodeLivenessReporter.Period;
+
     private readonly CapacityScheduler _model = new();
     private readonly Dictionary<string, decimal> _demand = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePlacementReport?> _inFlight = new(StringComparer.Ordinal);
@@ -54,7 +58,7 @@ public sealed partial class SchedulerGrain(
 
     // When each node's agent was last heard, cluster-wide; the silos that reported (those that sent all they know since
     // this activation began); how many nodes with replicas were silent at the last sweep.
-    private HeardNodes _heard = new(fleet.Value.ToPolicy(), DateTimeOffset.MinValue);
+    private HeardNodes _heard = new(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag);
     private readonly Dictionary<string, SiloAddress> _silos = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reportedAll = new(StringComparer.Ordinal);
     private int _silent;
@@ -95,7 +99,7 @@ public sealed partial class SchedulerGrain(
         // Orleans may start this activation while the last one is still handing over (when the silo holding the
         // grain's directory entry died, nothing stops a new activation elsewhere): read the hand-over again shortly.
         var policy = fleet.Value.ToPolicy();
-        _heard = new HeardNodes(policy, HeardNodes.StartOf(policy, time.GetUtcNow(), NodeLivenessReporter.Period), heardState.State.Nodes);
+        _heard = new HeardNodes(policy, HeardNodes.StartOf(policy, time.GetUtcNow()), HeardLag, heardState.State.Nodes);
         this.RegisterGrainTimer(TakeLateHandOverAsync, new GrainTimerCreationOptions(HandOverWait, Timeout.InfiniteTimeSpan));
         this.RegisterGrainTimer(
             () => { SweepSilentNodes(); return Task.CompletedTask; },
@@ -254,7 +258,7 @@ public sealed partial class SchedulerGrain(
         {
             // Read first: a newer activation may have written since this one read it (the version must match).
             await heardState.ReadStateAsync();
-            var known = new HeardNodes(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, heardState.State.Nodes);
+            var known = new HeardNodes(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag, heardState.State.Nodes);
             known.Merge(_heard.Known);
             heardState.State.Nodes = new Dictionary<string, HeardNode>(known.Known, StringComparer.Ordinal);
             await heardState.WriteStateAsync();

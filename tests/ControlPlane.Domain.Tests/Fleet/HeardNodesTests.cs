@@ -11,7 +11,7 @@ public sealed class HeardNodesTests
     [Fact]
     public void IsHeard_NodeNotReportedSinceTheStart_CountsAsHeardAtTheStart()
     {
-        var record = new HeardNodes(Policy, T0);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero);
 
         Assert.True(record.IsHeard("gpu-1", T0.AddSeconds(10)));
         Assert.False(record.IsHeard("gpu-1", T0.AddSeconds(10.001)));
@@ -20,7 +20,7 @@ public sealed class HeardNodesTests
     [Fact]
     public void IsHeard_WithinTheSuspectWindowOfTheLastReport()
     {
-        var record = new HeardNodes(Policy, T0);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero);
         record.Heard("gpu-1", T0.AddSeconds(30), "silo-a");
 
         Assert.True(record.IsHeard("gpu-1", T0.AddSeconds(40)));
@@ -30,7 +30,7 @@ public sealed class HeardNodesTests
     [Fact]
     public void Heard_AnOlderReport_DoesNotMoveTheRecordBack()
     {
-        var record = new HeardNodes(Policy, T0);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero);
         record.Heard("gpu-1", T0.AddSeconds(30), "silo-a");
         record.Heard("gpu-1", T0.AddSeconds(20), "silo-b");
 
@@ -41,7 +41,7 @@ public sealed class HeardNodesTests
     [Fact]
     public void DueForCheck_SilentNode_IsDueEveryTwoSecondsWithItsSilence_UntilHeardAgain()
     {
-        var record = new HeardNodes(Policy, T0);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero);
         record.Heard("gpu-1", T0, "silo-a");
         record.Heard("gpu-2", T0, "silo-a");
         record.Heard("gpu-2", T0.AddSeconds(9), "silo-a");
@@ -62,7 +62,7 @@ public sealed class HeardNodesTests
     [Fact]
     public void DueForCheck_GrainLost_WhenTheReportingSiloIsGoneOrNoSiloReportedTheNode()
     {
-        var record = new HeardNodes(Policy, T0);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero);
         record.Heard("on-dead-silo", T0.AddSeconds(1), "silo-dead");
         record.Heard("on-live-silo", T0.AddSeconds(1), "silo-live");
 
@@ -78,7 +78,7 @@ public sealed class HeardNodesTests
     {
         var handedOver = new Dictionary<string, HeardNode> { ["gpu-1"] = new(T0.AddSeconds(-30), "silo-a") };
 
-        var record = new HeardNodes(Policy, T0, handedOver);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero, handedOver);
 
         Assert.Equal(T0.AddSeconds(-30), record.HeardAt("gpu-1"));
         Assert.False(record.IsHeard("gpu-1", T0));
@@ -88,7 +88,7 @@ public sealed class HeardNodesTests
     [Fact]
     public void Merge_LateHandOver_NewerTimeOfEachNodeWins()
     {
-        var record = new HeardNodes(Policy, T0);
+        var record = new HeardNodes(Policy, T0, TimeSpan.Zero);
         record.Heard("gpu-1", T0.AddSeconds(5), "silo-b");
 
         record.Merge(new Dictionary<string, HeardNode>
@@ -101,14 +101,26 @@ public sealed class HeardNodesTests
         Assert.Equal(new HeardNode(T0.AddSeconds(1), "silo-a"), record.Known["gpu-2"]);
     }
 
-    [Theory]
-    [InlineData(5, 3)]
-    [InlineData(2, 0)]
-    [InlineData(1, 0)]
-    public void StartOf_UnknownNodes_StayRoutableForAnIntervalAndTwoReports(int intervalSeconds, int headStartSeconds)
+    [Fact]
+    public void IsHeard_AllowsForTheLagOfTheSilosReports()
     {
-        var policy = new HeartbeatPolicy(TimeSpan.FromSeconds(intervalSeconds), 2, 4);
+        var record = new HeardNodes(Policy, T0, TimeSpan.FromSeconds(2));
+        record.Heard("gpu-1", T0, "silo-a");
 
-        Assert.Equal(T0.AddSeconds(-headStartSeconds), HeardNodes.StartOf(policy, T0, TimeSpan.FromSeconds(1)));
+        Assert.True(record.IsHeard("gpu-1", T0.AddSeconds(12)));
+        Assert.False(record.IsHeard("gpu-1", T0.AddSeconds(12.001)));
+        Assert.Empty(record.DueForCheck(["gpu-1"], T0.AddSeconds(12), NoneGone));
+        Assert.Single(record.DueForCheck(["gpu-1"], T0.AddSeconds(12.5), NoneGone));
+    }
+
+    [Theory]
+    [InlineData(5, 2, 5)]
+    [InlineData(1, 2, 1)]
+    [InlineData(5, 1, 0)]
+    public void StartOf_UnknownNodes_StayRoutableForOneInterval(int intervalSeconds, int suspectAfterMissed, int headStartSeconds)
+    {
+        var policy = new HeartbeatPolicy(TimeSpan.FromSeconds(intervalSeconds), suspectAfterMissed, suspectAfterMissed + 2);
+
+        Assert.Equal(T0.AddSeconds(-headStartSeconds), HeardNodes.StartOf(policy, T0));
     }
 }
