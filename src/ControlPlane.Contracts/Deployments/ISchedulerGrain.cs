@@ -36,6 +36,15 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("NodeChangedAsync")]
     Task NodeChangedAsync(NodePlacementReport report);
 
+    /// <summary>
+    /// The nodes whose agents the node grains on <paramref name="silo"/> heard since its last report (each silo reports
+    /// once a second), or, with <paramref name="all"/>, every node they heard since the silo started: the cluster's
+    /// record of liveness, which routing consults at answer time and which outlives a lost node grain. True when the
+    /// scheduler wants the silo's next report to hold all (it started since, and has not had one from that silo).
+    /// </summary>
+    [Alias("NodesHeardAsync.2")]
+    Task<bool> NodesHeardAsync(SiloAddress silo, NodeHeard[] heard, bool all);
+
     /// <summary>A deployment's replicas as placed; null when the scheduler has no such deployment.</summary>
     [Alias("GetReplicasAsync")]
     Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId);
@@ -86,6 +95,10 @@ public sealed record NodePlacementReport(
     [property: Id(4)] long Version,
     [property: Id(5)] string[]? Prefetch = null,
     [property: Id(6)] PrefetchFailure[]? PrefetchFailures = null);
+
+/// <summary>A node whose agent a node grain heard, <paramref name="Ago"/> before its silo's report was sent (an age, not a time: silos' clocks differ).</summary>
+[GenerateSerializer, Alias("node-heard")]
+public sealed record NodeHeard([property: Id(0)] string NodeId, [property: Id(1)] TimeSpan Ago);
 
 /// <summary>A replica as operators and the gateway see it.</summary>
 /// <param name="State"><c>starting</c>, <c>ready</c>, <c>failed</c>, or <c>draining</c> while it is being replaced.</param>

@@ -32,4 +32,7 @@ public sealed partial class SchedulerGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {DeploymentId} did not take the scheduler's message ({Reason}); telling it again on the next change")]
     private partial void LogDeploymentUnreachable(string deploymentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler could not hand its record of nodes heard over to its next activation ({Reason}); that one starts without it")]
+    private partial void LogHeardNotHandedOver(string reason);
 }

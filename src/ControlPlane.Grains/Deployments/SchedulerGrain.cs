@@ -3,6 +3,7 @@ using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Grains.Fleet;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -24,17 +25,31 @@ namespace ControlPlane.Grains.Deployments;
 /// both back as stored: an admission, a desired count or a removal is believed only once written. Any failed call to
 /// another grain is an unknown outcome (that node is read again before the next decision), and the loops nobody awaits
 /// log what they throw.
+/// It also keeps the cluster's record of when each node's agent was last heard (<see cref="HeardNodes"/>, reported by
+/// every silo once a second): routing leaves out the replicas of a node not heard within the suspect window at answer
+/// time, whatever its grain last reported, and a node grain whose agent fell silent is asked to check its health with
+/// the silence the record saw, which brings it back on a surviving silo if its own died.
 /// </para>
 /// </summary>
 [Reentrant]
 public sealed partial class SchedulerGrain(
     [PersistentState("scheduler", "store")] IPersistentState<SchedulerState> state,
+    [PersistentState("scheduler-heard", "store")] IPersistentState<SchedulerHeardState> heardState,
     IOptions<CapacityOptions> options,
+    IOptions<FleetOptions> fleet,
+    IClusterMembershipService membership,
     TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain, IRemindable
 {
     private const string WatchReminder = "scheduler-watch";
     private const int MaxPassesPerRun = 16;
+
+    // How long after it starts an activation reads its predecessor's record of nodes heard again.
+    private static readonly TimeSpan HandOverWait = TimeSpan.FromSeconds(3);
+
+    // How late the record of nodes heard may learn of a heartbeat: two of the silos' reports (on a busy silo, one may
+    // come late).
+    private static readonly TimeSpan HeardLag = 2 * NodeLivenessReporter.Period;
 
     private readonly CapacityScheduler _model = new();
     private readonly Dictionary<string, decimal> _demand = new(StringComparer.Ordinal);
@@ -44,6 +59,13 @@ public sealed partial class SchedulerGrain(
     private Task _loop = Task.CompletedTask;
     private Task _rebuilt = Task.CompletedTask;
     private bool _dirty;
+
+    // When each node's agent was last heard, cluster-wide; the silos that reported (those that sent all they know since
+    // this activation began); how many nodes with replicas were silent at the last sweep.
+    private HeardNodes _heard = new(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag);
+    private readonly Dictionary<string, SiloAddress> _silos = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reportedAll = new(StringComparer.Ordinal);
+    private int _silent;
 
     // Counted from what the nodes did, not from the model's plans: a claim a node refuses preempts nothing.
     private long _preemptions;
@@ -81,6 +103,15 @@ public sealed partial class SchedulerGrain(
 
         var period = TimeSpan.FromSeconds(options.Value.ReconcileSeconds);
         this.RegisterGrainTimer(() => { Kick(); return Task.CompletedTask; }, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+        // The record carries on from the last activation's, if it handed it over; every silo then sends all it knows.
+        // Orleans may start this activation while the last one is still handing over (when the silo holding the
+        // grain's directory entry died, nothing stops a new activation elsewhere): read the hand-over again shortly.
+        var policy = fleet.Value.ToPolicy();
+        _heard = new HeardNodes(policy, HeardNodes.StartOf(policy, time.GetUtcNow()), HeardLag, heardState.State.Nodes);
+        this.RegisterGrainTimer(TakeLateHandOverAsync, new GrainTimerCreationOptions(HandOverWait, Timeout.InfiniteTimeSpan));
+        this.RegisterGrainTimer(
+            () => { SweepSilentNodes(); return Task.CompletedTask; },
+            new GrainTimerCreationOptions(NodeLivenessReporter.Period, NodeLivenessReporter.Period) { KeepAlive = true });
         // A reminder brings the scheduler back after its silo dies even if nothing calls it.
         await this.RegisterOrUpdateReminder(WatchReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
 
@@ -258,6 +289,98 @@ public sealed partial class SchedulerGrain(
         return Task.CompletedTask;
     }
 
+    public Task<bool> NodesHeardAsync(SiloAddress silo, NodeHeard[] heard, bool all)
+    {
+        var now = time.GetUtcNow();
+        var reporter = silo.ToParsableString();
+        _silos[reporter] = silo;
+        foreach (var node in heard)
+        {
+            _heard.Heard(node.NodeId, now - node.Ago, reporter);
+        }
+
+        if (all)
+        {
+            _reportedAll.Add(reporter);
+        }
+
+        return Task.FromResult(!_reportedAll.Contains(reporter));
+    }
+
+    /// <summary>Hands the record of nodes heard to the next activation (a silo that dies hands nothing over).</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Read first: a newer activation may have written since this one read it (the version must match).
+            await heardState.ReadStateAsync();
+            var known = new HeardNodes(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag, heardState.State.Nodes);
+            known.Merge(_heard.Known);
+            heardState.State.Nodes = new Dictionary<string, HeardNode>(known.Known, StringComparer.Ordinal);
+            await heardState.WriteStateAsync();
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogHeardNotHandedOver(e.Message);
+        }
+    }
+
+    /// <summary>Takes a hand-over that the last activation wrote after this one started.</summary>
+    private async Task TakeLateHandOverAsync()
+    {
+        try
+        {
+            await heardState.ReadStateAsync();
+            _heard.Merge(heardState.State.Nodes);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogHeardNotHandedOver(e.Message);
+        }
+    }
+
+    /// <summary>Whether the silo that reported a node is no longer active: the node's grain died with it.</summary>
+    private bool IsGone(string reporter) =>
+        !_silos.TryGetValue(reporter, out var silo) || membership.CurrentSnapshot.GetSiloStatus(silo) != SiloStatus.Active;
+
+    /// <summary>
+    /// Asks the grains of nodes that fell silent (still ready or suspect in the model) to check their health with the
+    /// silence the record saw, every two seconds at most until it reports the node down or is heard again; and, when
+    /// the nodes that take traffic changed, lets the scaling figures follow.
+    /// </summary>
+    private void SweepSilentNodes()
+    {
+        var now = time.GetUtcNow();
+        var candidates = _model.NodeHealths
+            .Where(n => n.Health is NodeHealth.Ready or NodeHealth.Suspect)
+            .Select(n => n.NodeId)
+            .ToArray();
+        foreach (var (nodeId, silence, grainLost) in _heard.DueForCheck(candidates, now, IsGone))
+        {
+            _ = CheckSilenceAsync(nodeId, silence, grainLost);
+        }
+
+        var silent = candidates.Count(n => !_heard.IsHeard(n, now) && _model.ReplicasOn(n).Count > 0);
+        if (silent != _silent)
+        {
+            _silent = silent;
+            ScalingChanged();
+        }
+    }
+
+    private async Task CheckSilenceAsync(string nodeId, TimeSpan silence, bool grainLost)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId)).CheckSilenceAsync(silence, grainLost);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // Its silo may not be declared dead yet: the next sweep asks again.
+            LogNodeUnreachable(nodeId, e.Message);
+        }
+    }
+
     // The answers below wait for the read-back after activation: before it, a known deployment would show no
     // replicas (an empty routing table for the gateway) and the fleet no allocation.
     public async Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId)
@@ -413,7 +536,7 @@ public sealed partial class SchedulerGrain(
             .ToArray();
     }
 
-    private static ReplicaView ToView(ScheduledReplica r) => new(
+    private ReplicaView ToView(ScheduledReplica r) => new(
         r.Replica.ReplicaId,
         r.Replica.DeploymentId,
         r.Replica.Model,
@@ -424,7 +547,9 @@ public sealed partial class SchedulerGrain(
         r.Replica.Ordinal,
         IsRoutable(r));
 
-    private static bool IsRoutable(ScheduledReplica r) => r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready;
+    /// <summary>A ready replica on a ready node whose agent was heard within the suspect window, as of now.</summary>
+    private bool IsRoutable(ScheduledReplica r) =>
+        r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready && _heard.IsHeard(r.NodeId, time.GetUtcNow());
 
     private void Apply(NodePlacementReport report)
     {

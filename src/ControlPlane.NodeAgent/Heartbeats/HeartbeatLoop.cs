@@ -7,7 +7,10 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 
 /// <summary>
 /// Reads the GPUs, sends a heartbeat with them, the replicas and the model cache, applies the reply's desired
-/// replicas and prefetch list, waits; until cancelled. Never gives up on the server. Stopping the replicas at exit is the caller's choice, not the loop's.
+/// replicas and prefetch list, waits; until cancelled. Never gives up on the server: a heartbeat that fails is sent
+/// again to the next server of the list, soon enough that the node stays within its suspect window while any server
+/// answers (<see cref="Backoff"/>), and never sooner than a server's <c>Retry-After</c>. Stopping the replicas at exit
+/// is the caller's choice, not the loop's.
 /// </summary>
 internal sealed class HeartbeatLoop(
     HeartbeatClient client,
@@ -59,6 +62,7 @@ internal sealed class HeartbeatLoop(
         var sequence = ++_sequence;
         var result = await client.SendAsync(
             new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report()),
+            HeartbeatClient.RequestTimeout(_interval),
             cancellationToken);
 
         switch (result.Outcome)
@@ -69,7 +73,7 @@ internal sealed class HeartbeatLoop(
 
             case HeartbeatOutcome.Unauthorized:
             {
-                var delay = backoff.CappedDelay();
+                var delay = backoff.SlowDelay();
                 log.Error($"heartbeat {sequence}: {result.Message}; retrying in {delay.TotalSeconds:0.0} s");
                 return delay;
             }
@@ -81,8 +85,14 @@ internal sealed class HeartbeatLoop(
 
             case HeartbeatOutcome.Unavailable:
             {
-                var delay = backoff.NextDelay();
-                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying in {delay.TotalSeconds:0.0} s");
+                var delay = backoff.NextDelay(_interval, client.ServerCount);
+                if (result.RetryAfter is { } retryAfter && retryAfter > delay)
+                {
+                    delay = retryAfter < MaxInterval ? retryAfter : MaxInterval;
+                }
+
+                var next = client.FailOver() ? $" with {client.Server}" : "";
+                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying{next} in {delay.TotalSeconds:0.0} s");
                 return delay;
             }
 

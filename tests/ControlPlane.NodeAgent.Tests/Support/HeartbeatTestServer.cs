@@ -106,6 +106,11 @@ internal sealed class HeartbeatTestServer : IAsyncDisposable
             }
 
             context.Response.StatusCode = response.Status;
+            if (response.RetryAfterSeconds is { } retryAfter)
+            {
+                context.Response.AddHeader("Retry-After", retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             if (response.Body is not null)
             {
                 context.Response.ContentType = response.ContentType;
@@ -133,7 +138,7 @@ internal sealed record ReceivedHeartbeat(string Method, string Path, string? Aut
         [.. Body.GetProperty("replicas").EnumerateArray().Select(r => $"{r.GetProperty("replicaId").GetString()}={r.GetProperty("state").GetString()}")];
 }
 
-internal sealed record TestResponse(int Status, string? Body, string ContentType = "application/json", bool Never = false)
+internal sealed record TestResponse(int Status, string? Body, string ContentType = "application/json", bool Never = false, int? RetryAfterSeconds = null)
 {
     public static TestResponse Ok(int intervalSeconds) =>
         new(200, $$"""{"heartbeatIntervalSeconds": {{intervalSeconds}}, "desired": []}""");
