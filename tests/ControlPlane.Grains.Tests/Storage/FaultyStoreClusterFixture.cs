@@ -59,6 +59,9 @@ public sealed class FaultyStoreClusterFixture(PostgresFixture postgres) : IAsync
                 o.ConnectionString = connectionString;
             });
             silo.Services.AddSingleton(TimeProvider.System);
+            // As the server registers it: node grains report the heartbeats they accept to the scheduler through it.
+            silo.Services.AddSingleton<ControlPlane.Grains.Fleet.NodeLivenessReporter>();
+            silo.Services.AddHostedService(sp => sp.GetRequiredService<ControlPlane.Grains.Fleet.NodeLivenessReporter>());
             // No forecast: desired replicas follow demand exactly, so a test knows the count.
             silo.Services.Configure<CapacityOptions>(o => o.ForecastHorizonSeconds = 0);
             silo.Services.AddLogging(logging => logging.AddProvider(Log));
