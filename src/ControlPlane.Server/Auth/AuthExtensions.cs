@@ -15,7 +15,10 @@ public static class AuthExtensions
     {
         var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         builder.Services.AddSingleton(operatorToken);
-        builder.Services.AddSingleton(new TokenService(operatorToken.Value, auth.SigningKey));
+        var installation = builder.Configuration.GetSection(ClusteringOptions.SectionName).Get<ClusteringOptions>()?.ServiceId ?? new ClusteringOptions().ServiceId;
+        builder.Services.AddSingleton(new TokenService(operatorToken.Value, auth.SigningKey, installation));
+        builder.Services.AddSingleton<RevokedTokenCache>();
+        builder.Services.AddHostedService<RevokedTokenRefresher>();
         builder.Services
             .AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
@@ -30,6 +33,15 @@ public static class AuthExtensions
     public static string? Subject(this ClaimsPrincipal user) => user.FindFirstValue(ControlPlaneClaims.Subject);
 
     public static string? TokenId(this ClaimsPrincipal user) => user.FindFirstValue(ControlPlaneClaims.TokenId);
+
+    /// <summary>When the caller's token expires; null for the bootstrap token (and node tokens).</summary>
+    public static DateTimeOffset? TokenExpires(this ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirstValue(ControlPlaneClaims.Expires), System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
+
+    /// <summary>Who the caller is, as the token registry records issuers: <c>bootstrap</c>, or <c>token:{id}</c>.</summary>
+    public static string Issuer(this ClaimsPrincipal user) => user.TokenId() is { } id ? "token:" + id : "bootstrap";
 }
 
 /// <summary>The operator token in force and where it came from.</summary>

@@ -119,6 +119,21 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             return ValidateOptionsResult.Fail("Auth:SigningKey must be at least 32 characters.");
         }
 
+        if (options.MaxTokenLifetimeDays is < 1 or > 3_660)
+        {
+            return ValidateOptionsResult.Fail("Auth:MaxTokenLifetimeDays must be between 1 and 3660.");
+        }
+
+        if (options.DefaultTokenLifetimeDays < 1 || options.DefaultTokenLifetimeDays > options.MaxTokenLifetimeDays)
+        {
+            return ValidateOptionsResult.Fail("Auth:DefaultTokenLifetimeDays must be between 1 and Auth:MaxTokenLifetimeDays.");
+        }
+
+        if (options.RevocationRefreshSeconds is < 1 or > 60)
+        {
+            return ValidateOptionsResult.Fail("Auth:RevocationRefreshSeconds must be between 1 and 60.");
+        }
+
         return ValidateOptionsResult.Success;
     }
 }
