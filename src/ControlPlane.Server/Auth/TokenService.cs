@@ -33,11 +33,14 @@ public sealed partial class TokenService
     private readonly byte[] _bootstrapHash;
     private readonly byte[] _signingKey;
     private readonly string _installation;
+    private readonly bool _bootstrapEnabled;
 
     /// <param name="installation">What tells this installation's tokens from another's (its <c>Clustering:ServiceId</c>).</param>
-    public TokenService(string bootstrapToken, string? signingKey, string installation)
+    /// <param name="bootstrapEnabled">Whether the bootstrap token itself is accepted (it still derives the default signing key).</param>
+    public TokenService(string bootstrapToken, string? signingKey, string installation, bool bootstrapEnabled = true)
     {
         _installation = installation;
+        _bootstrapEnabled = bootstrapEnabled;
         _bootstrapHash = SHA256.HashData(Encoding.UTF8.GetBytes(bootstrapToken));
         _signingKey = signingKey is not null
             ? SHA256.HashData(Encoding.UTF8.GetBytes(signingKey))
@@ -66,7 +69,7 @@ public sealed partial class TokenService
         if (!token.StartsWith(Prefix, StringComparison.Ordinal))
         {
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
-            return CryptographicOperations.FixedTimeEquals(hash, _bootstrapHash)
+            return CryptographicOperations.FixedTimeEquals(hash, _bootstrapHash) && _bootstrapEnabled
                 ? new TokenIdentity(Roles.Operator, "bootstrap", null)
                 : null;
         }

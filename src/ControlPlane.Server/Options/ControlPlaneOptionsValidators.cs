@@ -134,6 +134,24 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             return ValidateOptionsResult.Fail("Auth:RevocationRefreshSeconds must be between 1 and 60.");
         }
 
+        if (options.Oidc.Enabled)
+        {
+            if (!Uri.TryCreate(options.Oidc.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Authority must be an absolute http or https URL (the issuer).");
+            }
+
+            if (authority.Scheme == "http" && options.Oidc.RequireHttpsMetadata)
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Authority must be https (or set Auth:Oidc:RequireHttpsMetadata=false for a provider on loopback).");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Oidc.Audience) || string.IsNullOrWhiteSpace(options.Oidc.RoleClaim) || string.IsNullOrWhiteSpace(options.Oidc.OperatorRole))
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Audience, Auth:Oidc:RoleClaim and Auth:Oidc:OperatorRole are required with Auth:Oidc:Authority.");
+            }
+        }
+
         return ValidateOptionsResult.Success;
     }
 }
