@@ -27,7 +27,7 @@ public sealed partial class TokenRegistryGrain(
 
         Forget(token.IssuedAt);
         S.Tokens[token.TokenId] = token;
-        await WriteAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogIssued(token.TokenId, token.Role, token.Subject, token.IssuedBy, token.ExpiresAt);
     }
 
@@ -54,7 +54,7 @@ public sealed partial class TokenRegistryGrain(
         Forget(at);
         S.Tokens[tokenId] = revoked;
         S.RevocationVersion++;
-        await WriteAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogRevoked(tokenId, token.Role, token.Subject, revokedBy);
         return new TokenRevocation(TokenRevocationStatus.Revoked, revoked);
     }
@@ -76,20 +76,6 @@ public sealed partial class TokenRegistryGrain(
         foreach (var expired in S.Tokens.Values.Where(t => t.ExpiresAt + ForgetAfter <= now).Select(t => t.TokenId).ToArray())
         {
             S.Tokens.Remove(expired);
-        }
-    }
-
-    /// <summary>Writes, or on failure reads back what is stored, so a change that was not written is not served from memory.</summary>
-    private async Task WriteAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            await state.ReadStateAsync();
-            throw;
         }
     }
 }

@@ -19,6 +19,12 @@ namespace ControlPlane.Grains.Deployments;
 /// awaiting, and a single reconcile loop runs the decisions. Reports from a node with a claim or release in flight
 /// are held back until its answer arrives, so an older report cannot undo a decision the node has already taken.
 /// </para>
+/// <para>
+/// The deployments it stores change only through its group commit, together with the model, and a failed write puts
+/// both back as stored: an admission, a desired count or a removal is believed only once written. Any failed call to
+/// another grain is an unknown outcome (that node is read again before the next decision), and the loops nobody awaits
+/// log what they throw.
+/// </para>
 /// </summary>
 [Reentrant]
 public sealed partial class SchedulerGrain(
@@ -34,7 +40,7 @@ public sealed partial class SchedulerGrain(
     private readonly Dictionary<string, decimal> _demand = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePlacementReport?> _inFlight = new(StringComparer.Ordinal);
     private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private GroupCommit<DeploymentChange, EntryChange>? _commit;
     private Task _loop = Task.CompletedTask;
     private Task _rebuilt = Task.CompletedTask;
     private bool _dirty;
@@ -61,6 +67,10 @@ public sealed partial class SchedulerGrain(
 
     // Replicas claimed and not ready yet: when and where they were placed, to learn their deployment's load time.
     private readonly Dictionary<string, (string NodeId, string DeploymentId, DateTimeOffset At)> _loading = new(StringComparer.Ordinal);
+
+    /// <summary>Writes of the deployments, in groups; the model changes with the stored state (see <see cref="Apply"/>).</summary>
+    private GroupCommit<DeploymentChange, EntryChange> Commit => _commit ??= new(
+        Apply, () => state.WriteStateAsync(), e => state.ReloadAsync(this, logger, e, Reloaded));
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -103,33 +113,14 @@ public sealed partial class SchedulerGrain(
     {
         // Admission weighs the whole fleet: a model still being read back would refuse what fits.
         await RebuiltAsync();
-        var id = deployment.Spec.DeploymentId;
-        if (_model.Deployments.TryGetValue(id, out var known))
+        var (before, after) = await Commit.SubmitAsync(new Admit(deployment));
+        if (after is not null && after.Generation == deployment.Generation && after.Spec.Equals(deployment.Spec))
         {
-            if (known.Generation > deployment.Generation)
-            {
-                return AdmissionResult.Stale;
-            }
-
-            if (known.Generation == deployment.Generation && known.Spec.Equals(deployment.Spec))
-            {
-                return AdmissionResult.Admitted;
-            }
+            Kick();
+            return AdmissionResult.Admitted;
         }
 
-        if (!_model.CanAdmit(deployment.Spec))
-        {
-            LogRefused(id, deployment.Spec.ReservedReplicas, deployment.Spec.GpusPerReplica);
-            return AdmissionResult.Refused;
-        }
-
-        // A migration keeps the desired count the deployment already has.
-        var admitted = known is null ? deployment : deployment with { Desired = known.Desired };
-        _model.SetDeployment(admitted);
-        state.State.Deployments[id] = admitted;
-        await WriteAsync();
-        Kick();
-        return AdmissionResult.Admitted;
+        return before is not null && before.Generation > deployment.Generation ? AdmissionResult.Stale : AdmissionResult.Refused;
     }
 
     public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond)
@@ -153,13 +144,11 @@ public sealed partial class SchedulerGrain(
             _scalingSent[deploymentId] = (figure, demandTokensPerSecond);
         }
 
-        if (known.Desired != desired)
+        // Submitted even when the model already has it: the model may hold a change whose write is still in flight.
+        var (before, after) = await Commit.SubmitAsync(new Desire(deploymentId, desired));
+        if (before != after)
         {
-            var next = known with { Desired = desired };
-            _model.SetDeployment(next);
-            state.State.Deployments[deploymentId] = next;
             Kick();
-            await WriteAsync();
         }
 
         return scaling;
@@ -167,18 +156,87 @@ public sealed partial class SchedulerGrain(
 
     public async Task<bool> RemoveAsync(string deploymentId)
     {
+        var (before, _) = await Commit.SubmitAsync(new Remove(deploymentId));
         _demand.Remove(deploymentId);
         _keeps.Remove(deploymentId);
         _scalingSent.Remove(deploymentId);
-        if (!_model.RemoveDeployment(deploymentId))
+        if (before is null)
         {
             return false;
         }
 
-        state.State.Deployments.Remove(deploymentId);
         Kick();
-        await WriteAsync();
         return true;
+    }
+
+    /// <summary>
+    /// Applies one change to the stored deployments and the model together (under the group commit's writer, so each
+    /// sees the changes before it): the deployment's entry before and after it.
+    /// </summary>
+    private (EntryChange, bool Changed) Apply(DeploymentChange change)
+    {
+        var before = _model.Deployments.GetValueOrDefault(change.DeploymentId);
+        var after = change switch
+        {
+            Admit admit => Admitted(before, admit.Deployment),
+            Desire desire => before is null || before.Desired == desire.Desired ? before : before with { Desired = desire.Desired },
+            Remove => null,
+            _ => throw new ArgumentOutOfRangeException(nameof(change), change, "Unknown change."),
+        };
+
+        if (after == before)
+        {
+            return (new EntryChange(before, after), false);
+        }
+
+        if (after is null)
+        {
+            _model.RemoveDeployment(change.DeploymentId);
+            state.State.Deployments.Remove(change.DeploymentId);
+        }
+        else
+        {
+            _model.SetDeployment(after);
+            state.State.Deployments[change.DeploymentId] = after;
+        }
+
+        return (new EntryChange(before, after), true);
+    }
+
+    /// <summary>
+    /// The entry after an admission: the known one when the offer is stale or refused (or the same again), else the offer
+    /// (a migration keeps the desired count the deployment already has).
+    /// </summary>
+    private ScheduledDeployment? Admitted(ScheduledDeployment? known, ScheduledDeployment offer)
+    {
+        if (known is not null && (known.Generation > offer.Generation || (known.Generation == offer.Generation && known.Spec.Equals(offer.Spec))))
+        {
+            return known;
+        }
+
+        if (!_model.CanAdmit(offer.Spec))
+        {
+            LogRefused(offer.Spec.DeploymentId, offer.Spec.ReservedReplicas, offer.Spec.GpusPerReplica);
+            return known;
+        }
+
+        return known is null ? offer : offer with { Desired = known.Desired };
+    }
+
+    /// <summary>After a failed write: the model's deployments are put back to what storage holds.</summary>
+    private void Reloaded()
+    {
+        foreach (var id in _model.Deployments.Keys.Where(id => !state.State.Deployments.ContainsKey(id)).ToArray())
+        {
+            _model.RemoveDeployment(id);
+        }
+
+        foreach (var deployment in state.State.Deployments.Values.Where(d => _model.Deployments.GetValueOrDefault(d.Spec.DeploymentId) != d))
+        {
+            _model.SetDeployment(deployment);
+        }
+
+        Kick();
     }
 
     public Task NodeChangedAsync(NodePlacementReport report)
@@ -274,7 +332,7 @@ public sealed partial class SchedulerGrain(
         _scalingDirty = true;
         if (_scalingLoop.IsCompleted)
         {
-            _scalingLoop = PushScalingAsync();
+            _scalingLoop = ObservedAsync(PushScalingAsync, "scaling");
         }
     }
 
@@ -288,8 +346,9 @@ public sealed partial class SchedulerGrain(
         {
             await RebuiltAsync();
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception)
         {
+            // The reconcile loop logs it; the next change or tick tries again.
             return;
         }
 
@@ -307,7 +366,7 @@ public sealed partial class SchedulerGrain(
                     await GrainFactory.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(s.Id)).SetScalingDemandAsync(s.Scaling, s.ForDemand);
                     _scalingSent[s.Id] = (s.Scaling, s.ForDemand);
                 }
-                catch (Exception e) when (e is TimeoutException or OrleansException)
+                catch (Exception e)
                 {
                     LogDeploymentUnreachable(s.Id, e.Message);
                 }
@@ -412,7 +471,7 @@ public sealed partial class SchedulerGrain(
         {
             await GrainFactory.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).ObserveLoadAsync(replicaId, loadTime);
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
             LogDeploymentUnreachable(deploymentId, e.Message);
         }
@@ -426,7 +485,23 @@ public sealed partial class SchedulerGrain(
         _dirty = true;
         if (_loop.IsCompleted)
         {
-            _loop = RunAsync();
+            _loop = ObservedAsync(RunAsync, "reconcile");
+        }
+    }
+
+    /// <summary>
+    /// Runs a loop that nobody awaits (the reconcile and the scaling loop): whatever it throws is logged here, where it
+    /// would otherwise vanish with the task. The next change or reconcile tick runs the loop again.
+    /// </summary>
+    private async Task ObservedAsync(Func<Task> loop, string name)
+    {
+        try
+        {
+            await loop();
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed(name, e);
         }
     }
 
@@ -447,7 +522,7 @@ public sealed partial class SchedulerGrain(
         {
             await RebuiltAsync();
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
             // Without the list of nodes nothing can be decided safely; the timer kicks a new attempt.
             LogRebuildFailed(e.Message);
@@ -501,7 +576,7 @@ public sealed partial class SchedulerGrain(
                     LogPrefetch(nodeId, string.Join(", ", wanted));
                 }
             }
-            catch (Exception e) when (e is TimeoutException or OrleansException)
+            catch (Exception e)
             {
                 LogNodeUnreachable(nodeId, e.Message);
             }
@@ -551,7 +626,7 @@ public sealed partial class SchedulerGrain(
                 }
             }
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
             // Unknown outcome: read the node's state before deciding anything more about it.
             LogNodeUnreachable(nodeId, e.Message);
@@ -585,7 +660,7 @@ public sealed partial class SchedulerGrain(
 
                 _stale.Remove(nodeId);
             }
-            catch (Exception e) when (e is TimeoutException or OrleansException)
+            catch (Exception e)
             {
                 LogNodeUnreachable(nodeId, e.Message);
             }
@@ -599,17 +674,15 @@ public sealed partial class SchedulerGrain(
         _ => "",
     };
 
-    /// <summary>Writes one at a time: reentrant calls must not race each other's ETags.</summary>
-    private async Task WriteAsync()
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private abstract record DeploymentChange(string DeploymentId);
+
+    /// <summary>Add a deployment, or migrate it to a newer generation, if admission control accepts it.</summary>
+    private sealed record Admit(ScheduledDeployment Deployment) : DeploymentChange(Deployment.Spec.DeploymentId);
+
+    private sealed record Desire(string DeploymentId, int Desired) : DeploymentChange(DeploymentId);
+
+    private sealed record Remove(string DeploymentId) : DeploymentChange(DeploymentId);
+
+    /// <summary>A deployment's entry before and after a change (null: not there).</summary>
+    private readonly record struct EntryChange(ScheduledDeployment? Before, ScheduledDeployment? After);
 }

@@ -95,7 +95,7 @@ public sealed partial class NodeGrain(
         S.Scheduling = NodeScheduling.Schedulable;
         S.CapacityVersion++;
         S.PlacementVersion++;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
 
         _lastAliveAt = now;
         StartHealthTimer();
@@ -163,7 +163,7 @@ public sealed partial class NodeGrain(
             S.CapacityVersion++;
             FitSlotsToInventory();
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             await TellPoolAsync();
             await TellSchedulerAsync();
             if (healthChanged)
@@ -174,7 +174,7 @@ public sealed partial class NodeGrain(
         else if (replicasChanged || cacheChanged)
         {
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             await TellSchedulerAsync();
         }
 
@@ -206,7 +206,7 @@ public sealed partial class NodeGrain(
         S.Replicas.RemoveAll(r => outcome.Preempted.Any(v => v.ReplicaId == r.ReplicaId));
         S.Replicas.Add(replica with { GpuIndices = outcome.Slots.GpusOf(replica.ReplicaId), State = ReplicaState.Starting });
         S.PlacementVersion++;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         // The scheduler learns of this claim from the answer itself.
         _schedulerHeard = S.PlacementVersion;
         LogClaimed(S.Terms!.NodeId, replica.ReplicaId, string.Join(',', replica.GpuIndices), replica.Tier, outcome.Preempted.Length);
@@ -225,7 +225,7 @@ public sealed partial class NodeGrain(
         {
             S.Slots = S.Slots!.Release(replicaId);
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             _schedulerHeard = S.PlacementVersion;
         }
 
@@ -244,7 +244,7 @@ public sealed partial class NodeGrain(
         }
 
         S.Prefetch = [.. models.Take(ModelCache.MaxModels)];
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogPrefetchSet(S.Terms!.NodeId, S.Prefetch.Count, string.Join(", ", S.Prefetch));
     }
 
@@ -260,7 +260,7 @@ public sealed partial class NodeGrain(
             S.Scheduling = scheduling;
             S.CapacityVersion++;
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             await TellPoolAsync();
             await TellSchedulerAsync();
             LogSchedulingChanged(S.Terms!.NodeId, scheduling);
@@ -310,7 +310,7 @@ public sealed partial class NodeGrain(
             S.Replicas.Clear();
         }
 
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         await TellPoolAsync();
         await TellSchedulerAsync();
         LogHealthChanged(S.Terms!.NodeId, health);

@@ -58,12 +58,16 @@ public static class ServerCommands
             }
         }
 
-        foreach (var (name, port) in new[] { ("Clustering:SiloPort", settings.Clustering.SiloPort), ("Clustering:GatewayPort", settings.Clustering.GatewayPort) })
+        // Both silo ports are checked before either is reported, so one attempt names every port to change.
+        var taken = new[] { ("Clustering:SiloPort", settings.Clustering.SiloPort), ("Clustering:GatewayPort", settings.Clustering.GatewayPort) }
+            .Where(p => !IsFree(IPAddress.Any, p.Item2))
+            .ToArray();
+        if (taken.Length > 0)
         {
-            if (!IsFree(IPAddress.Any, port))
-            {
-                throw new StartupException($"Port {port} ({name}) is already in use, perhaps by another silo on this machine: set {name} to a free port.");
-            }
+            var ports = string.Join(" and ", taken.Select(p => $"{p.Item2} ({p.Item1})"));
+            var flags = string.Join(" ", taken.Select(p => $"--{p.Item1} {p.Item2 + 1}"));
+            throw new StartupException(
+                $"{(taken.Length == 1 ? "Port" : "Ports")} {ports} {(taken.Length == 1 ? "is" : "are")} already in use, perhaps by another silo on this machine: choose free ones, e.g. {flags}.");
         }
     }
 

@@ -85,4 +85,25 @@ public sealed class StartupTests
         Assert.Contains($"Port {port} of http://127.0.0.1:{port} is already in use", server.Output);
         Assert.DoesNotContain("   at ", server.Output);
     }
+
+    [Fact]
+    public async Task Start_BothSiloPortsTaken_OneMessageNamesBothWithTheFlagsToChoose()
+    {
+        // Another silo on this machine holds Orleans' two ports: one attempt must say both, not one per attempt.
+        using var silo = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        using var gateway = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        silo.Start();
+        gateway.Start();
+        var siloPort = ((System.Net.IPEndPoint)silo.LocalEndpoint).Port;
+        var gatewayPort = ((System.Net.IPEndPoint)gateway.LocalEndpoint).Port;
+
+        await using var server = await ServerProcess.StartAsync(
+            new Dictionary<string, string> { ["Clustering:SiloPort"] = $"{siloPort}", ["Clustering:GatewayPort"] = $"{gatewayPort}" },
+            waitUntilReady: false);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"Ports {siloPort} (Clustering:SiloPort) and {gatewayPort} (Clustering:GatewayPort) are already in use", server.Output);
+        Assert.Contains($"--Clustering:SiloPort {siloPort + 1} --Clustering:GatewayPort {gatewayPort + 1}", server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
 }
