@@ -163,6 +163,8 @@ refuses "helm template refuses localhost clustering with 3 silos" render --set c
 refuses "helm template refuses azuretable without a bootstrap token Secret" render --set auth.existingSecret=
 refuses "helm template refuses postgres without a connection string Secret" render --set storage.existingSecret=
 refuses "helm template refuses an unknown storage provider" render --set storage.provider=sqlite
+refuses "helm template refuses a rate limit whose burst is below a tenth of its rate" render --set rateLimiting.gateway.burst=10
+refuses "values.schema.json refuses an unknown rateLimiting key" render --set rateLimiting.gatway.burst=10
 
 expect_kinds() {
     local dir="$1"; shift
@@ -242,7 +244,7 @@ check "kubectl kustomize deploy/kustomize/overlays/production" \
 check "kubectl kustomize deploy/kustomize/overlays/production/migrate" \
     sh -c '"$1" kustomize "$2" > "$3"' _ "$KUBECTL" "$kdir/overlays/production/migrate" "$work/kustomize-migrate.yaml"
 
-config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting)__[A-Za-z]+)' "$@" | sed 's/^.*://' | sort -u; }
+config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting|RateLimiting)__[A-Za-z_]+)' "$@" | sed 's/^.*://' | sort -u; }
 same_configuration() {
     diff <(config_names "$work/default/controlplane/templates/deployment.yaml") \
         <("$KUBECTL" kustomize "$kdir/base" | config_names /dev/stdin)

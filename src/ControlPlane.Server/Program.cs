@@ -2,6 +2,7 @@ using ControlPlane.Server.Api;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
+using ControlPlane.Server.RateLimiting;
 
 try
 {
@@ -26,6 +27,7 @@ try
 
     builder.AddControlPlaneApi();
     builder.AddControlPlaneAuth(operatorToken);
+    builder.AddControlPlaneRateLimiting(settings.RateLimiting);
     builder.AddControlPlaneTelemetry();
     builder.AddControlPlaneHealthChecks(settings.Storage);
     builder.AddControlPlaneSilo(settings);
@@ -35,6 +37,7 @@ try
     app.UseStatusCodePages();
     app.UseManagementPort(settings.Hosting);
     app.UseAuthentication();
+    app.UseControlPlaneRateLimiting();
     app.UseAuthorization();
     app.MapControlPlaneOperations();
     app.MapAdminApi();

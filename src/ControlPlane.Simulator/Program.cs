@@ -27,6 +27,7 @@ return options.Command switch
     SimulatorCommand.Live => await new LiveCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.LoadUsage => await new LoadUsageCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.LoadHeartbeats => await new LoadHeartbeatsCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
+    SimulatorCommand.LoadFlood => await new LoadFloodCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     SimulatorCommand.Simulate => await new SimulateCommand(options, Console.Out, Console.Error).RunAsync(stopping.Token),
     _ => throw new InvalidOperationException($"no runner for {options.Command}"),
 };

@@ -117,6 +117,11 @@ The silo's shutdown timeout: the termination grace period less the preStop sleep
 {{- if and (eq $s.provider "postgres") (not $s.existingSecret) }}
 {{- fail "storage.existingSecret is required with storage.provider postgres" }}
 {{- end }}
+{{- range $name, $limit := .Values.rateLimiting }}
+{{- if and (kindIs "map" $limit) (lt (mulf (float64 $limit.burst) 10.0) (float64 $limit.perSecond)) }}
+{{- fail (printf "rateLimiting.%s.burst must be at least a tenth of rateLimiting.%s.perSecond (a bucket refills every 100 ms at the most)" $name $name) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -192,6 +197,15 @@ the migration Job so that both see the same storage.
   value: {{ .Values.fleet.downAfterMissedHeartbeats | quote }}
 - name: Fleet__WatchdogPeriodSeconds
   value: {{ .Values.fleet.watchdogPeriodSeconds | quote }}
+- name: RateLimiting__Enabled
+  value: {{ .Values.rateLimiting.enabled | toString | quote }}
+{{- range $name, $key := dict "node" "Node" "gateway" "Gateway" "customer" "Customer" "operator" "Operator" "anonymous" "Anonymous" "failedAuthentication" "FailedAuthentication" }}
+{{- $limit := index $.Values.rateLimiting $name }}
+- name: RateLimiting__{{ $key }}__Burst
+  value: {{ $limit.burst | int64 | quote }}
+- name: RateLimiting__{{ $key }}__PerSecond
+  value: {{ $limit.perSecond | toString | quote }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}

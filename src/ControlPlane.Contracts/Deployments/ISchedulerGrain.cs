@@ -45,6 +45,13 @@ public interface ISchedulerGrain : IGrainWithStringKey
     [Alias("NodesHeardAsync.2")]
     Task<bool> NodesHeardAsync(SiloAddress silo, NodeHeard[] heard, bool all);
 
+    /// <summary>
+    /// Which of <paramref name="deploymentIds"/> exist: the scheduler holds every deployment's spec, so an API can refuse
+    /// an unknown id without activating a deployment grain for it. Reads stored state only (no fleet read-back).
+    /// </summary>
+    [Alias("FindDeploymentsAsync")]
+    Task<IReadOnlyList<string>> FindDeploymentsAsync(IReadOnlyList<string> deploymentIds);
+
     /// <summary>A deployment's replicas as placed; null when the scheduler has no such deployment.</summary>
     [Alias("GetReplicasAsync")]
     Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId);

@@ -381,6 +381,9 @@ public sealed partial class SchedulerGrain(
         }
     }
 
+    public Task<IReadOnlyList<string>> FindDeploymentsAsync(IReadOnlyList<string> deploymentIds) =>
+        Task.FromResult<IReadOnlyList<string>>(deploymentIds.Where(_model.Deployments.ContainsKey).ToArray());
+
     // The answers below wait for the read-back after activation: before it, a known deployment would show no
     // replicas (an empty routing table for the gateway) and the fleet no allocation.
     public async Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId)

@@ -143,13 +143,16 @@ internal sealed class HeartbeatClient
         };
     }
 
-    /// <summary>The server's <c>Retry-After</c>, in seconds or as a date; null without one.</summary>
-    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    /// <summary>
+    /// How long the server asked the agent to wait (<c>Retry-After</c>): seconds, or a date taken against the
+    /// response's own <c>Date</c> (the server's clock on both sides, so the agent's clock does not matter).
+    /// </summary>
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
-        { Delta: { } delta } => delta,
-        { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
-        _ => null,
-    };
+        var header = response.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } until && response.Headers.Date is { } now ? until - now : null);
+        return wait > TimeSpan.Zero ? wait : null;
+    }
 
     private static HeartbeatResult ParseReply(string body, string status)
     {

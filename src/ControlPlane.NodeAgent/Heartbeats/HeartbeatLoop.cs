@@ -85,14 +85,18 @@ internal sealed class HeartbeatLoop(
 
             case HeartbeatOutcome.Unavailable:
             {
+                // A server that says when to come back (throttled, or busy) is not asked again sooner; the back-off
+                // still grows underneath, and no answer makes the agent wait longer than its longest interval.
                 var delay = backoff.NextDelay(_interval, client.ServerCount);
-                if (result.RetryAfter is { } retryAfter && retryAfter > delay)
+                var asked = "";
+                if (result.RetryAfter is { } retryAfter)
                 {
-                    delay = retryAfter < MaxInterval ? retryAfter : MaxInterval;
+                    delay = TimeSpan.FromTicks(Math.Max(delay.Ticks, Math.Min(retryAfter.Ticks, MaxInterval.Ticks)));
+                    asked = $" (the server asked for {retryAfter.TotalSeconds:0.#} s)";
                 }
 
                 var next = client.FailOver() ? $" with {client.Server}" : "";
-                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying{next} in {delay.TotalSeconds:0.0} s");
+                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying{next} in {delay.TotalSeconds:0.0} s{asked}");
                 return delay;
             }
 

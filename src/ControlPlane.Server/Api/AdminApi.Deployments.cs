@@ -30,7 +30,7 @@ public static partial class AdminApi
     }
 
     private static async Task<Results<Created<DeploymentResponse>, Ok<DeploymentResponse>, ValidationProblem, ProblemHttpResult>> CreateDeploymentAsync(
-        CreateDeploymentRequest request, IGrainFactory grains)
+        CreateDeploymentRequest request, IGrainFactory grains, DeploymentIndex index)
     {
         var (spec, errors) = DeploymentMapping.ToSpec(request);
         if (spec is null)
@@ -39,6 +39,11 @@ public static partial class AdminApi
         }
 
         var result = await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(spec.DeploymentId)).CreateAsync(spec);
+        if (result.Status == DeploymentCommandStatus.Done)
+        {
+            index.Remember(spec.DeploymentId);
+        }
+
         return result.Status switch
         {
             DeploymentCommandStatus.Done => TypedResults.Created($"/admin/v1/deployments/{spec.DeploymentId}", DeploymentMapping.ToResponse(result.Deployment!)),
@@ -95,10 +100,11 @@ public static partial class AdminApi
         };
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteDeploymentAsync(string deploymentId, IGrainFactory grains)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteDeploymentAsync(string deploymentId, IGrainFactory grains, DeploymentIndex index)
     {
         var deleted = Ids.IsValid(deploymentId)
             && await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).DeleteAsync();
+        index.Forget(deploymentId);
         return deleted ? TypedResults.NoContent() : DeploymentNotFound(deploymentId);
     }
 

@@ -29,6 +29,7 @@ public static class AgentApi
         string nodeId,
         HeartbeatRequest request,
         ClaimsPrincipal user,
+        HttpContext http,
         IGrainFactory grains,
         ControlPlaneMetrics metrics)
     {
@@ -65,16 +66,23 @@ public static class AgentApi
                 statusCode: StatusCodes.Status404NotFound,
                 title: "No such node.",
                 detail: $"Node '{nodeId}' is not enrolled."),
-            HeartbeatResult.TokenRevoked => TypedResults.Problem(
+            HeartbeatResult.TokenRevoked => Challenge(http, TypedResults.Problem(
                 statusCode: StatusCodes.Status401Unauthorized,
                 title: "The token was replaced.",
-                detail: $"This token is no longer valid for node '{nodeId}'; ask an operator for the current one."),
+                detail: $"This token is no longer valid for node '{nodeId}'; ask an operator for the current one.")),
             // A stale heartbeat is answered like any other: the agent has nothing to fix.
             _ => TypedResults.Ok(new HeartbeatResponse(
                 outcome.HeartbeatIntervalSeconds,
                 (outcome.Desired ?? []).Select(ToDesired).ToArray(),
                 outcome.Prefetch ?? [])),
         };
+    }
+
+    /// <summary>A 401 decided here rather than by the authentication handler still carries the bearer challenge.</summary>
+    private static ProblemHttpResult Challenge(HttpContext http, ProblemHttpResult problem)
+    {
+        http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(BearerChallenge.InvalidToken, problem.ProblemDetails.Title ?? "The token is not valid.");
+        return problem;
     }
 
     // A dedicated replica's spare capacity serves shared requests for its model, behind its own deployment's.

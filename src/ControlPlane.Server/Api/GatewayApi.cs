@@ -32,7 +32,8 @@ public static class GatewayApi
         return app;
     }
 
-    private static async Task<Results<Ok<DemandResponse>, ValidationProblem, ProblemHttpResult>> ReportDemandAsync(DemandRequest request, IGrainFactory grains)
+    private static async Task<Results<Ok<DemandResponse>, ValidationProblem, ProblemHttpResult>> ReportDemandAsync(
+        DemandRequest request, IGrainFactory grains, DeploymentIndex index)
     {
         var single = request.DeploymentId is not null || request.TokensPerSecond is not null;
         if (single == request.Signals is not null)
@@ -67,9 +68,17 @@ public static class GatewayApi
             return TypedResults.ValidationProblem(errors, title: "The demand signal is not valid; nothing was recorded.");
         }
 
-        var results = await Task.WhenAll(signals.Select(s =>
-            grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(s!.DeploymentId!)).ReportDemandAsync(s.TokensPerSecond!.Value)));
+        // Only deployments that exist are called: an id made up by the caller activates nothing.
+        var existing = await index.ExistingAsync(signals.Select(s => s!.DeploymentId!).ToArray());
+        var results = await Task.WhenAll(signals.Select(s => existing.Contains(s!.DeploymentId!)
+            ? grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(s.DeploymentId!)).ReportDemandAsync(s.TokensPerSecond!.Value)
+            : Task.FromResult(new DeploymentCommandResult(DeploymentCommandStatus.NotFound, null))));
         var unknown = signals.Where((_, i) => results[i].Status == DeploymentCommandStatus.NotFound).Select(s => s!.DeploymentId!).ToArray();
+        foreach (var id in unknown)
+        {
+            index.Forget(id);
+        }
+
         if (single && unknown.Length > 0)
         {
             return AdminApi.DeploymentNotFound(unknown[0]);

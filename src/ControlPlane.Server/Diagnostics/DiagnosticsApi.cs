@@ -21,7 +21,8 @@ public static class DiagnosticsApi
             return app;
         }
 
-        var diagnostics = app.MapGroup("/diagnostics/v1").WithTags("Diagnostics");
+        // Not limited: the baselines are measured at rates no anonymous caller is allowed (and exist only on a benchmark's server).
+        var diagnostics = app.MapGroup("/diagnostics/v1").WithTags("Diagnostics").DisableRateLimiting();
 
         // No token: the bare endpoint is the baseline that the heartbeat's token check is part of the cost against.
         diagnostics.MapPost("/echo/{key}", EchoAsync)

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
+using ControlPlane.Server.Api.Deployments;
 using ControlPlane.Server.Api.Partners;
 using ControlPlane.Server.Metrics;
 using ControlPlane.Server.Options;
@@ -19,6 +20,7 @@ public static class ControlPlaneHostingExtensions
     {
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PartnerCache>();
+        builder.Services.AddSingleton<DeploymentIndex>();
         builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.SectionName).ValidateOnStart();
         builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BillingOptions>, BillingOptionsValidator>();
@@ -79,8 +81,9 @@ public static class ControlPlaneHostingExtensions
 
     public static WebApplication MapControlPlaneOperations(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponses.WriteAsync }).AllowAnonymous();
+        // Probes are never throttled: a 429 would restart the silo or take it out of its Service.
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous().DisableRateLimiting();
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponses.WriteAsync }).AllowAnonymous().DisableRateLimiting();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi().AllowAnonymous();
         return app;

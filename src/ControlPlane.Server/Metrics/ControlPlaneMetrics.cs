@@ -15,6 +15,7 @@ public sealed class ControlPlaneMetrics
     public const string MeterName = "ControlPlane";
 
     private readonly Counter<long> _heartbeats;
+    private readonly Counter<long> _throttled;
     private volatile IReadOnlyList<PoolTotals> _pools = [];
     private volatile SchedulerSummary? _scheduler;
     private volatile SharingFigures? _sharing;
@@ -26,6 +27,10 @@ public sealed class ControlPlaneMetrics
             "controlplane.heartbeats.received",
             unit: "{heartbeat}",
             description: "Node heartbeats received, by result (accepted, stale, rejected).");
+        _throttled = meter.CreateCounter<long>(
+            "controlplane.requests.throttled",
+            unit: "{request}",
+            description: "Requests refused with 429 by the rate limiter, by limit (node, gateway, customer, operator, anonymous, failed-authentication).");
         meter.CreateObservableGauge(
             "controlplane.gpus",
             ObserveGpus,
@@ -106,6 +111,8 @@ public sealed class ControlPlaneMetrics
             HeartbeatResult.Stale => "stale",
             _ => "rejected",
         }));
+
+    public void RequestThrottled(string limit) => _throttled.Add(1, new KeyValuePair<string, object?>("limit", limit));
 
     public void HeartbeatRejected() => _heartbeats.Add(1, new KeyValuePair<string, object?>("result", "rejected"));
 

@@ -1,4 +1,6 @@
 using Azure.Data.Tables;
+using ControlPlane.Server.Auth;
+using ControlPlane.Server.RateLimiting;
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
@@ -112,9 +114,47 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             return ValidateOptionsResult.Fail("Auth:BootstrapToken must be at least 16 characters.");
         }
 
+        if (options.BootstrapToken is { } signedLooking && signedLooking.Trim().StartsWith(TokenService.Prefix, StringComparison.Ordinal))
+        {
+            return ValidateOptionsResult.Fail($"Auth:BootstrapToken must not start with '{TokenService.Prefix}': that is how signed tokens start, and it would be checked as one and always refused. Choose another token.");
+        }
+
         if (options.SigningKey is { } key && key.Trim().Length < 32)
         {
             return ValidateOptionsResult.Fail("Auth:SigningKey must be at least 32 characters.");
+        }
+
+        if (options.MaxTokenLifetimeDays is < 1 or > 3_660)
+        {
+            return ValidateOptionsResult.Fail("Auth:MaxTokenLifetimeDays must be between 1 and 3660.");
+        }
+
+        if (options.DefaultTokenLifetimeDays < 1 || options.DefaultTokenLifetimeDays > options.MaxTokenLifetimeDays)
+        {
+            return ValidateOptionsResult.Fail("Auth:DefaultTokenLifetimeDays must be between 1 and Auth:MaxTokenLifetimeDays.");
+        }
+
+        if (options.RevocationRefreshSeconds is < 1 or > 60)
+        {
+            return ValidateOptionsResult.Fail("Auth:RevocationRefreshSeconds must be between 1 and 60.");
+        }
+
+        if (options.Oidc.Enabled)
+        {
+            if (!Uri.TryCreate(options.Oidc.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Authority must be an absolute http or https URL (the issuer).");
+            }
+
+            if (authority.Scheme == "http" && options.Oidc.RequireHttpsMetadata)
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Authority must be https (or set Auth:Oidc:RequireHttpsMetadata=false for a provider on loopback).");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Oidc.Audience) || string.IsNullOrWhiteSpace(options.Oidc.RoleClaim) || string.IsNullOrWhiteSpace(options.Oidc.OperatorRole))
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Audience, Auth:Oidc:RoleClaim and Auth:Oidc:OperatorRole are required with Auth:Oidc:Authority.");
+            }
         }
 
         return ValidateOptionsResult.Success;
@@ -206,6 +246,41 @@ public sealed class HostingOptionsValidator : IValidateOptions<HostingOptions>
         if (options.ShutdownTimeoutSeconds is < 1 or > 3600)
         {
             errors.Add($"Hosting:ShutdownTimeoutSeconds must be from 1 to 3600, not {options.ShutdownTimeoutSeconds}.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>
+{
+    /// <summary>The slowest refill accepted: once an hour.</summary>
+    public const double MinPerSecond = 1.0 / 3600;
+
+    public const double MaxPerSecond = 1_000_000;
+
+    public const int MaxBurst = 10_000_000;
+
+    public ValidateOptionsResult Validate(string? name, RateLimitingOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var (limit, value) in options.All())
+        {
+            var key = $"{RateLimitingOptions.SectionName}:{limit}";
+            if (value.Burst is < 1 or > MaxBurst)
+            {
+                errors.Add($"{key}:Burst must be between 1 and {MaxBurst}.");
+            }
+
+            if (!double.IsFinite(value.PerSecond) || value.PerSecond < MinPerSecond || value.PerSecond > MaxPerSecond)
+            {
+                errors.Add($"{key}:PerSecond must be between {MinPerSecond:0.######} (once an hour) and {MaxPerSecond}.");
+            }
+            else if (value.Burst >= 1 && value.Burst < RequestThrottling.TokensPerPeriod(value.PerSecond))
+            {
+                // The bucket refills every 100 ms at the most: it must hold what one refill brings.
+                errors.Add($"{key}:Burst must be at least a tenth of {key}:PerSecond ({RequestThrottling.TokensPerPeriod(value.PerSecond)}).");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -20,6 +20,9 @@ internal enum SimulatorCommand
     /// <summary>Heartbeats/s through HTTP against a bare endpoint, and memory per node, on a running control plane.</summary>
     LoadHeartbeats,
 
+    /// <summary>Floods a running control plane from one token (or address) and measures what other callers see.</summary>
+    LoadFlood,
+
     /// <summary>Run a fleet file and traffic traces through the discrete-event simulator, in virtual time.</summary>
     Simulate,
 }
@@ -67,6 +70,9 @@ internal sealed record SimulatorOptions(
     /// <summary>What <c>load-heartbeats</c> measures (null for the other commands).</summary>
     public LoadHeartbeatsOptions? Heartbeats { get; init; }
 
+    /// <summary>What <c>load-flood</c> measures (null for the other commands).</summary>
+    public LoadFloodOptions? Flood { get; init; }
+
     /// <summary>What <c>simulate</c> runs (null for the other commands).</summary>
     public SimulateOptions? Simulate { get; init; }
 
@@ -79,6 +85,8 @@ internal sealed record SimulatorOptions(
                                       [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N] [--grain-writes N]
                ControlPlane.Simulator load-heartbeats --server URL --token TOKEN [--nodes N] [--seconds S] [--concurrency N]
                                       [--rounds N] [--warmup-seconds S]
+               ControlPlane.Simulator load-flood --server URL --token TOKEN [--flood customer|gateway|bad-token|all] [--seconds S]
+                                      [--rounds N] [--concurrency N] [--victims N] [--victim-rate R] [--signals N]
                ControlPlane.Simulator simulate --fleet FLEET.json --trace TRACE.csv [--trace ...] --report-json OUT.json
                                       [--policy liquid|static|oracle|both|all] [--hours H] [--plot OUT.svg] [--seed N] [--step-seconds S]
 
@@ -93,6 +101,9 @@ internal sealed record SimulatorOptions(
           load-heartbeats benchmark heartbeats against a server started with Diagnostics__LoadBaselines=true:
                        enroll a fleet, print the memory the server holds for it (per node, per GPU),
                        then heartbeats/s through HTTP against a bare endpoint that calls one grain
+          load-flood   flood the server from one customer token, one gateway token or with forged tokens, while
+                       victims (other customers, a gateway, nodes) keep calling at a steady rate, and print
+                       the victims' latency against an idle phase, the flood's 429 share and grain activations
           simulate     discrete-event fleet simulation in virtual time, with the project's own scheduler,
                        preemption and autoscaler: utilization, dedicated SLO attainment, preemptions,
                        spilled tokens, GPU cost and revenue per policy (see docs/simulator.md)
@@ -130,6 +141,17 @@ internal sealed record SimulatorOptions(
           --concurrency N     requests in flight (default {LoadHeartbeatsOptions.DefaultConcurrency}, at most one per node)
           --rounds N          how often the baseline and the heartbeat phase alternate (default {LoadHeartbeatsOptions.DefaultRounds})
           --warmup-seconds S  unmeasured warm-up of each endpoint first (default {LoadHeartbeatsOptions.DefaultWarmupSeconds})
+
+        load-flood:
+          --flood F           customer, gateway, bad-token, all, or a list (default all); each runs after an idle phase
+          --seconds S         length of each phase (default {LoadFloodOptions.DefaultSeconds})
+          --rounds N          how often the phases repeat (default {LoadFloodOptions.DefaultRounds})
+          --concurrency N     the flood's requests in flight (default {LoadFloodOptions.DefaultConcurrency}, at most {LoadFloodOptions.MaxConcurrency})
+          --victims N         victim customers, each reading its invoices (default {LoadFloodOptions.DefaultVictims}); one gateway and two
+                              nodes are victims too
+          --victim-rate R     requests a second of each victim customer and of the victim gateway (default {LoadFloodOptions.DefaultVictimRate});
+                              nodes heartbeat once a second
+          --signals N         made-up deployments in each of the gateway flood's demand requests (default {LoadFloodOptions.DefaultSignalsPerDemand})
 
         simulate:
           --fleet FILE        the fleet file: nodes, models, failures, deployments (deploy/sim/fleet-1k.json)
@@ -171,7 +193,7 @@ internal sealed record SimulatorOptions(
         options = null;
         if (args.Count == 0)
         {
-            error = "missing command: demo, live, load-usage, load-heartbeats or simulate";
+            error = "missing command: demo, live, load-usage, load-heartbeats, load-flood or simulate";
             return false;
         }
 
@@ -188,10 +210,12 @@ internal sealed record SimulatorOptions(
                 return LoadUsageOptions.TryParse(args, getEnvironmentVariable, out options, out error);
             case "load-heartbeats":
                 return LoadHeartbeatsOptions.TryParse(args, getEnvironmentVariable, out options, out error);
+            case "load-flood":
+                return LoadFloodOptions.TryParse(args, getEnvironmentVariable, out options, out error);
             case "simulate":
                 return SimulateOptions.TryParse(args, out options, out error);
             default:
-                error = $"unknown command '{args[0]}': expected demo, live, load-usage, load-heartbeats or simulate";
+                error = $"unknown command '{args[0]}': expected demo, live, load-usage, load-heartbeats, load-flood or simulate";
                 return false;
         }
 
@@ -199,7 +223,7 @@ internal sealed record SimulatorOptions(
         if (!TryCollect(
                 args,
                 name => CommonOptions.Contains(name) || allowed.Contains(name),
-                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name) || LoadHeartbeatsOptions.Names.Contains(name) || SimulateOptions.Names.Contains(name)
+                name => DemoOptions.Contains(name) || LiveOptions.Contains(name) || LoadUsageOptions.Names.Contains(name) || LoadHeartbeatsOptions.Names.Contains(name) || LoadFloodOptions.Names.Contains(name) || SimulateOptions.Names.Contains(name)
                     ? $"{name} is not an option of {args[0]}"
                     : null,
                 out var values,

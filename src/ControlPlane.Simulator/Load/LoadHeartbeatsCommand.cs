@@ -71,7 +71,13 @@ internal sealed class LoadHeartbeatsCommand(SimulatorOptions options, TextWriter
             var failed = phases.Sum(p => p.Result.Failures);
             if (failed > 0)
             {
-                error.WriteLine(F($"error: {failed:N0} requests failed; the first: {phases.First(p => p.Result.FirstFailure is not null).Result.FirstFailure}"));
+                var first = phases.First(p => p.Result.FirstFailure is not null).Result.FirstFailure!;
+                error.WriteLine(F($"error: {failed:N0} requests failed; the first: {first}"));
+                if (first.Contains(": 429 ", StringComparison.Ordinal))
+                {
+                    error.WriteLine("note: each node heartbeats far faster than an agent does, beyond its rate limit: start the server with RateLimiting__Node__Burst=100000 RateLimiting__Node__PerSecond=100000 for this benchmark");
+                }
+
                 return 1;
             }
 

@@ -90,6 +90,64 @@ public sealed class HeartbeatLoopTests
         Assert.Contains(agent.Log.Lines, l => l.Contains("heartbeat 3 accepted by", StringComparison.Ordinal) && l.Contains("after 2 failed attempts", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task RunAsync_ServerAsksToRetryLater_WaitsAsLongAsItAsks(int status)
+    {
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = n => n switch
+        {
+            1 => TestResponse.Problem(status, "Too many requests.", "slow down") with { Headers = [("Retry-After", "7")] },
+            // The back-off's second wait (1 s at the 5 s interval) equals what is asked; its third (2 s) is longer than
+            // what is asked, and wins.
+            2 or 3 => TestResponse.Problem(status, "Too many requests.", "slow down") with { Headers = [("Retry-After", "1")] },
+            _ => TestResponse.Ok(intervalSeconds: 5),
+        };
+        await using var agent = AgentUnderTest.Start(server.BaseAddress);
+
+        await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(7));
+        await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
+        await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(2));
+        Assert.Equal(4, (await server.NextAsync()).Sequence);
+
+        Assert.Contains(agent.Log.Lines, l => l.Contains("heartbeat 1 failed (attempt 1)", StringComparison.Ordinal)
+            && l.Contains("retrying in 7.0 s (the server asked for 7 s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RunAsync_RetryAfterAsADate_WaitsUntilThenByTheServersClock()
+    {
+        // A clock far from the agent's: only the difference between the two headers counts.
+        var serverNow = new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero);
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = n => n == 1
+            ? new TestResponse(503, null) { Headers = [("Date", serverNow.ToString("R")), ("Retry-After", serverNow.AddSeconds(9).ToString("R"))] }
+            : TestResponse.Ok(intervalSeconds: 5);
+        await using var agent = AgentUnderTest.Start(server.BaseAddress);
+
+        await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(9));
+        Assert.Equal(2, (await server.NextAsync()).Sequence);
+    }
+
+    [Fact]
+    public async Task RunAsync_RetryAfterBeyondTheLongestInterval_WaitsTheLongestInterval()
+    {
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = n => n == 1
+            ? new TestResponse(429, null) { Headers = [("Retry-After", "86400")] }
+            : TestResponse.Ok(intervalSeconds: 5);
+        await using var agent = AgentUnderTest.Start(server.BaseAddress);
+
+        await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromMinutes(5));
+        Assert.Equal(2, (await server.NextAsync()).Sequence);
+    }
+
     [Fact]
     public async Task RunAsync_LivenessFile_RewrittenAfterEveryHeartbeatAcceptedOrRejected()
     {

@@ -111,6 +111,11 @@ internal sealed class HeartbeatTestServer : IAsyncDisposable
                 context.Response.AddHeader("Retry-After", retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
+            foreach (var (name, value) in response.Headers ?? [])
+            {
+                context.Response.AddHeader(name, value);
+            }
+
             if (response.Body is not null)
             {
                 context.Response.ContentType = response.ContentType;
@@ -140,6 +145,9 @@ internal sealed record ReceivedHeartbeat(string Method, string Path, string? Aut
 
 internal sealed record TestResponse(int Status, string? Body, string ContentType = "application/json", bool Never = false, int? RetryAfterSeconds = null)
 {
+    /// <summary>Response headers to send besides the content type.</summary>
+    public IReadOnlyList<(string Name, string Value)>? Headers { get; init; }
+
     public static TestResponse Ok(int intervalSeconds) =>
         new(200, $$"""{"heartbeatIntervalSeconds": {{intervalSeconds}}, "desired": []}""");
 

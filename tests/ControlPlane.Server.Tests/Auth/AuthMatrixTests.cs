@@ -19,6 +19,33 @@ public sealed class AuthMatrixTests(EmbeddedServerFixture fixture)
         Assert.Equal(401, (await response.ProblemAsync())["status"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task AdminApi_NoToken_ChallengesForABearerToken()
+    {
+        using var anonymous = Server.CreateClient();
+        using var response = await anonymous.GetAsync("/admin/v1/nodes");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+    }
+
+    [Theory]
+    [InlineData("Bearer not-a-token-at-all", "invalid_token")]
+    [InlineData("Basic dXNlcjpwYXNz", "invalid_request")]
+    public async Task AdminApi_InvalidCredentials_ChallengeNamesTheError(string authorization, string error)
+    {
+        using var client = Server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/nodes");
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal("Bearer", challenge.Scheme);
+        Assert.StartsWith($"error=\"{error}\", error_description=\"", challenge.Parameter, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("not-a-token-at-all")]
     [InlineData("cp1.eyJyIjoib3BlcmF0b3IiLCJzIjoieCIsImkiOiJ4IiwidCI6MH0.AAAA")]
@@ -110,5 +137,24 @@ public sealed class AuthMatrixTests(EmbeddedServerFixture fixture)
         using var response = await node.HeartbeatAsync("auth-node-other", 1, ApiClient.Gpus(1));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Heartbeat_TokenWithAnotherTokenId_Returns401WithChallenge()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, _) = await admin.EnrollAsync("auth-node-replaced");
+        // Signed with the server's own key (derived from its bootstrap token), but not the node's current token id.
+        var stale = new ControlPlane.Server.Auth.TokenService(Server.OperatorToken, null, "controlplane")
+            .Issue(ControlPlane.Server.Auth.Roles.Node, nodeId, "not-the-current-id", DateTimeOffset.UnixEpoch);
+        using var node = Server.CreateClient(stale);
+
+        using var response = await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(1));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("The token was replaced.", (await response.ProblemAsync())["title"]!.GetValue<string>());
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal("Bearer", challenge.Scheme);
+        Assert.StartsWith("error=\"invalid_token\"", challenge.Parameter, StringComparison.Ordinal);
     }
 }

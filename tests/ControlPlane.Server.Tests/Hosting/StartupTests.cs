@@ -9,6 +9,9 @@ public sealed class StartupTests
     [InlineData("Clustering:Provider", "azuretable", "Clustering:ConnectionString is required")]
     [InlineData("Hosting:ShutdownTimeoutSeconds", "0", "Hosting:ShutdownTimeoutSeconds must be from 1 to 3600")]
     [InlineData("Hosting:ManagementPort", "70000", "Hosting:ManagementPort must be 0")]
+    [InlineData("Auth:BootstrapToken", "cp1.my-operator-token-0123", "Auth:BootstrapToken must not start with 'cp1.'")]
+    [InlineData("RateLimiting:Gateway:PerSecond", "0", "RateLimiting:Gateway:PerSecond must be between")]
+    [InlineData("RateLimiting:Customer:Burst", "many", "Invalid configuration in section 'RateLimiting'")]
     public async Task Start_InvalidSetting_ExitsWithOneClearLine(string key, string value, string expected)
     {
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { [key] = value }, waitUntilReady: false);
@@ -17,6 +20,18 @@ public sealed class StartupTests
 
         Assert.Equal(1, exitCode);
         Assert.Contains(expected, server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
+
+    [Fact]
+    public async Task Start_KeptOperatorTokenShapedLikeASignedToken_ExitsWithClearMessage()
+    {
+        var data = Directory.CreateTempSubdirectory("controlplane-data-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(data, "operator-token"), "cp1.an-edited-operator-token\n");
+        await using var server = await ServerProcess.StartAsync(waitUntilReady: false, dataDirectory: data);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("starts with 'cp1.', as signed tokens do", server.Output);
         Assert.DoesNotContain("   at ", server.Output);
     }
 

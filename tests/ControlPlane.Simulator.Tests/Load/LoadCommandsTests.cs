@@ -20,7 +20,13 @@ public sealed class LoadCommandsTests : IAsyncLifetime
     [Fact]
     public async Task LoadHeartbeats_ServerWithBaselines_ReportsMemoryAndBothRates()
     {
-        var (server, token) = await StartServerAsync(new Dictionary<string, string> { ["Diagnostics__LoadBaselines"] = "true" });
+        // Each node heartbeats as fast as the server answers, far beyond an agent's rate: its limit is raised, as performance.md does.
+        var (server, token) = await StartServerAsync(new Dictionary<string, string>
+        {
+            ["Diagnostics__LoadBaselines"] = "true",
+            ["RateLimiting__Node__Burst"] = "100000",
+            ["RateLimiting__Node__PerSecond"] = "100000",
+        });
         var options = LoadOptions(server, token, "--nodes", "12", "--seconds", "1", "--rounds", "1", "--warmup-seconds", "0", "--concurrency", "4");
 
         var exitCode = await new LoadHeartbeatsCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
@@ -66,6 +72,37 @@ public sealed class LoadCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LoadFlood_EveryFlood_VictimsAnsweredAndTheFloodsThrottledWithoutActivations()
+    {
+        // The gateway's default budget (1,000 a second) outlasts a short flood from 4 connections: a smaller one here.
+        var (server, token) = await StartServerAsync(new Dictionary<string, string>
+        {
+            ["Diagnostics__LoadBaselines"] = "true",
+            ["RateLimiting__Gateway__Burst"] = "50",
+            ["RateLimiting__Gateway__PerSecond"] = "25",
+        });
+        var options = LoadOptions(server, token, "--seconds", "2", "--rounds", "1", "--victims", "2", "--concurrency", "4", "--signals", "10");
+
+        var exitCode = await new LoadFloodCommand(options, _output, _error).RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {_error}{Environment.NewLine}{_output}{Environment.NewLine}{_serverOutput}");
+        var output = _output.ToString();
+        Assert.Matches(@"\[flood\] round 1 idle +victims [\d,]+ requests: p50 [\d.]+ ms, p99 [\d.]+ ms", output);
+        Assert.Matches(@"\[result\] victims' p99 over 1 round of 2 s: idle [\d.]+ ms", output);
+        foreach (var flood in new[] { "customer", "gateway", "bad-token" })
+        {
+            // Each flood ran past its budget (50, 50 and 20 at once), so some of it was refused.
+            Assert.Matches($@"\[flood\] round 1 {flood} flood +victims [\d,]+ requests: .*; flood [\d,]+ answers/s from 4 connections \(.*429 ", output);
+            Assert.Matches($@"\[result\] {flood} flood: victims' p99 [\d.]+ ms = [\d.]+ x idle", output);
+        }
+
+        Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(ContractGrain|DeploymentGrain) \+", output);
+        Assert.Contains("[result] grain activations", output, StringComparison.Ordinal);
+        Assert.Equal("", _error.ToString());
+    }
+
+    [Fact]
     public async Task LoadHeartbeats_ServerWithoutBaselines_SaysHowToTurnThemOn()
     {
         var (server, token) = await StartServerAsync(new Dictionary<string, string>());
@@ -101,7 +138,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
 
     private static SimulatorOptions LoadOptions(ServerChild server, string token, params string[] args)
     {
-        var command = args.Contains("--grain-writes") ? "load-usage" : "load-heartbeats";
+        var command = args.Contains("--grain-writes") ? "load-usage" : args.Contains("--victims") ? "load-flood" : "load-heartbeats";
         Assert.True(SimulatorOptions.TryParse([command, "--server", server.BaseAddress.AbsoluteUri, "--token", token, .. args], _ => null, out var options, out var error), error);
         return options;
     }

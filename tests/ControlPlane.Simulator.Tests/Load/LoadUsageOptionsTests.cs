@@ -95,7 +95,7 @@ public sealed class LoadUsageOptionsTests
     [InlineData("load-usage --server http://x --token t --fast", "unknown argument '--fast'")]
     [InlineData("demo --batches 3", "--batches is not an option of demo")]
     [InlineData("live --server http://x --token t --postgres Host=y", "--postgres is not an option of live")]
-    [InlineData("loadusage", "unknown command 'loadusage': expected demo, live, load-usage, load-heartbeats or simulate")]
+    [InlineData("loadusage", "unknown command 'loadusage': expected demo, live, load-usage, load-heartbeats, load-flood or simulate")]
     public void TryParse_BadArguments_SaysWhy(string commandLine, string expected)
     {
         var args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
