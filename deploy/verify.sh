@@ -103,6 +103,54 @@ render() { "$HELM" template controlplane "$chart" --namespace controlplane "$@";
 # --- Helm chart --------------------------------------------------------------------------------
 check "helm lint --strict" "$HELM" lint --strict "$chart"
 check "helm lint --strict (agent enabled)" "$HELM" lint --strict "$chart" --set agent.enabled=true
+check "helm lint --strict (production values)" "$HELM" lint --strict "$chart" -f "$chart/values-production.yaml"
+check "helm template: production values" render -f "$chart/values-production.yaml" --output-dir "$work/production"
+# values.schema.json lists every key with additionalProperties false: a typo is an error, not ignored.
+refuses "helm lint refuses an unknown top-level key (replicaCont)" "$HELM" lint --strict "$chart" --set replicaCont=3
+refuses "helm lint refuses an unknown nested key (storage.migrateOnStatup)" "$HELM" lint --strict "$chart" --set storage.migrateOnStatup=true
+refuses "helm lint refuses an unknown agent key (agent.nodeSelectr)" "$HELM" lint --strict "$chart" --set agent.nodeSelectr.a=b
+refuses "helm lint refuses a wrong type (replicaCount=three)" "$HELM" lint --strict "$chart" --set replicaCount=three
+schema_covers_values() {
+    # Every key of values.yaml and values-production.yaml is a property in values.schema.json (objects
+    # the schema passes through as Kubernetes objects are not descended into).
+    node -e '
+        const fs = require("fs");
+        const schema = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+        const yaml = fs.readFileSync(process.argv[2], "utf8") + "\n" + fs.readFileSync(process.argv[3], "utf8");
+        const missing = [];
+        const stack = [];
+        for (const line of yaml.split("\n")) {
+            const m = /^( *)([A-Za-z][A-Za-z0-9_]*):/.exec(line);
+            if (!m || line.trimStart().startsWith("#")) continue;
+            const depth = m[1].length / 2;
+            stack.length = depth;
+            let node = schema;
+            for (const key of stack) node = node && node.properties && node.properties[key];
+            if (!node || !node.properties) continue;
+            if (!(m[2] in node.properties)) missing.push([...stack, m[2]].join("."));
+            stack.push(m[2]);
+        }
+        if (missing.length) { console.log("not in values.schema.json: " + missing.join(", ")); process.exit(1); }
+    ' "$chart/values.schema.json" "$chart/values.yaml" "$chart/values-production.yaml"
+}
+check "values.schema.json has every key of values.yaml and values-production.yaml" schema_covers_values
+closed_schema() {
+    node -e '
+        const schema = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        const open = [];
+        (function walk(node, path) {
+            if (node.properties) {
+                if (node.additionalProperties !== false) open.push(path || "(root)");
+                for (const [k, v] of Object.entries(node.properties)) walk(v, path ? path + "." + k : k);
+            }
+        })(schema, "");
+        if (open.length) { console.log("objects that accept unknown keys: " + open.join(", ")); process.exit(1); }
+    ' "$chart/values.schema.json"
+}
+check "values.schema.json: every object with listed keys rejects unknown ones" closed_schema
+refuses "helm template refuses storage.unmanagedSchema with the migration hook" render --set storage.unmanagedSchema=true
+check "helm template: storage.unmanagedSchema without migrations" sh -c '"$@" | grep -A1 "name: Storage__UnmanagedSchema" | grep -q "\"true\""' _ \
+    "$HELM" template controlplane "$chart" --set storage.unmanagedSchema=true --set migration.enabled=false
 check "helm template: default values" render --output-dir "$work/default"
 check "helm template: agent enabled" render --set agent.enabled=true \
     --set agent.nvidiaSmiPath=/usr/bin/nvidia-smi --output-dir "$work/agent"
@@ -128,6 +176,25 @@ check "default render: Deployment, Job, PDB, 2 Services, ServiceAccount" expect_
     "Deployment Job PodDisruptionBudget Service Service ServiceAccount "
 check "agent render adds the DaemonSet" expect_kinds "$work/agent" \
     "DaemonSet Deployment Job PodDisruptionBudget Service Service ServiceAccount "
+check "production render adds the DaemonSet, dashboard, NetworkPolicy, PrometheusRule and ServiceMonitor" expect_kinds "$work/production" \
+    "ConfigMap DaemonSet Deployment Job NetworkPolicy PodDisruptionBudget PrometheusRule Service Service ServiceAccount ServiceMonitor "
+
+# The chart ships files/rules.yml and files/controlplane-dashboard.json as they are (deploy/ links to them).
+chart_ships_rules() {
+    diff <(sed -n '/^spec:$/,$p' "$work/production/controlplane/templates/prometheusrule.yaml" | tail -n +2 | sed 's/^  //') "$prom/rules.yml"
+}
+check "PrometheusRule of the chart carries exactly rules.yml" chart_ships_rules
+chart_ships_dashboard() {
+    node -e '
+        const fs = require("fs");
+        const rendered = fs.readFileSync(process.argv[1], "utf8");
+        const json = rendered.split("controlplane-dashboard.json: |-\n")[1].split("\n").map(l => l.slice(4)).join("\n");
+        const a = JSON.parse(json), b = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+        if (JSON.stringify(a) !== JSON.stringify(b)) { console.log("the ConfigMap differs from the dashboard"); process.exit(1); }
+        if (!/grafana_dashboard: "1"/.test(rendered)) { console.log("no grafana_dashboard label"); process.exit(1); }
+    ' "$work/production/controlplane/templates/grafana-dashboard.yaml" "$repo/deploy/grafana/controlplane-dashboard.json"
+}
+check "dashboard ConfigMap of the chart carries exactly the dashboard, labelled for the sidecar" chart_ships_dashboard
 
 secrets_by_reference() {
     local all; all="$(cat "$1"/controlplane/templates/*.yaml)"
@@ -144,6 +211,32 @@ migrate_hook() {
 }
 check "migrate Job is a pre-install/pre-upgrade hook; silos do not migrate at start" migrate_hook "$work/default"
 
+management_port() {
+    local d="$1/controlplane/templates"
+    # All three probes, the scrape annotation and the ServiceMonitor (on the headless Service) use the management port.
+    [[ "$(grep -A3 -E '(startup|liveness|readiness)Probe:' "$d/deployment.yaml" | grep -c 'port: management')" -eq 3 ]] &&
+        grep -q 'prometheus.io/port: "8081"' "$d/deployment.yaml" &&
+        grep -A1 'name: Hosting__ManagementPort' "$d/deployment.yaml" | grep -q '"8081"' &&
+        grep -q 'name: management' "$d/service-silo.yaml" && ! grep -q 'name: management' "$d/service.yaml" &&
+        grep -q 'port: management' "$1/../production/controlplane/templates/servicemonitor.yaml"
+}
+check "probes, scrape annotation and ServiceMonitor use the management port" management_port "$work/default"
+shutdown_fits_grace() {
+    local d="$1/controlplane/templates/deployment.yaml"
+    grep -q 'terminationGracePeriodSeconds: 60' "$d" &&
+        grep -A3 'preStop:' "$d" | grep -q 'command: \["sleep", "5"\]' &&
+        grep -A1 'name: Hosting__ShutdownTimeoutSeconds' "$d" | grep -q '"50"'
+}
+check "preStop sleep and a shutdown timeout that fits the grace period (60 = 5 + 50 + 5)" shutdown_fits_grace "$work/default"
+refuses "helm template refuses a grace period that leaves the silo no time to stop" render --set terminationGracePeriodSeconds=15
+refuses "helm template refuses the management port on the HTTP port" render --set management.port=8080
+agent_liveness() {
+    local d="$1/controlplane/templates/agent-daemonset.yaml"
+    grep -A1 'name: CONTROLPLANE_LIVENESS_FILE' "$d" | grep -q '/tmp/controlplane-agent-alive' &&
+        grep -A6 'livenessProbe:' "$d" | grep -q 'find /tmp/controlplane-agent-alive -mmin -10'
+}
+check "agent DaemonSet: liveness probe on the file the heartbeat loop rewrites" agent_liveness "$work/agent"
+
 # --- kustomize ---------------------------------------------------------------------------------
 check "kubectl kustomize deploy/kustomize/base" "$KUBECTL" kustomize "$kdir/base"
 check "kubectl kustomize deploy/kustomize/overlays/production" \
@@ -151,7 +244,7 @@ check "kubectl kustomize deploy/kustomize/overlays/production" \
 check "kubectl kustomize deploy/kustomize/overlays/production/migrate" \
     sh -c '"$1" kustomize "$2" > "$3"' _ "$KUBECTL" "$kdir/overlays/production/migrate" "$work/kustomize-migrate.yaml"
 
-config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|RateLimiting)__[A-Za-z_]+)' "$@" | sed 's/^.*://' | sort -u; }
+config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting|RateLimiting)__[A-Za-z_]+)' "$@" | sed 's/^.*://' | sort -u; }
 same_configuration() {
     diff <(config_names "$work/default/controlplane/templates/deployment.yaml") \
         <("$KUBECTL" kustomize "$kdir/base" | config_names /dev/stdin)
@@ -161,6 +254,14 @@ check "kustomize base sets the same configuration keys as the chart" same_config
 # --- Prometheus --------------------------------------------------------------------------------
 check "promtool check rules deploy/prometheus/rules.yml" "$PROMTOOL" check rules "$prom/rules.yml"
 check "promtool test rules deploy/prometheus/rules.test.yml" sh -c 'cd "$1" && "$2" test rules rules.test.yml' _ "$prom" "$PROMTOOL"
+every_alert_tested() {
+    local alert missing=""
+    for alert in $(sed -n 's/^ *- alert: //p' "$prom/rules.yml"); do
+        grep -q "alertname: $alert\$" "$prom/rules.test.yml" || missing="$missing $alert"
+    done
+    [[ -z "$missing" ]] || { echo "no promtool test for:$missing"; return 1; }
+}
+check "every alert of rules.yml has a promtool test" every_alert_tested
 check "alerts.yaml (PrometheusRule) spec equals rules.yml" \
     diff <(sed -n '/^spec:$/,$p' "$prom/alerts.yaml" | tail -n +2 | sed 's/^  //') "$prom/rules.yml"
 
@@ -172,7 +273,8 @@ dashboard_queries() {
         const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
         const exprs = d.panels.flatMap(p => (p.targets || []).map(t => t.expr)).filter(Boolean);
         const rules = exprs.map((e, i) => {
-            const q = e.replaceAll("$__rate_interval", "5m").replaceAll("$region", ".*").replaceAll("$sku", ".*");
+            const q = e.replaceAll("$__rate_interval", "5m").replaceAll("$region", ".*").replaceAll("$sku", ".*")
+                .replaceAll("$cluster", ".*").replaceAll("$namespace", ".*");
             return `      - record: dashboard:query${i}\n        expr: ${JSON.stringify(q)}`;
         });
         process.stdout.write("groups:\n  - name: dashboard\n    rules:\n" + rules.join("\n") + "\n");
@@ -181,11 +283,26 @@ dashboard_queries() {
 check "dashboard panel queries parse as PromQL" dashboard_queries
 dashboard_metrics() {
     local m
-    for m in controlplane_gpus controlplane_gpus_healthy controlplane_nodes controlplane_heartbeats_received_total http_server_request_duration_seconds_count; do
+    for m in controlplane_gpus controlplane_gpus_healthy controlplane_nodes controlplane_heartbeats_received_total http_server_request_duration_seconds_count \
+        controlplane_gpus_allocated controlplane_replicas controlplane_demand_spilled_per_second controlplane_preemptions_total \
+        controlplane_slack_routed_per_second controlplane_partner_routed_per_second controlplane_model_loads_total \
+        orleans_consistent_ring_size orleans_catalog_activations orleans_app_requests_latency_milliseconds_bucket \
+        orleans_storage_write_latency_milliseconds_bucket orleans_storage_ orleans_reminders_tardiness_seconds_sum; do
         grep -q "$m" "$dashboard" || { echo "no panel uses $m"; return 1; }
     done
 }
-check "dashboard covers gpus, healthy gpus, nodes, heartbeats and ASP.NET requests" dashboard_metrics
+check "dashboard covers the fleet, capacity, heartbeat, ASP.NET Core and Orleans metrics" dashboard_metrics
+dashboard_filters() {
+    node -e '
+        const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        const vars = d.templating.list.map(v => v.name);
+        for (const v of ["cluster", "namespace"]) if (!vars.includes(v)) { console.log("no variable " + v); process.exit(1); }
+        const unfiltered = d.panels.flatMap(p => (p.targets || []).map(t => t.expr))
+            .filter(e => !(e.includes("cluster=~\"$cluster\"") && e.includes("namespace=~\"$namespace\"")));
+        if (unfiltered.length) { console.log("queries without the cluster/namespace filter:\n" + unfiltered.join("\n")); process.exit(1); }
+    ' "$dashboard"
+}
+check "dashboard has cluster and namespace variables and every query uses them" dashboard_filters
 
 # --- systemd -----------------------------------------------------------------------------------
 unit="$repo/deploy/systemd/controlplane-node-agent.service"

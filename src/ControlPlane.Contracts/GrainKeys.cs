@@ -18,6 +18,9 @@ public static class GrainKeys
     /// <summary>The one directory of distribution partners (changed by operators, read through per-silo caches).</summary>
     public const string PartnerDirectory = "partners:directory";
 
+    /// <summary>The one registry of issued gateway, customer and operator tokens (read through per-silo copies).</summary>
+    public const string TokenRegistry = "tokens:registry";
+
     public static string Deployment(string deploymentId) => "deployment:" + deploymentId;
 
     /// <summary>

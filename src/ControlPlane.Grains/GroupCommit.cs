@@ -1,29 +1,31 @@
 namespace ControlPlane.Grains;
 
 /// <summary>
-/// Group commit for a reentrant grain whose state is one record, rewritten whole by every write: changes that
-/// arrive while a write is in flight wait, and the next write takes all of them. So a record that grows with the
-/// fleet (a region's nodes, the directory of all nodes) is written once per group of changes, not once per
-/// change. A change is answered only once a write that holds it succeeded; when a write fails, every change of its
-/// group fails with it (their senders retry), after the state is read back as stored.
+/// Group commit for a reentrant grain whose state is one record, rewritten whole by every write: changes that arrive
+/// while a write is in flight wait, and the next write takes all of them. So a record that grows with the fleet (a
+/// region's nodes, the directory of all nodes, a day of usage) is written once per group of changes, not once per change.
+/// <para>
+/// Changes are applied one at a time, in arrival order, each to the state as the changes before it left it, and only
+/// here: two changes never interleave, and none is applied while a write is in flight. A change is answered (with what
+/// <c>apply</c> said of it) only once a write that holds it succeeded. When applying or writing fails, the state is read
+/// back as stored (<see cref="StateWrites.ReloadAsync"/>) and every change of the group fails with the error: their
+/// senders retry, and find the state without them. Changes that waited meanwhile go into the next group, applied to the
+/// state as reloaded.
+/// </para>
 /// </summary>
-/// <param name="apply">Applies a group of changes to the state in memory; whether anything changed (false: no write).</param>
+/// <param name="apply">Applies one change to the state in memory: the change's answer, and whether the state changed (a group that changed nothing is not written).</param>
 /// <param name="write">Writes the state.</param>
-/// <param name="reload">After a failed write, reads the state back as stored (memory holds changes the store does not).</param>
-/// <param name="writeFailed">Told of a failed write, before the reload (to log it, to drop what was derived from the state).</param>
-/// <param name="deactivate">When the reload fails too: the grain must not go on with state the store does not hold.</param>
-internal sealed class GroupCommit<TChange>(
-    Func<IReadOnlyList<TChange>, bool> apply,
+/// <param name="reload">After a failed group (the error given), puts the state back to what storage holds; see <see cref="StateWrites.ReloadAsync"/>.</param>
+internal sealed class GroupCommit<TChange, TResult>(
+    Func<TChange, (TResult Result, bool Changed)> apply,
     Func<Task> write,
-    Func<Task> reload,
-    Action<Exception> writeFailed,
-    Action deactivate)
+    Func<Exception, Task> reload)
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
     private List<Pending> _waiting = [];
 
-    /// <summary>Completes once a write holding <paramref name="change"/> succeeded (or it changed nothing).</summary>
-    public async Task SubmitAsync(TChange change)
+    /// <summary>The answer to <paramref name="change"/>, once a write holding it succeeded (or it changed nothing).</summary>
+    public async Task<TResult> SubmitAsync(TChange change)
     {
         var pending = new Pending(change);
         _waiting.Add(pending);
@@ -41,48 +43,56 @@ internal sealed class GroupCommit<TChange>(
             _writer.Release();
         }
 
-        await pending.Done.Task;
+        return await pending.Done.Task;
     }
 
     private async Task CommitAsync()
     {
         var group = _waiting;
         _waiting = [];
+        var results = new TResult[group.Count];
         try
         {
-            if (apply(group.Select(p => p.Change).ToArray()))
+            var changed = false;
+            for (var i = 0; i < group.Count; i++)
+            {
+                (results[i], var one) = apply(group[i].Change);
+                changed |= one;
+            }
+
+            if (changed)
             {
                 await write();
             }
         }
         catch (Exception e)
         {
-            writeFailed(e);
+            Exception error = e;
             try
             {
-                await reload();
+                await reload(e);
             }
-            catch (Exception)
+            catch (Exception reloadError)
             {
-                deactivate();
+                error = new AggregateException(e, reloadError);
             }
 
             foreach (var pending in group)
             {
-                pending.Done.TrySetException(e);
+                pending.Done.TrySetException(error);
             }
 
             return;
         }
 
-        foreach (var pending in group)
+        for (var i = 0; i < group.Count; i++)
         {
-            pending.Done.TrySetResult();
+            group[i].Done.TrySetResult(results[i]);
         }
     }
 
     private sealed record Pending(TChange Change)
     {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<TResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

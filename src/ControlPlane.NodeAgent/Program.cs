@@ -57,13 +57,14 @@ using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetim
 {
     Timeout = HeartbeatClient.DefaultRequestTimeout,
 };
-var client = new HeartbeatClient(http, options.Server, options.NodeId, options.Token);
+var client = new HeartbeatClient(http, options.Servers, options.NodeId, options.Token, HeartbeatClient.StartIndex(options.NodeId, options.Servers.Count));
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
 var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System);
 var sessionId = Guid.NewGuid();
-var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models);
+var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
+var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness);
 
-log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {options.Server}, session {sessionId}");
+log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {string.Join(", ", options.Servers)}, session {sessionId}");
 if (options.Runtime is SimulatedRuntimeOptions)
 {
     // Loud on purpose: the server will believe these replicas serve.

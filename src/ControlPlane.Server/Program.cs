@@ -9,7 +9,7 @@ try
     // appsettings.json is read from next to the executable, wherever it is started from.
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     {
-        Args = args.Where(a => a != "migrate").ToArray(),
+        Args = args.Where(a => a is not ("migrate" or "--restore-queries")).ToArray(),
         ContentRootPath = AppContext.BaseDirectory,
     });
     var settings = ControlPlaneSettings.Read(builder.Configuration);
@@ -17,9 +17,10 @@ try
 
     if (args.FirstOrDefault() == "migrate")
     {
-        return await ServerCommands.MigrateAsync(settings, startupLogs);
+        return await ServerCommands.MigrateAsync(settings, startupLogs, restoreQueries: args.Contains("--restore-queries"));
     }
 
+    builder.AddControlPlaneHosting(settings.Hosting);
     ServerCommands.CheckPortsAreFree(builder.Configuration, settings);
     await ServerCommands.PrepareStoresAsync(settings, startupLogs);
     var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
@@ -34,6 +35,7 @@ try
     var app = builder.Build();
     app.UseExceptionHandler();
     app.UseStatusCodePages();
+    app.UseManagementPort(settings.Hosting);
     app.UseAuthentication();
     app.UseControlPlaneRateLimiting();
     app.UseAuthorization();

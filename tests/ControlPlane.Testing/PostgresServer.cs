@@ -17,8 +17,9 @@ public sealed partial class PostgresServer : IAsyncDisposable
 
     private readonly string _binDirectory;
     private readonly string _rootDirectory;
-    private readonly Process _process;
-    private readonly OutputTail _log;
+    private Process _process;
+    private OutputTail _log;
+    private bool _stopped;
     private int _disposed;
 
     private PostgresServer(string binDirectory, string rootDirectory, int port, Process process, OutputTail log)
@@ -118,6 +119,29 @@ public sealed partial class PostgresServer : IAsyncDisposable
         return ConnectionString(name);
     }
 
+    /// <summary>
+    /// Stops the server for a test of a database outage: every connection is cut and new ones are refused until
+    /// <see cref="StartAgainAsync"/> brings it back on the same port. A fast shutdown, not an immediate one: with
+    /// <c>synchronous_commit=off</c> (above) a crash may lose the last commits, which a real server would not.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        await StopProcessAsync(mode: "fast");
+    }
+
+    /// <summary>Starts the server again after <see cref="StopAsync"/>, on the same port and data, and waits until it accepts connections.</summary>
+    public async Task StartAgainAsync(CancellationToken ct = default)
+    {
+        if (!_stopped)
+        {
+            throw new InvalidOperationException("PostgreSQL is running; stop it first.");
+        }
+
+        (_process, _log) = StartProcess(_binDirectory, _rootDirectory, Port);
+        _stopped = false;
+        await WaitUntilReadyAsync(ct);
+    }
+
     /// <summary>Stops the server at once (no shutdown checkpoint: the data is thrown away) and deletes its directory.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -204,15 +228,21 @@ public sealed partial class PostgresServer : IAsyncDisposable
             $"PostgreSQL did not accept connections on port {Port} within {StartTimeout.TotalSeconds:F0} s ({last?.Message}). Server log:{Environment.NewLine}{ChildProcess.Tail(_log.ToString())}");
     }
 
-    private async Task StopProcessAsync()
+    private async Task StopProcessAsync(string mode = "immediate")
     {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
         if (!_process.HasExited)
         {
             try
             {
                 await ChildProcess.RunAsync(
                     Path.Combine(_binDirectory, "pg_ctl"),
-                    ["stop", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "30"],
+                    ["stop", "-D", DataDirectory, "-m", mode, "-w", "-t", "30"],
                     asPostgres: true,
                     TimeSpan.FromSeconds(40));
             }

@@ -72,6 +72,13 @@ app.kubernetes.io/component: node-agent
 {{/*
 Refuses combinations that would start but not work. Included by every template that depends on them.
 */}}
+{{/*
+The silo's shutdown timeout: the termination grace period less the preStop sleep and 5 s to spare.
+*/}}
+{{- define "controlplane.shutdownTimeoutSeconds" -}}
+{{- sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) 5 -}}
+{{- end }}
+
 {{- define "controlplane.validate" -}}
 {{- $c := .Values.clustering -}}
 {{- $s := .Values.storage -}}
@@ -92,11 +99,20 @@ Refuses combinations that would start but not work. Included by every template t
 {{- fail "auth.existingSecret (the operator bootstrap token) is required with clustering.provider azuretable" }}
 {{- end }}
 {{- end }}
+{{- if lt (int (include "controlplane.shutdownTimeoutSeconds" .)) 10 }}
+{{- fail "terminationGracePeriodSeconds must exceed preStopSleepSeconds by at least 15 s: the silo needs time to hand its grains off" }}
+{{- end }}
+{{- if eq (int .Values.management.port) (int .Values.http.port) }}
+{{- fail "management.port must differ from http.port" }}
+{{- end }}
 {{- if le (int .Values.fleet.downAfterMissedHeartbeats) (int .Values.fleet.suspectAfterMissedHeartbeats) }}
 {{- fail "fleet.downAfterMissedHeartbeats must be greater than fleet.suspectAfterMissedHeartbeats" }}
 {{- end }}
 {{- if and .Values.auth.signingKeyKey (not .Values.auth.existingSecret) }}
 {{- fail "auth.signingKeyKey names a key of auth.existingSecret, which is empty" }}
+{{- end }}
+{{- if and $s.unmanagedSchema (or $s.migrateOnStartup .Values.migration.enabled) }}
+{{- fail "storage.unmanagedSchema needs migration.enabled=false and storage.migrateOnStartup=false: migrations never change a schema they did not create" }}
 {{- end }}
 {{- if and (eq $s.provider "postgres") (not $s.existingSecret) }}
 {{- fail "storage.existingSecret is required with storage.provider postgres" }}
@@ -117,6 +133,10 @@ the migration Job so that both see the same storage.
   value: {{ printf "http://+:%v" .Values.http.port | quote }}
 - name: ASPNETCORE_HTTP_PORTS
   value: ""
+- name: Hosting__ManagementPort
+  value: {{ .Values.management.port | quote }}
+- name: Hosting__ShutdownTimeoutSeconds
+  value: {{ include "controlplane.shutdownTimeoutSeconds" . | quote }}
 - name: Clustering__Provider
   value: {{ .Values.clustering.provider | quote }}
 - name: Clustering__ClusterId
@@ -144,6 +164,10 @@ the migration Job so that both see the same storage.
   value: {{ .Values.storage.dataDirectory | quote }}
 - name: Storage__MigrateOnStartup
   value: {{ .Values.storage.migrateOnStartup | toString | quote }}
+{{- if .Values.storage.unmanagedSchema }}
+- name: Storage__UnmanagedSchema
+  value: "true"
+{{- end }}
 {{- if eq .Values.storage.provider "postgres" }}
 - name: Storage__ConnectionString
   valueFrom:

@@ -37,6 +37,15 @@ public interface ISchedulerGrain : IGrainWithStringKey
     Task NodeChangedAsync(NodePlacementReport report);
 
     /// <summary>
+    /// The nodes whose agents the node grains on <paramref name="silo"/> heard since its last report (each silo reports
+    /// once a second), or, with <paramref name="all"/>, every node they heard since the silo started: the cluster's
+    /// record of liveness, which routing consults at answer time and which outlives a lost node grain. True when the
+    /// scheduler wants the silo's next report to hold all (it started since, and has not had one from that silo).
+    /// </summary>
+    [Alias("NodesHeardAsync.2")]
+    Task<bool> NodesHeardAsync(SiloAddress silo, NodeHeard[] heard, bool all);
+
+    /// <summary>
     /// Every deployment's id: the scheduler holds every deployment's spec, so an API can refuse an unknown id without
     /// activating a deployment grain for it. Reads stored state only (no fleet read-back).
     /// </summary>
@@ -94,6 +103,10 @@ public sealed record NodePlacementReport(
     [property: Id(5)] string[]? Prefetch = null,
     [property: Id(6)] PrefetchFailure[]? PrefetchFailures = null);
 
+/// <summary>A node whose agent a node grain heard, <paramref name="Ago"/> before its silo's report was sent (an age, not a time: silos' clocks differ).</summary>
+[GenerateSerializer, Alias("node-heard")]
+public sealed record NodeHeard([property: Id(0)] string NodeId, [property: Id(1)] TimeSpan Ago);
+
 /// <summary>A replica as operators and the gateway see it.</summary>
 /// <param name="State"><c>starting</c>, <c>ready</c>, <c>failed</c>, or <c>draining</c> while it is being replaced.</param>
 [GenerateSerializer, Alias("replica-view")]
@@ -142,6 +155,7 @@ public sealed record GpuUsageView(
 /// <param name="PrefetchesRequested">Models added to nodes' prefetch lists.</param>
 /// <param name="PrefetchesCompleted">Models in a node's prefetch list that turned warm there.</param>
 /// <param name="PrefetchesFailed">Prefetch attempts that node agents reported as failed.</param>
+/// <param name="Replicas">Desired, placed and ready replicas by deployment class (every class, also when 0).</param>
 [GenerateSerializer, Alias("scheduler-summary")]
 public sealed record SchedulerSummary(
     [property: Id(0)] IReadOnlyList<GpuUsageView> Usage,
@@ -151,4 +165,13 @@ public sealed record SchedulerSummary(
     [property: Id(4)] long ColdLoads = 0,
     [property: Id(5)] long PrefetchesRequested = 0,
     [property: Id(6)] long PrefetchesCompleted = 0,
-    [property: Id(7)] long PrefetchesFailed = 0);
+    [property: Id(7)] long PrefetchesFailed = 0,
+    [property: Id(8)] IReadOnlyList<ReplicaCountView>? Replicas = null);
+
+/// <summary>Replicas of every deployment of one class, added up: what the autoscalers want, what is placed, what serves.</summary>
+[GenerateSerializer, Alias("replica-count-view")]
+public sealed record ReplicaCountView(
+    [property: Id(0)] DeploymentClass Class,
+    [property: Id(1)] int Desired,
+    [property: Id(2)] int Placed,
+    [property: Id(3)] int Ready);

@@ -34,6 +34,15 @@ public interface INodeGrain : IGrainWithStringKey
     Task CheckHealthAsync();
 
     /// <summary>
+    /// Re-evaluates health now, told by the scheduler that the cluster has not heard the node's agent for
+    /// <paramref name="silence"/>: an activation that has not heard the agent itself (it has just come back) counts the
+    /// silence from there rather than from its own start. <paramref name="grainLost"/>: the silo that held the grain
+    /// died, so a live agent may not have reached it; the node is then not called down before a grace.
+    /// </summary>
+    [Alias("CheckSilenceAsync")]
+    Task CheckSilenceAsync(TimeSpan silence, bool grainLost);
+
+    /// <summary>
     /// Gives a replica GPUs if they are free or held by the named lower-tier <paramref name="victims"/> (who are
     /// preempted), on a node that takes new work. Claiming again what the replica holds succeeds without a change.
     /// </summary>

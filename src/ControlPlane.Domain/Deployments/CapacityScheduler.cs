@@ -56,6 +56,9 @@ public sealed class CapacityScheduler(Random? random = null)
 
     public IReadOnlyDictionary<string, ScheduledDeployment> Deployments => _deployments;
 
+    /// <summary>Every node the model knows, with the health its last report gave.</summary>
+    public IEnumerable<(string NodeId, NodeHealth Health)> NodeHealths => _nodes.Select(n => (n.Key, n.Value.Health));
+
     public int ReplicaCount => _replicas.Count;
 
     /// <summary>

@@ -12,7 +12,8 @@ public enum RouteKind
     DedicatedSlack,
     /// <summary>
     /// A ready replica of a serverless or batch deployment of the same model: for a dedicated deployment's overflow at
-    /// top priority (batch's requests wait, serverless' are never displaced), or for batch at the lowest.
+    /// top priority (batch's requests wait, serverless' are never displaced), for a serverless deployment's overflow on a
+    /// batch replica (batch's requests wait), or for batch at the lowest.
     /// </summary>
     SharedReplica,
     /// <summary>A distribution partner serving the model.</summary>
@@ -41,8 +42,9 @@ public sealed record WeightedRoute(
     [property: Id(6)] decimal TokensPerSecond);
 
 /// <summary>
-/// Where every deployment's demand goes, fleet-wide: its own ready replicas, then (shared classes) dedicated slack of
-/// its model (<see cref="SlackSharing"/>), then (serverless) partners for what is left (<see cref="PartnerRouting"/>).
+/// Where every deployment's demand goes, fleet-wide: its own ready replicas, then replicas of other deployments of its
+/// model (<see cref="SlackSharing"/>: dedicated slack for shared classes, batch replicas for serverless, shared replicas
+/// for a dedicated rise), then (serverless) partners for what is left (<see cref="PartnerRouting"/>).
 /// </summary>
 public sealed class SharingPlan
 {
@@ -76,9 +78,11 @@ public sealed class SharingPlan
             PartnerRouting.Allocate(overflows, partners));
     }
 
-    /// <summary>Shared tokens/s of a class carried on dedicated slack.</summary>
+    /// <summary>Shared tokens/s of a class carried on dedicated slack (not what shared deployments lend each other).</summary>
     public decimal SlackTokens(DeploymentClass cls) =>
-        Slack.Grants.Where(g => _deployments[g.BorrowerId].Class == cls).Sum(g => g.TokensPerSecond);
+        Slack.Grants
+            .Where(g => _deployments[g.BorrowerId].Class == cls && _deployments[g.LenderId].Class == DeploymentClass.Dedicated)
+            .Sum(g => g.TokensPerSecond);
 
     /// <summary>Tokens/s of a class sent to partners (only serverless overflows to them).</summary>
     public decimal PartnerTokens(DeploymentClass cls) =>
@@ -88,7 +92,8 @@ public sealed class SharingPlan
     /// A deployment's weighted routes: its own ready replicas (by capacity); then the replicas of other deployments of its
     /// model that <see cref="SlackSharing"/> lends it, each lender's grant spread evenly over its replicas (a dedicated
     /// deployment gets shared replicas only for demand beyond its own ready replicas; a shared one gets dedicated
-    /// replicas' spare); for serverless, the partner shares. Empty for an unknown deployment.
+    /// replicas' spare, and serverless batch replicas after that); for serverless, the partner shares. Empty for an
+    /// unknown deployment.
     /// </summary>
     /// <param name="readyReplicas">Routable replicas of (at least) the deployment and the dedicated deployments of its model.</param>
     public IReadOnlyList<WeightedRoute> RoutesOf(string deploymentId, IReadOnlyList<RoutableReplica> readyReplicas)

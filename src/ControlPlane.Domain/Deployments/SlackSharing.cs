@@ -109,8 +109,11 @@ public static class SlackSharing
             Lend(grants, dedicated, ordered.Where(d => d.Class == DeploymentClass.Serverless), d => d.SpareForBatch);
             Lend(grants, dedicated, dedicated, d => d.Spare);
 
-            // 2. Serverless demand beyond its ready replicas goes to dedicated replicas' spare, at lower priority.
-            Lend(grants, ordered.Where(d => d.Class == DeploymentClass.Serverless).ToArray(), dedicated, d => d.Spare);
+            // 2. Serverless demand beyond its ready replicas goes to dedicated replicas' spare, at lower priority, then to
+            //    what batch replicas of its model have not lent to a dedicated rise (batch requests wait: it ranks below).
+            var serverless = ordered.Where(d => d.Class == DeploymentClass.Serverless).ToArray();
+            Lend(grants, serverless, dedicated, d => d.Spare);
+            Lend(grants, serverless, ordered.Where(d => d.Class == DeploymentClass.Batch), d => d.ReadyCapacity);
 
             // 3. Batch takes what is left anywhere: dedicated spare, then serverless spare.
             var batch = ordered.Where(d => d.Class == DeploymentClass.Batch).ToArray();

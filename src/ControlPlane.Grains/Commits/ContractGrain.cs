@@ -60,7 +60,7 @@ public sealed partial class ContractGrain(
             return new(null, opened.Error, null);
         }
 
-        await WriteOrReloadAsync();
+        await state.WriteOrReloadAsync(this, logger);
         await RegisterCloseReminderAsync();
 
         LogCreated(terms.ContractId, terms.CustomerId, Money.Format(terms.QuarterlyCommitCents), terms.Quarters);
@@ -87,7 +87,7 @@ public sealed partial class ContractGrain(
             return new(null, result.Error, null);
         }
 
-        await WriteOrReloadAsync();
+        await state.WriteOrReloadAsync(this, logger);
         return new(result.Value, null, await ViewAsync());
     }
 
@@ -121,11 +121,11 @@ public sealed partial class ContractGrain(
         var closed = Ledger.CloseQuarter(quarter, time.GetUtcNow());
         if (!closed.IsSuccess)
         {
-            await state.ReadStateAsync();
+            await state.ReloadAsync(this, logger);
             return new(null, closed.Error, null);
         }
 
-        await WriteOrReloadAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogClosed(ContractId, quarter, Money.Format(closed.Value.TotalCents));
 
         // No view: it reads every usage day of the term, and the caller wants the invoice (the reminder nothing).
@@ -208,11 +208,11 @@ public sealed partial class ContractGrain(
         var billed = Ledger.BillLateUsageAfterTerm(time.GetUtcNow());
         if (!billed.IsSuccess || (billed.Value is not null && billed.Value.InvoiceId != invoiceId))
         {
-            await state.ReadStateAsync();
+            await state.ReloadAsync(this, logger);
             return new(null, billed.Error ?? LedgerError.Conflict("invoiceId", $"expected late-usage invoice {invoiceId}"), null);
         }
 
-        await WriteOrReloadAsync();
+        await state.WriteOrReloadAsync(this, logger);
         return new(billed.Value, null, null);
     }
 
@@ -272,20 +272,6 @@ public sealed partial class ContractGrain(
         for (var day = calendar.StartDay(quarter); day < calendar.EndDay(quarter) && day < until; day = day.AddDays(1))
         {
             yield return day;
-        }
-    }
-
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Memory must not keep what the database did not take.
-            await state.ReadStateAsync();
-            throw;
         }
     }
 

@@ -1,4 +1,5 @@
 using ControlPlane.Contracts.Commits;
+using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Grains.Commits;
 
@@ -9,7 +10,8 @@ public sealed class CustomerState
 }
 
 public sealed class CustomerGrain(
-    [PersistentState("customer", "store")] IPersistentState<CustomerState> state) : Grain, ICustomerGrain
+    [PersistentState("customer", "store")] IPersistentState<CustomerState> state,
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
 {
     public async Task<bool> AddContractAsync(ContractTerm term)
     {
@@ -26,7 +28,7 @@ public sealed class CustomerGrain(
 
         contracts.Add(term);
         contracts.Sort((a, b) => a.Start.CompareTo(b.Start));
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         return true;
     }
 

@@ -31,9 +31,9 @@ public sealed partial class DeploymentGrain(
     private AutoscaleState? _autoscale;
 
     // A serverless deployment's demand net of the dedicated slack it counts on (null: not heard yet, scale on demand),
-    // and the replicas the scheduler was last told this deployment keeps.
+    // and what the scheduler last took from this deployment (null: nothing since activation).
     private decimal? _scalingDemand;
-    private int? _toldKeeps;
+    private (int Desired, int Keeps, decimal Demand)? _told;
 
     private DeploymentState S => state.State;
 
@@ -66,7 +66,7 @@ public sealed partial class DeploymentGrain(
         S.Generation = 1;
         S.Autoscale = _autoscale = autoscale;
         S.CreatedAt = time.GetUtcNow();
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger, Reloaded);
         LogCreated(spec.DeploymentId, spec.Class, spec.ReservedReplicas, spec.MaxReplicas);
         return new DeploymentCommandResult(DeploymentCommandStatus.Done, await ViewAsync());
     }
@@ -80,9 +80,8 @@ public sealed partial class DeploymentGrain(
             return new DeploymentCommandResult(DeploymentCommandStatus.NotFound, null);
         }
 
-        var demandChanged = tokensPerSecond != _demand;
         _demand = tokensPerSecond;
-        await ScaleAsync(demandChanged);
+        await ScaleAsync();
         return new DeploymentCommandResult(DeploymentCommandStatus.Done, null);
     }
 
@@ -95,7 +94,7 @@ public sealed partial class DeploymentGrain(
         }
 
         _scalingDemand = scalingTokensPerSecond;
-        await ScaleAsync(demandChanged: false);
+        await ScaleAsync();
     }
 
     public async Task ObserveLoadAsync(string replicaId, TimeSpan loadTime)
@@ -108,7 +107,7 @@ public sealed partial class DeploymentGrain(
         var before = S.LoadTime ?? InitialHorizon;
         S.LoadTime = LoadTimeEstimate.Next(before, loadTime);
         S.LastLoadReplicaId = replicaId;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger, Reloaded);
         LogLoadObserved(S.Spec.DeploymentId, replicaId, loadTime.TotalSeconds, S.LoadTime.Value.TotalSeconds);
 
         var next = AutoscalerFor(S.LoadTime);
@@ -148,7 +147,7 @@ public sealed partial class DeploymentGrain(
 
             S.Spec = spec;
             S.Generation++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger, Reloaded);
             LogMigrating(spec.DeploymentId, S.Generation, spec.Model, spec.GpusPerReplica);
         }
 
@@ -170,7 +169,7 @@ public sealed partial class DeploymentGrain(
         _autoscaler = AutoscalerFor(null);
         _demand = 0;
         _scalingDemand = null;
-        _toldKeeps = null;
+        _told = null;
         _scaleDownTimer?.Dispose();
         _scaleDownTimer = null;
         LogDeleted(id);
@@ -178,30 +177,31 @@ public sealed partial class DeploymentGrain(
     }
 
     /// <summary>
-    /// Runs the autoscaler on the last demand (a serverless deployment's scaling demand); tells the scheduler when the
-    /// desired count, the replicas kept or the demand changed. A serverless deployment tells its new demand first, and
-    /// scales on the scaling demand the scheduler answers for it.
+    /// Runs the autoscaler on the last demand (a serverless deployment's scaling demand); writes a changed desired count
+    /// and tells the scheduler when the desired count, the replicas kept or the demand differ from what it took last. A
+    /// serverless deployment tells its new demand first, and scales on the scaling demand the scheduler answers for it.
+    /// Both are compared with what the store and the scheduler hold, not with this call's start: after a failed write
+    /// or call, the same demand sent again writes and tells again.
     /// </summary>
-    private async Task ScaleAsync(bool demandChanged)
+    private async Task ScaleAsync()
     {
         var spec = S.Spec!;
-        if (demandChanged && spec.Class == DeploymentClass.Serverless)
+        if (spec.Class == DeploymentClass.Serverless && _demand != _told?.Demand)
         {
             _scalingDemand = await TellSchedulerAsync(_autoscale ?? Autoscaler.Start(spec));
-            demandChanged = false;
         }
 
-        var before = _autoscale ?? Autoscaler.Start(spec);
-        var next = _autoscaler.Next(before, spec, ScalingInput(spec), time.GetUtcNow());
+        var stored = S.Autoscale ?? Autoscaler.Start(spec);
+        var next = _autoscaler.Next(_autoscale ?? stored, spec, ScalingInput(spec), time.GetUtcNow());
         _autoscale = next;
-        if (next.Desired != before.Desired)
+        if (next.Desired != stored.Desired)
         {
             S.Autoscale = next;
-            await state.WriteStateAsync();
-            LogScaled(spec.DeploymentId, before.Desired, next.Desired, _demand);
+            await state.WriteOrReloadAsync(this, logger, Reloaded);
+            LogScaled(spec.DeploymentId, stored.Desired, next.Desired, _demand);
         }
 
-        if (next.Desired != before.Desired || demandChanged || Autoscaler.Keeps(next) != _toldKeeps)
+        if (_told != Telling(next))
         {
             var scaling = await TellSchedulerAsync(next);
             if (spec.Class == DeploymentClass.Serverless)
@@ -216,13 +216,20 @@ public sealed partial class DeploymentGrain(
     private decimal ScalingInput(DeploymentSpec spec) =>
         spec.Class == DeploymentClass.Serverless && _scalingDemand is { } net ? net : _demand;
 
+    private (int Desired, int Keeps, decimal Demand) Telling(AutoscaleState autoscale) =>
+        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand);
+
+    /// <summary>Tells the scheduler; what it took is noted only once it answered.</summary>
     private async Task<decimal?> TellSchedulerAsync(AutoscaleState autoscale)
     {
-        var keeps = Autoscaler.Keeps(autoscale);
-        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, autoscale.Desired, keeps, _demand);
-        _toldKeeps = keeps;
+        var telling = Telling(autoscale);
+        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand);
+        _told = telling;
         return scaling;
     }
+
+    /// <summary>After a failed write, memory follows the state as stored: the autoscaler starts again from its stored state.</summary>
+    private void Reloaded() => _autoscale = S.Autoscale;
 
     /// <summary>The configured horizon: where every deployment's learned load time starts.</summary>
     private TimeSpan InitialHorizon => TimeSpan.FromSeconds(options.Value.ForecastHorizonSeconds);
@@ -255,7 +262,7 @@ public sealed partial class DeploymentGrain(
         // Checked often enough that a scale-down is at most a tenth of the delay late.
         var period = TimeSpan.FromSeconds(Math.Max(1, _autoscaler.EffectiveScaleDownDelay.TotalSeconds / 10.0));
         _scaleDownTimer ??= this.RegisterGrainTimer(
-            () => S.Spec is null ? Task.CompletedTask : ScaleAsync(demandChanged: false),
+            () => S.Spec is null ? Task.CompletedTask : ScaleAsync(),
             new GrainTimerCreationOptions(period, period) { KeepAlive = true });
     }
 

@@ -18,7 +18,7 @@ public sealed partial class SchedulerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} refused replica {ReplicaId}: {Status}; planning again from its state")]
     private partial void LogClaimRefused(string replicaId, string nodeId, ClaimStatus status);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} did not answer the scheduler ({Reason}); reading its state again before the next decision")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} did not take the scheduler's call ({Reason}); reading its state again before the next decision")]
     private partial void LogNodeUnreachable(string nodeId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler could not read the fleet directory ({Reason}); trying again on the next reconcile")]
@@ -27,6 +27,12 @@ public sealed partial class SchedulerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is to prefetch the weights of {Models}")]
     private partial void LogPrefetch(string nodeId, string models);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "The scheduler's {Loop} loop failed; it runs again on the next change or reconcile tick")]
+    private partial void LogLoopFailed(string loop, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {DeploymentId} did not take the scheduler's message ({Reason}); telling it again on the next change")]
     private partial void LogDeploymentUnreachable(string deploymentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler could not hand its record of nodes heard over to its next activation ({Reason}); that one starts without it")]
+    private partial void LogHeardNotHandedOver(string reason);
 }

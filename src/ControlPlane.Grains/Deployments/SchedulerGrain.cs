@@ -3,6 +3,7 @@ using ControlPlane.Contracts.Deployments;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
+using ControlPlane.Grains.Fleet;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -19,25 +20,52 @@ namespace ControlPlane.Grains.Deployments;
 /// awaiting, and a single reconcile loop runs the decisions. Reports from a node with a claim or release in flight
 /// are held back until its answer arrives, so an older report cannot undo a decision the node has already taken.
 /// </para>
+/// <para>
+/// The deployments it stores change only through its group commit, together with the model, and a failed write puts
+/// both back as stored: an admission, a desired count or a removal is believed only once written. Any failed call to
+/// another grain is an unknown outcome (that node is read again before the next decision), and the loops nobody awaits
+/// log what they throw.
+/// It also keeps the cluster's record of when each node's agent was last heard (<see cref="HeardNodes"/>, reported by
+/// every silo once a second): routing leaves out the replicas of a node not heard within the suspect window at answer
+/// time, whatever its grain last reported, and a node grain whose agent fell silent is asked to check its health with
+/// the silence the record saw, which brings it back on a surviving silo if its own died.
+/// </para>
 /// </summary>
 [Reentrant]
 public sealed partial class SchedulerGrain(
     [PersistentState("scheduler", "store")] IPersistentState<SchedulerState> state,
+    [PersistentState("scheduler-heard", "store")] IPersistentState<SchedulerHeardState> heardState,
     IOptions<CapacityOptions> options,
+    IOptions<FleetOptions> fleet,
+    IClusterMembershipService membership,
     TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain, IRemindable
 {
     private const string WatchReminder = "scheduler-watch";
     private const int MaxPassesPerRun = 16;
 
+    // How long after it starts an activation reads its predecessor's record of nodes heard again.
+    private static readonly TimeSpan HandOverWait = TimeSpan.FromSeconds(3);
+
+    // How late the record of nodes heard may learn of a heartbeat: two of the silos' reports (on a busy silo, one may
+    // come late).
+    private static readonly TimeSpan HeardLag = 2 * NodeLivenessReporter.Period;
+
     private readonly CapacityScheduler _model = new();
     private readonly Dictionary<string, decimal> _demand = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePlacementReport?> _inFlight = new(StringComparer.Ordinal);
     private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private GroupCommit<DeploymentChange, EntryChange>? _commit;
     private Task _loop = Task.CompletedTask;
     private Task _rebuilt = Task.CompletedTask;
     private bool _dirty;
+
+    // When each node's agent was last heard, cluster-wide; the silos that reported (those that sent all they know since
+    // this activation began); how many nodes with replicas were silent at the last sweep.
+    private HeardNodes _heard = new(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag);
+    private readonly Dictionary<string, SiloAddress> _silos = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reportedAll = new(StringComparer.Ordinal);
+    private int _silent;
 
     // Counted from what the nodes did, not from the model's plans: a claim a node refuses preempts nothing.
     private long _preemptions;
@@ -62,6 +90,10 @@ public sealed partial class SchedulerGrain(
     // Replicas claimed and not ready yet: when and where they were placed, to learn their deployment's load time.
     private readonly Dictionary<string, (string NodeId, string DeploymentId, DateTimeOffset At)> _loading = new(StringComparer.Ordinal);
 
+    /// <summary>Writes of the deployments, in groups; the model changes with the stored state (see <see cref="Apply"/>).</summary>
+    private GroupCommit<DeploymentChange, EntryChange> Commit => _commit ??= new(
+        Apply, () => state.WriteStateAsync(), e => state.ReloadAsync(this, logger, e, Reloaded));
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         foreach (var deployment in state.State.Deployments.Values)
@@ -71,6 +103,15 @@ public sealed partial class SchedulerGrain(
 
         var period = TimeSpan.FromSeconds(options.Value.ReconcileSeconds);
         this.RegisterGrainTimer(() => { Kick(); return Task.CompletedTask; }, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+        // The record carries on from the last activation's, if it handed it over; every silo then sends all it knows.
+        // Orleans may start this activation while the last one is still handing over (when the silo holding the
+        // grain's directory entry died, nothing stops a new activation elsewhere): read the hand-over again shortly.
+        var policy = fleet.Value.ToPolicy();
+        _heard = new HeardNodes(policy, HeardNodes.StartOf(policy, time.GetUtcNow()), HeardLag, heardState.State.Nodes);
+        this.RegisterGrainTimer(TakeLateHandOverAsync, new GrainTimerCreationOptions(HandOverWait, Timeout.InfiniteTimeSpan));
+        this.RegisterGrainTimer(
+            () => { SweepSilentNodes(); return Task.CompletedTask; },
+            new GrainTimerCreationOptions(NodeLivenessReporter.Period, NodeLivenessReporter.Period) { KeepAlive = true });
         // A reminder brings the scheduler back after its silo dies even if nothing calls it.
         await this.RegisterOrUpdateReminder(WatchReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
 
@@ -103,33 +144,14 @@ public sealed partial class SchedulerGrain(
     {
         // Admission weighs the whole fleet: a model still being read back would refuse what fits.
         await RebuiltAsync();
-        var id = deployment.Spec.DeploymentId;
-        if (_model.Deployments.TryGetValue(id, out var known))
+        var (before, after) = await Commit.SubmitAsync(new Admit(deployment));
+        if (after is not null && after.Generation == deployment.Generation && after.Spec.Equals(deployment.Spec))
         {
-            if (known.Generation > deployment.Generation)
-            {
-                return AdmissionResult.Stale;
-            }
-
-            if (known.Generation == deployment.Generation && known.Spec.Equals(deployment.Spec))
-            {
-                return AdmissionResult.Admitted;
-            }
+            Kick();
+            return AdmissionResult.Admitted;
         }
 
-        if (!_model.CanAdmit(deployment.Spec))
-        {
-            LogRefused(id, deployment.Spec.ReservedReplicas, deployment.Spec.GpusPerReplica);
-            return AdmissionResult.Refused;
-        }
-
-        // A migration keeps the desired count the deployment already has.
-        var admitted = known is null ? deployment : deployment with { Desired = known.Desired };
-        _model.SetDeployment(admitted);
-        state.State.Deployments[id] = admitted;
-        await WriteAsync();
-        Kick();
-        return AdmissionResult.Admitted;
+        return before is not null && before.Generation > deployment.Generation ? AdmissionResult.Stale : AdmissionResult.Refused;
     }
 
     public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond)
@@ -153,13 +175,11 @@ public sealed partial class SchedulerGrain(
             _scalingSent[deploymentId] = (figure, demandTokensPerSecond);
         }
 
-        if (known.Desired != desired)
+        // Submitted even when the model already has it: the model may hold a change whose write is still in flight.
+        var (before, after) = await Commit.SubmitAsync(new Desire(deploymentId, desired));
+        if (before != after)
         {
-            var next = known with { Desired = desired };
-            _model.SetDeployment(next);
-            state.State.Deployments[deploymentId] = next;
             Kick();
-            await WriteAsync();
         }
 
         return scaling;
@@ -167,18 +187,87 @@ public sealed partial class SchedulerGrain(
 
     public async Task<bool> RemoveAsync(string deploymentId)
     {
+        var (before, _) = await Commit.SubmitAsync(new Remove(deploymentId));
         _demand.Remove(deploymentId);
         _keeps.Remove(deploymentId);
         _scalingSent.Remove(deploymentId);
-        if (!_model.RemoveDeployment(deploymentId))
+        if (before is null)
         {
             return false;
         }
 
-        state.State.Deployments.Remove(deploymentId);
         Kick();
-        await WriteAsync();
         return true;
+    }
+
+    /// <summary>
+    /// Applies one change to the stored deployments and the model together (under the group commit's writer, so each
+    /// sees the changes before it): the deployment's entry before and after it.
+    /// </summary>
+    private (EntryChange, bool Changed) Apply(DeploymentChange change)
+    {
+        var before = _model.Deployments.GetValueOrDefault(change.DeploymentId);
+        var after = change switch
+        {
+            Admit admit => Admitted(before, admit.Deployment),
+            Desire desire => before is null || before.Desired == desire.Desired ? before : before with { Desired = desire.Desired },
+            Remove => null,
+            _ => throw new ArgumentOutOfRangeException(nameof(change), change, "Unknown change."),
+        };
+
+        if (after == before)
+        {
+            return (new EntryChange(before, after), false);
+        }
+
+        if (after is null)
+        {
+            _model.RemoveDeployment(change.DeploymentId);
+            state.State.Deployments.Remove(change.DeploymentId);
+        }
+        else
+        {
+            _model.SetDeployment(after);
+            state.State.Deployments[change.DeploymentId] = after;
+        }
+
+        return (new EntryChange(before, after), true);
+    }
+
+    /// <summary>
+    /// The entry after an admission: the known one when the offer is stale or refused (or the same again), else the offer
+    /// (a migration keeps the desired count the deployment already has).
+    /// </summary>
+    private ScheduledDeployment? Admitted(ScheduledDeployment? known, ScheduledDeployment offer)
+    {
+        if (known is not null && (known.Generation > offer.Generation || (known.Generation == offer.Generation && known.Spec.Equals(offer.Spec))))
+        {
+            return known;
+        }
+
+        if (!_model.CanAdmit(offer.Spec))
+        {
+            LogRefused(offer.Spec.DeploymentId, offer.Spec.ReservedReplicas, offer.Spec.GpusPerReplica);
+            return known;
+        }
+
+        return known is null ? offer : offer with { Desired = known.Desired };
+    }
+
+    /// <summary>After a failed write: the model's deployments are put back to what storage holds.</summary>
+    private void Reloaded()
+    {
+        foreach (var id in _model.Deployments.Keys.Where(id => !state.State.Deployments.ContainsKey(id)).ToArray())
+        {
+            _model.RemoveDeployment(id);
+        }
+
+        foreach (var deployment in state.State.Deployments.Values.Where(d => _model.Deployments.GetValueOrDefault(d.Spec.DeploymentId) != d))
+        {
+            _model.SetDeployment(deployment);
+        }
+
+        Kick();
     }
 
     public Task NodeChangedAsync(NodePlacementReport report)
@@ -198,6 +287,98 @@ public sealed partial class SchedulerGrain(
 
         Kick();
         return Task.CompletedTask;
+    }
+
+    public Task<bool> NodesHeardAsync(SiloAddress silo, NodeHeard[] heard, bool all)
+    {
+        var now = time.GetUtcNow();
+        var reporter = silo.ToParsableString();
+        _silos[reporter] = silo;
+        foreach (var node in heard)
+        {
+            _heard.Heard(node.NodeId, now - node.Ago, reporter);
+        }
+
+        if (all)
+        {
+            _reportedAll.Add(reporter);
+        }
+
+        return Task.FromResult(!_reportedAll.Contains(reporter));
+    }
+
+    /// <summary>Hands the record of nodes heard to the next activation (a silo that dies hands nothing over).</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Read first: a newer activation may have written since this one read it (the version must match).
+            await heardState.ReadStateAsync();
+            var known = new HeardNodes(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag, heardState.State.Nodes);
+            known.Merge(_heard.Known);
+            heardState.State.Nodes = new Dictionary<string, HeardNode>(known.Known, StringComparer.Ordinal);
+            await heardState.WriteStateAsync();
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogHeardNotHandedOver(e.Message);
+        }
+    }
+
+    /// <summary>Takes a hand-over that the last activation wrote after this one started.</summary>
+    private async Task TakeLateHandOverAsync()
+    {
+        try
+        {
+            await heardState.ReadStateAsync();
+            _heard.Merge(heardState.State.Nodes);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            LogHeardNotHandedOver(e.Message);
+        }
+    }
+
+    /// <summary>Whether the silo that reported a node is no longer active: the node's grain died with it.</summary>
+    private bool IsGone(string reporter) =>
+        !_silos.TryGetValue(reporter, out var silo) || membership.CurrentSnapshot.GetSiloStatus(silo) != SiloStatus.Active;
+
+    /// <summary>
+    /// Asks the grains of nodes that fell silent (still ready or suspect in the model) to check their health with the
+    /// silence the record saw, every two seconds at most until it reports the node down or is heard again; and, when
+    /// the nodes that take traffic changed, lets the scaling figures follow.
+    /// </summary>
+    private void SweepSilentNodes()
+    {
+        var now = time.GetUtcNow();
+        var candidates = _model.NodeHealths
+            .Where(n => n.Health is NodeHealth.Ready or NodeHealth.Suspect)
+            .Select(n => n.NodeId)
+            .ToArray();
+        foreach (var (nodeId, silence, grainLost) in _heard.DueForCheck(candidates, now, IsGone))
+        {
+            _ = CheckSilenceAsync(nodeId, silence, grainLost);
+        }
+
+        var silent = candidates.Count(n => !_heard.IsHeard(n, now) && _model.ReplicasOn(n).Count > 0);
+        if (silent != _silent)
+        {
+            _silent = silent;
+            ScalingChanged();
+        }
+    }
+
+    private async Task CheckSilenceAsync(string nodeId, TimeSpan silence, bool grainLost)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId)).CheckSilenceAsync(silence, grainLost);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // Its silo may not be declared dead yet: the next sweep asks again.
+            LogNodeUnreachable(nodeId, e.Message);
+        }
     }
 
     public Task<IReadOnlyList<string>> ListDeploymentIdsAsync() => Task.FromResult<IReadOnlyList<string>>([.. _model.Deployments.Keys]);
@@ -273,7 +454,7 @@ public sealed partial class SchedulerGrain(
         _scalingDirty = true;
         if (_scalingLoop.IsCompleted)
         {
-            _scalingLoop = PushScalingAsync();
+            _scalingLoop = ObservedAsync(PushScalingAsync, "scaling");
         }
     }
 
@@ -287,8 +468,9 @@ public sealed partial class SchedulerGrain(
         {
             await RebuiltAsync();
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception)
         {
+            // The reconcile loop logs it; the next change or tick tries again.
             return;
         }
 
@@ -306,7 +488,7 @@ public sealed partial class SchedulerGrain(
                     await GrainFactory.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(s.Id)).SetScalingDemandAsync(s.Scaling, s.ForDemand);
                     _scalingSent[s.Id] = (s.Scaling, s.ForDemand);
                 }
-                catch (Exception e) when (e is TimeoutException or OrleansException)
+                catch (Exception e)
                 {
                     LogDeploymentUnreachable(s.Id, e.Message);
                 }
@@ -326,9 +508,18 @@ public sealed partial class SchedulerGrain(
         var usage = _model.Usage()
             .Select(u => new GpuUsageView(u.Region, u.Sku, u.Reserved, u.Burst, u.Serverless, u.Batch, u.Idle, u.Unavailable))
             .ToArray();
+        var summaries = Summaries();
+        var replicas = Enum.GetValues<DeploymentClass>()
+            .Select(c =>
+            {
+                var ofClass = summaries.Where(d => d.Spec.Class == c).ToArray();
+                return new ReplicaCountView(
+                    c, ofClass.Sum(d => d.DesiredReplicas), ofClass.Sum(d => d.PlacedReplicas), ofClass.Sum(d => d.ReadyReplicas));
+            })
+            .ToArray();
         return new SchedulerSummary(
-            usage, _preemptions, Summaries().Sum(d => d.SpilledTokensPerSecond),
-            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed);
+            usage, _preemptions, summaries.Sum(d => d.SpilledTokensPerSecond),
+            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed, replicas);
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()
@@ -347,7 +538,7 @@ public sealed partial class SchedulerGrain(
             .ToArray();
     }
 
-    private static ReplicaView ToView(ScheduledReplica r) => new(
+    private ReplicaView ToView(ScheduledReplica r) => new(
         r.Replica.ReplicaId,
         r.Replica.DeploymentId,
         r.Replica.Model,
@@ -358,7 +549,9 @@ public sealed partial class SchedulerGrain(
         r.Replica.Ordinal,
         IsRoutable(r));
 
-    private static bool IsRoutable(ScheduledReplica r) => r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready;
+    /// <summary>A ready replica on a ready node whose agent was heard within the suspect window, as of now.</summary>
+    private bool IsRoutable(ScheduledReplica r) =>
+        r.Replica.State == ReplicaState.Ready && r.NodeHealth == NodeHealth.Ready && _heard.IsHeard(r.NodeId, time.GetUtcNow());
 
     private void Apply(NodePlacementReport report)
     {
@@ -411,7 +604,7 @@ public sealed partial class SchedulerGrain(
         {
             await GrainFactory.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).ObserveLoadAsync(replicaId, loadTime);
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
             LogDeploymentUnreachable(deploymentId, e.Message);
         }
@@ -425,7 +618,23 @@ public sealed partial class SchedulerGrain(
         _dirty = true;
         if (_loop.IsCompleted)
         {
-            _loop = RunAsync();
+            _loop = ObservedAsync(RunAsync, "reconcile");
+        }
+    }
+
+    /// <summary>
+    /// Runs a loop that nobody awaits (the reconcile and the scaling loop): whatever it throws is logged here, where it
+    /// would otherwise vanish with the task. The next change or reconcile tick runs the loop again.
+    /// </summary>
+    private async Task ObservedAsync(Func<Task> loop, string name)
+    {
+        try
+        {
+            await loop();
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed(name, e);
         }
     }
 
@@ -446,7 +655,7 @@ public sealed partial class SchedulerGrain(
         {
             await RebuiltAsync();
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
             // Without the list of nodes nothing can be decided safely; the timer kicks a new attempt.
             LogRebuildFailed(e.Message);
@@ -500,7 +709,7 @@ public sealed partial class SchedulerGrain(
                     LogPrefetch(nodeId, string.Join(", ", wanted));
                 }
             }
-            catch (Exception e) when (e is TimeoutException or OrleansException)
+            catch (Exception e)
             {
                 LogNodeUnreachable(nodeId, e.Message);
             }
@@ -550,7 +759,7 @@ public sealed partial class SchedulerGrain(
                 }
             }
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
             // Unknown outcome: read the node's state before deciding anything more about it.
             LogNodeUnreachable(nodeId, e.Message);
@@ -584,7 +793,7 @@ public sealed partial class SchedulerGrain(
 
                 _stale.Remove(nodeId);
             }
-            catch (Exception e) when (e is TimeoutException or OrleansException)
+            catch (Exception e)
             {
                 LogNodeUnreachable(nodeId, e.Message);
             }
@@ -598,17 +807,15 @@ public sealed partial class SchedulerGrain(
         _ => "",
     };
 
-    /// <summary>Writes one at a time: reentrant calls must not race each other's ETags.</summary>
-    private async Task WriteAsync()
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private abstract record DeploymentChange(string DeploymentId);
+
+    /// <summary>Add a deployment, or migrate it to a newer generation, if admission control accepts it.</summary>
+    private sealed record Admit(ScheduledDeployment Deployment) : DeploymentChange(Deployment.Spec.DeploymentId);
+
+    private sealed record Desire(string DeploymentId, int Desired) : DeploymentChange(DeploymentId);
+
+    private sealed record Remove(string DeploymentId) : DeploymentChange(DeploymentId);
+
+    /// <summary>A deployment's entry before and after a change (null: not there).</summary>
+    private readonly record struct EntryChange(ScheduledDeployment? Before, ScheduledDeployment? After);
 }

@@ -1,4 +1,5 @@
 using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
 
 namespace ControlPlane.Grains.Deployments;
 
@@ -10,6 +11,17 @@ namespace ControlPlane.Grains.Deployments;
 public sealed class SchedulerState
 {
     [Id(0)] public Dictionary<string, ScheduledDeployment> Deployments { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// The scheduler's record of when each node's agent was last heard (<see cref="HeardNodes"/>), written when the grain
+/// is deactivated (Orleans deactivates it when the silo that held its directory entry dies, or its silo shuts down) and
+/// read by the next activation, so that the record survives everything but the death of the scheduler's own silo.
+/// </summary>
+[GenerateSerializer, Alias("scheduler-heard-state")]
+public sealed class SchedulerHeardState
+{
+    [Id(0)] public Dictionary<string, HeardNode> Nodes { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>What a deployment grain stores.</summary>

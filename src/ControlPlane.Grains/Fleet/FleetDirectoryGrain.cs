@@ -13,18 +13,18 @@ public sealed class FleetDirectoryState
 
 /// <summary>
 /// The list of enrolled nodes and regions; written on enrollment only, in groups
-/// (<see cref="GroupCommit{TChange}"/>): its state lists the whole fleet, so enrolling nodes one write each
+/// (<see cref="GroupCommit{TChange, TResult}"/>): its state lists the whole fleet, so enrolling nodes one write each
 /// rewrote the whole list for each node.
 /// </summary>
 [Reentrant]
-public sealed partial class FleetDirectoryGrain(
+public sealed class FleetDirectoryGrain(
     [PersistentState("fleet-directory", "store")] IPersistentState<FleetDirectoryState> state,
     ILogger<FleetDirectoryGrain> logger) : Grain, IFleetDirectoryGrain
 {
-    private GroupCommit<(string NodeId, string Region)>? _commit;
+    private GroupCommit<(string NodeId, string Region), bool>? _commit;
 
-    private GroupCommit<(string NodeId, string Region)> Commit =>
-        _commit ??= new(Apply, () => state.WriteStateAsync(), () => state.ReadStateAsync(), LogWriteFailed, DeactivateOnIdle);
+    private GroupCommit<(string NodeId, string Region), bool> Commit =>
+        _commit ??= new(Apply, () => state.WriteStateAsync(), e => state.ReloadAsync(this, logger, e));
 
     // Submitted even when memory already lists it: memory may hold a group whose write is still in flight, and an
     // enrolment is answered only once the store lists the node (a group of nothing new writes nothing).
@@ -43,21 +43,14 @@ public sealed partial class FleetDirectoryGrain(
             .Order(StringComparer.Ordinal)
             .ToArray());
 
-    private bool Apply(IReadOnlyList<(string NodeId, string Region)> entries)
+    private (bool, bool Changed) Apply((string NodeId, string Region) entry)
     {
-        var changed = false;
-        foreach (var (nodeId, region) in entries)
+        if (state.State.Nodes.TryGetValue(entry.NodeId, out var known) && known == entry.Region)
         {
-            if (!state.State.Nodes.TryGetValue(nodeId, out var known) || known != region)
-            {
-                state.State.Nodes[nodeId] = region;
-                changed = true;
-            }
+            return (false, false);
         }
 
-        return changed;
+        state.State.Nodes[entry.NodeId] = entry.Region;
+        return (true, true);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Fleet directory write failed; reloading the stored state")]
-    private partial void LogWriteFailed(Exception exception);
 }

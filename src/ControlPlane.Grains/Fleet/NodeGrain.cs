@@ -13,13 +13,15 @@ namespace ControlPlane.Grains.Fleet;
 
 /// <summary>
 /// One GPU node. Heartbeats land here; the grain stores and tells its pool only what changed. Failure
-/// detection runs in the grain itself: a timer every heartbeat interval while it is active, and a
-/// durable reminder that reactivates it (on whichever silo) if its silo dies, so a dead node is found
-/// dead even though its agent never calls again.
+/// detection runs in the grain itself: a timer that fires at the node's next deadline (at most a heartbeat interval
+/// apart) while it is active; the scheduler, which keeps the cluster's record of when each agent was heard
+/// (<see cref="NodeLivenessReporter"/>), calls a grain whose agent fell silent (bringing it back on another silo if its
+/// silo died) and tells it how long the silence has lasted; and a durable reminder reactivates it should both be lost.
 /// </summary>
 public sealed partial class NodeGrain(
     [PersistentState("node", "store")] IPersistentState<NodeState> state,
     IOptions<FleetOptions> options,
+    NodeLivenessReporter liveness,
     TimeProvider time,
     ILogger<NodeGrain> logger) : Grain, INodeGrain, IRemindable
 {
@@ -28,10 +30,11 @@ public sealed partial class NodeGrain(
     private readonly FleetOptions _options = options.Value;
     private readonly HeartbeatPolicy _policy = options.Value.ToPolicy();
 
-    // Live state: never stored. After a move to another silo the grain starts from its activation time.
+    // Live state: never stored. After a move to another silo the grain starts from its activation time, or from the
+    // cluster's record of the agent's silence when the scheduler tells it (CheckSilenceAsync).
     private string? _agentSession;
     private long _lastSequence;
-    private DateTimeOffset _lastAliveAt;
+    private NodeLiveness _liveness;
     private DateTimeOffset? _lastHeartbeatAt;
     private IReadOnlyList<GpuReading> _readings = [];
     private IGrainTimer? _healthTimer;
@@ -51,8 +54,9 @@ public sealed partial class NodeGrain(
 
         // The last heartbeat may have been seen by an activation that is gone (its silo died, or it was
         // collected); nothing here knows it. Giving the agent a full detection window from now avoids
-        // calling a healthy node dead because of the control plane's own failure.
-        _lastAliveAt = time.GetUtcNow();
+        // calling a healthy node dead because of the control plane's own failure; the scheduler's record of
+        // when the agent was last heard, if it has one, shortens it (CheckSilenceAsync).
+        _liveness = NodeLiveness.Activated(time.GetUtcNow());
         _lastHeartbeatAt = S.LastHeartbeatAt;
         // The first health check also tells the pool this node's capacity again: an update lost to a
         // crash between our write and the pool's is healed within one interval.
@@ -95,9 +99,9 @@ public sealed partial class NodeGrain(
         S.Scheduling = NodeScheduling.Schedulable;
         S.CapacityVersion++;
         S.PlacementVersion++;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
 
-        _lastAliveAt = now;
+        _liveness = NodeLiveness.Activated(now);
         StartHealthTimer();
         await TellPoolAsync();
         LogEnrolled(enrollment.NodeId, enrollment.Region);
@@ -130,8 +134,9 @@ public sealed partial class NodeGrain(
         var now = time.GetUtcNow();
         _agentSession = heartbeat.AgentSessionId;
         _lastSequence = heartbeat.Sequence;
-        _lastAliveAt = now;
+        _liveness = _liveness.HeardAgain(now);
         _lastHeartbeatAt = now;
+        liveness.Heard(S.Terms!.NodeId, now);
 
         // An agent whose nvidia-smi fails keeps heartbeating; with nothing to report it must not wipe
         // the inventory it reported before.
@@ -163,7 +168,7 @@ public sealed partial class NodeGrain(
             S.CapacityVersion++;
             FitSlotsToInventory();
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             await TellPoolAsync();
             await TellSchedulerAsync();
             if (healthChanged)
@@ -174,7 +179,7 @@ public sealed partial class NodeGrain(
         else if (replicasChanged || cacheChanged)
         {
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             await TellSchedulerAsync();
         }
 
@@ -206,7 +211,7 @@ public sealed partial class NodeGrain(
         S.Replicas.RemoveAll(r => outcome.Preempted.Any(v => v.ReplicaId == r.ReplicaId));
         S.Replicas.Add(replica with { GpuIndices = outcome.Slots.GpusOf(replica.ReplicaId), State = ReplicaState.Starting });
         S.PlacementVersion++;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         // The scheduler learns of this claim from the answer itself.
         _schedulerHeard = S.PlacementVersion;
         LogClaimed(S.Terms!.NodeId, replica.ReplicaId, string.Join(',', replica.GpuIndices), replica.Tier, outcome.Preempted.Length);
@@ -225,7 +230,7 @@ public sealed partial class NodeGrain(
         {
             S.Slots = S.Slots!.Release(replicaId);
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             _schedulerHeard = S.PlacementVersion;
         }
 
@@ -244,7 +249,7 @@ public sealed partial class NodeGrain(
         }
 
         S.Prefetch = [.. models.Take(ModelCache.MaxModels)];
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogPrefetchSet(S.Terms!.NodeId, S.Prefetch.Count, string.Join(", ", S.Prefetch));
     }
 
@@ -260,7 +265,7 @@ public sealed partial class NodeGrain(
             S.Scheduling = scheduling;
             S.CapacityVersion++;
             S.PlacementVersion++;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(this, logger);
             await TellPoolAsync();
             await TellSchedulerAsync();
             LogSchedulingChanged(S.Terms!.NodeId, scheduling);
@@ -270,6 +275,12 @@ public sealed partial class NodeGrain(
     }
 
     public Task CheckHealthAsync() => EvaluateHealthAsync();
+
+    public Task CheckSilenceAsync(TimeSpan silence, bool grainLost)
+    {
+        _liveness = _liveness.WithRecord(time.GetUtcNow() - silence, grainLost);
+        return EvaluateHealthAsync();
+    }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
         reminderName == WatchdogReminder ? EvaluateHealthAsync() : Task.CompletedTask;
@@ -281,7 +292,9 @@ public sealed partial class NodeGrain(
             return;
         }
 
-        var health = _policy.Evaluate(S.Health, _lastAliveAt, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var health = _policy.Evaluate(S.Health, _liveness, now);
+        ScheduleNextCheck(health, now);
         if (health == S.Health)
         {
             if (_poolHeard < S.CapacityVersion)
@@ -310,7 +323,7 @@ public sealed partial class NodeGrain(
             S.Replicas.Clear();
         }
 
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         await TellPoolAsync();
         await TellSchedulerAsync();
         LogHealthChanged(S.Terms!.NodeId, health);
@@ -325,6 +338,21 @@ public sealed partial class NodeGrain(
         _healthTimer ??= this.RegisterGrainTimer(
             EvaluateHealthAsync,
             new GrainTimerCreationOptions(_policy.Interval, _policy.Interval) { KeepAlive = true });
+    }
+
+    /// <summary>
+    /// Sets the health timer to fire at the node's next deadline, so that it turns suspect and down on time rather
+    /// than up to an interval late; at least once an interval, which also retries telling the pool and the scheduler.
+    /// </summary>
+    private void ScheduleNextCheck(NodeHealth health, DateTimeOffset now)
+    {
+        if (_healthTimer is null)
+        {
+            return;
+        }
+
+        var due = _policy.NextChange(health, _liveness) is { } next && next - now < _policy.Interval ? next - now : _policy.Interval;
+        _healthTimer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, _policy.Interval);
     }
 
     /// <summary>

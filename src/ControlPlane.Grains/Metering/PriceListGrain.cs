@@ -1,5 +1,6 @@
 using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Metering;
+using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Grains.Metering;
 
@@ -12,7 +13,8 @@ public sealed class PriceListState
 
 /// <summary>The list prices; written only when an operator changes a price.</summary>
 public sealed class PriceListGrain(
-    [PersistentState("price-list", "store")] IPersistentState<PriceListState> state) : Grain, IPriceListGrain
+    [PersistentState("price-list", "store")] IPersistentState<PriceListState> state,
+    ILogger<PriceListGrain> logger) : Grain, IPriceListGrain
 {
     public async Task<ModelPrice> SetPriceAsync(string model, Rate rate, DateTimeOffset effectiveFrom)
     {
@@ -33,7 +35,7 @@ public sealed class PriceListGrain(
         var price = new ModelPrice(model, rate, from);
         history.Add(price);
         state.State.Version++;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this, logger);
         return price;
     }
 

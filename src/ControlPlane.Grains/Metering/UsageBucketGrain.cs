@@ -8,21 +8,24 @@ using Orleans.Concurrency;
 namespace ControlPlane.Grains.Metering;
 
 /// <summary>
-/// One customer-day of usage, with group commit: batches that arrive while a write is in flight wait, and
-/// the next write takes all of them, so the database sees one write per group, not per batch or event.
-/// A batch is answered only after the write that holds it succeeded. A failed write reloads the stored
-/// state, so nothing counted in memory can outlive a write that did not happen.
+/// One customer-day of usage, with group commit (<see cref="GroupCommit{TChange, TResult}"/>): batches that arrive while
+/// a write is in flight wait, and the next write takes all of them, so the database sees one write per group, not per
+/// batch or event. A batch is answered only after the write that holds it succeeded. A failed write reloads the stored
+/// state, so nothing counted in memory can outlive a write that did not happen. Seals and late-usage takes go through
+/// the same commit, so they are never applied while a write is in flight.
 /// </summary>
 [Reentrant]
-public sealed partial class UsageBucketGrain(
+public sealed class UsageBucketGrain(
     [PersistentState("usage-bucket", "store")] IPersistentState<UsageBucketState> state,
     ILogger<UsageBucketGrain> logger) : Grain, IUsageBucketGrain
 {
-    private readonly SemaphoreSlim _writer = new(1, 1);
-    private List<PendingBatch> _waiting = [];
+    private GroupCommit<Change, Answer>? _commit;
     private HashSet<Guid> _seen = [];
 
     private UsageBucketState S => state.State;
+
+    private GroupCommit<Change, Answer> Commit => _commit ??= new(
+        Apply, () => state.WriteStateAsync(), e => state.ReloadAsync(this, logger, e, () => _seen = Unpack(S.SeenIds)));
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -30,107 +33,65 @@ public sealed partial class UsageBucketGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<RecordResult> RecordAsync(List<MeteredEvent> events)
-    {
-        var batch = new PendingBatch(events);
-        _waiting.Add(batch);
-        await _writer.WaitAsync();
-        try
-        {
-            // An earlier writer may have taken this batch into its group already.
-            if (!batch.Done.Task.IsCompleted)
-            {
-                await CommitGroupAsync();
-            }
-        }
-        finally
-        {
-            _writer.Release();
-        }
+    public async Task<RecordResult> RecordAsync(List<MeteredEvent> events) => (await Commit.SubmitAsync(new Record(events))).Recorded;
 
-        return await batch.Done.Task;
-    }
+    public async Task<List<UsageAggregate>> SealAsync(string ledger) => (await Commit.SubmitAsync(new Seal(ledger))).Usage;
 
-    public Task<List<UsageAggregate>> SealAsync(string ledger) => UnderWriterAsync(async () =>
-    {
-        var day = Day(ledger);
-        if (!day.Sealed)
-        {
-            day.Sealed = true;
-            await WriteOrReloadAsync();
-        }
-
-        return Day(ledger).Counted.Values.ToList();
-    });
-
-    public Task<List<UsageAggregate>> TakeLateUsageAsync(string ledger, string invoiceId) => UnderWriterAsync(async () =>
-    {
-        if (!S.Ledgers.TryGetValue(ledger, out var day))
-        {
-            return [];
-        }
-
-        if (day.BilledLate.TryGetValue(invoiceId, out var billed))
-        {
-            return billed;
-        }
-
-        var late = day.Late.Values.ToList();
-        if (late.Count == 0)
-        {
-            return late;
-        }
-
-        day.BilledLate[invoiceId] = late;
-        day.Late = new(StringComparer.Ordinal);
-        await WriteOrReloadAsync();
-        return late;
-    });
+    public async Task<List<UsageAggregate>> TakeLateUsageAsync(string ledger, string invoiceId) =>
+        (await Commit.SubmitAsync(new TakeLate(ledger, invoiceId))).Usage;
 
     public Task<BucketTotals> GetAsync(string ledger) =>
         Task.FromResult(S.Ledgers.TryGetValue(ledger, out var day)
             ? new BucketTotals(day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList())
             : new BucketTotals(false, [], []));
 
-    private async Task CommitGroupAsync()
+    private (Answer, bool Changed) Apply(Change change)
     {
-        var group = _waiting;
-        _waiting = [];
-        var results = new RecordResult[group.Count];
-        for (var i = 0; i < group.Count; i++)
+        switch (change)
         {
-            results[i] = Apply(group[i].Events);
-        }
+            case Record record:
+                var recorded = Count(record.Events);
+                return (Answer.Of(recorded), recorded.Accepted > 0);
 
-        try
-        {
-            if (results.Any(r => r.Accepted > 0))
-            {
-                await WriteOrReloadAsync();
-            }
-        }
-        catch (Exception e)
-        {
-            foreach (var batch in group)
-            {
-                batch.Done.TrySetException(e);
-            }
+            case Seal seal:
+                var day = Day(seal.Ledger);
+                var sealing = !day.Sealed;
+                day.Sealed = true;
+                return (Answer.Of(day.Counted.Values.ToList()), sealing);
 
-            return;
-        }
+            case TakeLate take:
+                return TakeLateUsage(take.Ledger, take.InvoiceId);
 
-        for (var i = 0; i < group.Count; i++)
-        {
-            group[i].Done.TrySetResult(results[i]);
-        }
-
-        if (group.Count > 1)
-        {
-            LogGroupCommit(group.Count, results.Sum(r => r.Accepted));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(change), change, "Unknown change.");
         }
     }
 
-    private RecordResult Apply(List<MeteredEvent> events)
+    /// <summary>Late usage goes to one invoice id once; a retry for that id gets the same answer.</summary>
+    private (Answer, bool Changed) TakeLateUsage(string ledger, string invoiceId)
+    {
+        if (!S.Ledgers.TryGetValue(ledger, out var day))
+        {
+            return (Answer.Of([]), false);
+        }
+
+        if (day.BilledLate.TryGetValue(invoiceId, out var billed))
+        {
+            return (Answer.Of(billed), false);
+        }
+
+        var late = day.Late.Values.ToList();
+        if (late.Count == 0)
+        {
+            return (Answer.Of(late), false);
+        }
+
+        day.BilledLate[invoiceId] = late;
+        day.Late = new(StringComparer.Ordinal);
+        return (Answer.Of(late), true);
+    }
+
+    private RecordResult Count(List<MeteredEvent> events)
     {
         int accepted = 0, duplicates = 0;
         var added = new List<Guid>();
@@ -194,43 +155,6 @@ public sealed partial class UsageBucketGrain(
         return day;
     }
 
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception e)
-        {
-            // Memory now holds events the database does not: forget them, so a retry counts them again.
-            LogWriteFailed(e);
-            try
-            {
-                await state.ReadStateAsync();
-                _seen = Unpack(S.SeenIds);
-            }
-            catch (Exception)
-            {
-                DeactivateOnIdle();
-            }
-
-            throw;
-        }
-    }
-
-    private async Task<T> UnderWriterAsync<T>(Func<Task<T>> action)
-    {
-        await _writer.WaitAsync();
-        try
-        {
-            return await action();
-        }
-        finally
-        {
-            _writer.Release();
-        }
-    }
-
     internal static Guid EventKey(string eventId) =>
         new(SHA256.HashData(Encoding.UTF8.GetBytes(eventId)).AsSpan(0, 16));
 
@@ -238,14 +162,21 @@ public sealed partial class UsageBucketGrain(
     internal static string AggregateKey(string model, Rate rate) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{model}|{rate.InputUsdPer1M:0.############################}|{rate.OutputUsdPer1M:0.############################}");
 
-    private sealed record PendingBatch(List<MeteredEvent> Events)
+    private abstract record Change;
+
+    private sealed record Record(List<MeteredEvent> Events) : Change;
+
+    private sealed record Seal(string Ledger) : Change;
+
+    private sealed record TakeLate(string Ledger, string InvoiceId) : Change;
+
+    /// <summary>A record's counts, or a seal's or late-usage take's usage.</summary>
+    private readonly record struct Answer(RecordResult Recorded, List<UsageAggregate> Usage)
     {
-        public TaskCompletionSource<RecordResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private static readonly RecordResult NothingRecorded = new(0, 0);
+
+        public static Answer Of(RecordResult recorded) => new(recorded, []);
+
+        public static Answer Of(List<UsageAggregate> usage) => new(NothingRecorded, usage);
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Group commit of {Batches} batches, {Accepted} new events")]
-    private partial void LogGroupCommit(int batches, int accepted);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Usage bucket write failed; reloading the stored state")]
-    private partial void LogWriteFailed(Exception exception);
 }

@@ -28,7 +28,7 @@ public sealed partial class PartnerDirectoryGrain(
 
         S.Partners[partner.PartnerId] = partner;
         S.Version++;
-        await WriteAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogPut(partner.PartnerId, partner.Models.Length, partner.UsdPer1MTokens, partner.CapacityTokensPerSecond);
         return new PartnerPutResult(known ? PartnerPutStatus.Updated : PartnerPutStatus.Created, partner);
     }
@@ -47,22 +47,8 @@ public sealed partial class PartnerDirectoryGrain(
         }
 
         S.Version++;
-        await WriteAsync();
+        await state.WriteOrReloadAsync(this, logger);
         LogDeleted(partnerId);
         return true;
-    }
-
-    /// <summary>Writes, or on failure reads back what is stored, so a change that was not written is not served from memory.</summary>
-    private async Task WriteAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            await state.ReadStateAsync();
-            throw;
-        }
     }
 }

@@ -8,18 +8,19 @@ namespace ControlPlane.Grains.Pools;
 
 /// <summary>
 /// A region's capacity index, fed by node grains on changes only. Its state holds every node of the region, so
-/// it commits in groups (<see cref="GroupCommit{TChange}"/>): one write per node change rewrote the whole region
+/// it commits in groups (<see cref="GroupCommit{TChange, TResult}"/>): one write per node change rewrote the whole region
 /// for each node (at 100,000 GPUs a region's state is over a megabyte, and a fleet coming up wrote it once per node).
 /// </summary>
 [Reentrant]
-public sealed partial class PoolGrain(
+public sealed class PoolGrain(
     [PersistentState("pool", "store")] IPersistentState<PoolState> state,
     ILogger<PoolGrain> logger) : Grain, IPoolGrain
 {
-    private GroupCommit<NodeCapacity>? _commit;
+    private GroupCommit<NodeCapacity, bool>? _commit;
     private PoolTotals? _totals;
 
-    private GroupCommit<NodeCapacity> Commit => _commit ??= new(Apply, () => state.WriteStateAsync(), ReloadAsync, LogWriteFailed, DeactivateOnIdle);
+    private GroupCommit<NodeCapacity, bool> Commit => _commit ??= new(
+        Apply, () => state.WriteStateAsync(), e => state.ReloadAsync(this, logger, e, () => _totals = null));
 
     // Submitted even when memory already holds it: memory may hold a group whose write is still in flight, and
     // an update is answered only once the store holds it (a group of no news writes nothing).
@@ -32,29 +33,15 @@ public sealed partial class PoolGrain(
     private bool IsNews(NodeCapacity node) =>
         !state.State.Nodes.TryGetValue(node.NodeId, out var known) || (known.Version <= node.Version && known != node);
 
-    private bool Apply(IReadOnlyList<NodeCapacity> updates)
+    private (bool, bool Changed) Apply(NodeCapacity node)
     {
-        var changed = false;
-        foreach (var node in updates.Where(IsNews))
+        if (!IsNews(node))
         {
-            state.State.Nodes[node.NodeId] = node;
-            changed = true;
+            return (false, false);
         }
 
-        if (changed)
-        {
-            _totals = null;
-        }
-
-        return changed;
-    }
-
-    private async Task ReloadAsync()
-    {
-        await state.ReadStateAsync();
+        state.State.Nodes[node.NodeId] = node;
         _totals = null;
+        return (true, true);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool write failed; reloading the stored state")]
-    private partial void LogWriteFailed(Exception exception);
 }

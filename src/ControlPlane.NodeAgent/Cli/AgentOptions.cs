@@ -6,7 +6,10 @@ using ControlPlane.NodeAgent.Replicas;
 namespace ControlPlane.NodeAgent.Cli;
 
 /// <summary>What the agent was told on its command line (or in its environment).</summary>
-/// <param name="Server">Base address of the control plane, e.g. <c>https://cp.example.com/</c> (always ends with '/').</param>
+/// <param name="Servers">
+/// Base addresses of the control plane, e.g. <c>https://cp.example.com/</c> (each ends with '/'): one (a load-balanced
+/// address) or several (its silos), which the agent fails over between.
+/// </param>
 /// <param name="NodeId">The node's enrolled id.</param>
 /// <param name="Token">The node's bearer token.</param>
 /// <param name="NvidiaSmiPath">Explicit nvidia-smi executable; <see langword="null"/> means "find it on PATH".</param>
@@ -15,7 +18,9 @@ namespace ControlPlane.NodeAgent.Cli;
 /// What runs the replicas: <see cref="CommandRuntimeOptions"/> when a start command is given, else <see cref="SimulatedRuntimeOptions"/>.
 /// </param>
 /// <param name="ModelCache">The local model cache and how prefetches run; null without <c>--model-cache</c>.</param>
-internal sealed record AgentOptions(Uri Server, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null)
+/// <param name="LivenessFile">A file the heartbeat loop rewrites after every heartbeat, whatever its outcome, so a
+/// liveness probe can tell a loop that still turns from a stuck one; null without <c>--liveness-file</c>.</param>
+internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null, string? LivenessFile = null)
 {
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
@@ -26,19 +31,26 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
     public const string StopCommandVariable = "CONTROLPLANE_STOP_COMMAND";
     public const string ModelCacheVariable = "CONTROLPLANE_MODEL_CACHE";
     public const string PrefetchCommandVariable = "CONTROLPLANE_PREFETCH_COMMAND";
+    public const string LivenessFileVariable = "CONTROLPLANE_LIVENESS_FILE";
 
     public static readonly string Usage = $"""
-        usage: ControlPlane.NodeAgent --server URL --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
+        usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
+                 [--liveness-file PATH]
                  [--runtime simulated|command] [--load-seconds N]
                  [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
                  [--model-cache DIR [--prefetch-command CMD | --prefetch-seconds N]]
 
           --server URL        control plane base address, http or https   (env {ServerVariable})
+                              several (comma-separated, or --server again), e.g. every silo: a
+                              heartbeat that fails goes to the next one at once
           --node-id ID        this node's enrolled id                     (env {NodeIdVariable})
           --token TOKEN       this node's bearer token; prefer the env    (env {TokenVariable})
                               variable so the token is not visible in ps
           --nvidia-smi PATH   nvidia-smi to run (default: nvidia-smi found on PATH)
           --runtime-dir DIR   directory for the agent's runtime state (created if missing)
+          --liveness-file PATH
+                              rewritten after every heartbeat, whatever its outcome: a liveness probe
+                              checks its age (env {LivenessFileVariable})
           -h, --help          show this help
 
         Replicas: after every heartbeat the agent starts the replicas the server lists and stops the others.
@@ -86,6 +98,14 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
 
     private const int MaxLoadSeconds = 3600;
 
+    /// <summary>Equal when every value is, the servers compared in order.</summary>
+    public bool Equals(AgentOptions? other) =>
+        other is not null
+        && Servers.SequenceEqual(other.Servers)
+        && (NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache) == (other.NodeId, other.Token, other.NvidiaSmiPath, other.RuntimeDirectory, other.Runtime, other.ModelCache);
+
+    public override int GetHashCode() => HashCode.Combine(Servers.Count > 0 ? Servers[0] : null, NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache);
+
     /// <summary>The replica runtime's options that a unit file or a pod spec may set as environment variables instead.</summary>
     private static readonly (string Option, string Variable)[] RuntimeVariables =
     [
@@ -95,12 +115,13 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
         ("--stop-command", StopCommandVariable),
         ("--model-cache", ModelCacheVariable),
         ("--prefetch-command", PrefetchCommandVariable),
+        ("--liveness-file", LivenessFileVariable),
     ];
 
     private static readonly HashSet<string> KnownOptions =
         [
             "--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
-            "--model-cache", "--prefetch-command", "--prefetch-seconds",
+            "--model-cache", "--prefetch-command", "--prefetch-seconds", "--liveness-file",
         ];
 
     /// <summary>Parses <paramref name="args"/>, falling back to the environment for server, node id and token.</summary>
@@ -132,6 +153,11 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
                 value = args[++i];
             }
 
+            if (name == "--server" && values.TryGetValue(name, out var earlier))
+            {
+                value = $"{earlier},{value}";
+            }
+
             values[name] = value;
         }
 
@@ -148,6 +174,7 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
 
         var nvidiaSmi = values.GetValueOrDefault("--nvidia-smi");
         var runtimeDir = values.GetValueOrDefault("--runtime-dir");
+        var livenessFile = values.GetValueOrDefault("--liveness-file");
 
         if (server is null)
         {
@@ -168,10 +195,10 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
         }
 
         RuntimeOptions? runtime = null;
-        error = ValidateServer(server, out var serverUri) ?? ValidateNodeId(nodeId) ?? ValidateToken(token)
-            ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir")
+        error = ValidateServers(server, out var servers) ?? ValidateNodeId(nodeId) ?? ValidateToken(token)
+            ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir") ?? ValidatePath(livenessFile, "--liveness-file")
             ?? ParseRuntime(values, out runtime);
-        if (error is not null || serverUri is null || runtime is null)
+        if (error is not null || servers is null || runtime is null)
         {
             error ??= "invalid --server";
             return false;
@@ -183,7 +210,7 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
             return false;
         }
 
-        options = new AgentOptions(serverUri, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache);
+        options = new AgentOptions(servers, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache, livenessFile);
         return true;
     }
 
@@ -244,6 +271,28 @@ internal sealed record AgentOptions(Uri Server, string NodeId, string Token, str
         // Values that come from files (systemd EnvironmentFile, Kubernetes secrets) often end in a newline.
         var fromEnvironment = getEnvironmentVariable(variable)?.Trim();
         return string.IsNullOrEmpty(value) ? (string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment) : value;
+    }
+
+    /// <summary>One or more URLs, comma-separated; each must be valid, a repeated one is kept once.</summary>
+    private static string? ValidateServers(string list, out IReadOnlyList<Uri>? servers)
+    {
+        servers = null;
+        var uris = new List<Uri>();
+        foreach (var item in list.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (ValidateServer(item, out var uri) is { } error)
+            {
+                return error;
+            }
+
+            if (!uris.Contains(uri!))
+            {
+                uris.Add(uri!);
+            }
+        }
+
+        servers = uris;
+        return null;
     }
 
     private static string? ValidateServer(string server, out Uri? uri)

@@ -5,32 +5,113 @@ using ControlPlane.NodeAgent.Cli;
 
 namespace ControlPlane.NodeAgent.Heartbeats;
 
-/// <summary>Sends one heartbeat and sorts the answer into what the loop must do next.</summary>
-internal sealed class HeartbeatClient(HttpClient http, Uri server, string nodeId, string token)
+/// <summary>
+/// Sends one heartbeat to the current server of its list and sorts the answer into what the loop must do next;
+/// <see cref="FailOver"/> moves on to the next server (the silos of one control plane, any of which takes any node's heartbeats).
+/// </summary>
+internal sealed class HeartbeatClient
 {
-    /// <summary>How long one heartbeat request may take, connection included.</summary>
+    /// <summary>The longest one heartbeat request may take, connection included; the loop asks for less (<see cref="RequestTimeout"/>).</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(10);
 
-    public Uri Endpoint { get; } = new(server, $"agent/v1/nodes/{Uri.EscapeDataString(nodeId)}/heartbeat");
+    private static readonly TimeSpan ShortestRequestTimeout = TimeSpan.FromSeconds(1);
 
-    public async Task<HeartbeatResult> SendAsync(HeartbeatRequest heartbeat, CancellationToken cancellationToken)
+    private readonly HttpClient _http;
+    private readonly Uri[] _servers;
+    private readonly string _nodeId;
+    private readonly string _token;
+    private int _current;
+
+    /// <param name="first">The index of the server to start with (see <see cref="StartIndex"/>).</param>
+    public HeartbeatClient(HttpClient http, IReadOnlyList<Uri> servers, string nodeId, string token, int first = 0)
     {
+        if (servers.Count == 0)
+        {
+            throw new ArgumentException("At least one server is needed.", nameof(servers));
+        }
+
+        _http = http;
+        _servers = [.. servers];
+        _nodeId = nodeId;
+        _token = token;
+        _current = ((first % _servers.Length) + _servers.Length) % _servers.Length;
+    }
+
+    public HeartbeatClient(HttpClient http, Uri server, string nodeId, string token)
+        : this(http, [server], nodeId, token)
+    {
+    }
+
+    /// <summary>How many servers the client fails over between.</summary>
+    public int ServerCount => _servers.Length;
+
+    /// <summary>The server heartbeats go to now.</summary>
+    public Uri Server => _servers[_current];
+
+    public Uri Endpoint => new(Server, $"agent/v1/nodes/{Uri.EscapeDataString(_nodeId)}/heartbeat");
+
+    /// <summary>
+    /// A server to start with that spreads nodes over the list but stays the same for a node (FNV-1a of its id), so
+    /// that agents listing every silo do not all start on the first.
+    /// </summary>
+    public static int StartIndex(string nodeId, int servers)
+    {
+        var hash = 2166136261u;
+        foreach (var c in nodeId)
+        {
+            hash = unchecked((hash ^ c) * 16777619u);
+        }
+
+        return (int)(hash % (uint)Math.Max(servers, 1));
+    }
+
+    /// <summary>
+    /// How long a heartbeat may wait for its answer at <paramref name="interval"/>: four fifths of the interval (1 to
+    /// 10 s), so that a request stuck on a dead server leaves time to try another within the node's suspect window.
+    /// </summary>
+    public static TimeSpan RequestTimeout(TimeSpan interval)
+    {
+        var timeout = interval * 0.8;
+        return timeout < ShortestRequestTimeout ? ShortestRequestTimeout : timeout > DefaultRequestTimeout ? DefaultRequestTimeout : timeout;
+    }
+
+    /// <summary>Moves on to the next server of the list; false when there is only one.</summary>
+    public bool FailOver()
+    {
+        if (_servers.Length == 1)
+        {
+            return false;
+        }
+
+        _current = (_current + 1) % _servers.Length;
+        return true;
+    }
+
+    public Task<HeartbeatResult> SendAsync(HeartbeatRequest heartbeat, CancellationToken cancellationToken) =>
+        SendAsync(heartbeat, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Sends one heartbeat to <see cref="Server"/>, waiting at most <paramref name="timeout"/> (and the HTTP client's own timeout).</summary>
+    public async Task<HeartbeatResult> SendAsync(HeartbeatRequest heartbeat, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var server = Server;
         // Serialized up front so the request has a Content-Length rather than a chunked body.
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(heartbeat, AgentJsonContext.Default.HeartbeatRequest));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
 
         HttpStatusCode statusCode;
         string status, body;
         TimeSpan? retryAfter;
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken);
+            using var response = await _http.SendAsync(request, deadline.Token);
             statusCode = response.StatusCode;
             status = $"{(int)statusCode} {response.ReasonPhrase}".TrimEnd();
             retryAfter = RetryAfter(response);
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
+            body = await response.Content.ReadAsStringAsync(deadline.Token);
         }
         catch (HttpRequestException e)
         {
@@ -40,9 +121,10 @@ internal sealed class HeartbeatClient(HttpClient http, Uri server, string nodeId
                 : e.Message;
             return HeartbeatResult.Unavailable($"cannot reach {server}: {cause}");
         }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return HeartbeatResult.Unavailable($"no answer from {server} within {http.Timeout.TotalSeconds:0.###} s");
+            var waited = timeout < _http.Timeout ? timeout : _http.Timeout;
+            return HeartbeatResult.Unavailable($"no answer from {server} within {waited.TotalSeconds:0.###} s");
         }
 
         if ((int)statusCode is >= 200 and < 300)
@@ -54,9 +136,9 @@ internal sealed class HeartbeatClient(HttpClient http, Uri server, string nodeId
         return statusCode switch
         {
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => HeartbeatResult.Unauthorized(
-                $"token rejected for node {nodeId} ({status}{problem}); check --token or {AgentOptions.TokenVariable}"),
-            HttpStatusCode.TooManyRequests => HeartbeatResult.Unavailable($"server is throttling heartbeats ({status}{problem})", retryAfter),
-            >= HttpStatusCode.InternalServerError => HeartbeatResult.Unavailable($"server error {status}{problem}", retryAfter),
+                $"token rejected for node {_nodeId} ({status}{problem}); check --token or {AgentOptions.TokenVariable}"),
+            HttpStatusCode.TooManyRequests => HeartbeatResult.Unavailable($"{server} is throttling heartbeats ({status}{problem})", retryAfter),
+            >= HttpStatusCode.InternalServerError => HeartbeatResult.Unavailable($"{server} answered {status}{problem}", retryAfter),
             _ => HeartbeatResult.Rejected($"server rejected the heartbeat: {status}{problem}"),
         };
     }
@@ -117,7 +199,7 @@ internal enum HeartbeatOutcome
     /// <summary>Taken; <see cref="HeartbeatResult.Reply"/> says when to send the next.</summary>
     Accepted,
 
-    /// <summary>Server unreachable, failing (5xx) or throttling (429): back off.</summary>
+    /// <summary>Server unreachable, failing (5xx) or throttling (429): try the next server, back off.</summary>
     Unavailable,
 
     /// <summary>401/403: the token is wrong; retry slowly until an operator fixes it.</summary>
@@ -127,7 +209,7 @@ internal enum HeartbeatOutcome
     Rejected,
 }
 
-/// <param name="RetryAfter">How long the server asked to wait before the next attempt (429 or 503 with <c>Retry-After</c>).</param>
+/// <param name="RetryAfter">The server's <c>Retry-After</c> on a 503 or 429: wait at least this long.</param>
 internal sealed record HeartbeatResult(HeartbeatOutcome Outcome, HeartbeatReply? Reply, string? Message, TimeSpan? RetryAfter = null)
 {
     public static HeartbeatResult Accepted(HeartbeatReply reply) => new(HeartbeatOutcome.Accepted, reply, null);

@@ -7,7 +7,10 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 
 /// <summary>
 /// Reads the GPUs, sends a heartbeat with them, the replicas and the model cache, applies the reply's desired
-/// replicas and prefetch list, waits; until cancelled. Never gives up on the server. Stopping the replicas at exit is the caller's choice, not the loop's.
+/// replicas and prefetch list, waits; until cancelled. Never gives up on the server: a heartbeat that fails is sent
+/// again to the next server of the list, soon enough that the node stays within its suspect window while any server
+/// answers (<see cref="Backoff"/>), and never sooner than a server's <c>Retry-After</c>. Stopping the replicas at exit
+/// is the caller's choice, not the loop's.
 /// </summary>
 internal sealed class HeartbeatLoop(
     HeartbeatClient client,
@@ -18,7 +21,8 @@ internal sealed class HeartbeatLoop(
     Backoff backoff,
     Guid sessionId,
     string agentVersion,
-    ModelCache? models = null)
+    ModelCache? models = null,
+    LivenessFile? liveness = null)
 {
     /// <summary>The interval until the server names one.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
@@ -41,6 +45,7 @@ internal sealed class HeartbeatLoop(
             while (true)
             {
                 var delay = await BeatAsync(cancellationToken);
+                liveness?.Touch();
                 await Task.Delay(delay, time, cancellationToken);
             }
         }
@@ -57,6 +62,7 @@ internal sealed class HeartbeatLoop(
         var sequence = ++_sequence;
         var result = await client.SendAsync(
             new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report()),
+            HeartbeatClient.RequestTimeout(_interval),
             cancellationToken);
 
         switch (result.Outcome)
@@ -67,7 +73,7 @@ internal sealed class HeartbeatLoop(
 
             case HeartbeatOutcome.Unauthorized:
             {
-                var delay = backoff.CappedDelay();
+                var delay = backoff.SlowDelay();
                 log.Error($"heartbeat {sequence}: {result.Message}; retrying in {delay.TotalSeconds:0.0} s");
                 return delay;
             }
@@ -81,7 +87,7 @@ internal sealed class HeartbeatLoop(
             {
                 // A server that says when to come back (throttled, or busy) is not asked again sooner; the back-off
                 // still grows underneath, and no answer makes the agent wait longer than its longest interval.
-                var delay = backoff.NextDelay();
+                var delay = backoff.NextDelay(_interval, client.ServerCount);
                 var asked = "";
                 if (result.RetryAfter is { } retryAfter)
                 {
@@ -89,7 +95,8 @@ internal sealed class HeartbeatLoop(
                     asked = $" (the server asked for {retryAfter.TotalSeconds:0.#} s)";
                 }
 
-                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying in {delay.TotalSeconds:0.0} s{asked}");
+                var next = client.FailOver() ? $" with {client.Server}" : "";
+                log.Warn($"heartbeat {sequence} failed (attempt {backoff.Failures}): {result.Message}; retrying{next} in {delay.TotalSeconds:0.0} s{asked}");
                 return delay;
             }
 

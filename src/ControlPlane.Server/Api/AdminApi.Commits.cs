@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
@@ -47,9 +46,6 @@ public static partial class AdminApi
         admin.MapGet("/customers/{customerId}/usage", GetPayAsYouGoUsageAsync)
             .WithName("GetPayAsYouGoUsage")
             .WithSummary("A customer's usage outside any contract, billed at list price, for one month.");
-        admin.MapPost("/tokens", IssueTokenAsync)
-            .WithName("IssueToken")
-            .WithSummary("Issue a gateway, customer or operator token.");
     }
 
     private static async Task<Results<Ok<PriceResponse>, ValidationProblem>> SetPriceAsync(
@@ -234,32 +230,6 @@ public static partial class AdminApi
         var totals = await Task.WhenAll(days.Select(d => grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(customerId, d)).GetAsync(ledger)));
         var usage = UsageAggregate.Merge(totals.SelectMany(t => t.Counted.Concat(t.PendingLate)));
         return TypedResults.Ok(PayAsYouGoUsageResponse.From(customerId, first, usage));
-    }
-
-    private static Results<Created<TokenResponse>, ValidationProblem> IssueTokenAsync(IssueTokenRequest request, TokenService tokens, TimeProvider time)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (request.Role is not { } role || !Roles.Issuable.Contains(role))
-        {
-            errors["role"] = ["One of: " + string.Join(", ", Roles.Issuable) + "."];
-        }
-        else if (role == Roles.Customer && !Ids.IsValid(request.Subject))
-        {
-            errors["subject"] = ["Required for a customer token: the customer id."];
-        }
-        else if (request.Subject is not null && !Ids.IsValid(request.Subject))
-        {
-            errors["subject"] = ["Letters, digits, '-', '_' and '.', at most 100 characters."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "The token request is not valid.");
-        }
-
-        var subject = request.Subject ?? request.Role!;
-        var token = tokens.Issue(request.Role!, subject, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), time.GetUtcNow());
-        return TypedResults.Created((string?)null, new TokenResponse(token, request.Role!, subject));
     }
 
     private static ProblemHttpResult ContractNotFound(string contractId) =>

@@ -19,6 +19,7 @@ public static class AgentApi
             .WithTags("Agent");
 
         agent.MapPost("/nodes/{nodeId}/heartbeat", HeartbeatAsync)
+            .WithMetadata(new HeartbeatEndpointMetadata())
             .WithName("Heartbeat")
             .WithSummary("Report GPUs and replicas; the reply carries the interval and the desired replicas.");
         return app;

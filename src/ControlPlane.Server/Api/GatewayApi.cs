@@ -51,6 +51,7 @@ public static class GatewayApi
         {
             return throttled;
         }
+
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (signals.Count > DeploymentMapping.MaxDemandSignals)
         {

@@ -15,10 +15,18 @@ public static class AuthExtensions
     {
         var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         builder.Services.AddSingleton(operatorToken);
-        builder.Services.AddSingleton(new TokenService(operatorToken.Value, auth.SigningKey));
-        builder.Services
-            .AddAuthentication(BearerTokenHandler.SchemeName)
+        var installation = builder.Configuration.GetSection(ClusteringOptions.SectionName).Get<ClusteringOptions>()?.ServiceId ?? new ClusteringOptions().ServiceId;
+        builder.Services.AddSingleton(new TokenService(operatorToken.Value, auth.SigningKey, installation, auth.BootstrapTokenEnabled));
+        builder.Services.AddSingleton<RevokedTokenCache>();
+        builder.Services.AddHostedService<RevokedTokenRefresher>();
+        var authentication = builder.Services
+            .AddAuthentication(auth.Oidc.Enabled ? OidcOperators.SelectorScheme : BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+        if (auth.Oidc.Enabled)
+        {
+            OidcOperators.Add(authentication, auth.Oidc);
+        }
+
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Operator, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Operator))
             .AddPolicy(Policies.Node, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Node))
@@ -30,6 +38,18 @@ public static class AuthExtensions
     public static string? Subject(this ClaimsPrincipal user) => user.FindFirstValue(ControlPlaneClaims.Subject);
 
     public static string? TokenId(this ClaimsPrincipal user) => user.FindFirstValue(ControlPlaneClaims.TokenId);
+
+    /// <summary>When the caller's token expires; null for the bootstrap token (and node tokens).</summary>
+    public static DateTimeOffset? TokenExpires(this ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirstValue(ControlPlaneClaims.Expires), System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
+
+    /// <summary>
+    /// Who the caller is, as the token registry records issuers: <c>token:{id}</c> for an issued operator token, the
+    /// subject otherwise (<c>bootstrap</c>, or <c>oidc:{subject}</c> for an operator from the identity provider).
+    /// </summary>
+    public static string Issuer(this ClaimsPrincipal user) => user.TokenId() is { } id ? "token:" + id : user.Subject() ?? "bootstrap";
 }
 
 /// <summary>The operator token in force and where it came from.</summary>

@@ -13,27 +13,49 @@ public sealed class BearerTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    TokenService tokens) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    TokenService tokens,
+    RevokedTokenCache revoked,
+    TimeProvider time) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        var result = Authenticate(out var identity);
+        if (identity is not { ExpiresAt: not null, TokenId: { } tokenId })
+        {
+            return result;
+        }
+
+        // An issued token: refused once revoked. A silo that has not read the registry yet tries once now.
+        if (!revoked.Loaded)
+        {
+            await revoked.RefreshAsync();
+        }
+
+        return revoked.IsRevoked(tokenId)
+            ? AuthenticateResult.Fail(new BearerChallengeException(BearerChallenge.InvalidToken, "The bearer token was revoked."))
+            : result;
+    }
+
+    private AuthenticateResult Authenticate(out TokenIdentity? verified)
+    {
+        verified = null;
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
 
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return Task.FromResult(AuthenticateResult.Fail(new BearerChallengeException(BearerChallenge.InvalidRequest, "The Authorization header is not a bearer token.")));
+            return AuthenticateResult.Fail(new BearerChallengeException(BearerChallenge.InvalidRequest, "The Authorization header is not a bearer token."));
         }
 
-        var identity = tokens.Verify(header["Bearer ".Length..].Trim());
+        var identity = tokens.Verify(header["Bearer ".Length..].Trim(), time.GetUtcNow());
         if (identity is null)
         {
-            return Task.FromResult(AuthenticateResult.Fail(new BearerChallengeException(BearerChallenge.InvalidToken, "The bearer token is not valid.")));
+            return AuthenticateResult.Fail(new BearerChallengeException(BearerChallenge.InvalidToken, "The bearer token is not valid."));
         }
 
         var claims = new List<Claim>
@@ -46,8 +68,14 @@ public sealed class BearerTokenHandler(
             claims.Add(new Claim(ControlPlaneClaims.TokenId, identity.TokenId));
         }
 
+        if (identity.ExpiresAt is { } expires)
+        {
+            claims.Add(new Claim(ControlPlaneClaims.Expires, expires.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, ControlPlaneClaims.Subject, ControlPlaneClaims.Role));
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+        verified = identity;
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

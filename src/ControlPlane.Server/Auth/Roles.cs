@@ -24,4 +24,7 @@ public static class ControlPlaneClaims
     public const string Role = "role";
     public const string Subject = "sub";
     public const string TokenId = "jti";
+
+    /// <summary>When an issued token expires, in unix seconds (absent for the bootstrap and node tokens).</summary>
+    public const string Expires = "exp";
 }

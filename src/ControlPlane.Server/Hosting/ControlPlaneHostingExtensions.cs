@@ -55,6 +55,7 @@ public static class ControlPlaneHostingExtensions
     public static IHostApplicationBuilder AddControlPlaneTelemetry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ControlPlaneMetrics>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, HeartbeatAuthorizationMetrics>();
         builder.Services.AddHostedService<FleetMetricsCollector>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("Microsoft.Orleans")
@@ -70,7 +71,9 @@ public static class ControlPlaneHostingExtensions
             .AddCheck<SiloHealthCheck>("silo", tags: ["ready"]);
         if (storage.IsPostgres)
         {
-            checks.AddCheck("postgres", new PostgresHealthCheck(storage.ConnectionString!), HealthStatus.Unhealthy, ["ready"]);
+            // Degraded, not unhealthy: a database blip hits every silo at once, and taking them all out of the
+            // Service would turn the API's own 503s into refused connections.
+            checks.AddCheck("postgres", new PostgresHealthCheck(storage.ConnectionString!), HealthStatus.Degraded, ["ready"]);
         }
 
         return builder;
@@ -80,7 +83,7 @@ public static class ControlPlaneHostingExtensions
     {
         // Probes are never throttled: a 429 would restart the silo or take it out of its Service.
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous().DisableRateLimiting();
-        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous().DisableRateLimiting();
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponses.WriteAsync }).AllowAnonymous().DisableRateLimiting();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi().AllowAnonymous();
         return app;

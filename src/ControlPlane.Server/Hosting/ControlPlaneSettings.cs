@@ -18,6 +18,7 @@ public sealed record ControlPlaneSettings(
     BillingOptions Billing,
     CapacityOptions Capacity,
     DiagnosticsOptions Diagnostics,
+    HostingOptions Hosting,
     RateLimitingOptions RateLimiting)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
@@ -29,6 +30,7 @@ public sealed record ControlPlaneSettings(
         var billing = Bind<BillingOptions>(configuration, BillingOptions.SectionName);
         var capacity = Bind<CapacityOptions>(configuration, CapacityOptions.SectionName);
         var diagnostics = Bind<DiagnosticsOptions>(configuration, DiagnosticsOptions.SectionName);
+        var hosting = Bind<HostingOptions>(configuration, HostingOptions.SectionName);
         var rateLimiting = Bind<RateLimitingOptions>(configuration, RateLimitingOptions.SectionName);
 
         var failures = new List<string>();
@@ -38,13 +40,14 @@ public sealed record ControlPlaneSettings(
         Collect(failures, new FleetOptionsValidator().Validate(null, fleet));
         Collect(failures, new BillingOptionsValidator().Validate(null, billing));
         Collect(failures, new CapacityOptionsValidator().Validate(null, capacity));
+        Collect(failures, new HostingOptionsValidator().Validate(null, hosting));
         Collect(failures, new RateLimitingOptionsValidator().Validate(null, rateLimiting));
         if (failures.Count > 0)
         {
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, rateLimiting);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, hosting, rateLimiting);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

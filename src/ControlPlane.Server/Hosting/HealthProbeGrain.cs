@@ -34,7 +34,7 @@ public sealed class SiloHealthCheck(IGrainFactory grains) : IHealthCheck
     }
 }
 
-/// <summary>Ready only while PostgreSQL answers (grain state and reminders live there).</summary>
+/// <summary>Whether PostgreSQL answers (grain state and reminders live there); registered as degraded, never unready.</summary>
 public sealed class PostgresHealthCheck(string connectionString) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -49,7 +49,8 @@ public sealed class PostgresHealthCheck(string connectionString) : IHealthCheck
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("PostgreSQL does not answer.", e);
+            // The registration's failure status (degraded): readiness must not hang on the database.
+            return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL does not answer.", e);
         }
     }
 }

@@ -1,6 +1,9 @@
 using System.Net;
+using ControlPlane.Grains.Fleet;
 using ControlPlane.Server.Storage;
 using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace ControlPlane.Server.Hosting;
 
@@ -46,6 +49,11 @@ public static class OrleansHosting
                     o.Invariant = PostgresMigrator.Invariant;
                     o.ConnectionString = storage.ConnectionString;
                 });
+                // The same provider, its database failures thrown as our own exception type (registered last, so it
+                // is the one grains get; the provider's start-up goes through it).
+                silo.Services.AddKeyedSingleton<IGrainStorage>(
+                    StorageName,
+                    (sp, name) => new TranslatingGrainStorage(AdoNetGrainStorageFactory.Create(sp, (string)name!)));
                 silo.UseAdoNetReminderService(o =>
                 {
                     o.Invariant = PostgresMigrator.Invariant;
@@ -57,6 +65,14 @@ public static class OrleansHosting
                 silo.AddMemoryGrainStorage(StorageName);
                 silo.UseInMemoryReminderService();
             }
+
+            // A storage failure crosses silos as our own exception type, never as the driver's (which no silo can read back);
+            // should one slip through all the same (a reminder registered while a grain activates), it crosses as what it
+            // is, or as Orleans' stand-in for an exception type it cannot rebuild, but never as a serializer failure.
+            silo.AddIncomingGrainCallFilter<StorageFailures>();
+            silo.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
+            silo.Services.AddSingleton<NodeLivenessReporter>();
+            silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLivenessReporter>());
 
             // Node watchdogs and quarter-close checks may tick faster than Orleans' one-minute default (tests, small fleets).
             var fastest = TimeSpan.FromSeconds(Math.Min(settings.Fleet.WatchdogPeriodSeconds, settings.Billing.AutoCloseCheckSeconds));

@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using ControlPlane.Server.Storage;
 using Microsoft.AspNetCore.Mvc;
 
 namespace ControlPlane.Server.Hosting;
 
 /// <summary>
 /// Turns request-binding failures (malformed JSON, a missing body, a value of the wrong type) into a
-/// 400 that says what was wrong, and an unknown outcome inside the cluster into a 503 the caller may
-/// retry; anything else stays a 500.
+/// 400 that says what was wrong, and a storage outage or an unknown outcome inside the cluster into a 503
+/// with <c>Retry-After</c> that the caller may retry; anything else stays a 500.
 /// </summary>
 public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
 {
@@ -27,6 +28,12 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
                 Title = "The request could not be read.",
                 Detail = Describe(bad, context.Request),
             },
+            _ when StorageFailures.Find(exception) is not null => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "The control plane's storage is unavailable.",
+                Detail = "Nothing that needed storage was done; retrying the same request is safe.",
+            },
             TimeoutException or OrleansException => new ProblemDetails
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
@@ -44,6 +51,7 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)
         {
             LogUnavailable(exception);
+            context.Response.Headers.RetryAfter = RetryAfter.Api;
         }
 
         context.Response.StatusCode = problem.Status!.Value;
@@ -77,6 +85,20 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request failed inside the cluster")]
     private partial void LogUnavailable(Exception exception);
+}
+
+/// <summary>What every 503 the server sends says in its <c>Retry-After</c> header (seconds).</summary>
+public static class RetryAfter
+{
+    /// <summary>
+    /// An API call that failed inside the cluster (storage down, a silo lost and not yet declared dead): the caller may
+    /// retry this soon, on this silo or another. One second: an agent that is told so still fits several attempts in its
+    /// node's suspect window.
+    /// </summary>
+    public const string Api = "1";
+
+    /// <summary>A readiness probe that failed: the silo checks again on the next probe.</summary>
+    public const string Readiness = "5";
 }
 
 /// <summary>A value in a request body that the server refuses, with a message a client can act on.</summary>

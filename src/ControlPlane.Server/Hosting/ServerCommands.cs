@@ -8,7 +8,12 @@ namespace ControlPlane.Server.Hosting;
 /// <summary>What Program.cs does around the host: the <c>migrate</c> command, store checks, the start banner.</summary>
 public static class ServerCommands
 {
-    public static async Task<int> MigrateAsync(ControlPlaneSettings settings, ILoggerFactory loggers)
+    /// <summary>
+    /// <c>migrate</c>: applies the migrations, then checks the queries the providers will run, so a migration
+    /// job fails where a silo would refuse to start. <c>migrate --restore-queries</c> writes back query rows
+    /// changed since the migrations installed them.
+    /// </summary>
+    public static async Task<int> MigrateAsync(ControlPlaneSettings settings, ILoggerFactory loggers, bool restoreQueries = false)
     {
         if (!settings.Storage.IsPostgres)
         {
@@ -19,6 +24,20 @@ public static class ServerCommands
         Console.WriteLine(applied.Count == 0
             ? "controlplane: database is up to date"
             : $"controlplane: applied {string.Join(", ", applied)}");
+        if (restoreQueries)
+        {
+            var restored = await StorageStartup.RestoreQueriesAsync(settings.Storage, loggers, CancellationToken.None);
+            Console.WriteLine(restored.Count == 0
+                ? "controlplane: every Orleans query is as the migrations installed it"
+                : $"controlplane: restored queries {string.Join(", ", restored)}");
+        }
+
+        var warning = await StorageStartup.CheckPostgresAsync(settings.Storage, CancellationToken.None);
+        if (warning is not null)
+        {
+            Console.WriteLine($"controlplane: WARNING {warning}");
+        }
+
         return 0;
     }
 
@@ -58,12 +77,16 @@ public static class ServerCommands
             }
         }
 
-        foreach (var (name, port) in new[] { ("Clustering:SiloPort", settings.Clustering.SiloPort), ("Clustering:GatewayPort", settings.Clustering.GatewayPort) })
+        // Both silo ports are checked before either is reported, so one attempt names every port to change.
+        var taken = new[] { ("Clustering:SiloPort", settings.Clustering.SiloPort), ("Clustering:GatewayPort", settings.Clustering.GatewayPort) }
+            .Where(p => !IsFree(IPAddress.Any, p.Item2))
+            .ToArray();
+        if (taken.Length > 0)
         {
-            if (!IsFree(IPAddress.Any, port))
-            {
-                throw new StartupException($"Port {port} ({name}) is already in use, perhaps by another silo on this machine: set {name} to a free port.");
-            }
+            var ports = string.Join(" and ", taken.Select(p => $"{p.Item2} ({p.Item1})"));
+            var flags = string.Join(" ", taken.Select(p => $"--{p.Item1} {p.Item2 + 1}"));
+            throw new StartupException(
+                $"{(taken.Length == 1 ? "Port" : "Ports")} {ports} {(taken.Length == 1 ? "is" : "are")} already in use, perhaps by another silo on this machine: choose free ones, e.g. {flags}.");
         }
     }
 
@@ -90,9 +113,11 @@ public static class ServerCommands
             {
                 await StorageStartup.MigrateAsync(settings.Storage, loggers, timeout.Token);
             }
-            else
+
+            var warning = await StorageStartup.CheckPostgresAsync(settings.Storage, timeout.Token);
+            if (warning is not null)
             {
-                await StorageStartup.CheckPostgresAsync(settings.Storage, timeout.Token);
+                Console.WriteLine($"controlplane: WARNING {warning}");
             }
         }
 

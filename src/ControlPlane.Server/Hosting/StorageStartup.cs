@@ -15,28 +15,48 @@ public static class StorageStartup
         {
             return await new PostgresMigrator(loggers.CreateLogger<PostgresMigrator>()).MigrateAsync(storage.ConnectionString!, ct);
         }
+        catch (PostgresSchemaException e)
+        {
+            throw new StartupException(e.Message, e);
+        }
         catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
         {
             throw new StartupException($"Cannot migrate the PostgreSQL database ({Describe(storage.ConnectionString!)}): {Innermost(e).Message}", e);
         }
     }
 
-    public static async Task CheckPostgresAsync(StorageOptions storage, CancellationToken ct)
+    public static async Task<IReadOnlyList<string>> RestoreQueriesAsync(StorageOptions storage, ILoggerFactory loggers, CancellationToken ct)
+    {
+        try
+        {
+            return await new PostgresMigrator(loggers.CreateLogger<PostgresMigrator>()).RestoreQueriesAsync(storage.ConnectionString!, ct);
+        }
+        catch (PostgresSchemaException e)
+        {
+            throw new StartupException(e.Message, e);
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            throw new StartupException($"Cannot reach PostgreSQL ({Describe(storage.ConnectionString!)}): {Innermost(e).Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Checks that the Orleans providers will find every query they need, each as the migrations installed
+    /// it (or only present, on a schema <c>Storage:UnmanagedSchema</c> accepts), before the silo starts.
+    /// </summary>
+    /// <returns>A warning to print, or null.</returns>
+    public static async Task<string?> CheckPostgresAsync(StorageOptions storage, CancellationToken ct)
     {
         try
         {
             await using var connection = new NpgsqlConnection(storage.ConnectionString);
             await connection.OpenAsync(ct);
-            await using var command = new NpgsqlCommand("SELECT count(*) FROM OrleansQuery", connection);
-            var queries = Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-            if (queries == 0)
-            {
-                throw new StartupException("The PostgreSQL database has no Orleans queries: run 'ControlPlane.Server migrate' or set Storage:MigrateOnStartup=true.");
-            }
+            return await PostgresSchema.CheckQueriesAsync(connection, storage.UnmanagedSchema, ct);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        catch (PostgresSchemaException e)
         {
-            throw new StartupException("The PostgreSQL database is not migrated: run 'ControlPlane.Server migrate' or set Storage:MigrateOnStartup=true.", e);
+            throw new StartupException(e.Message, e);
         }
         catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
         {

@@ -72,6 +72,11 @@ public sealed class ControlPlaneMetrics
             unit: "{token}/s",
             description: "Serverless demand that no placed replica serves, sent to distribution partners.");
         meter.CreateObservableGauge(
+            "controlplane.replicas",
+            ObserveReplicas,
+            unit: "{replica}",
+            description: "Replicas by deployment class (dedicated, serverless, batch) and state: desired (what the autoscalers want), placed, ready (serving).");
+        meter.CreateObservableGauge(
             "controlplane.slack.routed",
             () => ByClass(_sharing?.SlackServerless, _sharing?.SlackBatch),
             unit: "{token}/s",
@@ -128,6 +133,17 @@ public sealed class ControlPlaneMetrics
         yield return new Measurement<long>(s?.PrefetchesRequested ?? 0, Tag("event", "requested"));
         yield return new Measurement<long>(s?.PrefetchesCompleted ?? 0, Tag("event", "completed"));
         yield return new Measurement<long>(s?.PrefetchesFailed ?? 0, Tag("event", "failed"));
+    }
+
+    private IEnumerable<Measurement<long>> ObserveReplicas()
+    {
+        foreach (var c in _scheduler?.Replicas ?? [])
+        {
+            var @class = Lower(c.Class);
+            yield return new Measurement<long>(c.Desired, Tag("class", @class), Tag("state", "desired"));
+            yield return new Measurement<long>(c.Placed, Tag("class", @class), Tag("state", "placed"));
+            yield return new Measurement<long>(c.Ready, Tag("class", @class), Tag("state", "ready"));
+        }
     }
 
     private IEnumerable<Measurement<long>> ObserveAllocated()

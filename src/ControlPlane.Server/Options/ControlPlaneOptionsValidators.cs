@@ -43,6 +43,11 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             errors.Add("Storage:DataDirectory must not be empty.");
         }
 
+        if (options.UnmanagedSchema && options.MigrateOnStartup && options.IsPostgres)
+        {
+            errors.Add("Storage:UnmanagedSchema=true needs Storage:MigrateOnStartup=false: migrations never change a schema they did not create.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
@@ -119,6 +124,39 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             return ValidateOptionsResult.Fail("Auth:SigningKey must be at least 32 characters.");
         }
 
+        if (options.MaxTokenLifetimeDays is < 1 or > 3_660)
+        {
+            return ValidateOptionsResult.Fail("Auth:MaxTokenLifetimeDays must be between 1 and 3660.");
+        }
+
+        if (options.DefaultTokenLifetimeDays < 1 || options.DefaultTokenLifetimeDays > options.MaxTokenLifetimeDays)
+        {
+            return ValidateOptionsResult.Fail("Auth:DefaultTokenLifetimeDays must be between 1 and Auth:MaxTokenLifetimeDays.");
+        }
+
+        if (options.RevocationRefreshSeconds is < 1 or > 60)
+        {
+            return ValidateOptionsResult.Fail("Auth:RevocationRefreshSeconds must be between 1 and 60.");
+        }
+
+        if (options.Oidc.Enabled)
+        {
+            if (!Uri.TryCreate(options.Oidc.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Authority must be an absolute http or https URL (the issuer).");
+            }
+
+            if (authority.Scheme == "http" && options.Oidc.RequireHttpsMetadata)
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Authority must be https (or set Auth:Oidc:RequireHttpsMetadata=false for a provider on loopback).");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Oidc.Audience) || string.IsNullOrWhiteSpace(options.Oidc.RoleClaim) || string.IsNullOrWhiteSpace(options.Oidc.OperatorRole))
+            {
+                return ValidateOptionsResult.Fail("Auth:Oidc:Audience, Auth:Oidc:RoleClaim and Auth:Oidc:OperatorRole are required with Auth:Oidc:Authority.");
+            }
+        }
+
         return ValidateOptionsResult.Success;
     }
 }
@@ -189,6 +227,25 @@ public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
         if (options.ReconcileSeconds is < 1 or > 3600)
         {
             errors.Add("Capacity:ReconcileSeconds must be between 1 and 3600.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public sealed class HostingOptionsValidator : IValidateOptions<HostingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HostingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.ManagementPort is < 0 or > 65535)
+        {
+            errors.Add($"Hosting:ManagementPort must be 0 (management endpoints on the API port) or a port from 1 to 65535, not {options.ManagementPort}.");
+        }
+
+        if (options.ShutdownTimeoutSeconds is < 1 or > 3600)
+        {
+            errors.Add($"Hosting:ShutdownTimeoutSeconds must be from 1 to 3600, not {options.ShutdownTimeoutSeconds}.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

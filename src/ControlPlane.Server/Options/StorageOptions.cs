@@ -20,6 +20,14 @@ public sealed class StorageOptions
     /// <value>true.</value>
     public bool MigrateOnStartup { get; set; } = true;
 
+    /// <summary>
+    /// Run on an <c>OrleansQuery</c> table that these migrations did not create (Orleans' own ADO.NET scripts):
+    /// start-up then checks only that every query key the providers need is present, not its text, and
+    /// <c>migrate</c> still refuses the database. Off, a silo refuses such a database and says what to do.
+    /// </summary>
+    /// <value>false.</value>
+    public bool UnmanagedSchema { get; set; }
+
     public bool IsPostgres => string.Equals(Provider, StorageProviders.Postgres, StringComparison.OrdinalIgnoreCase);
 }
 

@@ -50,7 +50,7 @@ public static class RequestThrottling
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.OnRejected = RejectAsync;
         });
-        // The same buckets serve the middleware (one permit a request) and endpoints that charge more (RequestLimiter.Charge).
+        // The same buckets serve the middleware (one permit a request) and endpoints that charge more (RequestLimiter.ChargeAsync).
         builder.Services.AddOptions<RateLimiterOptions>().Configure<RequestLimiter>((o, limiter) => o.GlobalLimiter = limiter.Limiter);
         return builder;
     }

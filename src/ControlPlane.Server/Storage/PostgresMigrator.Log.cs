@@ -18,4 +18,7 @@ public sealed partial class PostgresMigrator
 
     [LoggerMessage(5, LogLevel.Warning, "Database has migration {Migration} (version {Version}) that this build does not know; a newer build applied it")]
     private static partial void LogUnknownMigration(ILogger logger, string migration, int version);
+
+    [LoggerMessage(6, LogLevel.Warning, "Restored query {QueryKey} in OrleansQuery to the text the migrations installed")]
+    private static partial void LogRestoredQuery(ILogger logger, string queryKey);
 }

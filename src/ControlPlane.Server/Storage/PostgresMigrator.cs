@@ -49,7 +49,8 @@ public sealed partial class PostgresMigrator
     /// Brings the database up to date.
     /// </summary>
     /// <returns>The names of the scripts applied by this call, in order; empty when it was already current.</returns>
-    /// <exception cref="InvalidOperationException">An applied script has since been changed.</exception>
+    /// <exception cref="PostgresSchemaException">An applied script has since been changed, or the database holds
+    /// an Orleans schema these migrations did not make.</exception>
     public async Task<IReadOnlyList<string>> MigrateAsync(string connectionString, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
@@ -71,6 +72,17 @@ public sealed partial class PostgresMigrator
 
     private async Task<IReadOnlyList<string>> MigrateLockedAsync(NpgsqlConnection connection, CancellationToken ct)
     {
+        // Before anything is created: on a schema someone else made (Orleans' own scripts), the first
+        // script would fail on "relation orleansquery already exists" and leave an empty history behind.
+        var state = await PostgresSchema.InspectAsync(connection, ct);
+        if (state.IsUnmanaged)
+        {
+            throw new PostgresSchemaException(PostgresSchema.UnmanagedMessage(state) +
+                " 'migrate' never changes such a schema. Either run the silos on it as it is (Storage:MigrateOnStartup=false, " +
+                "Storage:UnmanagedSchema=true, and no migrate job), or adopt it: move its rows into this project's schema and " +
+                "retire its tables, as docs/deployment.md says under 'A database that already holds Orleans' official schema'.");
+        }
+
         await ExecuteAsync(connection, null, $"""
             CREATE TABLE IF NOT EXISTS {HistoryTable}
             (
@@ -89,7 +101,7 @@ public sealed partial class PostgresMigrator
         {
             if (applied.TryGetValue(script.Version, out var record) && record.Checksum != script.Checksum)
             {
-                throw new InvalidOperationException(
+                throw new PostgresSchemaException(
                     $"Migration {script.Name} was changed after it was applied to this database " +
                     $"(checksum in {HistoryTable}: {record.Checksum}, embedded script: {script.Checksum}). " +
                     "Applied migrations must never be edited: restore the script and add a new migration instead.");
@@ -138,6 +150,58 @@ public sealed partial class PostgresMigrator
         }
 
         return appliedNow;
+    }
+
+    /// <summary>
+    /// Writes back every <c>OrleansQuery</c> row the migrations installed whose text was changed or deleted
+    /// since, in one transaction; rows of other keys are left alone.
+    /// </summary>
+    /// <returns>The keys written back, in order; empty when every row was intact.</returns>
+    /// <exception cref="PostgresSchemaException">The schema is not this project's, or is not fully migrated.</exception>
+    public async Task<IReadOnlyList<string>> RestoreQueriesAsync(string connectionString, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await ExecuteAsync(connection, null, $"SELECT pg_advisory_lock({AdvisoryLockKey})", ct);
+        try
+        {
+            var state = await PostgresSchema.InspectAsync(connection, ct);
+            if (!state.IsManaged || _scripts.Any(s => !state.Applied.Contains(s.Version)))
+            {
+                throw new PostgresSchemaException(
+                    "Only a database these migrations fully migrated can have its queries restored: run 'ControlPlane.Server migrate' first.");
+            }
+
+            var restored = new List<string>();
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            foreach (var (key, text) in PostgresSchema.InstalledQueries(_scripts).OrderBy(q => q.Key, StringComparer.Ordinal))
+            {
+                await using var upsert = new NpgsqlCommand(
+                    """
+                    INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES (@key, @text)
+                    ON CONFLICT (QueryKey) DO UPDATE SET QueryText = excluded.QueryText
+                    WHERE OrleansQuery.QueryText IS DISTINCT FROM excluded.QueryText
+                    """,
+                    connection,
+                    transaction);
+                upsert.Parameters.AddWithValue("key", key);
+                upsert.Parameters.AddWithValue("text", text);
+                if (await upsert.ExecuteNonQueryAsync(ct) > 0)
+                {
+                    LogRestoredQuery(_logger, key);
+                    restored.Add(key);
+                }
+            }
+
+            await transaction.CommitAsync(ct);
+            return restored;
+        }
+        finally
+        {
+            await UnlockAsync(connection);
+        }
     }
 
     private static async Task UnlockAsync(NpgsqlConnection connection)

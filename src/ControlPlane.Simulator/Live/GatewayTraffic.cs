@@ -135,8 +135,11 @@ internal sealed class GatewayTraffic
         var t = Totals;
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"[traffic] metered {t.Events:N0} usage events of {Dedicated} in {t.Batches:N0} batches: {t.InputTokens:N0} input + {t.OutputTokens:N0} output tokens acknowledged ({t.Duplicates:N0} counted before, {t.Unacknowledged:N0} batches unacknowledged)"));
+            $"[traffic] metered {t.Events:N0} usage events of {Dedicated} in {t.Batches:N0} {Plural(t.Batches, "batch", "batches")}: {t.InputTokens:N0} input + {t.OutputTokens:N0} output tokens acknowledged ({t.Duplicates:N0} counted before, {t.Unacknowledged:N0} {Plural(t.Unacknowledged, "batch", "batches")} unacknowledged)"));
     }
+
+    /// <summary>The noun for a count: "1 batch", "2 batches".</summary>
+    internal static string Plural(long count, string one, string many) => count == 1 ? one : many;
 
     private void PrintPlan(TextWriter output)
     {

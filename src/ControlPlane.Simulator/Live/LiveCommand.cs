@@ -28,7 +28,7 @@ internal sealed class LiveCommand(SimulatorOptions options, TextWriter output, T
         }
 
         output.WriteLine($"[live] simulating {options.Nodes} node{(options.Nodes == 1 ? "" : "s")}{(traffic is null ? "" : " and a gateway")} against {server}");
-        LiveRun.PrintWhereToLook(output, "[live]", server, $"${SimulatorOptions.TokenVariable}");
+        LiveRun.PrintWhereToLook(output, "[live]", server, LiveRun.TokenForCurl(token, Environment.GetEnvironmentVariable(SimulatorOptions.TokenVariable)));
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);

@@ -48,6 +48,14 @@ internal static class LiveRun
         output.WriteLine("[fleet] stopping the node agents");
     }
 
+    /// <summary>
+    /// How the printed <c>curl</c> lines name the operator token: as <c>$CONTROLPLANE_OPERATOR_TOKEN</c> when that variable
+    /// holds it (so the secret is not echoed and the lines work in the same shell), otherwise as the token itself (given
+    /// with <c>--token</c>, the variable would be empty where the lines are pasted).
+    /// </summary>
+    public static string TokenForCurl(string token, string? environmentToken) =>
+        string.Equals(environmentToken?.Trim(), token, StringComparison.Ordinal) ? $"${SimulatorOptions.TokenVariable}" : token;
+
     /// <summary>Where to look while the fleet runs: the admin API, metrics, the OpenAPI document.</summary>
     public static void PrintWhereToLook(TextWriter output, string prefix, Uri server, string tokenText)
     {

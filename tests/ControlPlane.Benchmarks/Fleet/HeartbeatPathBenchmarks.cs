@@ -20,7 +20,7 @@ public class HeartbeatPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _tokens = new TokenService("benchmark-operator-token", null);
+        _tokens = new TokenService("benchmark-operator-token", null, "benchmark");
         _nodeToken = _tokens.Issue(Roles.Node, "gpu-node-0001", Guid.NewGuid().ToString("N"), DateTimeOffset.UnixEpoch);
         _readings = Enumerable.Range(0, 8)
             .Select(i => new GpuReading(i, $"GPU-{i:D8}-6356-7dac-00e7-e799b0205aa2", "NVIDIA H100 80GB HBM3", 81559, 1024 * i, 40 + i, 50 + i, 300.5 + i, 0))
@@ -29,7 +29,7 @@ public class HeartbeatPathBenchmarks
     }
 
     [Benchmark]
-    public TokenIdentity? VerifyNodeToken() => _tokens.Verify(_nodeToken);
+    public TokenIdentity? VerifyNodeToken() => _tokens.Verify(_nodeToken, DateTimeOffset.UnixEpoch);
 
     [Benchmark]
     public SequenceVerdict JudgeSequence() => HeartbeatSequence.Judge("session", 41, "session", 42);

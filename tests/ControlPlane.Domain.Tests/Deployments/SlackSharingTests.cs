@@ -58,6 +58,21 @@ public sealed class SlackSharingTests
     }
 
     [Fact]
+    public void Allocate_ServerlessOverflow_TakesDedicatedSpareThenBatchReplicasLeftAfterADedicatedRise()
+    {
+        // Serverless needs 3,000 beyond its 1 ready replica. The dedicated deployment "steady" has 500 spare; "rising"
+        // needs 1,000 beyond its replicas and takes that much of batch's 2,500 first; serverless gets the 500 spare
+        // and 1,500 of batch (what the rise left), 1,000 short. Batch serves nothing of its own backlog.
+        var allocation = SlackSharing.Allocate([
+            Dedicated("steady", 1_500m, 2), Dedicated("rising", 3_000m, 2), Serverless("sls", 4_000m, 1), Batch("batch", 9_000m, 2, perReplica: 1_250m)]);
+
+        Assert.Equal([new SlackGrant("rising", "batch", 1_000m)], allocation.GrantsTo("rising"));
+        Assert.Equal([new SlackGrant("sls", "steady", 500m), new SlackGrant("sls", "batch", 1_500m)], allocation.GrantsTo("sls"));
+        Assert.Equal(2_500m, allocation.LentBy("batch"));
+        Assert.Equal(0m, allocation.TokensFor("batch"));
+    }
+
+    [Fact]
     public void Allocate_DedicatedRiseBeyondEveryRoom_TakesAllOfItAndNoMore()
     {
         // 10,000 beyond its ready replica; the model has 1,000 of batch and 500 of serverless spare.
@@ -151,11 +166,12 @@ public sealed class SlackSharingTests
                 Assert.Equal(grant.TokensPerSecond, SlackSharing.Floor(grant.TokensPerSecond));
 
                 // Who may lend to whom: dedicated overflow takes batch, serverless spare and other dedicated spare;
-                // serverless takes dedicated spare; batch takes any spare. Nobody borrows from batch but dedicated.
+                // serverless takes dedicated spare and batch replicas; batch takes any spare. Nobody borrows from a
+                // deployment of a higher class than its own but dedicated.
                 switch (borrower.Class)
                 {
                     case DeploymentClass.Serverless:
-                        Assert.Equal(DeploymentClass.Dedicated, lender.Class);
+                        Assert.NotEqual(DeploymentClass.Serverless, lender.Class);
                         break;
                     case DeploymentClass.Batch:
                         Assert.NotEqual(DeploymentClass.Batch, lender.Class);
@@ -210,7 +226,9 @@ public sealed class SlackSharingTests
 
                 if (model.Any(d => d.Class == DeploymentClass.Serverless && Left(d) > tolerance))
                 {
+                    // Serverless still waits: every dedicated spare and every batch replica of its model is in use.
                     Assert.All(model.Where(d => d.Class == DeploymentClass.Dedicated), x => Assert.True(Room(x, x.Spare) <= tolerance, $"{x.DeploymentId} kept spare while serverless waited"));
+                    Assert.All(model.Where(d => d.Class == DeploymentClass.Batch), b => Assert.True(Room(b, b.ReadyCapacity) <= tolerance, $"{b.DeploymentId} kept room while serverless waited"));
                 }
             }
         }, iter: 5_000);

@@ -17,7 +17,7 @@ public sealed class AgentOptionsTests
 
         Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
 
-        Assert.Equal(new AgentOptions(new Uri("http://cp:5000/"), "node-a", "t0k", "/opt/smi", "/run/agent", DefaultRuntime), options);
+        Assert.Equal(new AgentOptions([new Uri("http://cp:5000/")], "node-a", "t0k", "/opt/smi", "/run/agent", DefaultRuntime), options);
     }
 
     [Fact]
@@ -30,11 +30,25 @@ public sealed class AgentOptionsTests
     }
 
     [Fact]
+    public void TryParse_LivenessFile_FromArgumentOrEnvironment()
+    {
+        string[] required = ["--server", "https://cp", "--node-id", "n", "--token", "t", "--runtime", "simulated"];
+
+        Assert.True(AgentOptions.TryParse([.. required, "--liveness-file", "/tmp/alive"], NoEnvironment, out var fromArgument, out _));
+        Assert.True(AgentOptions.TryParse(required, v => v == AgentOptions.LivenessFileVariable ? "/run/alive" : null, out var fromEnvironment, out _));
+        Assert.False(AgentOptions.TryParse([.. required, "--liveness-file", " "], NoEnvironment, out _, out var error));
+
+        Assert.Equal("/tmp/alive", fromArgument.LivenessFile);
+        Assert.Equal("/run/alive", fromEnvironment.LivenessFile);
+        Assert.Contains("--liveness-file", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TryParse_EqualsForm_IsAccepted()
     {
         Assert.True(AgentOptions.TryParse(["--server=https://cp/base", "--node-id=n", "--token=a=b", "--runtime=simulated"], NoEnvironment, out var options, out _));
 
-        Assert.Equal("https://cp/base/", options.Server.AbsoluteUri);
+        Assert.Equal("https://cp/base/", Assert.Single(options.Servers).AbsoluteUri);
         Assert.Equal("a=b", options.Token);
     }
 
@@ -68,7 +82,7 @@ public sealed class AgentOptionsTests
 
         Assert.True(AgentOptions.TryParse([], environment.GetValueOrDefault, out var options, out var error), error);
 
-        Assert.Equal(new AgentOptions(new Uri("http://cp:5000/"), "node-env", "from-secret-file", null, null, DefaultRuntime), options);
+        Assert.Equal(new AgentOptions([new Uri("http://cp:5000/")], "node-env", "from-secret-file", null, null, DefaultRuntime), options);
     }
 
     [Fact]
@@ -83,9 +97,40 @@ public sealed class AgentOptionsTests
 
         Assert.True(AgentOptions.TryParse(["--server", "http://arg", "--node-id", "node-arg", "--runtime", "simulated"], environment.GetValueOrDefault, out var options, out _));
 
-        Assert.Equal("http://arg/", options.Server.AbsoluteUri);
+        Assert.Equal("http://arg/", Assert.Single(options.Servers).AbsoluteUri);
         Assert.Equal("node-arg", options.NodeId);
         Assert.Equal("env-token", options.Token);
+    }
+
+    [Theory]
+    [InlineData("--server", "http://silo-a:8080,http://silo-b:8080, https://silo-c/cp")]
+    [InlineData("--server", "http://silo-a:8080", "--server", "http://silo-b:8080,https://silo-c/cp")]
+    [InlineData("--server", "http://silo-a:8080", "--server", "http://silo-b:8080", "--server=https://silo-c/cp", "--server", "http://silo-a:8080")]
+    public void TryParse_SeveralServers_KeepsEachOnceInOrder(params string[] servers)
+    {
+        Assert.True(AgentOptions.TryParse([.. servers, "--node-id", "n", "--token", "t", "--runtime", "simulated"], NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(["http://silo-a:8080/", "http://silo-b:8080/", "https://silo-c/cp/"], options.Servers.Select(s => s.AbsoluteUri));
+    }
+
+    [Fact]
+    public void TryParse_SeveralServersInTheEnvironment_AreAllUsed()
+    {
+        var environment = new Dictionary<string, string> { ["CONTROLPLANE_SERVER"] = "http://silo-a:8080,http://silo-b:8080\n" };
+
+        Assert.True(AgentOptions.TryParse(["--node-id", "n", "--token", "t", "--runtime", "simulated"], environment.GetValueOrDefault, out var options, out var error), error);
+
+        Assert.Equal(["http://silo-a:8080/", "http://silo-b:8080/"], options.Servers.Select(s => s.AbsoluteUri));
+    }
+
+    [Theory]
+    [InlineData("http://silo-a,ftp://silo-b", "ftp://silo-b")]
+    [InlineData("http://silo-a,,http://silo-b", "")]
+    public void TryParse_OneBadServerInTheList_ReturnsError(string list, string bad)
+    {
+        Assert.False(AgentOptions.TryParse(["--server", list, "--node-id", "n", "--token", "t", "--runtime", "simulated"], NoEnvironment, out _, out var error));
+
+        Assert.Equal($"--server must be an absolute http or https URL, got '{bad}'", error);
     }
 
     [Theory]

@@ -6,7 +6,7 @@ using ControlPlane.NodeAgent.Tests.Support;
 namespace ControlPlane.NodeAgent.Tests.Heartbeats;
 
 /// <summary>
-/// A <see cref="HeartbeatLoop"/> running against a server, on a step clock, with jitter off. Its replicas run on a
+/// A <see cref="HeartbeatLoop"/> running against a server (or a list of them, starting with the first), on a step clock, with jitter off. Its replicas run on a
 /// <see cref="SimulatedReplicaRuntime"/> (load time <see cref="LoadTime"/>) with a step clock of their own, so that
 /// load timers and heartbeat delays do not mix.
 /// </summary>
@@ -21,14 +21,15 @@ internal sealed class AgentUnderTest : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stopping = new();
 
-    private AgentUnderTest(Uri server, IGpuReader gpus, TimeSpan requestTimeout)
+    private AgentUnderTest(IReadOnlyList<Uri> servers, IGpuReader gpus, TimeSpan requestTimeout, string? livenessFile)
     {
         _http = new HttpClient { Timeout = requestTimeout };
-        var client = new HeartbeatClient(_http, server, NodeId, Token);
-        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: () => 0);
+        var client = new HeartbeatClient(_http, servers, NodeId, Token);
+        var backoff = new Backoff(jitter: () => 0);
         var log = new AgentLog(Log, Time);
         Replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(LoadTime, ReplicaTime), log, ReplicaTime);
-        var loop = new HeartbeatLoop(client, gpus, Replicas, log, Time, backoff, SessionId, Version);
+        var liveness = livenessFile is null ? null : new LivenessFile(livenessFile, Time, log);
+        var loop = new HeartbeatLoop(client, gpus, Replicas, log, Time, backoff, SessionId, Version, liveness: liveness);
         Running = loop.RunAsync(_stopping.Token);
     }
 
@@ -45,8 +46,11 @@ internal sealed class AgentUnderTest : IAsyncDisposable
 
     public Task Running { get; }
 
-    public static AgentUnderTest Start(Uri server, IGpuReader? gpus = null, TimeSpan? requestTimeout = null) =>
-        new(server, gpus ?? new ScriptedGpuReader(GpuReading.Success(H200Gpus())), requestTimeout ?? TimeSpan.FromSeconds(10));
+    public static AgentUnderTest Start(Uri server, IGpuReader? gpus = null, TimeSpan? requestTimeout = null, string? livenessFile = null) =>
+        Start([server], gpus, requestTimeout, livenessFile);
+
+    public static AgentUnderTest Start(IReadOnlyList<Uri> servers, IGpuReader? gpus = null, TimeSpan? requestTimeout = null, string? livenessFile = null) =>
+        new(servers, gpus ?? new ScriptedGpuReader(GpuReading.Success(H200Gpus())), requestTimeout ?? TimeSpan.FromSeconds(10), livenessFile);
 
     public static IReadOnlyList<GpuReport> H200Gpus() => NvidiaSmiParser.Parse(Fixtures.Read(Fixtures.H200Csv));
 

@@ -70,7 +70,7 @@ public sealed class HeartbeatLoopReplicaTests
         await server.NextAsync();
         await agent.PassDelayAsync(Interval);
         var third = await server.NextAsync();
-        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(0.5));
         var fourth = await server.NextAsync();
         await agent.PassDelayAsync(Interval);
         var fifth = await server.NextAsync();

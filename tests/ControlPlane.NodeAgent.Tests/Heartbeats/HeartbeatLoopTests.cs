@@ -1,12 +1,13 @@
 using System.Text.Json;
 using ControlPlane.NodeAgent.Gpus;
+using ControlPlane.NodeAgent.Heartbeats;
 using ControlPlane.NodeAgent.Tests.Support;
 
 namespace ControlPlane.NodeAgent.Tests.Heartbeats;
 
 public sealed class HeartbeatLoopTests
 {
-    private static readonly TimeSpan Cap = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Cap = Backoff.Slow;
 
     [Fact]
     public async Task RunAsync_SeveralHeartbeats_SequenceIncreasesAndSessionIdStays()
@@ -72,14 +73,14 @@ public sealed class HeartbeatLoopTests
         await using var agent = AgentUnderTest.Start(server.BaseAddress);
 
         await server.NextAsync();
-        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(0.5));
         await server.NextAsync();
-        await agent.PassDelayAsync(TimeSpan.FromSeconds(2));
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
         await server.NextAsync();
         await agent.PassDelayAsync(TimeSpan.FromSeconds(5));
         await server.NextAsync();
-        // The failure after a success starts the back-off again from 1 s: heartbeat 5 comes 1 s later.
-        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
+        // The failure after a success starts the back-off again from a tenth of the interval: heartbeat 5 comes 0.5 s later.
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(0.5));
         Assert.Equal(5, (await server.NextAsync()).Sequence);
 
         // Heartbeat 5 may be answered (and logged) or not by now; the first four are settled.
@@ -98,8 +99,9 @@ public sealed class HeartbeatLoopTests
         server.Respond = n => n switch
         {
             1 => TestResponse.Problem(status, "Too many requests.", "slow down") with { Headers = [("Retry-After", "7")] },
-            // Shorter than the back-off would wait: the back-off wins.
-            2 => TestResponse.Problem(status, "Too many requests.", "slow down") with { Headers = [("Retry-After", "1")] },
+            // The back-off's second wait (1 s at the 5 s interval) equals what is asked; its third (2 s) is longer than
+            // what is asked, and wins.
+            2 or 3 => TestResponse.Problem(status, "Too many requests.", "slow down") with { Headers = [("Retry-After", "1")] },
             _ => TestResponse.Ok(intervalSeconds: 5),
         };
         await using var agent = AgentUnderTest.Start(server.BaseAddress);
@@ -107,8 +109,10 @@ public sealed class HeartbeatLoopTests
         await server.NextAsync();
         await agent.PassDelayAsync(TimeSpan.FromSeconds(7));
         await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
+        await server.NextAsync();
         await agent.PassDelayAsync(TimeSpan.FromSeconds(2));
-        Assert.Equal(3, (await server.NextAsync()).Sequence);
+        Assert.Equal(4, (await server.NextAsync()).Sequence);
 
         Assert.Contains(agent.Log.Lines, l => l.Contains("heartbeat 1 failed (attempt 1)", StringComparison.Ordinal)
             && l.Contains("retrying in 7.0 s (the server asked for 7 s)", StringComparison.Ordinal));
@@ -145,12 +149,33 @@ public sealed class HeartbeatLoopTests
     }
 
     [Fact]
-    public async Task RunAsync_ConnectionRefused_BacksOffUpToTheCapAndLogsEachAttempt()
+    public async Task RunAsync_LivenessFile_RewrittenAfterEveryHeartbeatAcceptedOrRejected()
+    {
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = n => n == 2 ? TestResponse.Problem(401, "Unauthorized", "unknown token") : TestResponse.Ok(intervalSeconds: 5);
+        var file = Path.Combine(Directory.CreateTempSubdirectory("agent-liveness-").FullName, "alive");
+        await using var agent = AgentUnderTest.Start(server.BaseAddress, livenessFile: file);
+
+        await server.NextAsync();
+        var wait = await agent.Time.NextTimerAsync();
+        Assert.True(DateTimeOffset.TryParse(File.ReadAllText(file), System.Globalization.CultureInfo.InvariantCulture, out _));
+        File.Delete(file);
+        wait.Fire();
+
+        await server.NextAsync();
+        wait = await agent.Time.NextTimerAsync();
+        Assert.Equal(Cap, wait.DueTime);
+        Assert.True(File.Exists(file), "a rejected heartbeat still shows the loop turns");
+        wait.Fire();
+    }
+
+    [Fact]
+    public async Task RunAsync_ConnectionRefused_BacksOffUpToTheIntervalAndLogsEachAttempt()
     {
         var closedPort = new Uri($"http://127.0.0.1:{HeartbeatTestServer.FreePort()}/");
         await using var agent = AgentUnderTest.Start(closedPort);
 
-        foreach (var seconds in new[] { 1, 2, 4, 8, 16, 30, 30 })
+        foreach (var seconds in new[] { 0.5, 1, 2, 4, 5, 5, 5 })
         {
             await agent.PassDelayAsync(TimeSpan.FromSeconds(seconds));
         }
@@ -159,6 +184,69 @@ public sealed class HeartbeatLoopTests
         Assert.True(failures.Count >= 7, string.Join('\n', agent.Log.Lines));
         Assert.Contains($"cannot reach {closedPort}", failures[0], StringComparison.Ordinal);
         Assert.Contains("heartbeat 1 failed (attempt 1)", failures[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_FirstServerRefusesConnections_TheNextServerGetsTheHeartbeatAtOnceAndKeepsIt()
+    {
+        var dead = new Uri($"http://127.0.0.1:{HeartbeatTestServer.FreePort()}/");
+        await using var server = HeartbeatTestServer.Start();
+        await using var agent = AgentUnderTest.Start([dead, server.BaseAddress]);
+
+        await agent.PassDelayAsync(Backoff.FailoverPause);
+        Assert.Equal(2, (await server.NextAsync()).Sequence);
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(3, (await server.NextAsync()).Sequence);
+
+        Assert.Contains(agent.Log.Lines, l => l.Contains($"cannot reach {dead}", StringComparison.Ordinal) && l.Contains($"retrying with {server.BaseAddress} in 0.1 s", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RunAsync_ServerDiesBetweenHeartbeats_NextServerIsHeardWellWithinTheSuspectWindow()
+    {
+        await using var second = HeartbeatTestServer.Start();
+        var first = HeartbeatTestServer.Start();
+        await using var agent = AgentUnderTest.Start([first.BaseAddress, second.BaseAddress]);
+        await first.NextAsync();
+        var interval = await agent.Time.NextTimerAsync();
+        Assert.Equal(TimeSpan.FromSeconds(5), interval.DueTime);
+        await first.DisposeAsync();
+
+        // Heartbeat 2 finds the first server gone; heartbeat 3 reaches the second one 0.1 s later: the node is heard
+        // again 5.1 s after heartbeat 1, well within its 10 s suspect window (the delays asked for are asserted exactly).
+        interval.Fire();
+        await agent.PassDelayAsync(Backoff.FailoverPause);
+        Assert.Equal(3, (await second.NextAsync()).Sequence);
+    }
+
+    [Fact]
+    public async Task RunAsync_ServerDoesNotAnswerWithinTheInterval_GivesUpAndTriesTheNextServer()
+    {
+        await using var hanging = HeartbeatTestServer.Start();
+        hanging.Respond = n => n == 1 ? TestResponse.Ok(intervalSeconds: 1) : TestResponse.NoAnswer;
+        await using var second = HeartbeatTestServer.Start();
+        await using var agent = AgentUnderTest.Start([hanging.BaseAddress, second.BaseAddress]);
+        await hanging.NextAsync();
+
+        // At a 1 s interval a heartbeat waits at most 1 s for its answer (not the HTTP client's 10 s).
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(1));
+        await hanging.NextAsync();
+        await agent.PassDelayAsync(Backoff.FailoverPause);
+        Assert.Equal(3, (await second.NextAsync()).Sequence);
+
+        Assert.Contains(agent.Log.Lines, l => l.Contains($"no answer from {hanging.BaseAddress} within 1 s", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RunAsync_503WithRetryAfter_WaitsAtLeastThatLong()
+    {
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = n => n == 1 ? TestResponse.Problem(503, "The control plane's storage is unavailable.", "retry") with { RetryAfterSeconds = 3 } : TestResponse.Ok(intervalSeconds: 5);
+        await using var agent = AgentUnderTest.Start(server.BaseAddress);
+
+        await server.NextAsync();
+        await agent.PassDelayAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(2, (await server.NextAsync()).Sequence);
     }
 
     [Fact]

@@ -106,6 +106,11 @@ internal sealed class HeartbeatTestServer : IAsyncDisposable
             }
 
             context.Response.StatusCode = response.Status;
+            if (response.RetryAfterSeconds is { } retryAfter)
+            {
+                context.Response.AddHeader("Retry-After", retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             foreach (var (name, value) in response.Headers ?? [])
             {
                 context.Response.AddHeader(name, value);
@@ -138,7 +143,7 @@ internal sealed record ReceivedHeartbeat(string Method, string Path, string? Aut
         [.. Body.GetProperty("replicas").EnumerateArray().Select(r => $"{r.GetProperty("replicaId").GetString()}={r.GetProperty("state").GetString()}")];
 }
 
-internal sealed record TestResponse(int Status, string? Body, string ContentType = "application/json", bool Never = false)
+internal sealed record TestResponse(int Status, string? Body, string ContentType = "application/json", bool Never = false, int? RetryAfterSeconds = null)
 {
     /// <summary>Response headers to send besides the content type.</summary>
     public IReadOnlyList<(string Name, string Value)>? Headers { get; init; }

@@ -145,7 +145,7 @@ public sealed class AuthMatrixTests(EmbeddedServerFixture fixture)
         using var admin = Server.CreateOperatorClient();
         var (nodeId, _) = await admin.EnrollAsync("auth-node-replaced");
         // Signed with the server's own key (derived from its bootstrap token), but not the node's current token id.
-        var stale = new ControlPlane.Server.Auth.TokenService(Server.OperatorToken, null)
+        var stale = new ControlPlane.Server.Auth.TokenService(Server.OperatorToken, null, "controlplane")
             .Issue(ControlPlane.Server.Auth.Roles.Node, nodeId, "not-the-current-id", DateTimeOffset.UnixEpoch);
         using var node = Server.CreateClient(stale);
 

@@ -6,14 +6,16 @@ namespace ControlPlane.Server.Tests.Auth;
 /// <summary>Signed tokens are accepted in exactly the form they were issued in, and the bootstrap token cannot look like one.</summary>
 public sealed class TokenServiceTests
 {
-    private static readonly TokenService Tokens = new("operator-token-0123456789", null);
+    private static readonly TokenService Tokens = new("operator-token-0123456789", null, "installation-a");
+
+    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-12-02T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string NodeToken() => Tokens.Issue(Roles.Node, "gpu-a1", "token-1", DateTimeOffset.UnixEpoch);
 
     [Fact]
     public void Verify_IssuedToken_IsAccepted()
     {
-        Assert.Equal(new TokenIdentity(Roles.Node, "gpu-a1", "token-1"), Tokens.Verify(NodeToken()));
+        Assert.Equal(new TokenIdentity(Roles.Node, "gpu-a1", "token-1"), Tokens.Verify(NodeToken(), Now));
     }
 
     [Theory]
@@ -21,7 +23,7 @@ public sealed class TokenServiceTests
     [InlineData("==")]
     public void Verify_PaddingAppendedToTheSignature_IsRefused(string padding)
     {
-        Assert.Null(Tokens.Verify(NodeToken() + padding));
+        Assert.Null(Tokens.Verify(NodeToken() + padding, Now));
     }
 
     [Fact]
@@ -34,7 +36,7 @@ public sealed class TokenServiceTests
         const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         var sameBytes = Alphabet[(Alphabet.IndexOf(last, StringComparison.Ordinal) & ~3) | ((Alphabet.IndexOf(last, StringComparison.Ordinal) + 1) & 3)];
 
-        Assert.Null(Tokens.Verify(token[..^1] + sameBytes));
+        Assert.Null(Tokens.Verify(token[..^1] + sameBytes, Now));
     }
 
     [Theory]
@@ -44,7 +46,7 @@ public sealed class TokenServiceTests
     {
         var token = NodeToken();
 
-        Assert.Null(Tokens.Verify(token[..^4] + whitespace + token[^4..]));
+        Assert.Null(Tokens.Verify(token[..^4] + whitespace + token[^4..], Now));
     }
 
     [Fact]
@@ -52,7 +54,57 @@ public sealed class TokenServiceTests
     {
         var parts = NodeToken().Split('.');
 
-        Assert.Null(Tokens.Verify($"{parts[0]}.{parts[1]}=.{parts[2]}"));
+        Assert.Null(Tokens.Verify($"{parts[0]}.{parts[1]}=.{parts[2]}", Now));
+    }
+
+    [Fact]
+    public void Verify_IssuedTokenBeforeItExpires_IsAcceptedWithItsExpiry()
+    {
+        var expires = Now.AddHours(1);
+        var token = Tokens.Issue(Roles.Gateway, "gateway", "0123456789abcdef0123456789abcdef", Now, expires);
+
+        Assert.Equal(new TokenIdentity(Roles.Gateway, "gateway", "0123456789abcdef0123456789abcdef", expires), Tokens.Verify(token, Now));
+        Assert.NotNull(Tokens.Verify(token, expires.AddSeconds(-1)));
+    }
+
+    [Fact]
+    public void Verify_IssuedTokenFromItsExpiryOn_IsRefused()
+    {
+        var expires = Now.AddHours(1);
+        var token = Tokens.Issue(Roles.Customer, "acme", "0123456789abcdef0123456789abcdef", Now, expires);
+
+        Assert.Null(Tokens.Verify(token, expires));
+        Assert.Null(Tokens.Verify(token, expires.AddDays(30)));
+    }
+
+    [Fact]
+    public void Verify_TokenOfAnotherInstallationSharingTheSecret_IsRefused()
+    {
+        // Same bootstrap secret, same signing key: only the installation differs.
+        var other = new TokenService("operator-token-0123456789", null, "installation-b");
+        var token = other.Issue(Roles.Operator, "operator", "0123456789abcdef0123456789abcdef", Now, Now.AddDays(1));
+
+        Assert.NotNull(other.Verify(token, Now));
+        Assert.Null(Tokens.Verify(token, Now));
+    }
+
+    [Fact]
+    public void Verify_IssuedRoleTokenWithoutExpiry_IsRefused()
+    {
+        // What gateway, customer and operator tokens looked like before they expired: they would live for ever.
+        var legacy = Tokens.Issue(Roles.Operator, "operator", "0123456789abcdef0123456789abcdef", Now);
+
+        Assert.Null(Tokens.Verify(legacy, Now));
+    }
+
+    [Fact]
+    public void Verify_NodeToken_NeverExpiresAndReadsAsBefore()
+    {
+        // Node tokens are checked against their node grain's current token id; their bytes did not change.
+        var token = NodeToken();
+
+        Assert.Equal(new TokenIdentity(Roles.Node, "gpu-a1", "token-1"), Tokens.Verify(token, Now.AddYears(10)));
+        Assert.DoesNotContain("\"x\"", System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1])), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,14 @@ internal static class AgentProcesses
 {
     /// <summary>Starts an agent for an enrolled node; replicas turn ready <paramref name="loadSeconds"/> after they start.</summary>
     /// <param name="cache">Its model cache directory, or null for none.</param>
-    public static Process Start(ServerProcess server, string nodeId, string token, string? cache, int loadSeconds = 1)
+    public static Process Start(ServerProcess server, string nodeId, string token, string? cache, int loadSeconds = 1) =>
+        Start([server], nodeId, token, cache, loadSeconds, new OutputLog());
+
+    /// <summary>
+    /// Starts an agent that knows every server of <paramref name="servers"/> (it fails over between them); its output
+    /// goes to <paramref name="output"/>.
+    /// </summary>
+    public static Process Start(IReadOnlyList<ServerProcess> servers, string nodeId, string token, string? cache, int loadSeconds, OutputLog output)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -20,7 +27,7 @@ internal static class AgentProcesses
         foreach (var argument in new[]
                  {
                      Path.Combine(AppContext.BaseDirectory, "ControlPlane.NodeAgent.dll"),
-                     "--server", server.BaseAddress.ToString().TrimEnd('/'),
+                     "--server", string.Join(",", servers.Select(s => s.BaseAddress.ToString().TrimEnd('/'))),
                      "--node-id", nodeId,
                      "--nvidia-smi", RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"),
                      "--runtime", "simulated",
@@ -40,7 +47,7 @@ internal static class AgentProcesses
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the agent.");
-        new OutputLog().Attach(process);
+        output.Attach(process);
         return process;
     }
 }

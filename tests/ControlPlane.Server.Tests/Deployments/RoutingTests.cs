@@ -92,6 +92,44 @@ public sealed class RoutingTests(CapacityServerFixture fixture)
         Assert.Empty(nodes.Violations);
     }
 
+    [Fact]
+    public async Task Endpoints_ServerlessBeyondItsReplicasWithoutDedicatedSlack_RoutesToBatchReplicasOfItsModel()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
+        await using var nodes = new SimulatedNodes(Server, TimeSpan.FromMilliseconds(300));
+        await nodes.StartAsync(admin, "route-b", 1, "route-b");
+        const string model = "route-batch-model";
+
+        // Serverless: 1 ready x 1000 tokens/s, demand 2500. Batch of its model: 2 ready x 1000. No dedicated deployment:
+        // the 1500 beyond the serverless replica goes to the batch replicas (750 each), whose own requests wait.
+        await LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = "route-sls-b", model, @class = "serverless", gpusPerReplica = 2,
+            regions = new[] { "route-b" }, minReplicas = 1, maxReplicas = 1, tokensPerSecondPerReplica = 1_000,
+        });
+        await LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = "route-batch-b", model, @class = "batch", gpusPerReplica = 2,
+            regions = new[] { "route-b" }, maxReplicas = 2, tokensPerSecondPerReplica = 1_000,
+        });
+        await LiquidCapacityTests.DemandAsync(gateway, "route-batch-b", 50_000);
+        await LiquidCapacityTests.DemandAsync(gateway, "route-sls-b", 2_500);
+
+        var routes = await Poll.UntilAsync(
+            async () => Routes(await gateway.GetJsonAsync("/gateway/v1/deployments/route-sls-b/endpoints")),
+            r => r.Count(x => Kind(x) == "replica") == 1 && r.Count(x => Kind(x) == "shared-replica") == 2,
+            Settle,
+            "the serverless replica and both batch replicas to be ready");
+
+        var own = Assert.Single(routes, r => Kind(r) == "replica");
+        Assert.Equal((1_000m, 0.4m), (Tps(own), Weight(own)));
+        var batch = routes.Where(r => Kind(r) == "shared-replica").ToArray();
+        Assert.All(batch, r => Assert.Equal(("route-batch-b", 750m, 0.3m), (r["deploymentId"]!.GetValue<string>(), Tps(r), Weight(r))));
+        Assert.DoesNotContain(routes, r => Kind(r) == "partner");
+        Assert.Empty(nodes.Violations);
+    }
+
     private static JsonNode[] Routes(JsonNode endpoints) => endpoints["routes"]!.AsArray().Select(r => r!).ToArray();
 
     private static string Kind(JsonNode route) => route["kind"]!.GetValue<string>();

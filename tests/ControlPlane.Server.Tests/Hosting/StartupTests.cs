@@ -7,6 +7,8 @@ public sealed class StartupTests
     [InlineData("Fleet:HeartbeatIntervalSeconds", "five", "Invalid configuration in section 'Fleet'")]
     [InlineData("Fleet:DownAfterMissedHeartbeats", "1", "Fleet:DownAfterMissedHeartbeats must be greater")]
     [InlineData("Clustering:Provider", "azuretable", "Clustering:ConnectionString is required")]
+    [InlineData("Hosting:ShutdownTimeoutSeconds", "0", "Hosting:ShutdownTimeoutSeconds must be from 1 to 3600")]
+    [InlineData("Hosting:ManagementPort", "70000", "Hosting:ManagementPort must be 0")]
     [InlineData("Auth:BootstrapToken", "cp1.my-operator-token-0123", "Auth:BootstrapToken must not start with 'cp1.'")]
     [InlineData("RateLimiting:Gateway:PerSecond", "0", "RateLimiting:Gateway:PerSecond must be between")]
     [InlineData("RateLimiting:Customer:Burst", "many", "Invalid configuration in section 'RateLimiting'")]
@@ -83,6 +85,27 @@ public sealed class StartupTests
 
         Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains($"Port {port} of http://127.0.0.1:{port} is already in use", server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
+
+    [Fact]
+    public async Task Start_BothSiloPortsTaken_OneMessageNamesBothWithTheFlagsToChoose()
+    {
+        // Another silo on this machine holds Orleans' two ports: one attempt must say both, not one per attempt.
+        using var silo = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        using var gateway = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        silo.Start();
+        gateway.Start();
+        var siloPort = ((System.Net.IPEndPoint)silo.LocalEndpoint).Port;
+        var gatewayPort = ((System.Net.IPEndPoint)gateway.LocalEndpoint).Port;
+
+        await using var server = await ServerProcess.StartAsync(
+            new Dictionary<string, string> { ["Clustering:SiloPort"] = $"{siloPort}", ["Clustering:GatewayPort"] = $"{gatewayPort}" },
+            waitUntilReady: false);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"Ports {siloPort} (Clustering:SiloPort) and {gatewayPort} (Clustering:GatewayPort) are already in use", server.Output);
+        Assert.Contains($"--Clustering:SiloPort {siloPort + 1} --Clustering:GatewayPort {gatewayPort + 1}", server.Output);
         Assert.DoesNotContain("   at ", server.Output);
     }
 }

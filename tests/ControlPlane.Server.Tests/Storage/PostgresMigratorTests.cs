@@ -79,7 +79,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         await migrator.MigrateAsync(db, Ct);
         await ExecuteAsync(db, $"UPDATE {PostgresMigrator.HistoryTable} SET checksum = 'tampered' WHERE version = 1");
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => migrator.MigrateAsync(db, Ct));
+        var error = await Assert.ThrowsAsync<PostgresSchemaException>(() => migrator.MigrateAsync(db, Ct));
 
         Assert.Contains("0001_orleans_storage", error.Message, StringComparison.Ordinal);
         Assert.Contains("changed after it was applied", error.Message, StringComparison.Ordinal);

@@ -107,6 +107,6 @@ public sealed partial class GatewayTrafficTests : IDisposable
     [GeneratedRegex(@"\(ready/placed/desired\)\r?\n           shared: (no shared tokens on dedicated replicas|[\d]+ tokens/s of serverless-70b on acme-chat's \d+ dedicated replicas?)[^|\n]* \| (no partner spill|partner spill \d+ tokens/s to demo-partner) \| model loads \d+ warm, \d+ cold\r?\n")]
     private static partial Regex Sharing();
 
-    [GeneratedRegex(@"\[traffic\] metered [\d,]+ usage events of acme-chat in [\d,]+ batches: (?<input>[\d,]+) input \+ (?<output>[\d,]+) output tokens acknowledged \([\d,]+ counted before, (?<unacknowledged>[\d,]+) batches unacknowledged\)")]
+    [GeneratedRegex(@"\[traffic\] metered [\d,]+ usage events of acme-chat in [\d,]+ batch(es)?: (?<input>[\d,]+) input \+ (?<output>[\d,]+) output tokens acknowledged \([\d,]+ counted before, (?<unacknowledged>[\d,]+) batch(es)? unacknowledged\)")]
     private static partial Regex Metered();
 }

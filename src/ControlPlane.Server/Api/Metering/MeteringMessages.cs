@@ -43,10 +43,6 @@ public sealed record PayAsYouGoUsageResponse(string CustomerId, string Month, IR
     }
 }
 
-public sealed record IssueTokenRequest(string? Role, string? Subject);
-
-public sealed record TokenResponse(string Token, string Role, string Subject);
-
 public static partial class MeteringValidation
 {
     public const int MaxEventsPerBatch = 10_000;

@@ -1,0 +1,81 @@
+using ControlPlane.Grains.Deployments;
+using ControlPlane.Server.Storage;
+using ControlPlane.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using Xunit;
+
+namespace ControlPlane.Grains.Tests.Storage;
+
+/// <summary>
+/// A one-silo cluster whose grain storage is the real PostgreSQL one behind a <see cref="FaultInjectingGrainStorage"/>:
+/// a test makes the next write or read of one grain fail, or a call of one of its methods (<see cref="Faults"/>), and
+/// checks what the silo logged (<see cref="Log"/>). Reminders are in PostgreSQL too.
+/// </summary>
+public sealed class FaultyStoreClusterFixture(PostgresFixture postgres) : IAsyncLifetime
+{
+    private const string RealStore = "postgres";
+
+    private InProcessTestCluster? _cluster;
+
+    public InProcessTestCluster Cluster => _cluster ?? throw new InvalidOperationException("Not initialised.");
+
+    public InjectedFaults Faults { get; } = new();
+
+    public LogRecorder Log { get; } = new();
+
+    public string ConnectionString { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        ConnectionString = await postgres.CreateDatabaseAsync("faulty_store");
+        await new PostgresMigrator().MigrateAsync(ConnectionString, CancellationToken.None);
+
+        var connectionString = ConnectionString;
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddAdoNetGrainStorage(RealStore, o =>
+            {
+                o.Invariant = PostgresMigrator.Invariant;
+                o.ConnectionString = connectionString;
+            });
+            silo.Services.AddKeyedSingleton<IGrainStorage>("store", (services, _) =>
+                new FaultInjectingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>(RealStore), Faults));
+            silo.AddIncomingGrainCallFilter(async call =>
+            {
+                if (Faults.TakeCall(call.TargetId, call.MethodName))
+                {
+                    throw new InjectedFault($"injected failure of {call.MethodName} on {call.TargetId}");
+                }
+
+                await call.Invoke();
+            });
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = PostgresMigrator.Invariant;
+                o.ConnectionString = connectionString;
+            });
+            silo.Services.AddSingleton(TimeProvider.System);
+            // As the server registers it: node grains report the heartbeats they accept to the scheduler through it.
+            silo.Services.AddSingleton<ControlPlane.Grains.Fleet.NodeLivenessReporter>();
+            silo.Services.AddHostedService(sp => sp.GetRequiredService<ControlPlane.Grains.Fleet.NodeLivenessReporter>());
+            // No forecast: desired replicas follow demand exactly, so a test knows the count.
+            silo.Services.Configure<CapacityOptions>(o => o.ForecastHorizonSeconds = 0);
+            silo.Services.AddLogging(logging => logging.AddProvider(Log));
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+    }
+}
