@@ -27,11 +27,8 @@ public sealed class BearerTokenHandler(
             return result;
         }
 
-        // An issued token: refused once revoked. A silo that has not read the registry yet tries once now.
-        if (!revoked.Loaded)
-        {
-            await revoked.RefreshAsync();
-        }
+        // An issued token: refused once revoked. A silo that has not read the registry yet reads it first.
+        await revoked.EnsureLoadedAsync();
 
         return revoked.IsRevoked(tokenId)
             ? AuthenticateResult.Fail(new BearerChallengeException(BearerChallenge.InvalidToken, "The bearer token was revoked."))

@@ -20,8 +20,41 @@ public sealed partial class RevokedTokenCache(IGrainFactory grains, TimeProvider
     private readonly HashSet<string> _local = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
+    // The one read a request that finds the copy not loaded yet waits for: requests arriving together share it, and a
+    // failed one is not tried again by requests for a second (the refresher keeps trying), so a registry that does not
+    // answer costs the request path one grain call a second, not one per request.
+    private Task? _firstLoad;
+    private DateTimeOffset _firstLoadTriedAt = DateTimeOffset.MinValue;
+
     /// <summary>Whether the registry has been read at least once.</summary>
     public bool Loaded => _revoked.Version >= 0;
+
+    /// <summary>Reads the registry once if it has never been read: what a request does before it trusts the copy.</summary>
+    public Task EnsureLoadedAsync()
+    {
+        if (Loaded)
+        {
+            return Task.CompletedTask;
+        }
+
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_firstLoad is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            if (now - _firstLoadTriedAt < TimeSpan.FromSeconds(1))
+            {
+                return Task.CompletedTask;
+            }
+
+            _firstLoadTriedAt = now;
+            _firstLoad = RefreshAsync();
+            return _firstLoad;
+        }
+    }
 
     public bool IsRevoked(string tokenId) => _ids.Contains(tokenId);
 

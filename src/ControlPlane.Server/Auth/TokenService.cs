@@ -8,11 +8,7 @@ namespace ControlPlane.Server.Auth;
 
 /// <summary>A verified bearer token.</summary>
 /// <param name="ExpiresAt">When it stops being accepted; null for node tokens (their node grain knows the current one) and the bootstrap token.</param>
-public sealed record TokenIdentity(string Role, string Subject, string? TokenId, DateTimeOffset? ExpiresAt = null)
-{
-    /// <summary>The bootstrap operator token (configured, or generated into the data directory on first start).</summary>
-    public bool IsBootstrap => TokenId is null && Role == Roles.Operator;
-}
+public sealed record TokenIdentity(string Role, string Subject, string? TokenId, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>
 /// Issues and verifies bearer tokens. The operator's bootstrap token is a shared secret compared in

@@ -159,18 +159,8 @@ public sealed class TokenRevocationClusterTests(PostgresFixture postgres, Azurit
     {
         var ct = TestContext.Current.CancellationToken;
         var db = await postgres.CreateDatabaseAsync("token_revocation", ct);
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = "postgres",
-            ["Storage:ConnectionString"] = db,
-            ["Clustering:Provider"] = "azuretable",
-            ["Clustering:ConnectionString"] = azurite.ConnectionString,
-            ["Clustering:ClusterId"] = "tokens-" + Guid.NewGuid().ToString("N")[..8],
-            ["Clustering:ServiceId"] = "token-revocation-test",
-            ["Clustering:AdvertisedIPAddress"] = "127.0.0.1",
-            ["Auth:BootstrapToken"] = OperatorToken,
-            ["Auth:RevocationRefreshSeconds"] = "1",
-        };
+        var settings = ClusterSettings.For(db, azurite, "token-revocation", OperatorToken);
+        settings["Auth:RevocationRefreshSeconds"] = "1";
 
         await using var a = await ServerProcess.StartAsync(settings, ct: ct);
         await using var b = await ServerProcess.StartAsync(settings, ct: ct);

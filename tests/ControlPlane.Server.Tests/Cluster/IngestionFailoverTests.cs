@@ -51,19 +51,9 @@ public sealed class IngestionFailoverTests(PostgresFixture postgres, AzuriteFixt
     {
         var ct = TestContext.Current.CancellationToken;
         var db = await postgres.CreateDatabaseAsync("ingestion_failover", ct);
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = "postgres",
-            ["Storage:ConnectionString"] = db,
-            ["Clustering:Provider"] = "azuretable",
-            ["Clustering:ConnectionString"] = azurite.ConnectionString,
-            ["Clustering:ClusterId"] = "ingest-" + Guid.NewGuid().ToString("N")[..8],
-            ["Clustering:ServiceId"] = "ingestion-failover-test",
-            ["Clustering:AdvertisedIPAddress"] = "127.0.0.1",
-            ["Auth:BootstrapToken"] = OperatorToken,
-            // The quarters of the term are over by the wall clock: operators close them, not a reminder mid-test.
-            ["Billing:AutoCloseQuarters"] = "false",
-        };
+        var settings = ClusterSettings.For(db, azurite, "ingestion-failover", OperatorToken);
+        // The quarters of the term are over by the wall clock: operators close them, not a reminder mid-test.
+        settings["Billing:AutoCloseQuarters"] = "false";
 
         await using var a = await ServerProcess.StartAsync(settings, ct: ct);
         await using var b = await ServerProcess.StartAsync(settings, ct: ct);

@@ -40,19 +40,9 @@ public sealed class SiloLossTests(PostgresFixture postgres, AzuriteFixture azuri
         var ct = TestContext.Current.CancellationToken;
         var output = TestContext.Current.TestOutputHelper;
         var db = await postgres.CreateDatabaseAsync("silo_loss", ct);
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = "postgres",
-            ["Storage:ConnectionString"] = db,
-            ["Clustering:Provider"] = "azuretable",
-            ["Clustering:ConnectionString"] = azurite.ConnectionString,
-            ["Clustering:ClusterId"] = "loss-" + Guid.NewGuid().ToString("N")[..8],
-            ["Clustering:ServiceId"] = "silo-loss-test",
-            ["Clustering:AdvertisedIPAddress"] = "127.0.0.1",
-            ["Auth:BootstrapToken"] = OperatorToken,
-            // Times on the silos' lines, to read a failure by.
-            ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
-        };
+        var settings = ClusterSettings.For(db, azurite, "silo-loss", OperatorToken);
+        // Times on the silos' lines, to read a failure by.
+        settings["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ";
 
         await using var a = await ServerProcess.StartAsync(settings, ct: ct);
         await using var b = await ServerProcess.StartAsync(settings, ct: ct);

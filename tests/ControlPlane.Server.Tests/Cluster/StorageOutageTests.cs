@@ -36,18 +36,8 @@ public sealed class StorageOutageTests(PostgresFixture postgres, AzuriteFixture 
     {
         var ct = TestContext.Current.CancellationToken;
         var db = await postgres.CreateDatabaseAsync("storage_outage", ct);
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = "postgres",
-            ["Storage:ConnectionString"] = db,
-            ["Clustering:Provider"] = "azuretable",
-            ["Clustering:ConnectionString"] = azurite.ConnectionString,
-            ["Clustering:ClusterId"] = "outage-" + Guid.NewGuid().ToString("N")[..8],
-            ["Clustering:ServiceId"] = "storage-outage-test",
-            ["Clustering:AdvertisedIPAddress"] = "127.0.0.1",
-            ["Auth:BootstrapToken"] = OperatorToken,
-            ["Billing:AutoCloseQuarters"] = "false",
-        };
+        var settings = ClusterSettings.For(db, azurite, "storage-outage", OperatorToken);
+        settings["Billing:AutoCloseQuarters"] = "false";
 
         await using var a = await ServerProcess.StartAsync(settings, ct: ct);
         await using var b = await ServerProcess.StartAsync(settings, ct: ct);

@@ -28,19 +28,9 @@ public sealed class ThreeSiloClusterTests(PostgresFixture postgres, AzuriteFixtu
     {
         var ct = TestContext.Current.CancellationToken;
         var db = await postgres.CreateDatabaseAsync("three_silos", ct);
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = "postgres",
-            ["Storage:ConnectionString"] = db,
-            ["Clustering:Provider"] = "azuretable",
-            ["Clustering:ConnectionString"] = azurite.ConnectionString,
-            ["Clustering:ClusterId"] = "cluster-" + Guid.NewGuid().ToString("N")[..8],
-            ["Clustering:ServiceId"] = "three-silo-test",
-            ["Clustering:AdvertisedIPAddress"] = "127.0.0.1",
-            ["Auth:BootstrapToken"] = OperatorToken,
-            ["Fleet:HeartbeatIntervalSeconds"] = "1",
-            ["Fleet:WatchdogPeriodSeconds"] = "5",
-        };
+        var settings = ClusterSettings.For(db, azurite, "three-silo", OperatorToken);
+        settings["Fleet:HeartbeatIntervalSeconds"] = "1";
+        settings["Fleet:WatchdogPeriodSeconds"] = "5";
 
         await using var a = await ServerProcess.StartAsync(settings, ct: ct);
         await using var b = await ServerProcess.StartAsync(settings, ct: ct);

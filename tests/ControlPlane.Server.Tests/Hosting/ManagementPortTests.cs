@@ -51,7 +51,7 @@ public sealed class ManagementPortTests(PostgresFixture postgres)
         });
         using var probe = server.CreateClient();
 
-        await PostgresSchemaTests.ExecuteAsync(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';");
+        await Sql.ExecuteAsync(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';");
         try
         {
             var body = await Poll.UntilAsync(
@@ -68,7 +68,7 @@ public sealed class ManagementPortTests(PostgresFixture postgres)
         }
         finally
         {
-            await PostgresSchemaTests.ExecuteAsync(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true");
+            await Sql.ExecuteAsync(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true");
         }
 
         await Poll.UntilAsync(

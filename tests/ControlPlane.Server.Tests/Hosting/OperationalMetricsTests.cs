@@ -48,7 +48,7 @@ public sealed partial class OperationalMetricsTests(PostgresFixture postgres)
         await node.HeartbeatAsync(otherId, 2, ApiClient.Gpus(8));
 
         // Storage fails under the running silo: state reads and writes of grains activated from now on.
-        await PostgresSchemaTests.ExecuteAsync(db, "ALTER TABLE OrleansGrainState RENAME TO orleansgrainstate_away");
+        await Sql.ExecuteAsync(db, "ALTER TABLE OrleansGrainState RENAME TO orleansgrainstate_away");
         await node.HeartbeatAsync(nodeId, 3, ApiClient.Gpus(7));
         using (await admin.PostAsJsonAsync("/admin/v1/nodes", new { nodeId = "metrics-c", region = "eu-west", provider = "own-dc", ownership = "owned", hourlyCostUsd = 1 }, Ct))
         {

@@ -46,7 +46,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateAsync_AlreadyMigrated_AppliesNothingAndKeepsSchema), Ct);
         var migrator = new PostgresMigrator();
         await migrator.MigrateAsync(db, Ct);
-        await ExecuteAsync(db, """
+        await Sql.ExecuteAsync(db, """
             INSERT INTO OrleansReminders (ServiceId, GrainId, ReminderName, StartTime, Period, GrainHash, Version)
             VALUES ('svc', 'grain', 'r', now(), 60000, 7, 0)
             """);
@@ -56,7 +56,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         Assert.Empty(applied);
         Assert.Equal(OrleansQueryKeys, await QueryKeysAsync(db));
         Assert.Equal(2, (await HistoryAsync(db)).Count);
-        Assert.Equal(1L, await ScalarAsync<long>(db, "SELECT count(*) FROM OrleansReminders"));
+        Assert.Equal(1L, await Sql.ScalarAsync<long>(db, "SELECT count(*) FROM OrleansReminders"));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateAsync_AppliedScriptChanged_ThrowsNamingTheScript), Ct);
         var migrator = new PostgresMigrator();
         await migrator.MigrateAsync(db, Ct);
-        await ExecuteAsync(db, $"UPDATE {PostgresMigrator.HistoryTable} SET checksum = 'tampered' WHERE version = 1");
+        await Sql.ExecuteAsync(db, $"UPDATE {PostgresMigrator.HistoryTable} SET checksum = 'tampered' WHERE version = 1");
 
         var error = await Assert.ThrowsAsync<PostgresSchemaException>(() => migrator.MigrateAsync(db, Ct));
 
@@ -96,7 +96,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         var applied = await new PostgresMigrator([.. PostgresMigrator.Scripts, next]).MigrateAsync(db, Ct);
 
         Assert.Equal(["0003_probe"], applied);
-        Assert.Equal(0L, await ScalarAsync<long>(db, "SELECT count(*) FROM probe"));
+        Assert.Equal(0L, await Sql.ScalarAsync<long>(db, "SELECT count(*) FROM probe"));
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         await Assert.ThrowsAsync<PostgresException>(() => migrator.MigrateAsync(db, Ct));
 
         Assert.Equal(2, (await HistoryAsync(db)).Count);
-        Assert.Null(await ScalarAsync<string>(db, "SELECT to_regclass('half')::text"));
+        Assert.Null(await Sql.ScalarAsync<string>(db, "SELECT to_regclass('half')::text"));
     }
 
     private static async Task<string[]> QueryKeysAsync(string db)
@@ -140,22 +140,5 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         }
 
         return rows;
-    }
-
-    private static async Task ExecuteAsync(string db, string sql)
-    {
-        await using var connection = new NpgsqlConnection(db);
-        await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(Ct);
-    }
-
-    private static async Task<T?> ScalarAsync<T>(string db, string sql)
-    {
-        await using var connection = new NpgsqlConnection(db);
-        await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        var value = await command.ExecuteScalarAsync(Ct);
-        return value is DBNull or null ? default : (T)value;
     }
 }

@@ -39,7 +39,7 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
     public async Task MigrateAsync_DatabaseHoldsOfficialSchema_RefusesNamingItAndCreatesNothing()
     {
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateAsync_DatabaseHoldsOfficialSchema_RefusesNamingItAndCreatesNothing), Ct);
-        await ExecuteAsync(db, OfficialSchema);
+        await Sql.ExecuteAsync(db, OfficialSchema);
 
         var error = await Assert.ThrowsAsync<PostgresSchemaException>(() => new PostgresMigrator().MigrateAsync(db, Ct));
 
@@ -47,20 +47,20 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
         Assert.Contains("Storage:MigrateOnStartup=false", error.Message, StringComparison.Ordinal);
         Assert.Contains("Storage:UnmanagedSchema=true", error.Message, StringComparison.Ordinal);
         Assert.Contains("adopt it", error.Message, StringComparison.Ordinal);
-        Assert.Null(await ScalarAsync<string>(db, $"SELECT to_regclass('{PostgresMigrator.HistoryTable}')::text"));
-        Assert.Null(await ScalarAsync<string>(db, "SELECT to_regclass('orleansgrainstate')::text"));
-        Assert.Equal(2L, await ScalarAsync<long>(db, "SELECT count(*) FROM OrleansQuery"));
+        Assert.Null(await Sql.ScalarAsync<string>(db, $"SELECT to_regclass('{PostgresMigrator.HistoryTable}')::text"));
+        Assert.Null(await Sql.ScalarAsync<string>(db, "SELECT to_regclass('orleansgrainstate')::text"));
+        Assert.Equal(2L, await Sql.ScalarAsync<long>(db, "SELECT count(*) FROM OrleansQuery"));
     }
 
     [Fact]
     public async Task MigrateAsync_OfficialSchemaAndEmptyHistoryLeftByAnOlderBuild_StillRefuses()
     {
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateAsync_OfficialSchemaAndEmptyHistoryLeftByAnOlderBuild_StillRefuses), Ct);
-        await ExecuteAsync(db, OfficialSchema + $"CREATE TABLE {PostgresMigrator.HistoryTable} (version integer PRIMARY KEY, name text, applied_at timestamptz, checksum text);");
+        await Sql.ExecuteAsync(db, OfficialSchema + $"CREATE TABLE {PostgresMigrator.HistoryTable} (version integer PRIMARY KEY, name text, applied_at timestamptz, checksum text);");
 
         await Assert.ThrowsAsync<PostgresSchemaException>(() => new PostgresMigrator().MigrateAsync(db, Ct));
 
-        Assert.Null(await ScalarAsync<string>(db, "SELECT to_regclass('orleansgrainstate')::text"));
+        Assert.Null(await Sql.ScalarAsync<string>(db, "SELECT to_regclass('orleansgrainstate')::text"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
     {
         var db = await postgres.CreateDatabaseAsync(nameof(CheckQueries_QueryOverwritten_RefusesNamingTheKey), Ct);
         await new PostgresMigrator().MigrateAsync(db, Ct);
-        await ExecuteAsync(db, "UPDATE OrleansQuery SET QueryText = 'SELECT NewGrainStateVersion FROM no_such_function(@GrainIdHash)' WHERE QueryKey = 'WriteToStorageKey'");
+        await Sql.ExecuteAsync(db, "UPDATE OrleansQuery SET QueryText = 'SELECT NewGrainStateVersion FROM no_such_function(@GrainIdHash)' WHERE QueryKey = 'WriteToStorageKey'");
 
         var error = await Assert.ThrowsAsync<PostgresSchemaException>(() => CheckAsync(db, allowUnmanaged: false));
 
@@ -104,7 +104,7 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
     {
         var db = await postgres.CreateDatabaseAsync(nameof(CheckQueries_QueryDeleted_RefusesNamingTheKey), Ct);
         await new PostgresMigrator().MigrateAsync(db, Ct);
-        await ExecuteAsync(db, "DELETE FROM OrleansQuery WHERE QueryKey IN ('ReadRangeRows2Key', 'ClearStorageKey')");
+        await Sql.ExecuteAsync(db, "DELETE FROM OrleansQuery WHERE QueryKey IN ('ReadRangeRows2Key', 'ClearStorageKey')");
 
         var error = await Assert.ThrowsAsync<PostgresSchemaException>(() => CheckAsync(db, allowUnmanaged: false));
 
@@ -143,7 +143,7 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
     public async Task CheckQueries_OfficialSchema_RefusesUnlessAllowedThenNeedsEveryKey()
     {
         var db = await postgres.CreateDatabaseAsync(nameof(CheckQueries_OfficialSchema_RefusesUnlessAllowedThenNeedsEveryKey), Ct);
-        await ExecuteAsync(db, OfficialSchema);
+        await Sql.ExecuteAsync(db, OfficialSchema);
 
         var refused = await Assert.ThrowsAsync<PostgresSchemaException>(() => CheckAsync(db, allowUnmanaged: false));
         var incomplete = await Assert.ThrowsAsync<PostgresSchemaException>(() => CheckAsync(db, allowUnmanaged: true));
@@ -159,7 +159,7 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
         var db = await postgres.CreateDatabaseAsync(nameof(RestoreQueries_OverwrittenAndDeletedRows_WritesBackOnlyThoseThenCheckPasses), Ct);
         var migrator = new PostgresMigrator();
         await migrator.MigrateAsync(db, Ct);
-        await ExecuteAsync(db, """
+        await Sql.ExecuteAsync(db, """
             UPDATE OrleansQuery SET QueryText = 'SELECT 1' WHERE QueryKey = 'WriteToStorageKey';
             DELETE FROM OrleansQuery WHERE QueryKey = 'DeleteReminderRowKey';
             """);
@@ -176,11 +176,11 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
     public async Task RestoreQueries_OfficialSchema_RefusesAndChangesNothing()
     {
         var db = await postgres.CreateDatabaseAsync(nameof(RestoreQueries_OfficialSchema_RefusesAndChangesNothing), Ct);
-        await ExecuteAsync(db, OfficialSchema);
+        await Sql.ExecuteAsync(db, OfficialSchema);
 
         await Assert.ThrowsAsync<PostgresSchemaException>(() => new PostgresMigrator().RestoreQueriesAsync(db, Ct));
 
-        Assert.Equal(2L, await ScalarAsync<long>(db, "SELECT count(*) FROM OrleansQuery"));
+        Assert.Equal(2L, await Sql.ScalarAsync<long>(db, "SELECT count(*) FROM OrleansQuery"));
     }
 
     [Fact]
@@ -188,14 +188,14 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
     {
         // The steps of docs/deployment.md, "A database that already holds Orleans' official schema".
         var db = await postgres.CreateDatabaseAsync(nameof(Adopt_DocumentedSteps_MigrateThenCopyRowsThenCheckPasses), Ct);
-        await ExecuteAsync(db, OfficialSchema + """
+        await Sql.ExecuteAsync(db, OfficialSchema + """
             INSERT INTO OrleansStorage VALUES (11, 0, 0, 5, 'node', 'node:a', 'controlplane', '\x0102', '2030-01-02 03:04:05', 7);
             INSERT INTO OrleansRemindersTable VALUES ('controlplane', 'node/node:a', 'watchdog', '2030-01-02 03:04:05', 60000, 9, 3);
             """);
 
-        await ExecuteAsync(db, "ALTER TABLE OrleansQuery RENAME TO orleansquery_retired");
+        await Sql.ExecuteAsync(db, "ALTER TABLE OrleansQuery RENAME TO orleansquery_retired");
         await new PostgresMigrator().MigrateAsync(db, Ct);
-        await ExecuteAsync(db, """
+        await Sql.ExecuteAsync(db, """
             BEGIN;
             INSERT INTO OrleansGrainState (GrainIdHash, GrainIdN0, GrainIdN1, GrainTypeHash, GrainTypeString,
                 GrainIdExtensionString, ServiceId, PayloadBinary, ModifiedOn, Version)
@@ -211,10 +211,10 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
             """);
 
         Assert.Null(await CheckAsync(db, allowUnmanaged: false));
-        Assert.Equal(7, await ScalarAsync<int>(db, "SELECT Version FROM OrleansGrainState WHERE GrainIdExtensionString = 'node:a'"));
+        Assert.Equal(7, await Sql.ScalarAsync<int>(db, "SELECT Version FROM OrleansGrainState WHERE GrainIdExtensionString = 'node:a'"));
         Assert.Equal(
             new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc),
-            await ScalarAsync<DateTime>(db, "SELECT StartTime FROM OrleansReminders WHERE ReminderName = 'watchdog'"));
+            await Sql.ScalarAsync<DateTime>(db, "SELECT StartTime FROM OrleansReminders WHERE ReminderName = 'watchdog'"));
     }
 
     private static async Task<string?> CheckAsync(string db, bool allowUnmanaged)
@@ -237,22 +237,5 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
         }
 
         return rows;
-    }
-
-    internal static async Task ExecuteAsync(string db, string sql)
-    {
-        await using var connection = new NpgsqlConnection(db);
-        await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(Ct);
-    }
-
-    private static async Task<T?> ScalarAsync<T>(string db, string sql)
-    {
-        await using var connection = new NpgsqlConnection(db);
-        await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        var value = await command.ExecuteScalarAsync(Ct);
-        return value is DBNull or null ? default : (T)value;
     }
 }

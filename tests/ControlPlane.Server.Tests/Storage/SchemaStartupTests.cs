@@ -25,7 +25,7 @@ public sealed class SchemaStartupTests(PostgresFixture postgres)
     public async Task MigrateCommand_OfficialSchema_ExitsNonZeroWithAdviceAndLeavesNoHistoryTable()
     {
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateCommand_OfficialSchema_ExitsNonZeroWithAdviceAndLeavesNoHistoryTable));
-        await PostgresSchemaTests.ExecuteAsync(db, PostgresSchemaTests.OfficialSchema);
+        await Sql.ExecuteAsync(db, PostgresSchemaTests.OfficialSchema);
 
         await using var migrate = await ServerProcess.StartAsync(Durable(db), waitUntilReady: false, arguments: ["migrate"]);
 
@@ -44,7 +44,7 @@ public sealed class SchemaStartupTests(PostgresFixture postgres)
     {
         var db = await postgres.CreateDatabaseAsync($"{nameof(Start_QueryCallsAFunctionThatDoesNotExist_ExitsNamingTheKeyBeforeReady)}_{migrateOnStartup}");
         await new PostgresMigrator().MigrateAsync(db, TestContext.Current.CancellationToken);
-        await PostgresSchemaTests.ExecuteAsync(db, "UPDATE OrleansQuery SET QueryText = 'SELECT NewGrainStateVersion FROM no_such_function(@GrainIdHash)' WHERE QueryKey = 'WriteToStorageKey'");
+        await Sql.ExecuteAsync(db, "UPDATE OrleansQuery SET QueryText = 'SELECT NewGrainStateVersion FROM no_such_function(@GrainIdHash)' WHERE QueryKey = 'WriteToStorageKey'");
 
         await using var server = await ServerProcess.StartAsync(Durable(db, migrateOnStartup), waitUntilReady: false);
 
@@ -58,7 +58,7 @@ public sealed class SchemaStartupTests(PostgresFixture postgres)
     {
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateRestoreQueries_OverwrittenQuery_WritesItBackAndTheServerStarts));
         await new PostgresMigrator().MigrateAsync(db, TestContext.Current.CancellationToken);
-        await PostgresSchemaTests.ExecuteAsync(db, "UPDATE OrleansQuery SET QueryText = 'SELECT 1' WHERE QueryKey = 'ReadFromStorageKey'");
+        await Sql.ExecuteAsync(db, "UPDATE OrleansQuery SET QueryText = 'SELECT 1' WHERE QueryKey = 'ReadFromStorageKey'");
 
         await using (var plain = await ServerProcess.StartAsync(Durable(db), waitUntilReady: false, arguments: ["migrate"]))
         {
@@ -85,7 +85,7 @@ public sealed class SchemaStartupTests(PostgresFixture postgres)
         // A schema these migrations did not record (as Orleans' own scripts leave one), whose queries work.
         var db = await postgres.CreateDatabaseAsync(nameof(Start_UnmanagedSchemaAllowed_ServesAndWarns));
         await new PostgresMigrator().MigrateAsync(db, TestContext.Current.CancellationToken);
-        await PostgresSchemaTests.ExecuteAsync(db, $"DROP TABLE {PostgresMigrator.HistoryTable}");
+        await Sql.ExecuteAsync(db, $"DROP TABLE {PostgresMigrator.HistoryTable}");
         var settings = Durable(db, migrateOnStartup: false);
 
         await using (var refused = await ServerProcess.StartAsync(settings, waitUntilReady: false))

@@ -1,4 +1,4 @@
-namespace ControlPlane.Grains.Tests.Storage;
+namespace ControlPlane.Testing;
 
 /// <summary>Waits for a condition with a deadline instead of sleeping a guessed time.</summary>
 public static class Poll
@@ -15,7 +15,7 @@ public static class Poll
                 return last;
             }
 
-            await Task.Delay(50);
+            await Task.Delay(100);
         }
         while (DateTime.UtcNow < deadline);
 
