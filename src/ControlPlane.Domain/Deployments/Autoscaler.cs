@@ -163,6 +163,32 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
         return Wanted(spec, target);
     }
 
+    /// <summary>
+    /// Of a dedicated deployment's desired replicas, how many must run at <paramref name="now"/>: enough for the most demand
+    /// seen within the scale-down delay, with no headroom, within [min, desired]. The rest is headroom that the deployment's
+    /// sleeping engines may hold instead of running replicas (<see cref="ScheduledDeployment.Awake"/>); null for other
+    /// classes and without a forecast (nothing learned, so every desired replica runs).
+    /// </summary>
+    public int? Awake(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now)
+    {
+        if (Forecast is not { } forecast || spec.Class != DeploymentClass.Dedicated || state.Recent is not { Count: > 0 } recent)
+        {
+            return null;
+        }
+
+        var since = now - ScaleDownDelay;
+        var most = 0m;
+        foreach (var bucket in recent)
+        {
+            if (bucket.Start + forecast.BucketWidth > since && bucket.Start <= now)
+            {
+                most = Math.Max(most, bucket.Max);
+            }
+        }
+
+        return Math.Min(Clamp(spec, state.Desired), Wanted(spec, most));
+    }
+
     /// <summary>The replicas the deployment keeps: its desired count, or where a pending scale-down will take it.</summary>
     public static int Keeps(AutoscaleState state) => state.LowerSince is null ? state.Desired : Math.Min(state.Desired, state.LowerPeak);
 

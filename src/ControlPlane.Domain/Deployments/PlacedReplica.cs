@@ -59,8 +59,14 @@ public sealed record PlacedReplica(
 /// A deployment as the scheduler keeps it: the spec it places, how many replicas it wants, and the spec generation
 /// (a migration changes the spec and starts a new generation; replicas of older generations are replaced).
 /// </summary>
+/// <param name="Awake">
+/// Of <paramref name="Desired"/>, how many must run now (<see cref="Autoscaler.Awake"/>); null when all must. The others
+/// are headroom, which may be held by the deployment's engines asleep on nodes (<see cref="Fleet.SleepingEngine"/>)
+/// instead of running replicas: their GPUs do shared work until a rise wakes them.
+/// </param>
 [GenerateSerializer, Alias("scheduled-deployment")]
 public sealed record ScheduledDeployment(
     [property: Id(0)] DeploymentSpec Spec,
     [property: Id(1)] int Desired,
-    [property: Id(2)] int Generation);
+    [property: Id(2)] int Generation,
+    [property: Id(3)] int? Awake = null);

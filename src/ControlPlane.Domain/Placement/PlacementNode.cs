@@ -14,6 +14,7 @@ namespace ControlPlane.Domain.Placement;
 /// <param name="Slots">Who holds each GPU; its length is the node's GPU count.</param>
 /// <param name="WarmModels">Models whose weights the node holds complete in its local cache; null or empty when none (or no cache).</param>
 /// <param name="CacheFreeBytes">Free room left in the node's model cache; null when the node has no model cache.</param>
+/// <param name="Sleeping">Dedicated replicas' engines asleep on the node (see <see cref="SleepingEngine"/>); null or empty when none.</param>
 [GenerateSerializer, Alias("placement-node")]
 public sealed record PlacementNode(
     [property: Id(0)] string NodeId,
@@ -25,7 +26,8 @@ public sealed record PlacementNode(
     [property: Id(6)] bool Schedulable,
     [property: Id(7)] NodeSlots Slots,
     [property: Id(8)] WarmModel[]? WarmModels = null,
-    [property: Id(9)] long? CacheFreeBytes = null)
+    [property: Id(9)] long? CacheFreeBytes = null,
+    [property: Id(10)] SleepingEngine[]? Sleeping = null)
 {
     public int GpuCount => Slots.Count;
 
