@@ -10,7 +10,8 @@ public abstract record SchedulingDecision;
 public sealed record ReleaseDecision(string ReplicaId, string NodeId, ReleaseReason Reason) : SchedulingDecision;
 
 /// <summary>Give a new replica these GPUs, preempting these replicas (the node checks it again: it is the lock).</summary>
-public sealed record ClaimDecision(PlacedReplica Replica, GpuClaim Claim, GpuHolder[] Preempted) : SchedulingDecision;
+/// <param name="Wakes">The GPUs are those of an engine of the deployment asleep on the node: the agent wakes it rather than loading a new one.</param>
+public sealed record ClaimDecision(PlacedReplica Replica, GpuClaim Claim, GpuHolder[] Preempted, bool Wakes = false) : SchedulingDecision;
 
 /// <summary>A replica the fleet has no room for now, even by preempting every lower tier.</summary>
 public sealed record UnplacedDecision(string DeploymentId, int Ordinal, ReplicaTier Tier) : SchedulingDecision;
