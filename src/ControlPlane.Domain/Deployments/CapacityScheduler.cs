@@ -248,7 +248,7 @@ public sealed class CapacityScheduler(Random? random = null)
 
             var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting);
             AddReplica(replica, claim.NodeId);
-            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted, Wake(claim, spec.DeploymentId)));
+            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted, placement.Tier != ReplicaTier.Batch && Wake(claim, spec.DeploymentId)));
         }
 
         return decisions;
