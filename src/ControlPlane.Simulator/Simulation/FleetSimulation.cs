@@ -548,7 +548,8 @@ internal sealed class FleetSimulation
                 }
 
                 var ready = d.Class == DeploymentClass.Dedicated ? Math.Min(_ready[i], Autoscaler.Keeps(_autoscale[i])) : _ready[i];
-                var kept = d.Class == DeploymentClass.Dedicated ? _autoscale[i].QuickRise : 0m;
+                // The oracle knows what comes: it keeps nothing back for rises it did not foresee.
+                var kept = d.Class == DeploymentClass.Dedicated && _policy.SleepsHeadroom ? _autoscale[i].QuickRise : 0m;
                 inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica, kept));
             }
 
