@@ -13,6 +13,11 @@ namespace ControlPlane.Domain.Deployments;
 /// by half every <see cref="Forecast.RiseHalfLife"/> since <paramref name="RiseAt"/>.
 /// </param>
 /// <param name="RiseAt">When <paramref name="Rise"/> was last set.</param>
+/// <param name="QuickRise">
+/// The largest rise of demand within one scale-down delay seen lately, decaying like <paramref name="Rise"/>: what the
+/// replicas that run keep above demand (<see cref="Autoscaler.Awake"/>), because a rise waits a wake before a sleeping
+/// engine serves it, and the control plane sees a rise only at the next demand signal.
+/// </param>
 [GenerateSerializer, Alias("autoscale-state")]
 public sealed record AutoscaleState(
     [property: Id(0)] int Desired,
@@ -20,7 +25,8 @@ public sealed record AutoscaleState(
     [property: Id(2)] int LowerPeak,
     [property: Id(3)] IReadOnlyList<DemandBucket>? Recent = null,
     [property: Id(4)] decimal Rise = 0,
-    [property: Id(5)] DateTimeOffset? RiseAt = null);
+    [property: Id(5)] DateTimeOffset? RiseAt = null,
+    [property: Id(6)] decimal QuickRise = 0);
 
 /// <summary>The least and most demand seen in one time bucket that starts at <paramref name="Start"/>.</summary>
 [GenerateSerializer, Alias("demand-bucket")]
@@ -115,12 +121,12 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     public AutoscaleState Next(AutoscaleState state, DeploymentSpec spec, decimal tokensPerSecond, DateTimeOffset now)
     {
         var demand = Math.Max(0, tokensPerSecond);
-        var (recent, rise, riseAt) = Learn(state, spec, demand, now);
+        var (recent, rise, riseAt, quick) = Learn(state, spec, demand, now);
         var wanted = WantedWithHeadroom(spec, demand, recent, rise);
         var current = Clamp(spec, state.Desired);
         if (wanted >= current)
         {
-            return new AutoscaleState(wanted, null, 0, recent, rise, riseAt);
+            return new AutoscaleState(wanted, null, 0, recent, rise, riseAt, quick);
         }
 
         // A lower stretch goes on only while the desired count it is measured against stays the same.
@@ -129,13 +135,13 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
         var peak = going ? Math.Max(state.LowerPeak, wanted) : wanted;
         if (now - since < EffectiveScaleDownDelay)
         {
-            return new AutoscaleState(current, since, peak, recent, rise, riseAt);
+            return new AutoscaleState(current, since, peak, recent, rise, riseAt, quick);
         }
 
         // Scaled down to the peak; if demand now wants even fewer, that is the start of the next stretch.
         return peak > wanted
-            ? new AutoscaleState(peak, now, wanted, recent, rise, riseAt)
-            : new AutoscaleState(peak, null, 0, recent, rise, riseAt);
+            ? new AutoscaleState(peak, now, wanted, recent, rise, riseAt, quick)
+            : new AutoscaleState(peak, null, 0, recent, rise, riseAt, quick);
     }
 
     /// <summary>
@@ -165,9 +171,10 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
 
     /// <summary>
     /// Of a dedicated deployment's desired replicas, how many must run at <paramref name="now"/>: enough for the most demand
-    /// seen within the scale-down delay, with no headroom, within [min, desired]. The rest is headroom that the deployment's
-    /// sleeping engines may hold instead of running replicas (<see cref="ScheduledDeployment.Awake"/>); null for other
-    /// classes and without a forecast (nothing learned, so every desired replica runs).
+    /// seen within the scale-down delay and for the latest demand plus its <see cref="AutoscaleState.QuickRise"/> (what a
+    /// rise may add before a woken engine serves), within [min, desired]. The rest of the headroom may be held by the
+    /// deployment's sleeping engines instead of running replicas (<see cref="ScheduledDeployment.Awake"/>). Null for other
+    /// classes (serverless keeps its headroom running: its misses are spilled demand) and without a forecast.
     /// </summary>
     public int? Awake(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now)
     {
@@ -186,7 +193,8 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
             }
         }
 
-        return Math.Min(Clamp(spec, state.Desired), Wanted(spec, most));
+        var demand = recent[^1].Max;
+        return Math.Min(Clamp(spec, state.Desired), Wanted(spec, Math.Max(most, demand + state.QuickRise)));
     }
 
     /// <summary>The replicas the deployment keeps: its desired count, or where a pending scale-down will take it.</summary>
@@ -199,11 +207,11 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     /// Records the demand in the horizon's buckets and updates the learned rise: the demand now less the least demand of
     /// the horizon is a rise that capacity asked for a horizon ago would have had to cover.
     /// </summary>
-    private (IReadOnlyList<DemandBucket>? Recent, decimal Rise, DateTimeOffset? RiseAt) Learn(AutoscaleState state, DeploymentSpec spec, decimal demand, DateTimeOffset now)
+    private (IReadOnlyList<DemandBucket>? Recent, decimal Rise, DateTimeOffset? RiseAt, decimal QuickRise) Learn(AutoscaleState state, DeploymentSpec spec, decimal demand, DateTimeOffset now)
     {
         if (Forecast is not { } forecast || spec.Class == DeploymentClass.Batch)
         {
-            return (state.Recent, state.Rise, state.RiseAt);
+            return (state.Recent, state.Rise, state.RiseAt, state.QuickRise);
         }
 
         var width = forecast.BucketWidth;
@@ -211,6 +219,8 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
         var oldest = start - forecast.Horizon;
         var recent = new List<DemandBucket>(Forecast.BucketsPerHorizon + 2);
         var low = demand;
+        var quickLow = demand;
+        var quickSince = now - ScaleDownDelay;
         var merged = false;
         foreach (var bucket in state.Recent ?? [])
         {
@@ -231,6 +241,10 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
             }
 
             low = Math.Min(low, bucket.Min);
+            if (bucket.Start + width > quickSince)
+            {
+                quickLow = Math.Min(quickLow, bucket.Min);
+            }
         }
 
         if (!merged)
@@ -238,14 +252,15 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
             recent.Add(new DemandBucket(start, demand, demand));
         }
 
-        var decayed = state.Rise;
+        var decay = 1m;
         if (state.RiseAt is { } at && now > at && forecast.RiseHalfLife > TimeSpan.Zero)
         {
-            decayed *= (decimal)Math.Pow(0.5, (now - at) / forecast.RiseHalfLife);
+            decay = (decimal)Math.Pow(0.5, (now - at) / forecast.RiseHalfLife);
         }
 
-        var rise = Math.Max(decayed, demand - low);
-        return (recent, decimal.Round(rise, 3), now);
+        var rise = Math.Max(state.Rise * decay, demand - low);
+        var quick = Math.Max(state.QuickRise * decay, demand - quickLow);
+        return (recent, decimal.Round(rise, 3), now, decimal.Round(quick, 3));
     }
 
     private static int Clamp(DeploymentSpec spec, int replicas) => Math.Min(Math.Max(replicas, spec.MinReplicas), spec.MaxReplicas);

@@ -213,7 +213,7 @@ public sealed class CapacityScheduler(Random? random = null)
     {
         RefreshLayout();
         var decisions = new List<SchedulingDecision>();
-        var plan = Reconciler.Plan(_deployments, _replicas.Values.Select(r => new ReplicaLocation(r.Replica, r.NodeId, IsDraining(r.NodeId))));
+        var plan = Reconciler.Plan(Running(), _replicas.Values.Select(r => new ReplicaLocation(r.Replica, r.NodeId, IsDraining(r.NodeId))));
         foreach (var release in plan.Releases)
         {
             Snapshot.Release(release.ReplicaId);
@@ -248,10 +248,73 @@ public sealed class CapacityScheduler(Random? random = null)
 
             var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting);
             AddReplica(replica, claim.NodeId);
-            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted));
+            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted, placement.Tier != ReplicaTier.Batch && Wake(claim, spec.DeploymentId)));
         }
 
         return decisions;
+    }
+
+    /// <summary>
+    /// The deployments with the replicas that must run: a deployment's headroom above its <see cref="ScheduledDeployment.Awake"/>
+    /// count is left to its sleeping engines where it has enough that a replica could wake now
+    /// (<see cref="PlacementPlanner.CanWake"/>); the rest of its desired replicas run. Running replicas above that count are
+    /// released, and their agents put them to sleep: the headroom keeps its engines while its GPUs do shared work.
+    /// </summary>
+    private IReadOnlyDictionary<string, ScheduledDeployment> Running()
+    {
+        Dictionary<string, ScheduledDeployment>? running = null;
+        foreach (var (id, deployment) in _deployments)
+        {
+            if (deployment.Awake is not { } awake || awake >= deployment.Desired)
+            {
+                continue;
+            }
+
+            var spec = deployment.Spec;
+            var wakeable = 0;
+            var headroom = deployment.Desired - Math.Max(0, awake);
+            foreach (var (nodeId, engine) in Snapshot.SleepingOf(id))
+            {
+                if (wakeable >= headroom)
+                {
+                    break;
+                }
+
+                if (Snapshot.Find(nodeId) is { } node && PlacementPlanner.CanWake(node, spec, spec.Class == DeploymentClass.Dedicated ? ReplicaTier.Burst : ReplicaTier.Serverless, engine))
+                {
+                    wakeable++;
+                }
+            }
+
+            if (wakeable > 0)
+            {
+                running ??= new Dictionary<string, ScheduledDeployment>(_deployments, StringComparer.Ordinal);
+                running[id] = deployment with { Desired = deployment.Desired - wakeable };
+            }
+        }
+
+        return running ?? (IReadOnlyDictionary<string, ScheduledDeployment>)_deployments;
+    }
+
+    /// <summary>
+    /// Whether a claim just applied wakes a sleeping engine of the deployment; if so the engine is no longer asleep in the
+    /// model (the node's next report says the same).
+    /// </summary>
+    private bool Wake(GpuClaim claim, string deploymentId)
+    {
+        if (Snapshot.Find(claim.NodeId) is not { Sleeping: { Length: > 0 } sleeping } node)
+        {
+            return false;
+        }
+
+        var i = Array.FindIndex(sleeping, s => s.Wakes(deploymentId, claim.GpuIndices));
+        if (i < 0)
+        {
+            return false;
+        }
+
+        Snapshot.Upsert(node with { Sleeping = [.. sleeping[..i], .. sleeping[(i + 1)..]] });
+        return true;
     }
 
     /// <summary>

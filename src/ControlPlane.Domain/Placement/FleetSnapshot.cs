@@ -19,6 +19,7 @@ public sealed class FleetSnapshot
     private readonly Dictionary<GroupKey, NodeGroup> _groupsByKey = [];
     private readonly List<NodeGroup> _groups = [];
     private readonly Dictionary<string, HashSet<NodeEntry>> _warm = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<NodeEntry>> _sleeping = new(StringComparer.Ordinal);
     private int _gpuCount;
 
     public FleetSnapshot()
@@ -50,6 +51,16 @@ public sealed class FleetSnapshot
     /// <summary>The nodes that hold <paramref name="model"/>'s weights warm (schedulable or not).</summary>
     internal IReadOnlyCollection<NodeEntry> WarmEntries(string model) =>
         _warm.TryGetValue(model, out var entries) ? entries : [];
+
+    /// <summary>The nodes where an engine of <paramref name="deploymentId"/> sleeps (schedulable or not).</summary>
+    internal IReadOnlyCollection<NodeEntry> SleepingEntries(string deploymentId) =>
+        _sleeping.TryGetValue(deploymentId, out var entries) ? entries : [];
+
+    /// <summary>Engines of <paramref name="deploymentId"/> asleep on the nodes the snapshot knows, with their node.</summary>
+    public IEnumerable<(string NodeId, SleepingEngine Engine)> SleepingOf(string deploymentId) =>
+        SleepingEntries(deploymentId)
+            .SelectMany(e => (e.Node.Sleeping ?? []).Where(s => string.Equals(s.DeploymentId, deploymentId, StringComparison.Ordinal)).Select(s => (e.Node.NodeId, s)))
+            .OrderBy(s => s.NodeId, StringComparer.Ordinal);
 
     /// <summary>Ids of the nodes that hold <paramref name="model"/>'s weights warm.</summary>
     public IEnumerable<string> WarmNodes(string model) => WarmEntries(model).Select(e => e.Node.NodeId).Order(StringComparer.Ordinal);
@@ -101,6 +112,16 @@ public sealed class FleetSnapshot
 
             entries.Add(entry);
         }
+
+        foreach (var sleeping in node.Sleeping ?? [])
+        {
+            if (!_sleeping.TryGetValue(sleeping.DeploymentId, out var entries))
+            {
+                _sleeping[sleeping.DeploymentId] = entries = [];
+            }
+
+            entries.Add(entry);
+        }
     }
 
     public bool Remove(string nodeId)
@@ -122,6 +143,14 @@ public sealed class FleetSnapshot
             if (_warm.TryGetValue(warm.Model, out var entries) && entries.Remove(entry) && entries.Count == 0)
             {
                 _warm.Remove(warm.Model);
+            }
+        }
+
+        foreach (var sleeping in entry.Node.Sleeping ?? [])
+        {
+            if (_sleeping.TryGetValue(sleeping.DeploymentId, out var entries) && entries.Remove(entry) && entries.Count == 0)
+            {
+                _sleeping.Remove(sleeping.DeploymentId);
             }
         }
     }

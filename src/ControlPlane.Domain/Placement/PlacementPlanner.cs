@@ -1,4 +1,5 @@
 using ControlPlane.Domain.Deployments;
+using ControlPlane.Domain.Fleet;
 
 namespace ControlPlane.Domain.Placement;
 
@@ -6,6 +7,10 @@ namespace ControlPlane.Domain.Placement;
 /// Decides where one replica goes. A replica needs <see cref="DeploymentSpec.GpusPerReplica"/> GPUs on one
 /// schedulable node whose SKU, region and GPU memory the spec allows. In order of preference:
 /// <list type="number">
+/// <item>For a dedicated replica (reserved or burst), the GPUs of an engine of its own deployment asleep on a node
+/// (<see cref="Fleet.SleepingEngine"/>): waking it takes seconds where any load takes minutes, so it wins even when it
+/// must preempt the shared work lodging on those GPUs (never an equal or higher tier): the fewest victims, then the
+/// fewest GPUs preempted, then node id.</item>
 /// <item>Free GPUs, without preempting anyone: on a node that holds the model's weights warm if one has room (a
 /// warm load takes seconds, a cold one minutes), then on the cheapest GPUs per hour, owned before rented at equal
 /// cost, then on the node whose free GPUs fit the replica most tightly (so whole nodes stay free for large
@@ -34,6 +39,11 @@ public static class PlacementPlanner
         }
 
         var layout = tier == ReplicaTier.Reserved ? reservations : null;
+        if (tier != ReplicaTier.Batch && PlanWake(snapshot, spec, tier, need, layout) is { } wake)
+        {
+            return wake;
+        }
+
         var free = PlanFree(snapshot, spec, need, layout);
         if (free is not null)
         {
@@ -49,6 +59,102 @@ public static class PlacementPlanner
         && node.GpuMemoryGiB >= spec.MinGpuMemoryGiB
         && NodeGroup.Allows(spec.Regions, node.Region)
         && NodeGroup.Allows(spec.Skus, node.Sku);
+
+    /// <summary>
+    /// The GPUs of a sleeping engine of the deployment that the replica can take, free or held only by lower tiers
+    /// (which it preempts), on a node that takes new work; null when there is none.
+    /// </summary>
+    private static GpuClaim? PlanWake(FleetSnapshot snapshot, DeploymentSpec spec, ReplicaTier tier, int need, ReservationLayout? layout)
+    {
+        GpuClaim? best = null;
+        var bestVictimGpus = 0;
+        foreach (var entry in snapshot.SleepingEntries(spec.DeploymentId))
+        {
+            if (entry.Group is null || !entry.Group.Admits(spec) || (layout is not null && !layout.Admits(entry.Node, spec.DeploymentId, need)))
+            {
+                continue;
+            }
+
+            var holders = entry.Node.Slots.Holders;
+            foreach (var engine in entry.Node.Sleeping ?? [])
+            {
+                if (!string.Equals(engine.DeploymentId, spec.DeploymentId, StringComparison.Ordinal) || engine.GpuIndices.Length != need
+                    || Array.Exists(engine.GpuIndices, i => i < 0 || i >= holders.Length))
+                {
+                    continue;
+                }
+
+                var victims = new List<GpuHolder>();
+                var possible = true;
+                foreach (var gpu in engine.GpuIndices)
+                {
+                    if (holders[gpu] is not { } holder)
+                    {
+                        continue;
+                    }
+
+                    // Never an equal or higher tier, and never the deployment's own replica (it would only trade places).
+                    if (holder.Tier >= tier || string.Equals(holder.DeploymentId, spec.DeploymentId, StringComparison.Ordinal))
+                    {
+                        possible = false;
+                        break;
+                    }
+
+                    if (!victims.Exists(v => string.Equals(v.ReplicaId, holder.ReplicaId, StringComparison.Ordinal)))
+                    {
+                        victims.Add(holder);
+                    }
+                }
+
+                if (!possible)
+                {
+                    continue;
+                }
+
+                var victimGpus = victims.Sum(v => entry.Node.Slots.GpusOf(v.ReplicaId).Length);
+                if (best is null
+                    || victims.Count < best.Victims.Length
+                    || (victims.Count == best.Victims.Length && victimGpus < bestVictimGpus)
+                    || (victims.Count == best.Victims.Length && victimGpus == bestVictimGpus && string.CompareOrdinal(entry.Node.NodeId, best.NodeId) < 0))
+                {
+                    best = new GpuClaim(entry.Node.NodeId, [.. engine.GpuIndices], victims.Select(v => v.ReplicaId).ToArray());
+                    bestVictimGpus = victimGpus;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>
+    /// Whether a replica of <paramref name="spec"/> at <paramref name="tier"/> could wake <paramref name="engine"/> on
+    /// <paramref name="node"/> now: the node takes new work, suits the spec, and every GPU of the engine is free or held by
+    /// a lower tier of another deployment.
+    /// </summary>
+    public static bool CanWake(PlacementNode node, DeploymentSpec spec, ReplicaTier tier, SleepingEngine engine)
+    {
+        if (!node.Schedulable || !IsCompatible(spec, node) || engine.GpuIndices.Length != spec.GpusPerReplica
+            || !string.Equals(engine.DeploymentId, spec.DeploymentId, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var holders = node.Slots.Holders;
+        foreach (var gpu in engine.GpuIndices)
+        {
+            if (gpu < 0 || gpu >= holders.Length)
+            {
+                return false;
+            }
+
+            if (holders[gpu] is { } holder && (holder.Tier >= tier || string.Equals(holder.DeploymentId, spec.DeploymentId, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static NodeEntry? PlanFree(FleetSnapshot snapshot, DeploymentSpec spec, int need, ReservationLayout? layout)
     {

@@ -70,7 +70,14 @@ internal sealed record FleetNodeGroup(
 /// <param name="ObjectStoreGBps">Gigabytes per second one node downloads weights at.</param>
 /// <param name="CacheGBps">Gigabytes per second one node reads weights from its local cache into GPU memory.</param>
 /// <param name="CacheGB">Size of the local model cache; 0 for none.</param>
-internal sealed record NodeStorage(double ObjectStoreGBps, double CacheGBps, double CacheGB);
+internal sealed record NodeStorage(double ObjectStoreGBps, double CacheGBps, double CacheGB)
+{
+    /// <summary>Host memory one node gives to sleeping engines' weights (see <see cref="SleepingEngine"/>); 0 for none.</summary>
+    public double SleepGB { get; init; } = FleetLoading.DefaultSleepGB;
+
+    /// <summary>Gigabytes per second one GPU copies weights from host memory into its own memory (a wake).</summary>
+    public double HostToGpuGBps { get; init; } = FleetLoading.DefaultHostToGpuGBps;
+}
 
 /// <summary>
 /// The physics of a model load: a replica serves after <see cref="EngineStartSeconds"/> (the serving engine's start,
@@ -86,6 +93,19 @@ internal sealed record FleetLoading(double EngineStartSeconds, double BytesPerPa
     public const double DefaultObjectStoreGBps = 1.0;
     public const double DefaultCacheGBps = 4.0;
     public const double DefaultCacheGB = 3_000;
+    public const double DefaultSleepGB = 1_000;
+    public const double DefaultHostToGpuGBps = 20;
+    public const double DefaultEngineWakeSeconds = 5;
+    public const double DefaultReactionSeconds = 10;
+
+    /// <summary>What a sleeping engine takes to wake beyond copying its weights back: re-allocating its KV cache, resuming.</summary>
+    public double EngineWakeSeconds { get; init; } = DefaultEngineWakeSeconds;
+
+    /// <summary>
+    /// How long a change of demand takes to reach a node's agent as an instruction: the gateway's demand report interval and
+    /// the agent's heartbeat interval (the product's defaults: 5 s each). A wake starts that long into a step.
+    /// </summary>
+    public double ReactionSeconds { get; init; } = DefaultReactionSeconds;
 
     public static FleetLoading Default { get; } = new(
         DefaultEngineStartSeconds, DefaultBytesPerParameter, new NodeStorage(DefaultObjectStoreGBps, DefaultCacheGBps, DefaultCacheGB));
@@ -105,6 +125,17 @@ internal sealed record FleetLoading(double EngineStartSeconds, double BytesPerPa
         var gbps = warm ? storage.CacheGBps : storage.ObjectStoreGBps;
         return TimeSpan.FromSeconds(Math.Round(EngineStartSeconds + (model.WeightsGB / gbps), 3));
     }
+
+    /// <summary>
+    /// How long a sleeping engine of <paramref name="model"/> over <paramref name="gpus"/> GPUs of a node of
+    /// <paramref name="group"/> takes to wake: its weights copied back from host memory, each GPU its share in parallel, and
+    /// <see cref="EngineWakeSeconds"/>.
+    /// </summary>
+    public TimeSpan WakeTime(FleetModel model, FleetNodeGroup group, int gpus) =>
+        TimeSpan.FromSeconds(Math.Round(EngineWakeSeconds + (model.WeightsGB / (Math.Max(1, gpus) * StorageOf(group).HostToGpuGBps)), 3));
+
+    /// <summary>Host memory a node of <paramref name="group"/> gives to sleeping engines, in GB.</summary>
+    public double SleepGB(FleetNodeGroup group) => StorageOf(group).SleepGB;
 
     /// <summary>How long a node of <paramref name="group"/> takes to download <paramref name="model"/>'s weights into its cache (a prefetch).</summary>
     public TimeSpan DownloadTime(FleetModel model, FleetNodeGroup group) =>

@@ -254,15 +254,23 @@ internal static class FleetFileLoader
 
         var engine = Positive(dto.EngineStartSeconds, "loading.engineStartSeconds", defaults.EngineStartSeconds, MaxLoadSeconds, errors, zeroAllowed: true);
         var bytes = Positive(dto.BytesPerParameter, "loading.bytesPerParameter", defaults.BytesPerParameter, 8, errors);
-        var storage = Storage(dto.ObjectStoreGBps, dto.CacheGBps, dto.CacheGB, "loading", defaults.Storage, errors);
-        return new FleetLoading(engine, bytes, storage);
+        var storage = Storage(dto.ObjectStoreGBps, dto.CacheGBps, dto.CacheGB, dto.SleepGB, dto.HostToGpuGBps, "loading", defaults.Storage, errors);
+        return new FleetLoading(engine, bytes, storage)
+        {
+            EngineWakeSeconds = Positive(dto.EngineWakeSeconds, "loading.engineWakeSeconds", defaults.EngineWakeSeconds, MaxLoadSeconds, errors, zeroAllowed: true),
+            ReactionSeconds = Positive(dto.ReactionSeconds, "loading.reactionSeconds", defaults.ReactionSeconds, MaxLoadSeconds, errors, zeroAllowed: true),
+        };
     }
 
     /// <summary>A node storage from the fields given, each defaulting to <paramref name="defaults"/>.</summary>
-    private static NodeStorage Storage(double? objectStoreGBps, double? cacheGBps, double? cacheGB, string at, NodeStorage defaults, List<string> errors) => new(
+    private static NodeStorage Storage(double? objectStoreGBps, double? cacheGBps, double? cacheGB, double? sleepGB, double? hostToGpuGBps, string at, NodeStorage defaults, List<string> errors) => new(
         Positive(objectStoreGBps, $"{at}.objectStoreGBps", defaults.ObjectStoreGBps, MaxGBps, errors),
         Positive(cacheGBps, $"{at}.cacheGBps", defaults.CacheGBps, MaxGBps, errors),
-        Positive(cacheGB, $"{at}.cacheGB", defaults.CacheGB, MaxCacheGB, errors, zeroAllowed: true));
+        Positive(cacheGB, $"{at}.cacheGB", defaults.CacheGB, MaxCacheGB, errors, zeroAllowed: true))
+    {
+        SleepGB = Positive(sleepGB, $"{at}.sleepGB", defaults.SleepGB, MaxCacheGB, errors, zeroAllowed: true),
+        HostToGpuGBps = Positive(hostToGpuGBps, $"{at}.hostToGpuGBps", defaults.HostToGpuGBps, MaxGBps, errors),
+    };
 
     private static double Positive(double? value, string at, double fallback, double max, List<string> errors, bool zeroAllowed = false)
     {
@@ -364,7 +372,7 @@ internal static class FleetFileLoader
                 errors.Add($"{at}.hourlyCostUsd: is required: what one node costs per hour, 0 or more");
             }
 
-            var own = Storage(g.ObjectStoreGBps, g.CacheGBps, g.CacheGB, at, storage, errors);
+            var own = Storage(g.ObjectStoreGBps, g.CacheGBps, g.CacheGB, g.SleepGB, g.HostToGpuGBps, at, storage, errors);
             if (errors.Count == before)
             {
                 valid.Add(new FleetNodeGroup(g.Name!, g.Region!, g.Sku!, g.GpusPerNode!.Value, memoryMiB, g.Count!.Value, ownership!.Value, g.HourlyCostUsd!.Value)
@@ -679,6 +687,10 @@ internal static class FleetFileLoader
         public double? ObjectStoreGBps { get; init; }
         public double? CacheGBps { get; init; }
         public double? CacheGB { get; init; }
+        public double? SleepGB { get; init; }
+        public double? HostToGpuGBps { get; init; }
+        public double? EngineWakeSeconds { get; init; }
+        public double? ReactionSeconds { get; init; }
     }
 
     private sealed class PartnerDto
@@ -703,6 +715,8 @@ internal static class FleetFileLoader
         public double? ObjectStoreGBps { get; init; }
         public double? CacheGBps { get; init; }
         public double? CacheGB { get; init; }
+        public double? SleepGB { get; init; }
+        public double? HostToGpuGBps { get; init; }
     }
 
     private sealed class ModelDto

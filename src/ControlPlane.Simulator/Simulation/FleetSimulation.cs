@@ -138,7 +138,7 @@ internal sealed class FleetSimulation
             PartnerTokens: DeploymentTally.Whole(serverless.Sum(t => t.PartnerTokens)),
             SharedTokensOnDedicated: DeploymentTally.Whole(dedicated.Sum(t => t.LentTokens)),
             DedicatedTokensOnShared: DeploymentTally.Whole(dedicated.Sum(t => t.BorrowedTokens)),
-            Loads: new LoadReport(tallies.Sum(t => t.WarmLoads), tallies.Sum(t => t.ColdLoads), tally.Prefetches),
+            Loads: new LoadReport(tallies.Sum(t => t.WarmLoads), tallies.Sum(t => t.ColdLoads), tally.Prefetches, tallies.Sum(t => t.Wakes)),
             DedicatedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallTokens), dedicated.Sum(t => t.DueTokens), empty: 0), 6),
             ReservedSloAttainmentForgivingLoadTime: PolicyTally.Round(1 - DeploymentTally.Share(dedicated.Sum(t => t.ForgivenShortfallReservedTokens), dedicated.Sum(t => t.DueReservedTokens), empty: 0), 6),
             Preemptions: partitions.Sum(p => p.Scheduler.Preemptions),
@@ -200,6 +200,10 @@ internal sealed class FleetSimulation
         private readonly CapacityScheduler?[] _schedulerOf;
         private readonly AutoscaleState[] _autoscale;
         private readonly int[] _desired;
+        private readonly int?[] _awake;
+        private readonly Dictionary<string, PlacedHere> _placed = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<SleepingEngine>> _sleeping = new(StringComparer.Ordinal);
+        private readonly List<(string ReplicaId, CapacityScheduler Scheduler, double Offset)> _waking = [];
         private readonly (double At, bool Down, string NodeId)[] _nodeEvents;
         private readonly PriorityQueue<Load, (double At, long Sequence)> _loads = new();
         private readonly PriorityQueue<(string NodeId, string Model, long Epoch), (double At, long Sequence)> _fetches = new();
@@ -266,6 +270,7 @@ internal sealed class FleetSimulation
                 _models[d.Spec.Model] = d.Model ?? new FleetModel(d.Spec.Model, 0, 0, d.LoadTime);
             }
             _desired = Enumerable.Repeat(-1, _deployments.Count).ToArray();
+            _awake = new int?[_deployments.Count];
             _ready = new int[_deployments.Count];
             _held = new int[_deployments.Count];
             Tallies = _deployments.Select(d => new DeploymentTally(d, stepSeconds)).ToArray();
@@ -296,8 +301,17 @@ internal sealed class FleetSimulation
             Measure(k);
         }
 
-        /// <summary>A replica loading on a node: ready at its time, and a cold load leaves its weights in the node's cache.</summary>
-        private sealed record Load(string ReplicaId, CapacityScheduler Scheduler, string NodeId, int Deployment, bool Cold, double StartedAt, long Epoch);
+        /// <summary>
+        /// A replica loading on a node: ready at its time, and a cold load leaves its weights in the node's cache. A wake that
+        /// outlasts the step it started in waits here too (<paramref name="Wake"/>: the deployment learns nothing of load times from it).
+        /// </summary>
+        private sealed record Load(string ReplicaId, CapacityScheduler Scheduler, string NodeId, int Deployment, bool Cold, double StartedAt, long Epoch, bool Wake = false);
+
+        /// <summary>A replica the simulation placed: what its agent would know when the scheduler releases it.</summary>
+        private sealed record PlacedHere(int Deployment, string NodeId, int[] Gpus, ReplicaTier Tier)
+        {
+            public bool Ready { get; set; }
+        }
 
         /// <summary>A deployment's autoscaler for an expected load time: its horizon is that load in whole steps.</summary>
         private Autoscaler AutoscalerFor(TimeSpan loadTime)
@@ -410,6 +424,8 @@ internal sealed class FleetSimulation
                     {
                         cache.Clear();
                     }
+
+                    _sleeping.Remove(nodeId);
                 }
                 else
                 {
@@ -425,6 +441,16 @@ internal sealed class FleetSimulation
             {
                 _loads.Dequeue();
                 if (!load.Scheduler.SetReplicaState(load.ReplicaId, ReplicaState.Ready))
+                {
+                    continue;
+                }
+
+                if (_placed.TryGetValue(load.ReplicaId, out var placed))
+                {
+                    placed.Ready = true;
+                }
+
+                if (load.Wake)
                 {
                     continue;
                 }
@@ -495,10 +521,12 @@ internal sealed class FleetSimulation
             var signal = d.Class == DeploymentClass.Batch ? 1m : (decimal)Math.Round(demand, 3);
             _autoscale[i] = _autoscalers[i].Next(_autoscale[i], d.Spec, signal, now);
             var desired = _policy.Desired(d, _autoscale[i].Desired, Autoscaler.Wanted(d.Spec, (decimal)Math.Round(foreseen, 3)));
-            if (desired != _desired[i])
+            var awake = _policy.SleepsHeadroom ? _autoscalers[i].Awake(_autoscale[i], d.Spec, now) : null;
+            if (desired != _desired[i] || awake != _awake[i])
             {
                 _desired[i] = desired;
-                scheduler.SetDeployment(new ScheduledDeployment(d.Spec, desired, 1));
+                _awake[i] = awake;
+                scheduler.SetDeployment(new ScheduledDeployment(d.Spec, desired, 1, awake));
             }
         }
 
@@ -531,35 +559,137 @@ internal sealed class FleetSimulation
             _unplaced.Clear();
             foreach (var partition in Partitions)
             {
-                foreach (var decision in partition.Scheduler.Settle())
+                // As CapacityScheduler.Settle, pass by pass, with the agents' reports of engines put to sleep between passes.
+                for (var pass = 0; pass < 8; pass++)
                 {
-                    switch (decision)
+                    var decisions = partition.Scheduler.Decide();
+                    foreach (var decision in decisions)
                     {
-                        case ClaimDecision claim when seconds == 0:
-                            // The day starts mid-operation: what the first step asks for was loaded before it, and its
-                            // node holds the weights.
-                            partition.Scheduler.SetReplicaState(claim.Replica.ReplicaId, ReplicaState.Ready);
-                            CountPreempted(claim);
-                            if (_deployments[_index[claim.Replica.DeploymentId]].Model is { } startModel)
-                            {
-                                Cache(claim.Claim.NodeId, startModel);
-                            }
+                        Apply(partition.Scheduler, decision, seconds);
+                    }
 
-                            break;
-                        case ClaimDecision claim:
-                            StartLoad(partition.Scheduler, claim, seconds);
-                            CountPreempted(claim);
-                            break;
-                        case UnplacedDecision { Tier: ReplicaTier.Reserved or ReplicaTier.Burst } missed:
-                            // Each pass of a settle reports it again: count a replica once a step.
-                            if (_unplaced.Add((missed.DeploymentId, missed.Ordinal)))
-                            {
-                                Tally.UnplacedDedicatedReplicaSteps++;
-                            }
-
-                            break;
+                    if (!decisions.Any(d => d is ReleaseDecision or ClaimDecision))
+                    {
+                        break;
                     }
                 }
+            }
+        }
+
+        /// <summary>One decision of the scheduler, taken as done: a release (the replica may go to sleep), a claim (a load or a wake), or a replica with no room.</summary>
+        private void Apply(CapacityScheduler scheduler, SchedulingDecision decision, double seconds)
+        {
+            switch (decision)
+            {
+                case ReleaseDecision release:
+                    Release(scheduler, release);
+                    break;
+                case ClaimDecision claim when seconds == 0:
+                    // The day starts mid-operation: what the first step asks for was loaded before it, and its
+                    // node holds the weights.
+                    scheduler.SetReplicaState(claim.Replica.ReplicaId, ReplicaState.Ready);
+                    Placed(claim).Ready = true;
+                    CountPreempted(claim);
+                    if (_deployments[_index[claim.Replica.DeploymentId]].Model is { } startModel)
+                    {
+                        Cache(claim.Claim.NodeId, startModel);
+                    }
+
+                    break;
+                case ClaimDecision claim:
+                    Placed(claim);
+                    if (claim.Wakes)
+                    {
+                        StartWake(scheduler, claim, seconds);
+                    }
+                    else
+                    {
+                        StartLoad(scheduler, claim, seconds);
+                    }
+
+                    CountPreempted(claim);
+                    break;
+                case UnplacedDecision { Tier: ReplicaTier.Reserved or ReplicaTier.Burst } missed:
+                    // Each pass of a settle reports it again: count a replica once a step.
+                    if (_unplaced.Add((missed.DeploymentId, missed.Ordinal)))
+                    {
+                        Tally.UnplacedDedicatedReplicaSteps++;
+                    }
+
+                    break;
+            }
+        }
+
+        private PlacedHere Placed(ClaimDecision claim)
+        {
+            var placed = new PlacedHere(_index[claim.Replica.DeploymentId], claim.Claim.NodeId, claim.Replica.GpuIndices, claim.Replica.Tier);
+            _placed[claim.Replica.ReplicaId] = placed;
+            return placed;
+        }
+
+        /// <summary>
+        /// A released replica, as its agent handles it: a ready dedicated replica scaled down goes to sleep on its node when
+        /// the node's host memory for sleeping engines holds its weights (the engines that slept longest are stopped to make
+        /// room); anything else stops. The node reports its sleeping engines to its scheduler, as its grain would.
+        /// </summary>
+        private void Release(CapacityScheduler scheduler, ReleaseDecision release)
+        {
+            if (!_placed.Remove(release.ReplicaId, out var placed) || release.Reason != ReleaseReason.ScaledDown || !placed.Ready
+                || placed.Tier == ReplicaTier.Batch || _deployments[placed.Deployment].Model is not { } model
+                || scheduler.Snapshot.Find(release.NodeId) is not { Schedulable: true } node)
+            {
+                return;
+            }
+
+            var budget = (long)(_simulation._fleet.Loading.SleepGB(_simulation._groupOf[release.NodeId]) * 1e9);
+            var bytes = (long)(model.WeightsGB * 1e9);
+            if (bytes <= 0 || bytes > budget)
+            {
+                return;
+            }
+
+            if (!_sleeping.TryGetValue(release.NodeId, out var engines))
+            {
+                _sleeping[release.NodeId] = engines = [];
+            }
+
+            engines.Add(new SleepingEngine(_deployments[placed.Deployment].Id, model.Name, placed.Gpus.Order().ToArray(), bytes));
+            while (engines.Sum(e => e.Bytes) > budget || engines.Count > SleepingEngine.MaxPerNode)
+            {
+                engines.RemoveAt(0);
+            }
+
+            ReportSleeping(scheduler, node, engines);
+        }
+
+        private void ReportSleeping(CapacityScheduler scheduler, PlacementNode node, List<SleepingEngine> engines) =>
+            scheduler.SetNode(node with { Sleeping = [.. engines] }, NodeHealth.Ready, NodeScheduling.Schedulable, scheduler.ReplicasOn(node.NodeId), ++_versions[node.NodeId]);
+
+        /// <summary>
+        /// A claim on a sleeping engine's GPUs wakes it: the instruction reaches the agent <see cref="FleetLoading.ReactionSeconds"/>
+        /// into the step, and the weights go back to the GPUs over PCIe (<see cref="FleetLoading.WakeTime"/>). A wake that
+        /// finishes within the step serves the rest of it (<see cref="Measure"/> splits the step there).
+        /// </summary>
+        private void StartWake(CapacityScheduler scheduler, ClaimDecision claim, double seconds)
+        {
+            var i = _index[claim.Replica.DeploymentId];
+            var nodeId = claim.Claim.NodeId;
+            if (_sleeping.TryGetValue(nodeId, out var engines))
+            {
+                engines.RemoveAll(e => e.Wakes(claim.Replica.DeploymentId, claim.Claim.GpuIndices));
+            }
+
+            Tallies[i].Wakes++;
+            var loading = _simulation._fleet.Loading;
+            var wake = _deployments[i].Model is { } model ? loading.WakeTime(model, _simulation._groupOf[nodeId], claim.Claim.GpuIndices.Length).TotalSeconds : loading.EngineWakeSeconds;
+            var offset = loading.ReactionSeconds + wake;
+            if (offset < _simulation._settings.StepSeconds)
+            {
+                _waking.Add((claim.Replica.ReplicaId, scheduler, offset));
+            }
+            else
+            {
+                _loads.Enqueue(new Load(claim.Replica.ReplicaId, scheduler, nodeId, i, false, seconds, _epochs.GetValueOrDefault(nodeId), Wake: true), (seconds + offset, _sequence++));
             }
         }
 
@@ -586,6 +716,7 @@ internal sealed class FleetSimulation
         {
             foreach (var victim in claim.Preempted)
             {
+                _placed.Remove(victim.ReplicaId);
                 switch (victim.Tier)
                 {
                     case ReplicaTier.Batch: Tally.PreemptedBatch++; break;
@@ -644,6 +775,38 @@ internal sealed class FleetSimulation
         /// </summary>
         private void Measure(int k)
         {
+            var stepSeconds = (double)_simulation._settings.StepSeconds;
+            if (_waking.Count == 0)
+            {
+                MeasurePart(k, stepSeconds, opens: true, closes: true);
+                return;
+            }
+
+            // Wakes finish within the step: each part of it is served by the replicas ready then.
+            var at = 0.0;
+            foreach (var group in _waking.GroupBy(w => w.Offset).OrderBy(g => g.Key))
+            {
+                if (group.Key > at)
+                {
+                    MeasurePart(k, group.Key - at, opens: at == 0, closes: false);
+                    at = group.Key;
+                }
+
+                foreach (var (replicaId, scheduler, _) in group)
+                {
+                    if (scheduler.SetReplicaState(replicaId, ReplicaState.Ready) && _placed.TryGetValue(replicaId, out var placed))
+                    {
+                        placed.Ready = true;
+                    }
+                }
+            }
+
+            _waking.Clear();
+            MeasurePart(k, stepSeconds - at, opens: at == 0, closes: true);
+        }
+
+        private void MeasurePart(int k, double seconds, bool opens, bool closes)
+        {
             var (dedicatedGpus, sharedGpus, loadingGpus) = CountReplicas();
             var n = _deployments.Count;
             var demand = new double[n];
@@ -663,13 +826,12 @@ internal sealed class FleetSimulation
                 ShareSlack(demand, own, onSlack, lent);
             }
 
-            var (toPartners, partnerUsd) = RouteToPartners(demand, own, onSlack);
+            var (toPartners, partnerUsd) = RouteToPartners(demand, own, onSlack, seconds);
             var working = 0.0;
-            var stepSeconds = _simulation._settings.StepSeconds;
             for (var i = 0; i < n; i++)
             {
                 var spec = _deployments[i].Spec;
-                Tallies[i].Step(demand[i], own[i], onSlack[i], lent[i], toPartners[i], partnerUsd[i], _ready[i], _held[i], stepSeconds);
+                Tallies[i].Step(demand[i], own[i], onSlack[i], lent[i], toPartners[i], partnerUsd[i], _ready[i], _held[i], seconds, opens, closes);
 
                 // GPUs count as working in proportion to the tokens they served, their own and the shared ones they took.
                 working += spec.Class == DeploymentClass.Batch
@@ -678,7 +840,7 @@ internal sealed class FleetSimulation
             }
 
             var gpuCount = _simulation._fleet.GpuCount;
-            Tally.Step(k, working, dedicatedGpus, sharedGpus, loadingGpus, gpuCount - _downGpus, _downGpus);
+            Tally.Step(k, working, dedicatedGpus, sharedGpus, loadingGpus, gpuCount - _downGpus, _downGpus, seconds);
         }
 
         /// <summary>
@@ -726,7 +888,7 @@ internal sealed class FleetSimulation
         /// Serverless demand no replica served goes to partners of its model, as the gateway's routes send it
         /// (<see cref="PartnerRouting.Allocate"/>: cheapest first, each up to its capacity, shared by the deployments).
         /// </summary>
-        private (double[] Tokens, decimal[] Usd) RouteToPartners(double[] demand, double[] own, double[] onSlack)
+        private (double[] Tokens, decimal[] Usd) RouteToPartners(double[] demand, double[] own, double[] onSlack, double seconds)
         {
             var tokens = new double[_deployments.Count];
             var usd = new decimal[_deployments.Count];
@@ -740,12 +902,11 @@ internal sealed class FleetSimulation
                 .Where(i => _deployments[i].Class == DeploymentClass.Serverless)
                 .Select(i => (_deployments[i].Id, _deployments[i].Spec.Model, (decimal)Math.Round(Math.Max(0, demand[i] - own[i] - onSlack[i]), 3)))
                 .ToArray();
-            var seconds = _simulation._settings.StepSeconds;
             foreach (var (id, shares) in PartnerRouting.Allocate(overflows, partners))
             {
                 var i = _index[id];
                 tokens[i] = (double)shares.Sum(s => s.TokensPerSecond);
-                usd[i] = shares.Sum(s => s.UsdPerSecond) * seconds;
+                usd[i] = shares.Sum(s => s.UsdPerSecond) * (decimal)seconds;
             }
 
             return (tokens, usd);

@@ -21,6 +21,7 @@ internal static class ReportTable
             ("shared tokens on dedicated", p => Tokens(p.SharedTokensOnDedicated)),
             ("dedicated tokens on shared", p => Tokens(p.DedicatedTokensOnShared)),
             ("loads warm/cold (prefetches)", p => F($"{p.Loads.Warm:N0}/{p.Loads.Cold:N0} ({p.Loads.Prefetches:N0})")),
+            ("wakes of sleeping engines", p => F($"{p.Loads.Wakes:N0}")),
             ("served tokens: dedicated", p => Tokens(p.ServedTokens.Dedicated)),
             ("               serverless", p => Tokens(p.ServedTokens.Serverless)),
             ("               batch", p => Tokens(p.ServedTokens.Batch)),

@@ -14,6 +14,7 @@ internal sealed class DeploymentTally
     private readonly List<double> _shortfalls = [];
     private int _next;
     private int _shortSteps;
+    private bool _stepShort;
 
     public DeploymentTally(SimulatedDeployment deployment, int stepSeconds)
     {
@@ -74,6 +75,9 @@ internal sealed class DeploymentTally
 
     public long ColdLoads { get; private set; }
 
+    /// <summary>Replicas served by waking a sleeping engine of the deployment.</summary>
+    public long Wakes { get; set; }
+
     public void CountLoad(bool warm)
     {
         if (warm)
@@ -90,15 +94,17 @@ internal sealed class DeploymentTally
     public IReadOnlyList<double> ShortfallSeconds => _shortSteps > 0 ? [.. _shortfalls, _shortSteps * (double)StepSeconds] : _shortfalls;
 
     /// <summary>
-    /// Records a step of <paramref name="seconds"/>: <paramref name="own"/> tokens per second served by its own
-    /// <paramref name="ready"/> replicas (of <paramref name="held"/> holding GPUs), <paramref name="onSlack"/> on dedicated
-    /// or other replicas of its model (<see cref="BorrowedTokens"/>), <paramref name="toPartners"/> sent to partners at
-    /// <paramref name="partnerUsd"/>; <paramref name="lent"/> of its replicas' tokens served other deployments.
+    /// Records <paramref name="seconds"/> of a step (the whole step, or a part of it when a wake changed the ready replicas
+    /// within it: <paramref name="opens"/> on its first part, <paramref name="closes"/> on its last): <paramref name="own"/>
+    /// tokens per second served by its own <paramref name="ready"/> replicas (of <paramref name="held"/> holding GPUs),
+    /// <paramref name="onSlack"/> on dedicated or other replicas of its model (<see cref="BorrowedTokens"/>),
+    /// <paramref name="toPartners"/> sent to partners at <paramref name="partnerUsd"/>; <paramref name="lent"/> of its
+    /// replicas' tokens served other deployments.
     /// </summary>
-    public void Step(double demand, double own, double onSlack, double lent, double toPartners, decimal partnerUsd, int ready, int held, double seconds)
+    public void Step(double demand, double own, double onSlack, double lent, double toPartners, decimal partnerUsd, int ready, int held, double seconds, bool opens = true, bool closes = true)
     {
         var spec = Deployment.Spec;
-        ReadyReplicaSteps += ready;
+        ReadyReplicaSteps += ready * seconds / StepSeconds;
         PeakReplicas = Math.Max(PeakReplicas, held);
         if (spec.Class == DeploymentClass.Batch)
         {
@@ -131,8 +137,25 @@ internal sealed class DeploymentTally
         ServedDueTokens += Math.Min(own, due) * seconds;
         ServedReservedTokens += Math.Min(own, dueReserved) * seconds;
 
-        // A stretch short of due demand, however small the miss: how long the customer waited for capacity.
-        if (own < due * (1 - 1e-9))
+        // The forgiving measure: a shortfall is excused while the demand it misses rose within the model's load time.
+        if (opens)
+        {
+            _due[_next] = due;
+            _dueReserved[_next] = dueReserved;
+            _next = (_next + 1) % _due.Length;
+        }
+
+        ForgivenShortfallTokens += Math.Max(0, Math.Min(due, _due.Min()) - own) * seconds;
+        ForgivenShortfallReservedTokens += Math.Max(0, Math.Min(dueReserved, _dueReserved.Min()) - own) * seconds;
+
+        // A stretch of steps short of due demand at any moment, however small the miss: how long the customer waited for capacity.
+        _stepShort |= own < due * (1 - 1e-9);
+        if (!closes)
+        {
+            return;
+        }
+
+        if (_stepShort)
         {
             _shortSteps++;
         }
@@ -142,12 +165,7 @@ internal sealed class DeploymentTally
             _shortSteps = 0;
         }
 
-        // The forgiving measure: a shortfall is excused while the demand it misses rose within the model's load time.
-        _due[_next] = due;
-        _dueReserved[_next] = dueReserved;
-        _next = (_next + 1) % _due.Length;
-        ForgivenShortfallTokens += Math.Max(0, Math.Min(due, _due.Min()) - own) * seconds;
-        ForgivenShortfallReservedTokens += Math.Max(0, Math.Min(dueReserved, _dueReserved.Min()) - own) * seconds;
+        _stepShort = false;
     }
 
     public long Served => Whole(ServedTokens);
@@ -215,16 +233,20 @@ internal sealed class PolicyTally(int steps, int stepSeconds)
 
     public long Prefetches { get; set; }
 
-    public void Step(int k, double working, int dedicated, int shared, int loading, int healthy, int down)
+    /// <summary>
+    /// Records <paramref name="seconds"/> of step <paramref name="k"/> (all of it, or one part when a wake split it); the GPU
+    /// counts by pool are those of its last part.
+    /// </summary>
+    public void Step(int k, double working, int dedicated, int shared, int loading, int healthy, int down, double seconds)
     {
-        Utilization[k] = healthy == 0 ? 0 : working / healthy;
+        Utilization[k] += (healthy == 0 ? 0 : working / healthy) * seconds / stepSeconds;
         DedicatedGpus[k] = dedicated;
         SharedGpus[k] = shared;
         IdleGpus[k] = healthy - dedicated - shared;
         DownGpus[k] = down;
-        WorkingGpuSeconds += working * stepSeconds;
-        HealthyGpuSeconds += (double)healthy * stepSeconds;
-        LoadingGpuSeconds += (double)loading * stepSeconds;
+        WorkingGpuSeconds += working * seconds;
+        HealthyGpuSeconds += healthy * seconds;
+        LoadingGpuSeconds += loading * seconds;
     }
 
     public PoolHours Hours() => new(

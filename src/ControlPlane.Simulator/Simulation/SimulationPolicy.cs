@@ -23,6 +23,12 @@ internal abstract class SimulationPolicy
     public abstract bool SharesDedicatedSlack { get; }
 
     /// <summary>
+    /// Whether dedicated headroom may be held by sleeping engines rather than running replicas
+    /// (<see cref="ScheduledDeployment.Awake"/>): the product's autoscaler says how many must run now.
+    /// </summary>
+    public virtual bool SleepsHeadroom => false;
+
+    /// <summary>
     /// The replicas <paramref name="deployment"/> asks its scheduler for, given what the product's autoscaler wants
     /// for its demand (<paramref name="autoscaled"/>) and what demand will want within one load time
     /// (<paramref name="foreseen"/>, which only an oracle can know).
@@ -52,6 +58,8 @@ internal class LiquidPolicy : SimulationPolicy
 
     public override bool SharesDedicatedSlack => true;
 
+    public override bool SleepsHeadroom => true;
+
     public override IReadOnlyList<SchedulerPartition> Partition(FleetFile fleet, IReadOnlyList<PlacementNode> nodes, Random random) =>
         [new SchedulerPartition("fleet", new CapacityScheduler(random), nodes, fleet.Deployments)];
 
@@ -69,6 +77,9 @@ internal sealed class OraclePolicy : LiquidPolicy
     public new const string PolicyName = "oracle";
 
     public override string Name => PolicyName;
+
+    /// <summary>It keeps no headroom, so none sleeps; its replicas released on a scale-down still sleep, and wake for it.</summary>
+    public override bool SleepsHeadroom => false;
 
     public override int Desired(SimulatedDeployment deployment, int autoscaled, int foreseen) =>
         deployment.Class == DeploymentClass.Batch ? autoscaled : foreseen;

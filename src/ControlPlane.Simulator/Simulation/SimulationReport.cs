@@ -139,7 +139,8 @@ internal sealed record PolicyReport(
 }
 
 /// <summary>Replica loads by where the weights came from, and prefetches started.</summary>
-internal sealed record LoadReport(long Warm, long Cold, long Prefetches);
+/// <param name="Wakes">Replicas served by waking an engine of their deployment asleep on the node, instead of a load.</param>
+internal sealed record LoadReport(long Warm, long Cold, long Prefetches, long Wakes = 0);
 
 /// <summary>Waits for capacity: how many, and their p50, p99 and longest, in seconds (whole steps).</summary>
 internal sealed record WaitReport(int Count, double P50Seconds, double P99Seconds, double MaxSeconds)

@@ -195,4 +195,56 @@ public sealed class AutoscalerTests
     {
         Assert.Equal(TimeSpan.FromSeconds(expected), LoadTimeEstimate.Next(TimeSpan.FromSeconds(estimate), TimeSpan.FromSeconds(observed)));
     }
+
+    [Fact]
+    public void Awake_AfterARise_RunsDemandPlusTheRiseSeenWithinOneScaleDownDelayAndLeavesTheRestOfTheHeadroom()
+    {
+        // A 10-minute horizon: the learned rise (within the horizon) is larger than the quick one (within the 60 s delay).
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        state = scaler.Next(state, Spec, 2_000m, T0.AddMinutes(5));
+        state = scaler.Next(state, Spec, 3_000m, T0.AddMinutes(6));
+
+        Assert.Equal(2_000m, state.Rise);
+        Assert.Equal(1_000m, state.QuickRise);
+        Assert.Equal(5, state.Desired);
+        Assert.Equal(4, scaler.Awake(state, Spec, T0.AddMinutes(6)));
+    }
+
+    [Fact]
+    public void Awake_QuickRiseIsForgottenByHalfEveryHalfLife()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        state = scaler.Next(state, Spec, 3_000m, T0.AddSeconds(60));
+        Assert.Equal(2_000m, state.QuickRise);
+
+        state = scaler.Next(state, Spec, 3_000m, T0.AddSeconds(60) + Forecast.DefaultRiseHalfLife);
+
+        Assert.Equal(1_000m, state.QuickRise);
+        Assert.Equal(4, scaler.Awake(state, Spec, T0.AddSeconds(60) + Forecast.DefaultRiseHalfLife));
+    }
+
+    [Fact]
+    public void Awake_NeverAboveDesiredNorBelowMin()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 0m, T0);
+        Assert.Equal(Spec.MinReplicas, scaler.Awake(state, Spec, T0));
+
+        state = scaler.Next(state, Spec, 7_500m, T0.AddSeconds(60));
+        Assert.Equal(state.Desired, scaler.Awake(state, Spec, T0.AddSeconds(60)));
+    }
+
+    [Fact]
+    public void Awake_ServerlessBatchOrNoForecast_IsNullSoEveryDesiredReplicaRuns()
+    {
+        var forecasting = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
+        var serverless = Spec with { Class = DeploymentClass.Serverless, CustomerId = null, ReservedReplicas = 0 };
+        var batch = serverless with { Class = DeploymentClass.Batch };
+
+        Assert.Null(forecasting.Awake(forecasting.Next(Autoscaler.Start(serverless), serverless, 2_000m, T0), serverless, T0));
+        Assert.Null(forecasting.Awake(forecasting.Next(Autoscaler.Start(batch), batch, 2_000m, T0), batch, T0));
+        Assert.Null(Scaler.Awake(Scaler.Next(Autoscaler.Start(Spec), Spec, 2_000m, T0), Spec, T0));
+    }
 }

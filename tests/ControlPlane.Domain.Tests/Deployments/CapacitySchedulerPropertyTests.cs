@@ -39,7 +39,14 @@ public sealed class CapacitySchedulerPropertyTests
 
     private abstract record Step;
 
-    private sealed record DemandStep(int Deployment, int Desired) : Step;
+    /// <summary>A deployment wants <paramref name="Desired"/> replicas, of which <paramref name="Awake"/> must run (null: all).</summary>
+    private sealed record DemandStep(int Deployment, int Desired, int? Awake) : Step;
+
+    /// <summary>
+    /// A node reports an engine of a deployment asleep on GPUs from <paramref name="FirstGpu"/> (as an agent would after a
+    /// scale-down), or, with <paramref name="Clear"/>, that it stopped its sleeping engines.
+    /// </summary>
+    private sealed record SleepStep(int Node, int Deployment, int FirstGpu, bool Clear) : Step;
 
     private sealed record DownStep(int Node) : Step;
 
@@ -53,7 +60,8 @@ public sealed class CapacitySchedulerPropertyTests
     private sealed record CacheStep(int Node, bool Warm, long FreeBytes) : Step;
 
     private static readonly Gen<Step> Steps = Gen.Frequency<Step>(
-        (8, Gen.Select(Gen.Int[0, 5], Gen.Int[0, 8]).Select(Step (d, n) => new DemandStep(d, n))),
+        (8, Gen.Select(Gen.Int[0, 5], Gen.Int[0, 8], Gen.Int[-1, 8]).Select(Step (d, n, a) => new DemandStep(d, n, a < 0 ? null : Math.Min(a, n)))),
+        (2, Gen.Select(Gen.Int[0, 7], Gen.Int[0, 5], Gen.Int[0, 7], Gen.Int[0, 4]).Select(Step (n, d, g, c) => new SleepStep(n, d, g, c == 0))),
         (1, Gen.Int[0, 7].Select(Step (n) => new DownStep(n))),
         (2, Gen.Int[0, 7].Select(Step (n) => new UpStep(n))),
         (1, Gen.Int[0, 7].Select(Step (n) => new DrainStep(n))),
@@ -87,9 +95,18 @@ public sealed class CapacitySchedulerPropertyTests
             {
                 switch (step)
                 {
-                    case DemandStep(var d, var desired) when admitted.Length > 0:
+                    case DemandStep(var d, var desired, var awake) when admitted.Length > 0:
                         var spec = admitted[d % admitted.Length];
-                        scheduler.SetDeployment(new ScheduledDeployment(spec, Math.Min(desired, spec.MaxReplicas), 1));
+                        scheduler.SetDeployment(new ScheduledDeployment(spec, Math.Min(desired, spec.MaxReplicas), 1, awake));
+                        break;
+                    case SleepStep(var n, var d, var first, var clear) when admitted.Length > 0
+                        && scheduler.Snapshot.Find(fleet[n % fleet.Length].NodeId) is { Schedulable: true } host:
+                        var sleeper = admitted[d % admitted.Length];
+                        var gpus = Enumerable.Range(first, sleeper.GpusPerReplica).Where(g => g < host.GpuCount).ToArray();
+                        SleepingEngine[] engines = clear || gpus.Length != sleeper.GpusPerReplica
+                            ? []
+                            : [.. host.Sleeping ?? [], new SleepingEngine(sleeper.DeploymentId, sleeper.Model, gpus, 100)];
+                        Set(host with { Sleeping = engines }, NodeHealth.Ready, NodeScheduling.Schedulable, keep: true);
                         break;
                     case DownStep(var n):
                         var down = fleet[n % fleet.Length];
@@ -148,10 +165,22 @@ public sealed class CapacitySchedulerPropertyTests
 
     private static void Check(CapacityScheduler scheduler, IReadOnlyList<SchedulingDecision> decisions)
     {
-        // Every claim takes only free GPUs or GPUs of strictly lower tiers.
+        // Every claim takes only free GPUs or GPUs of strictly lower tiers; a wake never preempts its own deployment, and
+        // the engine it woke is no longer asleep.
         foreach (var claim in decisions.OfType<ClaimDecision>())
         {
             Assert.All(claim.Preempted, v => Assert.True(v.Tier < claim.Replica.Tier, $"{claim.Replica.ReplicaId} ({claim.Replica.Tier}) preempted {v.ReplicaId} ({v.Tier})"));
+            if (claim.Wakes)
+            {
+                Assert.NotEqual(ReplicaTier.Batch, claim.Replica.Tier);
+                Assert.All(claim.Preempted, v => Assert.NotEqual(claim.Replica.DeploymentId, v.DeploymentId));
+            }
+        }
+
+        // Headroom held asleep never adds replicas: no deployment holds an ordinal at or above what it desires.
+        foreach (var deployment in scheduler.Deployments.Values)
+        {
+            Assert.All(scheduler.ReplicasOf(deployment.Spec.DeploymentId), r => Assert.True(r.Replica.Ordinal < deployment.Desired, $"{r.Replica.ReplicaId} above {deployment.Desired} desired"));
         }
 
         // The model's replicas and the slot maps agree: each replica's GPUs are its own, on one node.
@@ -178,7 +207,7 @@ public sealed class CapacitySchedulerPropertyTests
         {
             foreach (var deployment in scheduler.Deployments.Values.Where(d => d.Spec.Class == DeploymentClass.Dedicated))
             {
-                var wanted = Math.Min(deployment.Desired, deployment.Spec.ReservedReplicas);
+                var wanted = Math.Min(Math.Min(deployment.Desired, deployment.Awake ?? deployment.Desired), deployment.Spec.ReservedReplicas);
                 var placed = scheduler.ReplicasOf(deployment.Spec.DeploymentId)
                     .Where(r => r.Replica.Tier == ReplicaTier.Reserved && r.Replica.Ordinal < wanted)
                     .Select(r => r.Replica.Ordinal)

@@ -231,4 +231,102 @@ public sealed class CapacitySchedulerTests
         Assert.False(scheduler.CanAdmit(TestFleet.Spec("east-big", gpus: 8, reserved: 2, regions: ["us-east"])));
         Assert.Equal(["west-ded"], scheduler.DegradedReservations);
     }
+
+    /// <summary>Scales the dedicated deployment from 4 to 2 and reports the released replicas asleep where they ran, as their agents would.</summary>
+    private static (DeploymentSpec Spec, Dictionary<int, (string NodeId, int[] Gpus)> Slept) SleepTwoOfFour(CapacityScheduler scheduler)
+    {
+        var spec = Dedicated(reserved: 2, max: 6);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1));
+        scheduler.Settle();
+        Ready(scheduler);
+        var where = scheduler.ReplicasOf("ded").ToDictionary(r => r.Replica.Ordinal, r => (r.NodeId, r.Replica.GpuIndices));
+
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 2, 1));
+        var released = scheduler.Settle().OfType<ReleaseDecision>().Where(r => r.ReplicaId.StartsWith("ded.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, released.Length);
+        var slept = new Dictionary<int, (string NodeId, int[] Gpus)> { [2] = where[2], [3] = where[3] };
+        foreach (var group in slept.Values.GroupBy(w => w.NodeId))
+        {
+            var node = scheduler.Snapshot.Find(group.Key)!;
+            var engines = group.Select(w => new SleepingEngine("ded", spec.Model, w.Gpus, 100)).ToArray();
+            scheduler.SetNode(node with { Sleeping = engines }, NodeHealth.Ready, NodeScheduling.Schedulable, scheduler.ReplicasOn(group.Key), 2);
+        }
+
+        return (spec, slept);
+    }
+
+    [Fact]
+    public void Settle_HeadroomAboveAwakeWithEnginesAsleep_RunsOnlyTheAwakeReplicasAndShareWorkTakesTheirGpus()
+    {
+        var scheduler = Fleet(2);
+        var (spec, _) = SleepTwoOfFour(scheduler);
+
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 2));
+        var decisions = scheduler.Settle();
+
+        Assert.DoesNotContain(decisions.OfType<ClaimDecision>(), c => c.Replica.DeploymentId == "ded");
+        Assert.Equal([0, 1], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+        var usage = scheduler.Usage().Single();
+        Assert.Equal((4, 0, 12, 0), (usage.Reserved, usage.Burst, usage.Batch, usage.Idle));
+    }
+
+    [Fact]
+    public void Settle_RiseWithEnginesAsleep_WakesThemOnTheirOwnGpusPreemptingBatch()
+    {
+        var scheduler = Fleet(2);
+        var (spec, slept) = SleepTwoOfFour(scheduler);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 2));
+        scheduler.Settle();
+
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 4));
+        var claims = scheduler.Settle().OfType<ClaimDecision>().Where(c => c.Replica.DeploymentId == "ded").OrderBy(c => c.Replica.Ordinal).ToArray();
+
+        Assert.Equal([2, 3], claims.Select(c => c.Replica.Ordinal));
+        Assert.All(claims, c => Assert.True(c.Wakes));
+        Assert.All(claims, c => Assert.Contains(slept.Values, w => w.NodeId == c.Claim.NodeId && w.Gpus.SequenceEqual(c.Claim.GpuIndices)));
+        Assert.All(claims, c => Assert.All(c.Preempted, v => Assert.Equal(ReplicaTier.Batch, v.Tier)));
+        Assert.Empty(scheduler.Snapshot.SleepingOf("ded"));
+    }
+
+    [Fact]
+    public void Settle_AwakeBelowDesiredWithNoEngineAsleep_RunsEveryDesiredReplica()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 2, max: 6), 4, 1, Awake: 1));
+
+        scheduler.Settle();
+
+        Assert.Equal([0, 1, 2, 3], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+    }
+
+    [Fact]
+    public void Settle_EngineAsleepUnderAnotherDedicatedReplica_IsNotCountedNorWokenAndTheReplicaLoadsElsewhere()
+    {
+        var scheduler = Fleet(2);
+        var (spec, slept) = SleepTwoOfFour(scheduler);
+
+        // Another dedicated deployment's reserved replicas take every GPU the engines slept on.
+        var other = TestFleet.Spec("other", gpus: 2, reserved: 2, max: 2);
+        scheduler.SetDeployment(new ScheduledDeployment(other, 2, 1));
+        var ordinal = 0;
+        foreach (var (nodeId, gpus) in slept.Values)
+        {
+            var node = scheduler.Snapshot.Find(nodeId)!;
+            var batchOnThem = gpus.Select(g => node.Slots.Holders[g]).OfType<GpuHolder>().Select(h => h.ReplicaId).Distinct().ToArray();
+            node = node with { Slots = batchOnThem.Aggregate(node.Slots, (s, id) => s.Release(id)) };
+            var outcome = node.Slots.TryClaim($"other.{gpus[0]}.{nodeId}", "other", ReplicaTier.Reserved, gpus, []);
+            Assert.Equal(ClaimStatus.Claimed, outcome.Status);
+            var replicas = scheduler.ReplicasOn(nodeId).Where(r => !batchOnThem.Contains(r.ReplicaId))
+                .Append(new PlacedReplica($"other.{gpus[0]}.{nodeId}", "other", other.Model, ordinal++, 1, ReplicaTier.Reserved, gpus, ReplicaState.Ready));
+            scheduler.SetNode(node with { Slots = outcome.Slots }, NodeHealth.Ready, NodeScheduling.Schedulable, replicas, 3);
+        }
+
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 2));
+        var claims = scheduler.Settle().OfType<ClaimDecision>().Where(c => c.Replica.DeploymentId == "ded").ToArray();
+
+        Assert.Equal(2, claims.Length);
+        Assert.All(claims, c => Assert.False(c.Wakes));
+    }
 }

@@ -315,4 +315,37 @@ public sealed class PlacementPlannerTests
 
     private static PlacementNode Warm(PlacementNode node, string model = "model", long bytes = 1) =>
         node with { WarmModels = [.. node.WarmModels ?? [], new WarmModel(model, bytes)] };
+
+    [Fact]
+    public void Plan_DedicatedReplicaWithItsEngineAsleepUnderBatch_WakesItThereRatherThanTakingFreeGpus()
+    {
+        // "free" has room; on "sleeper" the deployment's engine sleeps on GPUs 2-3, where batch lodges.
+        var sleeper = Node("sleeper").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("d", "model", [2, 3], 100)] };
+        var snapshot = Snapshot(Node("free"), sleeper);
+
+        var claim = PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Burst);
+
+        Assert.Equal(new GpuClaim("sleeper", [2, 3], ["b2", "b3"]), claim);
+    }
+
+    [Theory]
+    [InlineData("other", ReplicaTier.Batch, "free")]
+    [InlineData("d", ReplicaTier.Burst, "free")]
+    [InlineData("d", ReplicaTier.Reserved, "free")]
+    public void Plan_EngineOfAnotherDeploymentOrUnderAnEqualOrHigherTier_IsNotWoken(string sleeperDeployment, ReplicaTier lodger, string expected)
+    {
+        var sleeper = Node("sleeper").HoldFor("x", "lodger", lodger, 2, 3) with { Sleeping = [new SleepingEngine(sleeperDeployment, "model", [2, 3], 100)] };
+        var snapshot = Snapshot(Node("free"), sleeper.Fill("b", ReplicaTier.Batch));
+
+        Assert.Equal(expected, PlacementPlanner.Plan(snapshot, Spec(gpus: 2), ReplicaTier.Burst)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_BatchReplica_NeverWakesAnEngine()
+    {
+        var sleeper = Node("sleeper").Fill("b", ReplicaTier.Batch).Free("b2") with { Sleeping = [new SleepingEngine("d", "model", [2], 100)] };
+        var snapshot = Snapshot(sleeper, Node("free", hourlyCostUsd: 8m));
+
+        Assert.Equal("free", PlacementPlanner.Plan(snapshot, Spec(cls: DeploymentClass.Batch), ReplicaTier.Batch)?.NodeId);
+    }
 }

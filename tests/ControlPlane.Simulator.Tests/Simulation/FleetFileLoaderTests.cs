@@ -102,13 +102,15 @@ public sealed class FleetFileLoaderTests
     {
         var json = JsonNode.Parse(Valid)!.AsObject();
         json.Remove("loadTimes");
-        json["loading"] = new JsonObject { ["engineStartSeconds"] = 30, ["objectStoreGBps"] = 2.0, ["cacheGB"] = 500 };
+        json["loading"] = new JsonObject { ["engineStartSeconds"] = 30, ["objectStoreGBps"] = 2.0, ["cacheGB"] = 500, ["sleepGB"] = 800, ["engineWakeSeconds"] = 3, ["reactionSeconds"] = 4 };
         json["nodeGroups"]![0]!["cacheGBps"] = 7.0;
+        json["nodeGroups"]![0]!["hostToGpuGBps"] = 40.0;
 
         var fleet = FleetFileLoader.Parse(json.ToJsonString(), "fleet.json");
 
         var group = fleet.NodeGroups[0];
-        Assert.Equal(new NodeStorage(2.0, 7.0, 500), group.Storage);
+        Assert.Equal(new NodeStorage(2.0, 7.0, 500) { SleepGB = 800, HostToGpuGBps = 40 }, group.Storage);
+        Assert.Equal((3, 4), (fleet.Loading.EngineWakeSeconds, fleet.Loading.ReactionSeconds));
         var model = Assert.Single(fleet.Models);
         Assert.Null(model.FixedLoadTime);
         Assert.Equal(TimeSpan.FromSeconds(30 + (model.WeightsGB / 2.0)), fleet.Loading.LoadTime(model, group, warm: false));
@@ -134,6 +136,8 @@ public sealed class FleetFileLoaderTests
     [InlineData("unknown-model", "dedicated[0].model: 'gpt-9' is not one of models")]
     [InlineData("slow-store", "loading.objectStoreGBps: must be more than 0 and at most 1000")]
     [InlineData("bad-weights", "models[0].weightsGB: must be more than 0 and at most 1000000")]
+    [InlineData("negative-sleep", "loading.sleepGB: must be 0 or more and at most 1000000")]
+    [InlineData("no-pcie", "nodeGroups[0].hostToGpuGBps: must be more than 0 and at most 1000")]
     [InlineData("bad-partner", "partners[0].capacityTokensPerSecond: is required: more than 0 and at most 1e9")]
     [InlineData("bad-headroom", "dedicated[0].headroomPercent: must be between 0 and 1000 when given (leave it out to learn it from the deployment's traffic)")]
     [InlineData("no-reservation", "dedicated[0].reservedReplicas: is required: at least 1 (the replicas a fixed silo would give the customer)")]
@@ -164,6 +168,8 @@ public sealed class FleetFileLoaderTests
             case "unknown-model": dedicated["model"] = "gpt-9"; break;
             case "slow-store": json["loading"] = new JsonObject { ["objectStoreGBps"] = 0 }; break;
             case "bad-weights": json["models"]![0]!["weightsGB"] = -1; break;
+            case "negative-sleep": json["loading"] = new JsonObject { ["sleepGB"] = -1 }; break;
+            case "no-pcie": group["hostToGpuGBps"] = 0; break;
             case "bad-partner": json["partners"] = new JsonArray(new JsonObject { ["partnerId"] = "p", ["models"] = new JsonArray("llama-70b"), ["usdPerMillionTokens"] = 1 }); break;
             case "bad-headroom": dedicated["headroomPercent"] = 5_000; break;
             case "no-reservation": dedicated.Remove("reservedReplicas"); break;

@@ -91,6 +91,68 @@ public sealed class FleetSimulationTests
         Assert.Equal(1.0, liquid.DedicatedSloAttainmentForgivingLoadTime);
     }
 
+    /// <summary>
+    /// Two 8-GPU nodes; a dedicated deployment of 4-GPU replicas of a 70B model (140 GB of weights) at 6,000 tokens/s
+    /// each, and batch of the same model on the rest. Demand: 20,000 tokens/s for 20 minutes, 1,000 for 20, then 20,000
+    /// again: 49.2 M tokens due.
+    /// </summary>
+    private static FleetFile RiseFallRise(double sleepGB) => new(
+        "rise-fall-rise",
+        ["r"],
+        [new FleetNodeGroup("n", "r", "h100-sxm-80gb", 8, 80 * 1024, 2, Ownership.Owned, 16m) { Storage = new NodeStorage(1.0, 4.0, 3_000) { SleepGB = sleepGB } }],
+        [new FleetModel("m", 70, 140, null)],
+        FailureModel.None,
+        Autoscaler.DefaultScaleDownDelay,
+        [
+            new SimulatedDeployment(new DeploymentSpec("ded", "m", DeploymentClass.Dedicated, "acme", 4, 80, null, null, 1, 2, 4, 6_000), new TrafficMapping(null, 1, 1, 0, 60), 0.6m, LoadTime, new FleetModel("m", 70, 140, null)),
+            new SimulatedDeployment(new DeploymentSpec("batch", "m", DeploymentClass.Batch, null, 1, 0, null, null, 0, 0, 16, 8_000), null, 0.1m, LoadTime, new FleetModel("m", 70, 140, null)),
+        ]);
+
+    private static readonly Trace RiseFallRiseTrace =
+        Trace.FromRequests("rise-fall-rise", Enumerable.Range(0, 3_600).Select(s => ((double)s, s is >= 1_200 and < 2_400 ? 1_000L : 20_000L)));
+
+    [Fact]
+    public void Simulate_ScaledDownReplicasAsleep_TheNextRiseWakesThemWithinTheStep()
+    {
+        var report = Simulate(RiseFallRise(sleepGB: 1_000), hours: 1, trace: RiseFallRiseTrace);
+
+        // The fall released three replicas, which slept (batch took their GPUs); the rise woke all three on their own GPUs,
+        // preempting batch, with no load. The wake reached the node 10 s into the step (the reaction) and copied 140 GB back
+        // over 4 GPUs at 20 GB/s each (1.75 s) after 5 s of engine wake: until then one replica served 6,000 of the 20,000
+        // tokens/s, and nothing else was missed.
+        var liquid = report.Policies["liquid"];
+        var ded = liquid.Deployments.Single(d => d.DeploymentId == "ded");
+        Assert.Equal(3, liquid.Loads.Wakes);
+        Assert.Equal((0, 0), (ded.WarmLoads, ded.ColdLoads));
+        Assert.Equal(Math.Round(1 - (14_000 * 16.75 / 49_200_000), 6), liquid.DedicatedServedShare);
+        Assert.Equal(new WaitReport(1, 60, 60, 60), liquid.TimeToCapacity);
+    }
+
+    [Fact]
+    public void Simulate_NoHostMemoryForSleepingEngines_TheRiseWaitsWarmLoads()
+    {
+        var report = Simulate(RiseFallRise(sleepGB: 0), hours: 1, trace: RiseFallRiseTrace);
+
+        // The replicas were stopped; the rise loads them from the nodes' caches (45 s + 140 GB at 4 GB/s = 80 s), ready at
+        // the second step boundary: two steps of 14,000 tokens/s missed.
+        var liquid = report.Policies["liquid"];
+        var ded = liquid.Deployments.Single(d => d.DeploymentId == "ded");
+        Assert.Equal(0, liquid.Loads.Wakes);
+        Assert.Equal((3, 0), (ded.WarmLoads, ded.ColdLoads));
+        Assert.Equal(Math.Round(1 - (14_000 * 120.0 / 49_200_000), 6), liquid.DedicatedServedShare);
+    }
+
+    [Fact]
+    public void WakeTime_IsEngineWakePlusEachGpusShareOfTheWeightsOverPcie()
+    {
+        var group = new FleetNodeGroup("n", "r", "h100-sxm-80gb", 8, 80 * 1024, 1, Ownership.Owned, 16m);
+        var model = new FleetModel("m", 70, 140, null);
+
+        Assert.Equal(TimeSpan.FromSeconds(5 + 1.75), FleetLoading.Default.WakeTime(model, group, gpus: 4));
+        Assert.Equal(TimeSpan.FromSeconds(5 + 7), FleetLoading.Default.WakeTime(model, group, gpus: 1));
+        Assert.Equal(TimeSpan.FromSeconds(2 + 3.5), (FleetLoading.Default with { EngineWakeSeconds = 2 }).WakeTime(model, group with { Storage = new NodeStorage(1, 4, 0) { HostToGpuGBps = 10 } }, gpus: 4));
+    }
+
     [Fact]
     public void Simulate_EveryStepOfEveryPolicy_NoGpuHeldByTwoReplicasAndTheSnapshotAgrees()
     {
