@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using ControlPlane.Server.Tests.Hosting;
 using ControlPlane.Testing;
 using static ControlPlane.Server.Tests.Deployments.LiquidCapacityTests;
@@ -99,8 +100,15 @@ public sealed class SleepingReplicaTests(ForecastServerFixture fixture)
                 v => v["sleeping"]!.AsArray().Count == 0,
                 Settle,
                 "the woken engine to leave the sleeping list");
-            Assert.Contains($"as replica {back["replicaId"]!.GetValue<string>()}", output.ToString(), StringComparison.Ordinal);
-            Assert.Contains("waking the engine of replica", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains($"waking the engine of replica {released["replicaId"]!.GetValue<string>()} as replica {back["replicaId"]!.GetValue<string>()}", output.ToString(), StringComparison.Ordinal);
+
+            // The scheduler placed it there to wake the engine (a wake, not a load).
+            using var scraper = Server.CreateClient();
+            await Poll.UntilAsync(
+                () => scraper.GetStringAsync("/metrics"),
+                t => Regex.IsMatch(t, @"controlplane_wakes_total(\{[^}]*\})? [1-9]"),
+                Settle,
+                "the wake counter");
         }
         finally
         {
