@@ -165,6 +165,13 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
                         continue;
                     }
 
+                    if (_stopping.Values.FirstOrDefault(t => t.Replica.Spec.GpuIndices.Intersect(spec.GpuIndices).Any()) is { } lodger)
+                    {
+                        // The shared work preempted to make room: the engine takes its GPU memory back only once that is freed.
+                        log.Info($"replica {spec.ReplicaId} waits for replica {lodger.Replica.Spec.ReplicaId} to stop and free GPUs {lodger.Replica.Spec.GpuList}, then wakes replica {sleeper.Replica.Spec.ReplicaId}'s engine");
+                        continue;
+                    }
+
                     _sleeping.Remove(sleeper);
                     log.Info($"waking the engine of replica {sleeper.Replica.Spec.ReplicaId} as replica {spec.ReplicaId}: {spec.Describe()}");
                     _running[spec.ReplicaId] = new Tracked(sleeper.Replica.Wake(spec));

@@ -108,6 +108,26 @@ public sealed class ReplicaSupervisorSleepTests
     }
 
     [Fact]
+    public void Reconcile_WakeWhileTheWorkLodgingOnItsGpusStillStops_WakesItOnceTheyAreFree()
+    {
+        StartReady(Desired("r1", "reserved", 0, 1));
+        _supervisor.Reconcile([]);
+        _supervisor.Reconcile([new DesiredReplica("batch-1", "dep-2", "model-b", [0, 1], null, "batch")]);
+
+        // The scheduler preempts the batch replica to wake the engine on its GPUs.
+        _supervisor.Reconcile([Desired("r2", "reserved", 0, 1)]);
+
+        Assert.Empty(_runtime.Woken);
+        Assert.Equal(1, _runtime.Get("batch-1").StopCalls);
+        Assert.Contains(_log.Lines, l => l.Contains("replica r2 waits for replica batch-1 to stop and free GPUs 0,1, then wakes replica r1's engine", StringComparison.Ordinal));
+
+        _runtime.Get("batch-1").FinishStopping();
+        _supervisor.Reconcile([Desired("r2", "reserved", 0, 1)]);
+
+        Assert.Equal("r2", Assert.Single(_runtime.Woken).Spec.ReplicaId);
+    }
+
+    [Fact]
     public void Reconcile_OtherGpusOrAnotherDeploymentOnTheSleepersGpus_StartsBesideItAndKeepsItAsleep()
     {
         StartReady(Desired("r1", "reserved", 0, 1));
