@@ -9,6 +9,12 @@ namespace ControlPlane.Domain.Deployments;
 /// <param name="DemandTokensPerSecond">The demand the gateway reports; a negative figure counts as 0.</param>
 /// <param name="ReadyReplicas">Replicas that can take traffic now.</param>
 /// <param name="TokensPerSecondPerReplica">What one replica serves.</param>
+/// <param name="KeptForRises">
+/// Dedicated: tokens/s of its spare its running replicas keep for its own rises between demand signals
+/// (<see cref="AutoscaleState.QuickRise"/>, what <see cref="Autoscaler.Awake"/> keeps running for). Routes still lend
+/// it; serverless does not count on it when it scales (<see cref="SlackSharing.ScalingDemand"/>), since the next rise
+/// takes it back before serverless could wake or load replicas of its own.
+/// </param>
 [GenerateSerializer, Alias("model-demand")]
 public sealed record ModelDemand(
     [property: Id(0)] string DeploymentId,
@@ -16,7 +22,8 @@ public sealed record ModelDemand(
     [property: Id(2)] DeploymentClass Class,
     [property: Id(3)] decimal DemandTokensPerSecond,
     [property: Id(4)] int ReadyReplicas,
-    [property: Id(5)] decimal TokensPerSecondPerReplica)
+    [property: Id(5)] decimal TokensPerSecondPerReplica,
+    [property: Id(6)] decimal KeptForRises = 0)
 {
     /// <summary>Tokens/s the ready replicas serve.</summary>
     public decimal ReadyCapacity => Math.Max(0, ReadyReplicas) * Math.Max(0m, TokensPerSecondPerReplica);
@@ -32,6 +39,9 @@ public sealed record ModelDemand(
     /// its own demand (batch is the lowest priority on any replica of the model).
     /// </summary>
     public decimal SpareForBatch => Class is DeploymentClass.Dedicated or DeploymentClass.Serverless ? Math.Max(0m, ReadyCapacity - Demand) : 0m;
+
+    /// <summary>The spare serverless may count on when it scales: <see cref="Spare"/> less what is kept for the deployment's own rises.</summary>
+    public decimal SpareToCountOn => Math.Max(0m, Spare - Math.Max(0m, KeptForRises));
 
     /// <summary>Demand its own ready replicas do not serve.</summary>
     public decimal Unmet => Math.Max(0m, Demand - ReadyCapacity);
@@ -185,8 +195,9 @@ public static class SlackSharing
     /// model's dedicated deployments keep (shared among the model's serverless deployments in proportion to their demand).
     /// Give each dedicated deployment's <see cref="ModelDemand.ReadyReplicas"/> as the ready replicas it keeps
     /// (<see cref="Autoscaler.Keeps"/>): a replica a pending scale-down will release is not counted on, so serverless takes
-    /// its work over before it goes. Slack beyond that still takes serverless overflow through the routes; it is only not
-    /// counted on for scaling. Deployments of other classes are not in the answer.
+    /// its work over before it goes; and its <see cref="ModelDemand.KeptForRises"/>, which is not counted on either. Slack
+    /// beyond that still takes serverless overflow through the routes; it is only not counted on for scaling. Deployments
+    /// of other classes are not in the answer.
     /// </summary>
     public static IReadOnlyDictionary<string, decimal> ScalingDemand(IReadOnlyList<ModelDemand> deployments)
     {
@@ -194,7 +205,7 @@ public static class SlackSharing
         var scaling = new Dictionary<string, decimal>(StringComparer.Ordinal);
         foreach (var model in deployments.GroupBy(d => d.Model, StringComparer.Ordinal))
         {
-            var spare = model.Sum(d => d.Spare);
+            var spare = model.Sum(d => d.SpareToCountOn);
             var serverless = model.Where(d => d.Class == DeploymentClass.Serverless).ToArray();
             var demand = serverless.Sum(d => d.Demand);
             foreach (var d in serverless)

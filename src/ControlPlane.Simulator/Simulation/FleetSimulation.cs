@@ -533,7 +533,8 @@ internal sealed class FleetSimulation
         /// <summary>
         /// What each serverless deployment scales on (<see cref="SlackSharing.ScalingDemand"/>): its demand less its share of
         /// the spare its model's dedicated replicas keep, as the product's scheduler computes it. Dedicated deployments
-        /// count with the ready replicas they keep (<see cref="Autoscaler.Keeps"/>).
+        /// count with the ready replicas they keep (<see cref="Autoscaler.Keeps"/>), less the spare kept for their own quick
+        /// rises (<see cref="AutoscaleState.QuickRise"/>).
         /// </summary>
         private IReadOnlyDictionary<string, decimal> ScalingDemand(int k)
         {
@@ -547,7 +548,9 @@ internal sealed class FleetSimulation
                 }
 
                 var ready = d.Class == DeploymentClass.Dedicated ? Math.Min(_ready[i], Autoscaler.Keeps(_autoscale[i])) : _ready[i];
-                inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica));
+                // The oracle knows what comes: it keeps nothing back for rises it did not foresee.
+                var kept = d.Class == DeploymentClass.Dedicated && _policy.SleepsHeadroom ? _autoscale[i].QuickRise : 0m;
+                inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica, kept));
             }
 
             return SlackSharing.ScalingDemand(inputs);

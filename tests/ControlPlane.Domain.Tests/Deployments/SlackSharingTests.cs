@@ -252,4 +252,23 @@ public sealed class SlackSharingTests
             }
         }, iter: 5_000);
     }
+
+    [Fact]
+    public void ScalingDemand_ServerlessCountsOnDedicatedSpareLessWhatItKeepsForItsOwnRises()
+    {
+        // 4 ready x 1000 = 4000, demand 1500: 2500 spare, of which 1000 are kept for the dedicated deployment's own quick rises.
+        var scaling = SlackSharing.ScalingDemand([Dedicated("ded", 1_500m, 4) with { KeptForRises = 1_000m }, Serverless("sls", 3_000m, 2)]);
+
+        Assert.Equal(1_500m, scaling["sls"]);
+        Assert.Equal(500m, SlackSharing.ScalingDemand([Dedicated("ded", 1_500m, 4), Serverless("sls", 3_000m, 2)])["sls"]);
+    }
+
+    [Fact]
+    public void ScalingDemand_KeptForRisesAboveTheSpare_CountsNothingAndRoutesStillLendTheSpare()
+    {
+        var deployments = new[] { Dedicated("ded", 1_500m, 4) with { KeptForRises = 9_000m }, Serverless("sls", 3_000m, 2) };
+
+        Assert.Equal(3_000m, SlackSharing.ScalingDemand(deployments)["sls"]);
+        Assert.Equal(1_000m, SlackSharing.Allocate(deployments).TokensFor("sls"));
+    }
 }
