@@ -26,9 +26,12 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// that dedicated deployments of its model keep) as of this demand; null for other classes or an unknown deployment.
     /// <paramref name="awake"/>: of the desired replicas, how many must run now (<see cref="Autoscaler.Awake"/>; the rest is
     /// headroom that sleeping engines may hold, <see cref="ScheduledDeployment.Awake"/>); null when all must.
+    /// <paramref name="keptForRises"/>: a dedicated deployment's spare kept for its own quick rises
+    /// (<see cref="AutoscaleState.QuickRise"/>), which serverless does not count on when it scales
+    /// (<see cref="ModelDemand.KeptForRises"/>); 0 for other classes.
     /// </summary>
     [Alias("SetDesiredAsync.3")]
-    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null);
+    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0);
 
     /// <summary>Removes a deployment; its replicas are stopped. False when it was not there.</summary>
     [Alias("RemoveAsync")]

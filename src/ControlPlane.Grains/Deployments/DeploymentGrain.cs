@@ -33,7 +33,7 @@ public sealed partial class DeploymentGrain(
     // A serverless deployment's demand net of the dedicated slack it counts on (null: not heard yet, scale on demand),
     // and what the scheduler last took from this deployment (null: nothing since activation).
     private decimal? _scalingDemand;
-    private (int Desired, int Keeps, decimal Demand, int? Awake)? _told;
+    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises)? _told;
 
     private DeploymentState S => state.State;
 
@@ -216,15 +216,19 @@ public sealed partial class DeploymentGrain(
     private decimal ScalingInput(DeploymentSpec spec) =>
         spec.Class == DeploymentClass.Serverless && _scalingDemand is { } net ? net : _demand;
 
-    /// <summary>What the scheduler takes: also how many of the desired replicas must run now (the rest may sleep).</summary>
-    private (int Desired, int Keeps, decimal Demand, int? Awake) Telling(AutoscaleState autoscale) =>
-        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, _autoscaler.Awake(autoscale, S.Spec!, time.GetUtcNow()));
+    /// <summary>
+    /// What the scheduler takes: also, for a dedicated deployment, how many of the desired replicas must run now (the rest
+    /// may sleep) and the spare they keep for its quick rises (serverless does not count on it).
+    /// </summary>
+    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises) Telling(AutoscaleState autoscale) =>
+        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, _autoscaler.Awake(autoscale, S.Spec!, time.GetUtcNow()),
+            S.Spec!.Class == DeploymentClass.Dedicated ? autoscale.QuickRise : 0m);
 
     /// <summary>Tells the scheduler; what it took is noted only once it answered.</summary>
     private async Task<decimal?> TellSchedulerAsync(AutoscaleState autoscale)
     {
         var telling = Telling(autoscale);
-        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand, telling.Awake);
+        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand, telling.Awake, telling.KeptForRises);
         _told = telling;
         return scaling;
     }

@@ -87,6 +87,9 @@ public sealed partial class SchedulerGrain(
     // What each deployment keeps of its desired replicas (fewer while a scale-down is pending); the scaling demand each
     // serverless deployment was last given, with the demand it was computed for; the loop that pushes changed ones.
     private readonly Dictionary<string, int> _keeps = new(StringComparer.Ordinal);
+
+    // What each dedicated deployment's running replicas keep spare for its own quick rises (not counted on by serverless).
+    private readonly Dictionary<string, decimal> _keptForRises = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (decimal Scaling, decimal ForDemand)> _scalingSent = new(StringComparer.Ordinal);
     private Task _scalingLoop = Task.CompletedTask;
     private bool _scalingDirty;
@@ -158,12 +161,14 @@ public sealed partial class SchedulerGrain(
         return before is not null && before.Generation > deployment.Generation ? AdmissionResult.Stale : AdmissionResult.Refused;
     }
 
-    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null)
+    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0)
     {
-        if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps)
+        if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps
+            || _keptForRises.GetValueOrDefault(deploymentId) != keptForRises)
         {
             _demand[deploymentId] = demandTokensPerSecond;
             _keeps[deploymentId] = keeps;
+            _keptForRises[deploymentId] = keptForRises;
             ScalingChanged();
         }
 
@@ -194,6 +199,7 @@ public sealed partial class SchedulerGrain(
         var (before, _) = await Commit.SubmitAsync(new Remove(deploymentId));
         _demand.Remove(deploymentId);
         _keeps.Remove(deploymentId);
+        _keptForRises.Remove(deploymentId);
         _scalingSent.Remove(deploymentId);
         if (before is null)
         {
@@ -446,7 +452,9 @@ public sealed partial class SchedulerGrain(
     private IReadOnlyDictionary<string, decimal> ScalingDemands() =>
         SlackSharing.ScalingDemand(Demands()
             .Where(d => d.Class != DeploymentClass.Batch)
-            .Select(d => d.Class == DeploymentClass.Dedicated ? d with { ReadyReplicas = Math.Min(d.ReadyReplicas, Kept(d.DeploymentId)) } : d)
+            .Select(d => d.Class == DeploymentClass.Dedicated
+                ? d with { ReadyReplicas = Math.Min(d.ReadyReplicas, Kept(d.DeploymentId)), KeptForRises = _keptForRises.GetValueOrDefault(d.DeploymentId) }
+                : d)
             .ToArray());
 
     private int Kept(string deploymentId) =>
