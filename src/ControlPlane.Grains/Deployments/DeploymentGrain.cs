@@ -221,8 +221,22 @@ public sealed partial class DeploymentGrain(
     /// may sleep) and the spare they keep for its quick rises (serverless does not count on it).
     /// </summary>
     private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises) Telling(AutoscaleState autoscale) =>
-        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, _autoscaler.Awake(autoscale, S.Spec!, time.GetUtcNow()),
-            S.Spec!.Class == DeploymentClass.Dedicated ? autoscale.QuickRise : 0m);
+        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, _autoscaler.Awake(autoscale, S.Spec!, time.GetUtcNow()), KeptForRises(autoscale));
+
+    /// <summary>
+    /// The quick rise to tell: it decays a little with every signal, so the figure the scheduler took stands until the
+    /// rise moved by 5% (or 1 token/s): a steady demand does not call the scheduler for each signal.
+    /// </summary>
+    private decimal KeptForRises(AutoscaleState autoscale)
+    {
+        if (S.Spec!.Class != DeploymentClass.Dedicated)
+        {
+            return 0m;
+        }
+
+        var quick = autoscale.QuickRise;
+        return _told is { } told && Math.Abs(quick - told.KeptForRises) < Math.Max(1m, told.KeptForRises / 20) ? told.KeptForRises : quick;
+    }
 
     /// <summary>Tells the scheduler; what it took is noted only once it answered.</summary>
     private async Task<decimal?> TellSchedulerAsync(AutoscaleState autoscale)
