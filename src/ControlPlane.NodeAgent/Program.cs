@@ -59,7 +59,8 @@ using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetim
 };
 var client = new HeartbeatClient(http, options.Servers, options.NodeId, options.Token, HeartbeatClient.StartIndex(options.NodeId, options.Servers.Count));
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
-var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System);
+var sleep = options.SleepBudgetBytes > 0 && models is not null ? new SleepPolicy(options.SleepBudgetBytes, models.WeightBytes) : null;
+var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System, sleep);
 var sessionId = Guid.NewGuid();
 var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
 var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness);
@@ -79,6 +80,10 @@ if (models is not null)
 {
     log.Info(models.Describe());
 }
+
+log.Info(replicas.Sleeps
+    ? $"sleeping replicas: dedicated replicas no longer desired sleep within {options.SleepBudgetBytes / (1024.0 * 1024 * 1024):0.###} GiB of weights"
+    : "sleeping replicas: off (replicas no longer desired are stopped)");
 
 try
 {

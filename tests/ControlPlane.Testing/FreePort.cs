@@ -10,11 +10,19 @@ public static class FreePort
     /// A port that was free on 127.0.0.1 a moment ago. Another process can take it before the caller
     /// binds it, so servers started on it retry with a new port when the bind fails.
     /// </summary>
-    public static int Next()
+    /// <param name="taken">Ports already handed to the same server: the kernel may give a port just released again.</param>
+    public static int Next(params int[] taken)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+        while (true)
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            if (!taken.Contains(port))
+            {
+                return port;
+            }
+        }
     }
 
     /// <summary>Whether something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>

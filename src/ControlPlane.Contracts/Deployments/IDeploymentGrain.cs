@@ -64,6 +64,10 @@ public sealed record DeploymentCommandResult(
 /// <summary>A deployment as operators see it.</summary>
 /// <param name="ForecastHorizonSeconds">The horizon its autoscaler looks ahead (its learned load time); null without a forecast.</param>
 /// <param name="ScalingDemandTokensPerSecond">What a serverless deployment scales on (its demand less the dedicated slack it counts on); null for other classes.</param>
+/// <param name="AwakeReplicas">
+/// A dedicated deployment with a forecast: of its desired replicas, how many must run now (<see cref="Autoscaler.Awake"/>); the
+/// rest is headroom that its engines asleep on nodes may hold. Null: every desired replica runs.
+/// </param>
 [GenerateSerializer, Alias("deployment-view")]
 public sealed record DeploymentView(
     [property: Id(0)] DeploymentSpec Spec,
@@ -74,4 +78,5 @@ public sealed record DeploymentView(
     [property: Id(5)] IReadOnlyList<ReplicaView> Replicas,
     [property: Id(6)] DateTimeOffset? ScaleDownDueAt,
     [property: Id(7)] int? ForecastHorizonSeconds = null,
-    [property: Id(8)] decimal? ScalingDemandTokensPerSecond = null);
+    [property: Id(8)] decimal? ScalingDemandTokensPerSecond = null,
+    [property: Id(9)] int? AwakeReplicas = null);

@@ -24,9 +24,14 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// scale-down is pending) and its demand (for routing, slack and spilled-demand figures). Answers a serverless
     /// deployment's scaling demand (<see cref="SlackSharing.ScalingDemand"/>: its demand less its share of the spare
     /// that dedicated deployments of its model keep) as of this demand; null for other classes or an unknown deployment.
+    /// <paramref name="awake"/>: of the desired replicas, how many must run now (<see cref="Autoscaler.Awake"/>; the rest is
+    /// headroom that sleeping engines may hold, <see cref="ScheduledDeployment.Awake"/>); null when all must.
+    /// <paramref name="keptForRises"/>: a dedicated deployment's spare kept for its own quick rises
+    /// (<see cref="AutoscaleState.QuickRise"/>), which serverless does not count on when it scales
+    /// (<see cref="ModelDemand.KeptForRises"/>); 0 for other classes.
     /// </summary>
-    [Alias("SetDesiredAsync.2")]
-    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond);
+    [Alias("SetDesiredAsync.3")]
+    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0);
 
     /// <summary>Removes a deployment; its replicas are stopped. False when it was not there.</summary>
     [Alias("RemoveAsync")]
@@ -128,6 +133,7 @@ public sealed record RoutingInputs(
     [property: Id(1)] IReadOnlyList<RoutableReplica> Replicas);
 
 /// <summary>A deployment in the scheduler's list.</summary>
+/// <param name="AwakeReplicas">Of the desired replicas, how many must run now, as the deployment last said (<see cref="ScheduledDeployment.Awake"/>); null: all.</param>
 [GenerateSerializer, Alias("deployment-summary")]
 public sealed record DeploymentSummary(
     [property: Id(0)] DeploymentSpec Spec,
@@ -135,7 +141,8 @@ public sealed record DeploymentSummary(
     [property: Id(2)] int PlacedReplicas,
     [property: Id(3)] int ReadyReplicas,
     [property: Id(4)] decimal DemandTokensPerSecond,
-    [property: Id(5)] decimal SpilledTokensPerSecond);
+    [property: Id(5)] decimal SpilledTokensPerSecond,
+    [property: Id(6)] int? AwakeReplicas = null);
 
 /// <summary>GPUs of a region and SKU by what they do.</summary>
 [GenerateSerializer, Alias("gpu-usage-view")]
@@ -156,6 +163,8 @@ public sealed record GpuUsageView(
 /// <param name="PrefetchesCompleted">Models in a node's prefetch list that turned warm there.</param>
 /// <param name="PrefetchesFailed">Prefetch attempts that node agents reported as failed.</param>
 /// <param name="Replicas">Desired, placed and ready replicas by deployment class (every class, also when 0).</param>
+/// <param name="Wakes">Replicas placed on the GPUs of an engine of their deployment asleep there: the agent wakes it instead of loading.</param>
+/// <param name="Sleeping">Engines asleep on nodes, by region, as the nodes last reported them.</param>
 [GenerateSerializer, Alias("scheduler-summary")]
 public sealed record SchedulerSummary(
     [property: Id(0)] IReadOnlyList<GpuUsageView> Usage,
@@ -166,7 +175,15 @@ public sealed record SchedulerSummary(
     [property: Id(5)] long PrefetchesRequested = 0,
     [property: Id(6)] long PrefetchesCompleted = 0,
     [property: Id(7)] long PrefetchesFailed = 0,
-    [property: Id(8)] IReadOnlyList<ReplicaCountView>? Replicas = null);
+    [property: Id(8)] IReadOnlyList<ReplicaCountView>? Replicas = null,
+    [property: Id(9)] long Wakes = 0,
+    [property: Id(10)] IReadOnlyList<SleepingCountView>? Sleeping = null);
+
+/// <summary>Engines asleep on the nodes of a region.</summary>
+[GenerateSerializer, Alias("sleeping-count-view")]
+public sealed record SleepingCountView(
+    [property: Id(0)] string Region,
+    [property: Id(1)] int Engines);
 
 /// <summary>Replicas of every deployment of one class, added up: what the autoscalers want, what is placed, what serves.</summary>
 [GenerateSerializer, Alias("replica-count-view")]

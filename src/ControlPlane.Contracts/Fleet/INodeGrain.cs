@@ -122,6 +122,7 @@ public sealed record EnrollmentResult(
 
 /// <summary>A heartbeat as the node grain takes it.</summary>
 /// <param name="TokenId">The id inside the bearer token the agent used; a replaced token is refused.</param>
+/// <param name="Sleeping">Engines of dedicated replicas asleep on the node (GPUs ascending); null or empty: none.</param>
 [GenerateSerializer, Alias("node-heartbeat")]
 public sealed record NodeHeartbeat(
     [property: Id(0)] long Sequence,
@@ -131,7 +132,8 @@ public sealed record NodeHeartbeat(
     [property: Id(4)] string? InventoryError,
     [property: Id(5)] string TokenId,
     [property: Id(6)] IReadOnlyList<ReplicaReport>? Replicas = null,
-    [property: Id(7)] ModelCacheReport? ModelCache = null);
+    [property: Id(7)] ModelCacheReport? ModelCache = null,
+    [property: Id(8)] IReadOnlyList<SleepingEngine>? Sleeping = null);
 
 [GenerateSerializer, Alias("heartbeat-result")]
 public enum HeartbeatResult
@@ -171,6 +173,7 @@ public sealed record GpuView(
 /// <param name="ModelCacheFreeBytes">Free room in the node's model cache; null when its agent reports no cache.</param>
 /// <param name="Prefetch">Models the scheduler asked the node to fetch that are not warm there yet.</param>
 /// <param name="PrefetchFailures">Prefetches the agent could not finish.</param>
+/// <param name="Sleeping">Engines of dedicated replicas asleep on the node, as its agent last reported them.</param>
 [GenerateSerializer, Alias("node-view")]
 public sealed record NodeView(
     [property: Id(0)] string NodeId,
@@ -193,4 +196,5 @@ public sealed record NodeView(
     [property: Id(17)] IReadOnlyList<WarmModel>? WarmModels = null,
     [property: Id(18)] long? ModelCacheFreeBytes = null,
     [property: Id(19)] IReadOnlyList<string>? Prefetch = null,
-    [property: Id(20)] IReadOnlyList<PrefetchFailure>? PrefetchFailures = null);
+    [property: Id(20)] IReadOnlyList<PrefetchFailure>? PrefetchFailures = null,
+    [property: Id(21)] IReadOnlyList<SleepingEngine>? Sleeping = null);

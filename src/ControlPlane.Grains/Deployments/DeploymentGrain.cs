@@ -33,7 +33,7 @@ public sealed partial class DeploymentGrain(
     // A serverless deployment's demand net of the dedicated slack it counts on (null: not heard yet, scale on demand),
     // and what the scheduler last took from this deployment (null: nothing since activation).
     private decimal? _scalingDemand;
-    private (int Desired, int Keeps, decimal Demand)? _told;
+    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises)? _told;
 
     private DeploymentState S => state.State;
 
@@ -56,7 +56,7 @@ public sealed partial class DeploymentGrain(
         }
 
         var autoscale = Autoscaler.Start(spec);
-        var admission = await Scheduler.AdmitAsync(new ScheduledDeployment(spec, autoscale.Desired, 1));
+        var admission = await Scheduler.AdmitAsync(new ScheduledDeployment(spec, autoscale.Desired, 1, _autoscaler.Awake(autoscale, spec, time.GetUtcNow())));
         if (admission != AdmissionResult.Admitted)
         {
             return new DeploymentCommandResult(DeploymentCommandStatus.Refused, null);
@@ -138,8 +138,8 @@ public sealed partial class DeploymentGrain(
 
         if (!S.Spec.Equals(spec))
         {
-            var desired = (_autoscale ?? Autoscaler.Start(spec)).Desired;
-            var admission = await Scheduler.AdmitAsync(new ScheduledDeployment(spec, desired, S.Generation + 1));
+            var autoscale = _autoscale ?? Autoscaler.Start(spec);
+            var admission = await Scheduler.AdmitAsync(new ScheduledDeployment(spec, autoscale.Desired, S.Generation + 1, _autoscaler.Awake(autoscale, spec, time.GetUtcNow())));
             if (admission == AdmissionResult.Refused)
             {
                 return new DeploymentCommandResult(DeploymentCommandStatus.Refused, await ViewAsync());
@@ -216,14 +216,33 @@ public sealed partial class DeploymentGrain(
     private decimal ScalingInput(DeploymentSpec spec) =>
         spec.Class == DeploymentClass.Serverless && _scalingDemand is { } net ? net : _demand;
 
-    private (int Desired, int Keeps, decimal Demand) Telling(AutoscaleState autoscale) =>
-        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand);
+    /// <summary>
+    /// What the scheduler takes: also, for a dedicated deployment, how many of the desired replicas must run now (the rest
+    /// may sleep) and the spare they keep for its quick rises (serverless does not count on it).
+    /// </summary>
+    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises) Telling(AutoscaleState autoscale) =>
+        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, _autoscaler.Awake(autoscale, S.Spec!, time.GetUtcNow()), KeptForRises(autoscale));
+
+    /// <summary>
+    /// The quick rise to tell: it decays a little with every signal, so the figure the scheduler took stands until the
+    /// rise moved by 5% (or 1 token/s): a steady demand does not call the scheduler for each signal.
+    /// </summary>
+    private decimal KeptForRises(AutoscaleState autoscale)
+    {
+        if (S.Spec!.Class != DeploymentClass.Dedicated)
+        {
+            return 0m;
+        }
+
+        var quick = autoscale.QuickRise;
+        return _told is { } told && Math.Abs(quick - told.KeptForRises) < Math.Max(1m, told.KeptForRises / 20) ? told.KeptForRises : quick;
+    }
 
     /// <summary>Tells the scheduler; what it took is noted only once it answered.</summary>
     private async Task<decimal?> TellSchedulerAsync(AutoscaleState autoscale)
     {
         var telling = Telling(autoscale);
-        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand);
+        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand, telling.Awake, telling.KeptForRises);
         _told = telling;
         return scaling;
     }
@@ -281,6 +300,7 @@ public sealed partial class DeploymentGrain(
             replicas,
             _autoscale is null ? null : _autoscaler.ScaleDownDueAt(_autoscale),
             _autoscaler.Forecast is { } forecast ? (int)forecast.Horizon.TotalSeconds : null,
-            spec.Class == DeploymentClass.Serverless ? ScalingInput(spec) : null);
+            spec.Class == DeploymentClass.Serverless ? ScalingInput(spec) : null,
+            _autoscale is null ? null : _autoscaler.Awake(_autoscale, spec, time.GetUtcNow()));
     }
 }

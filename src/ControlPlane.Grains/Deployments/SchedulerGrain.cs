@@ -80,9 +80,16 @@ public sealed partial class SchedulerGrain(
     private long _prefetchesCompleted;
     private long _prefetchesFailed;
 
+    // Claims that woke an engine asleep on the node instead of loading one; engines asleep per node (region, count).
+    private long _wakes;
+    private readonly Dictionary<string, (string Region, int Engines)> _sleeping = new(StringComparer.Ordinal);
+
     // What each deployment keeps of its desired replicas (fewer while a scale-down is pending); the scaling demand each
     // serverless deployment was last given, with the demand it was computed for; the loop that pushes changed ones.
     private readonly Dictionary<string, int> _keeps = new(StringComparer.Ordinal);
+
+    // What each dedicated deployment's running replicas keep spare for its own quick rises (not counted on by serverless).
+    private readonly Dictionary<string, decimal> _keptForRises = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (decimal Scaling, decimal ForDemand)> _scalingSent = new(StringComparer.Ordinal);
     private Task _scalingLoop = Task.CompletedTask;
     private bool _scalingDirty;
@@ -154,12 +161,14 @@ public sealed partial class SchedulerGrain(
         return before is not null && before.Generation > deployment.Generation ? AdmissionResult.Stale : AdmissionResult.Refused;
     }
 
-    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond)
+    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0)
     {
-        if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps)
+        if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps
+            || _keptForRises.GetValueOrDefault(deploymentId) != keptForRises)
         {
             _demand[deploymentId] = demandTokensPerSecond;
             _keeps[deploymentId] = keeps;
+            _keptForRises[deploymentId] = keptForRises;
             ScalingChanged();
         }
 
@@ -176,7 +185,7 @@ public sealed partial class SchedulerGrain(
         }
 
         // Submitted even when the model already has it: the model may hold a change whose write is still in flight.
-        var (before, after) = await Commit.SubmitAsync(new Desire(deploymentId, desired));
+        var (before, after) = await Commit.SubmitAsync(new Desire(deploymentId, desired, awake));
         if (before != after)
         {
             Kick();
@@ -190,6 +199,7 @@ public sealed partial class SchedulerGrain(
         var (before, _) = await Commit.SubmitAsync(new Remove(deploymentId));
         _demand.Remove(deploymentId);
         _keeps.Remove(deploymentId);
+        _keptForRises.Remove(deploymentId);
         _scalingSent.Remove(deploymentId);
         if (before is null)
         {
@@ -210,7 +220,7 @@ public sealed partial class SchedulerGrain(
         var after = change switch
         {
             Admit admit => Admitted(before, admit.Deployment),
-            Desire desire => before is null || before.Desired == desire.Desired ? before : before with { Desired = desire.Desired },
+            Desire desire => before is null || (before.Desired, before.Awake) == (desire.Desired, desire.Awake) ? before : before with { Desired = desire.Desired, Awake = desire.Awake },
             Remove => null,
             _ => throw new ArgumentOutOfRangeException(nameof(change), change, "Unknown change."),
         };
@@ -251,7 +261,7 @@ public sealed partial class SchedulerGrain(
             return known;
         }
 
-        return known is null ? offer : offer with { Desired = known.Desired };
+        return known is null ? offer : offer with { Desired = known.Desired, Awake = known.Awake };
     }
 
     /// <summary>After a failed write: the model's deployments are put back to what storage holds.</summary>
@@ -442,7 +452,9 @@ public sealed partial class SchedulerGrain(
     private IReadOnlyDictionary<string, decimal> ScalingDemands() =>
         SlackSharing.ScalingDemand(Demands()
             .Where(d => d.Class != DeploymentClass.Batch)
-            .Select(d => d.Class == DeploymentClass.Dedicated ? d with { ReadyReplicas = Math.Min(d.ReadyReplicas, Kept(d.DeploymentId)) } : d)
+            .Select(d => d.Class == DeploymentClass.Dedicated
+                ? d with { ReadyReplicas = Math.Min(d.ReadyReplicas, Kept(d.DeploymentId)), KeptForRises = _keptForRises.GetValueOrDefault(d.DeploymentId) }
+                : d)
             .ToArray());
 
     private int Kept(string deploymentId) =>
@@ -517,9 +529,14 @@ public sealed partial class SchedulerGrain(
                     c, ofClass.Sum(d => d.DesiredReplicas), ofClass.Sum(d => d.PlacedReplicas), ofClass.Sum(d => d.ReadyReplicas));
             })
             .ToArray();
+        var sleeping = _sleeping.Values
+            .GroupBy(s => s.Region, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new SleepingCountView(g.Key, g.Sum(s => s.Engines)))
+            .ToArray();
         return new SchedulerSummary(
             usage, _preemptions, summaries.Sum(d => d.SpilledTokensPerSecond),
-            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed, replicas);
+            _warmLoads, _coldLoads, _prefetchesRequested, _prefetchesCompleted, _prefetchesFailed, replicas, _wakes, sleeping);
     }
 
     private IReadOnlyList<DeploymentSummary> Summaries()
@@ -533,7 +550,7 @@ public sealed partial class SchedulerGrain(
             {
                 var (count, ready) = placed.GetValueOrDefault(d.Spec.DeploymentId);
                 var demand = _demand.GetValueOrDefault(d.Spec.DeploymentId);
-                return new DeploymentSummary(d.Spec, d.Desired, count, ready, demand, d.Spec.SpilledDemand(demand, count));
+                return new DeploymentSummary(d.Spec, d.Desired, count, ready, demand, d.Spec.SpilledDemand(demand, count), d.Awake);
             })
             .ToArray();
     }
@@ -571,6 +588,7 @@ public sealed partial class SchedulerGrain(
         var known = _prefetchFailures.GetValueOrDefault(nodeId) ?? [];
         _prefetchesFailed += failures.Count(f => !known.Any(k => k.Model == f.Model && k.Attempts >= f.Attempts));
         _prefetchFailures[nodeId] = failures;
+        _sleeping[nodeId] = (report.Node.Region, report.Node.Sleeping?.Length ?? 0);
         ObserveLoads(nodeId, report.Replicas);
     }
 
@@ -738,9 +756,18 @@ public sealed partial class SchedulerGrain(
                         latest = result.Report ?? latest;
                         if (result.Succeeded)
                         {
-                            _loading[claim.Replica.ReplicaId] = (nodeId, claim.Replica.DeploymentId, time.GetUtcNow());
+                            // A wake takes seconds, not a load's time: it must not teach the deployment a shorter horizon.
+                            if (!claim.Wakes)
+                            {
+                                _loading[claim.Replica.ReplicaId] = (nodeId, claim.Replica.DeploymentId, time.GetUtcNow());
+                            }
+
                             _preemptions += result.Preempted.Length;
-                            if (warm)
+                            if (claim.Wakes)
+                            {
+                                _wakes++;
+                            }
+                            else if (warm)
                             {
                                 _warmLoads++;
                             }
@@ -812,7 +839,7 @@ public sealed partial class SchedulerGrain(
     /// <summary>Add a deployment, or migrate it to a newer generation, if admission control accepts it.</summary>
     private sealed record Admit(ScheduledDeployment Deployment) : DeploymentChange(Deployment.Spec.DeploymentId);
 
-    private sealed record Desire(string DeploymentId, int Desired) : DeploymentChange(DeploymentId);
+    private sealed record Desire(string DeploymentId, int Desired, int? Awake) : DeploymentChange(DeploymentId);
 
     private sealed record Remove(string DeploymentId) : DeploymentChange(DeploymentId);
 

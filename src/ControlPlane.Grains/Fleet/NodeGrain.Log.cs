@@ -34,4 +34,7 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: prefetch list set to {Count} model(s): {Models}")]
     private partial void LogPrefetchSet(string nodeId, int count, string models);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: {Count} engine(s) asleep ({Fallen} fell asleep, {Woken} left the list: woken or stopped)")]
+    private partial void LogSleepingChanged(string nodeId, int count, int fallen, int woken);
 }

@@ -157,6 +157,8 @@ public sealed partial class NodeGrain(
         var replicasChanged = ApplyReplicaReports(heartbeat.Replicas);
         // The scheduler places on warm nodes and pre-stages by the cache's room: a change of either is worth telling.
         var cacheChanged = ApplyCacheReport(heartbeat.ModelCache);
+        // It wakes sleeping engines by placing their deployments' replicas on their GPUs.
+        var sleepingChanged = ApplySleepingReport(heartbeat.Sleeping);
         if (changed)
         {
             var healthChanged = health != S.Health;
@@ -176,7 +178,7 @@ public sealed partial class NodeGrain(
                 LogHealthChanged(S.Terms!.NodeId, health);
             }
         }
-        else if (replicasChanged || cacheChanged)
+        else if (replicasChanged || cacheChanged || sleepingChanged)
         {
             S.PlacementVersion++;
             await state.WriteOrReloadAsync(this, logger);
@@ -323,6 +325,12 @@ public sealed partial class NodeGrain(
             S.Replicas.Clear();
         }
 
+        if (health == NodeHealth.Down)
+        {
+            // Nothing is woken on a node that may have lost its engines; should they still sleep, the agent reports them again.
+            S.Sleeping.Clear();
+        }
+
         await state.WriteOrReloadAsync(this, logger);
         await TellPoolAsync();
         await TellSchedulerAsync();
@@ -447,6 +455,25 @@ public sealed partial class NodeGrain(
         return true;
     }
 
+    /// <summary>
+    /// Takes the agent's word for the engines asleep on the node (an agent that reports none holds none). True when that
+    /// changed: the scheduler places a sleeper's deployment on its GPUs to wake it.
+    /// </summary>
+    private bool ApplySleepingReport(IReadOnlyList<SleepingEngine>? report)
+    {
+        var sleeping = report ?? [];
+        if (SleepingEngine.Same(sleeping.ToArray(), S.Sleeping))
+        {
+            return false;
+        }
+
+        var fallen = sleeping.Count(s => !S.Sleeping.Contains(s));
+        var woken = S.Sleeping.Count(s => !sleeping.Contains(s));
+        S.Sleeping = [.. sleeping];
+        LogSleepingChanged(S.Terms!.NodeId, S.Sleeping.Count, fallen, woken);
+        return true;
+    }
+
     /// <summary>What the agent should still fetch: the scheduler's list less what is warm already.</summary>
     private string[] PendingPrefetch() =>
         S.Prefetch.Where(m => !S.WarmModels.Any(w => string.Equals(w.Model, m, StringComparison.Ordinal))).ToArray();
@@ -485,7 +512,8 @@ public sealed partial class NodeGrain(
             TakesNewWork(summary),
             S.Slots!,
             S.WarmModels.ToArray(),
-            S.CacheFreeBytes);
+            S.CacheFreeBytes,
+            S.Sleeping.ToArray());
         return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion, S.Prefetch.ToArray(), S.PrefetchFailures.ToArray());
     }
 
@@ -553,7 +581,8 @@ public sealed partial class NodeGrain(
             S.WarmModels.OrderBy(m => m.Model, StringComparer.Ordinal).ToArray(),
             S.CacheFreeBytes,
             PendingPrefetch(),
-            S.PrefetchFailures.ToArray());
+            S.PrefetchFailures.ToArray(),
+            S.Sleeping.ToArray());
     }
 
     private static bool SameTerms(NodeTerms terms, NodeEnrollment enrollment) =>

@@ -39,6 +39,8 @@ public sealed class NodeState
     [Id(16)] public List<string> Prefetch { get; set; } = [];
     /// <summary>Prefetches the agent reports as failed.</summary>
     [Id(17)] public List<PrefetchFailure> PrefetchFailures { get; set; } = [];
+    /// <summary>Engines of dedicated replicas asleep on the node, as its agent last reported them; emptied when the node goes down.</summary>
+    [Id(18)] public List<SleepingEngine> Sleeping { get; set; } = [];
 }
 
 /// <summary>The terms an operator enrolled a node with.</summary>

@@ -20,7 +20,11 @@ namespace ControlPlane.NodeAgent.Cli;
 /// <param name="ModelCache">The local model cache and how prefetches run; null without <c>--model-cache</c>.</param>
 /// <param name="LivenessFile">A file the heartbeat loop rewrites after every heartbeat, whatever its outcome, so a
 /// liveness probe can tell a loop that still turns from a stuck one; null without <c>--liveness-file</c>.</param>
-internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null, string? LivenessFile = null)
+/// <param name="SleepBudgetBytes">
+/// Host memory that the weights of sleeping engines may take together (<c>--sleep-budget-gb</c>); 0: replicas no longer
+/// desired are stopped, never put to sleep.
+/// </param>
+internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null, string? LivenessFile = null, long SleepBudgetBytes = 0)
 {
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
@@ -32,6 +36,12 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     public const string ModelCacheVariable = "CONTROLPLANE_MODEL_CACHE";
     public const string PrefetchCommandVariable = "CONTROLPLANE_PREFETCH_COMMAND";
     public const string LivenessFileVariable = "CONTROLPLANE_LIVENESS_FILE";
+    public const string SleepBudgetVariable = "CONTROLPLANE_SLEEP_BUDGET_GB";
+    public const string SleepCommandVariable = "CONTROLPLANE_SLEEP_COMMAND";
+    public const string WakeCommandVariable = "CONTROLPLANE_WAKE_COMMAND";
+
+    /// <summary>The largest <c>--sleep-budget-gb</c>: more host memory than any machine has.</summary>
+    public const int MaxSleepBudgetGiB = 65536;
 
     public static readonly string Usage = $"""
         usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
@@ -39,6 +49,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
                  [--runtime simulated|command] [--load-seconds N]
                  [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
                  [--model-cache DIR [--prefetch-command CMD | --prefetch-seconds N]]
+                 [--sleep-budget-gb N [--sleep-command CMD --wake-command CMD | --simulated-wake-seconds N]]
 
           --server URL        control plane base address, http or https   (env {ServerVariable})
                               several (comma-separated, or --server again), e.g. every silo: a
@@ -93,6 +104,27 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
                               turns ready marks its model complete too
           (env {ModelCacheVariable}, {PrefetchCommandVariable})
 
+        Sleeping replicas: a dedicated replica (reserved or burst) that was ready when the server stopped listing it
+        can be put to sleep instead of stopped: its engine keeps running with its weights in host memory and gives
+        the GPUs' memory back (e.g. vLLM's sleep mode), so other work runs there; a new replica of the same
+        deployment on exactly its GPUs then wakes it (seconds) instead of loading the model (minutes).
+          --sleep-budget-gb N host memory, in GiB, that the weights of sleeping engines may take together (0 to
+                              {MaxSleepBudgetGiB}, default 0: never sleep). A replica's weights count as its model's size in
+                              --model-cache (needed); a model not complete there is stopped, not slept. To fit a
+                              new sleeper the least recently slept engines are stopped; one larger than the
+                              budget is stopped. Sleeping engines are stopped when the agent exits
+          --sleep-command CMD run with the replica's variables to put its engine to sleep; exits 0 once it
+                              sleeps (else, or after {CommandRuntimeOptions.DefaultSleepTimeoutSeconds} s, the replica is stopped), e.g.
+                              curl -fsS -X POST "http://localhost:$PORT/sleep?level=1"
+          --wake-command CMD  run with the sleeping engine's variables plus {CommandReplicaRuntime.WakeReplicaIdVariable} (the new
+                              replica's id) to wake it; exits 0 once it serves (else, or after {CommandRuntimeOptions.DefaultWakeTimeoutSeconds} s,
+                              the replica has failed). A woken engine's commands keep the variables it was started
+                              with. --runtime command needs both to sleep
+          --simulated-wake-seconds N
+                              --runtime simulated: a replica falls asleep at once and wakes after N s (0 to
+                              {MaxLoadSeconds}, default {SimulatedRuntimeOptions.DefaultWakeSeconds})
+          (env {SleepBudgetVariable}, {SleepCommandVariable}, {WakeCommandVariable})
+
         Command-line values win over environment variables.
         """;
 
@@ -102,7 +134,8 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     public bool Equals(AgentOptions? other) =>
         other is not null
         && Servers.SequenceEqual(other.Servers)
-        && (NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache) == (other.NodeId, other.Token, other.NvidiaSmiPath, other.RuntimeDirectory, other.Runtime, other.ModelCache);
+        && (NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache, LivenessFile, SleepBudgetBytes)
+            == (other.NodeId, other.Token, other.NvidiaSmiPath, other.RuntimeDirectory, other.Runtime, other.ModelCache, other.LivenessFile, other.SleepBudgetBytes);
 
     public override int GetHashCode() => HashCode.Combine(Servers.Count > 0 ? Servers[0] : null, NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache);
 
@@ -116,12 +149,16 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         ("--model-cache", ModelCacheVariable),
         ("--prefetch-command", PrefetchCommandVariable),
         ("--liveness-file", LivenessFileVariable),
+        ("--sleep-budget-gb", SleepBudgetVariable),
+        ("--sleep-command", SleepCommandVariable),
+        ("--wake-command", WakeCommandVariable),
     ];
 
     private static readonly HashSet<string> KnownOptions =
         [
             "--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
             "--model-cache", "--prefetch-command", "--prefetch-seconds", "--liveness-file",
+            "--sleep-budget-gb", "--sleep-command", "--wake-command", "--simulated-wake-seconds",
         ];
 
     /// <summary>Parses <paramref name="args"/>, falling back to the environment for server, node id and token.</summary>
@@ -205,13 +242,43 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         }
 
         error = ParseModelCache(values, runtime, out var modelCache);
+        long sleepBudget = 0;
+        error ??= ParseSleepBudget(values, runtime, modelCache, out sleepBudget);
         if (error is not null)
         {
             return false;
         }
 
-        options = new AgentOptions(servers, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache, livenessFile);
+        options = new AgentOptions(servers, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache, livenessFile, sleepBudget);
         return true;
+    }
+
+    private static string? ParseSleepBudget(Dictionary<string, string> values, RuntimeOptions runtime, ModelCacheOptions? modelCache, out long budgetBytes)
+    {
+        budgetBytes = 0;
+        if (values.GetValueOrDefault("--sleep-budget-gb") is not { } text)
+        {
+            return null;
+        }
+
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var gib) || gib is < 0 or > MaxSleepBudgetGiB)
+        {
+            return $"--sleep-budget-gb must be a number of GiB from 0 to {MaxSleepBudgetGiB}, got '{text}'";
+        }
+
+        budgetBytes = (long)decimal.Floor(gib * 1024 * 1024 * 1024);
+        if (budgetBytes == 0)
+        {
+            return null;
+        }
+
+        if (runtime is CommandRuntimeOptions { CanSleep: false })
+        {
+            return "--sleep-budget-gb needs --sleep-command and --wake-command with --runtime command: without them an engine cannot sleep";
+        }
+
+        // A sleeper's weights are counted against the budget by their size in the cache; without one nothing could sleep.
+        return modelCache is null ? "--sleep-budget-gb needs --model-cache: the size of a model's weights there is what a sleeping engine holds" : null;
     }
 
     private static string? ParseModelCache(Dictionary<string, string> values, RuntimeOptions runtime, out ModelCacheOptions? modelCache)
@@ -324,7 +391,11 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         var ready = values.GetValueOrDefault("--ready-command");
         var stop = values.GetValueOrDefault("--stop-command");
         var load = values.GetValueOrDefault("--load-seconds");
-        var empty = ValidatePath(start, "--start-command") ?? ValidatePath(ready, "--ready-command") ?? ValidatePath(stop, "--stop-command");
+        var sleepCommand = values.GetValueOrDefault("--sleep-command");
+        var wakeCommand = values.GetValueOrDefault("--wake-command");
+        var wakeSeconds = values.GetValueOrDefault("--simulated-wake-seconds");
+        var empty = ValidatePath(start, "--start-command") ?? ValidatePath(ready, "--ready-command") ?? ValidatePath(stop, "--stop-command")
+            ?? ValidatePath(sleepCommand, "--sleep-command") ?? ValidatePath(wakeCommand, "--wake-command");
         if (empty is not null)
         {
             return empty;
@@ -349,16 +420,22 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
                     return "--runtime command needs --start-command";
                 }
 
-                if (load is not null)
+                if (load is not null || wakeSeconds is not null)
                 {
-                    return "--load-seconds is only for --runtime simulated";
+                    return $"{(load is not null ? "--load-seconds" : "--simulated-wake-seconds")} is only for --runtime simulated";
                 }
 
-                runtime = new CommandRuntimeOptions(start, stop, ready);
+                if ((sleepCommand is null) != (wakeCommand is null))
+                {
+                    return sleepCommand is null ? "--wake-command needs --sleep-command" : "--sleep-command needs --wake-command";
+                }
+
+                runtime = new CommandRuntimeOptions(start, stop, ready) { SleepCommand = sleepCommand, WakeCommand = wakeCommand };
                 return null;
 
             case "simulated":
-                var commandOption = start is not null ? "--start-command" : ready is not null ? "--ready-command" : stop is not null ? "--stop-command" : null;
+                var commandOption = start is not null ? "--start-command" : ready is not null ? "--ready-command" : stop is not null ? "--stop-command"
+                    : sleepCommand is not null ? "--sleep-command" : wakeCommand is not null ? "--wake-command" : null;
                 if (commandOption is not null)
                 {
                     return explicitKind is null ? $"{commandOption} needs --start-command" : $"{commandOption} is only for --runtime command";
@@ -375,7 +452,18 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
                     loadTime = TimeSpan.FromSeconds(seconds);
                 }
 
-                runtime = new SimulatedRuntimeOptions(loadTime);
+                var wakeTime = SimulatedRuntimeOptions.DefaultWakeTime;
+                if (wakeSeconds is not null)
+                {
+                    if (!double.TryParse(wakeSeconds, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds is not (>= 0 and <= MaxLoadSeconds))
+                    {
+                        return $"--simulated-wake-seconds must be a number of seconds from 0 to {MaxLoadSeconds}, got '{wakeSeconds}'";
+                    }
+
+                    wakeTime = TimeSpan.FromSeconds(seconds);
+                }
+
+                runtime = new SimulatedRuntimeOptions(loadTime) { WakeTime = wakeTime };
                 return null;
 
             default:

@@ -61,7 +61,7 @@ internal sealed class HeartbeatLoop(
 
         var sequence = ++_sequence;
         var result = await client.SendAsync(
-            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report()),
+            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report(), replicas.Sleeping()),
             HeartbeatClient.RequestTimeout(_interval),
             cancellationToken);
 

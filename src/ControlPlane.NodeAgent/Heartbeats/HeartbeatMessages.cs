@@ -13,6 +13,7 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 /// <param name="Gpus">The node's GPUs, read fresh for this heartbeat.</param>
 /// <param name="Replicas">Replicas running on the node now: desired ones, starting ones and ones still stopping.</param>
 /// <param name="ModelCache">The node's model cache; null without <c>--model-cache</c>.</param>
+/// <param name="Sleeping">Engines of dedicated replicas asleep on the node; null when the agent never puts one to sleep.</param>
 internal sealed record HeartbeatRequest(
     long Sequence,
     Guid AgentSessionId,
@@ -20,7 +21,16 @@ internal sealed record HeartbeatRequest(
     string? InventoryError,
     IReadOnlyList<GpuReport> Gpus,
     IReadOnlyList<ReplicaReport> Replicas,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ModelCacheReport? ModelCache = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ModelCacheReport? ModelCache = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SleepingReport>? Sleeping = null);
+
+/// <summary>
+/// An engine asleep on the node: it keeps its process and its weights in host memory, gives its GPUs' memory back, and
+/// wakes for a new replica of <paramref name="DeploymentId"/> on exactly <paramref name="GpuIndices"/>.
+/// </summary>
+/// <param name="GpuIndices">The GPUs it slept on, ascending.</param>
+/// <param name="Bytes">Its weights' size (the model's size in the model cache): host memory it holds.</param>
+internal sealed record SleepingReport(string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, long Bytes);
 
 /// <summary>The node's model cache in a heartbeat.</summary>
 /// <param name="FreeBytes">Free room left on the cache's filesystem.</param>
@@ -52,7 +62,8 @@ internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyLi
 /// </summary>
 /// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) for the replica.</param>
 /// <param name="SharedRequestPriority"><c>low</c> on a dedicated replica that may serve shared requests of its model behind its own.</param>
-internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, string? SharedRequestPriority = null);
+/// <param name="Tier"><c>reserved</c>, <c>burst</c>, <c>serverless</c> or <c>batch</c>: a dedicated replica (reserved, burst) may sleep when no longer desired.</param>
+internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, string? SharedRequestPriority = null, string? Tier = null);
 
 /// <summary>The parts of an RFC 9457 problem details body that an operator needs to read.</summary>
 internal sealed record ProblemDetailsReply(string? Title, string? Detail);

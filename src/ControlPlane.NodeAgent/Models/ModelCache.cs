@@ -20,6 +20,7 @@ internal sealed class ModelCache(ModelCacheDirectory directory, IModelFetcher? f
     private readonly Dictionary<string, Failure> _failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
     private bool _noFetcherLogged;
+    private volatile IReadOnlyDictionary<string, long> _sizes = new Dictionary<string, long>(StringComparer.Ordinal);
 
     public ModelCacheDirectory Directory => directory;
 
@@ -39,8 +40,15 @@ internal sealed class ModelCache(ModelCacheDirectory directory, IModelFetcher? f
                 .ToArray();
         }
 
+        _sizes = models.ToDictionary(m => m.Model, m => m.Bytes, StringComparer.Ordinal);
         return new ModelCacheReport(free, models.Select(m => new CachedModel(m.Model, m.Bytes)).ToArray(), failures);
     }
+
+    /// <summary>
+    /// The size of <paramref name="model"/>'s weights as the last report found them complete in the cache; null when they
+    /// were not there (how much host memory a sleeping engine of it holds is then unknown).
+    /// </summary>
+    public long? WeightBytes(string model) => _sizes.TryGetValue(model, out var bytes) ? bytes : null;
 
     /// <summary>Starts fetching what <paramref name="models"/> names and the cache lacks; returns at once.</summary>
     /// <param name="models">The reply's list; <see langword="null"/> (a reply without one) changes nothing.</param>

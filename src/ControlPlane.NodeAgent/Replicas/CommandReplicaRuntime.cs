@@ -17,6 +17,11 @@ internal sealed class CommandReplicaRuntime(CommandRuntimeOptions options, Agent
     public const string CudaVisibleDevicesVariable = "CUDA_VISIBLE_DEVICES";
     public const string SharedPriorityVariable = "CONTROLPLANE_SHARED_PRIORITY";
 
+    /// <summary>The wake command's only addition to the engine's variables: the id of the replica the woken engine serves now.</summary>
+    public const string WakeReplicaIdVariable = "CONTROLPLANE_WAKE_REPLICA_ID";
+
+    public bool CanSleep => options.CanSleep;
+
     public IReplica Start(ReplicaSpec spec) => CommandReplica.Start(spec, options, log, time);
 
     /// <summary>
@@ -106,6 +111,112 @@ internal sealed class CommandReplica : IReplica
             // Off the caller's thread: the heartbeat loop calls this, and a stop command or a signal takes a fork.
             var stillRunning = !_exited;
             return _stopped ??= Task.Run(() => StopCoreAsync(stillRunning));
+        }
+    }
+
+    public Task<bool> SleepAsync()
+    {
+        lock (_gate)
+        {
+            if (_options.SleepCommand is not { } command || _stopped is not null || _exited)
+            {
+                return Task.FromResult(false);
+            }
+
+            // Off the caller's thread, as a stop is: the command takes a fork.
+            return Task.Run(() => RunToEndAsync(command, _environment, _options.SleepTimeout, "sleep", CancellationToken.None));
+        }
+    }
+
+    public IReplica Wake(ReplicaSpec spec) => new WokenReplica(this, spec);
+
+    /// <summary>
+    /// Runs one of the replica's commands (sleep, wake) to its end: null when it exited 0, else why not (its exit code,
+    /// its timeout, or a shell that could not start); <paramref name="stopping"/> kills it quietly.
+    /// </summary>
+    private async Task<string?> RunAsync(string command, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string name, CancellationToken stopping)
+    {
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
+        try
+        {
+            var exitCode = await ShellCommand.RunAsync(command, environment, discardOutput: false, either.Token);
+            return exitCode == 0 ? null : $"{name} command exited with code {exitCode}";
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            return $"{name} command did not finish within {timeout.TotalSeconds:0.###} s and was killed";
+        }
+        catch (Win32Exception e)
+        {
+            return $"cannot run the {name} command: {e.Message}";
+        }
+    }
+
+    private async Task<bool> RunToEndAsync(string command, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string name, CancellationToken stopping)
+    {
+        if (await RunAsync(command, environment, timeout, name, stopping) is { } problem)
+        {
+            _log.Warn($"replica {Spec.ReplicaId}: {problem}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The engine of a sleeping replica, woken for a new replica id: <c>starting</c> while the wake command runs, then
+    /// as the engine is (ready, or failed if its process ended); failed if the wake command fails. Its commands still see
+    /// the variables the engine was started with (<see cref="ReplicaIdVariable"/> the first replica's id: that is how a
+    /// command finds the engine); the wake command also sees <see cref="CommandReplicaRuntime.WakeReplicaIdVariable"/>.
+    /// </summary>
+    private sealed class WokenReplica : IReplica
+    {
+        private readonly CommandReplica _engine;
+        private readonly CancellationTokenSource _stopping = new();
+        private volatile ReplicaStatus? _wake;
+
+        public WokenReplica(CommandReplica engine, ReplicaSpec spec)
+        {
+            _engine = engine;
+            Spec = spec;
+            _ = Task.Run(WakeAsync);
+        }
+
+        public ReplicaSpec Spec { get; }
+
+        public ReplicaStatus Status => _wake is null ? ReplicaStatus.Starting
+            : _wake.State == ReplicaState.Failed ? _wake
+            : _engine.Status;
+
+        public Task StopAsync()
+        {
+            _stopping.Cancel();
+            return _engine.StopAsync();
+        }
+
+        public Task<bool> SleepAsync() => _wake is { State: ReplicaState.Ready } ? _engine.SleepAsync() : Task.FromResult(false);
+
+        public IReplica Wake(ReplicaSpec spec) => _engine.Wake(spec);
+
+        private async Task WakeAsync()
+        {
+            var environment = new Dictionary<string, string>(_engine._environment, StringComparer.Ordinal)
+            {
+                [CommandReplicaRuntime.WakeReplicaIdVariable] = Spec.ReplicaId,
+            };
+            try
+            {
+                var problem = await _engine.RunAsync(_engine._options.WakeCommand!, environment, _engine._options.WakeTimeout, "wake", _stopping.Token);
+                if (!_stopping.IsCancellationRequested)
+                {
+                    _wake = problem is null ? ReplicaStatus.Ready : ReplicaStatus.Failed(problem);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while waking: a stopped replica keeps the state it had; the stop deals with the engine.
+            }
         }
     }
 

@@ -11,6 +11,13 @@ internal interface IReplicaRuntime
     /// <see cref="ReplicaState.Failed"/>, so that the server hears about it in the next heartbeat.
     /// </summary>
     IReplica Start(ReplicaSpec spec);
+
+    /// <summary>
+    /// Whether its replicas' engines can be put to sleep (<see cref="IReplica.SleepAsync"/>) and woken again
+    /// (<see cref="IReplica.Wake"/>): a sleeping engine keeps its process and its weights in host memory and gives its
+    /// GPUs' memory back.
+    /// </summary>
+    bool CanSleep { get; }
 }
 
 /// <summary>One replica a runtime started. Its status changes on its own (loaded, crashed).</summary>
@@ -25,4 +32,18 @@ internal interface IReplica
     /// runs, and never faults. Every call returns the same task. After the call the status no longer changes.
     /// </summary>
     Task StopAsync();
+
+    /// <summary>
+    /// Puts a ready replica's engine to sleep (only when the runtime <see cref="IReplicaRuntime.CanSleep"/>): true once it
+    /// sleeps, false when it could not (the caller then stops it). Never faults. Its status no longer changes but to
+    /// <see cref="ReplicaState.Failed"/> (the engine died in its sleep).
+    /// </summary>
+    Task<bool> SleepAsync();
+
+    /// <summary>
+    /// Wakes the sleeping engine to serve <paramref name="spec"/> (the same deployment, model and GPUs under a new replica
+    /// id) and returns at once: the returned replica is <see cref="ReplicaState.Starting"/> until the engine is awake,
+    /// then ready (failed if the wake failed), and stopping it stops the engine. This object is not used again.
+    /// </summary>
+    IReplica Wake(ReplicaSpec spec);
 }

@@ -12,7 +12,11 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// The priority at which the replica may also serve shared requests of its model (<c>low</c> on dedicated replicas);
 /// null when it serves only its own deployment.
 /// </param>
-internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority = null)
+/// <param name="Tier">
+/// The replica's tier as the server placed it (<c>reserved</c>, <c>burst</c>, <c>serverless</c>, <c>batch</c>); null from a
+/// server that does not say. Only a dedicated replica (reserved or burst) may be put to sleep when it is no longer desired.
+/// </param>
+internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority = null, string? Tier = null)
 {
     /// <summary>The server refuses a heartbeat that reports a longer replica id, so the agent never runs one.</summary>
     public const int MaxIdLength = 128;
@@ -20,6 +24,9 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
     // The server's limit of GPUs per node.
     private const int MaxGpuIndex = 63;
     private const int MaxTextLength = 1024;
+
+    /// <summary>A dedicated deployment's replica: its engine may sleep instead of stopping.</summary>
+    public bool IsDedicated => Tier is "reserved" or "burst";
 
     /// <summary>The GPU indices as <c>CUDA_VISIBLE_DEVICES</c> wants them, e.g. <c>0,1</c>.</summary>
     public string GpuList => string.Join(',', GpuIndices);
@@ -43,14 +50,14 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         }
 
         problem = CheckText(desired.DeploymentId, "deploymentId") ?? CheckText(desired.Model, "model") ?? CheckGpus(desired.GpuIndices)
-            ?? CheckPriority(desired.SharedRequestPriority);
+            ?? CheckWord(desired.SharedRequestPriority, "sharedRequestPriority") ?? CheckWord(desired.Tier, "tier");
         if (problem is not null)
         {
             problem = $"replica '{id}': {problem}";
             return false;
         }
 
-        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!], desired.SharedRequestPriority);
+        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!], desired.SharedRequestPriority, desired.Tier);
         return true;
     }
 
@@ -63,7 +70,8 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         && string.Equals(DeploymentId, other.DeploymentId, StringComparison.Ordinal)
         && string.Equals(Model, other.Model, StringComparison.Ordinal)
         && GpuIndices.SequenceEqual(other.GpuIndices)
-        && string.Equals(SharedRequestPriority, other.SharedRequestPriority, StringComparison.Ordinal);
+        && string.Equals(SharedRequestPriority, other.SharedRequestPriority, StringComparison.Ordinal)
+        && string.Equals(Tier, other.Tier, StringComparison.Ordinal);
 
     public override int GetHashCode() => HashCode.Combine(ReplicaId, DeploymentId, Model, GpuList);
 
@@ -73,11 +81,11 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
             ? $"{name} must be 1 to {MaxTextLength} characters without control characters, got {Quote(value)}"
             : null;
 
-    // It reaches the engine's command line through the environment: a short lower-case word, nothing else.
-    private static string? CheckPriority(string? priority) =>
-        priority is null || (priority.Length is > 0 and <= 16 && priority.All(char.IsAsciiLetterLower))
+    // A priority reaches the engine's command line through the environment: a short lower-case word, nothing else.
+    private static string? CheckWord(string? word, string name) =>
+        word is null || (word.Length is > 0 and <= 16 && word.All(char.IsAsciiLetterLower))
             ? null
-            : $"sharedRequestPriority must be 1 to 16 lower-case letters, got {Quote(priority)}";
+            : $"{name} must be 1 to 16 lower-case letters, got {Quote(word)}";
 
     private static string? CheckGpus(IReadOnlyList<int>? gpus)
     {

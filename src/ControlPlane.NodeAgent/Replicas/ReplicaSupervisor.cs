@@ -11,9 +11,16 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// <remarks>
 /// A replica is never restarted here: a failed one is reported failed until the server replaces it. A replica id
 /// names one placement, so an entry whose id runs already is kept as it runs even if its fields changed. A new
-/// replica waits (unreported, as it does not run) while a replica being stopped still holds one of its GPUs.
+/// replica waits (unreported, as it does not run) while a replica being stopped, or falling asleep, still holds one of
+/// its GPUs.
+/// <para>
+/// With a <see cref="SleepPolicy"/>, a dedicated replica that was ready when it left the list is put to sleep instead
+/// of being stopped, if its runtime can and its weights' size is known and fits the budget (the least recently slept
+/// engines are stopped to make room). A new replica of the same deployment and model on exactly its GPUs wakes it
+/// (<see cref="IReplica.Wake"/>) instead of starting an engine; anything else on its GPUs starts beside it.
+/// </para>
 /// </remarks>
-internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, TimeProvider time)
+internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, TimeProvider time, SleepPolicy? sleep = null)
 {
     /// <summary>How long the agent waits for its replicas at exit.</summary>
     /// <value>20 s: within the 30 s that systemd (TimeoutStopSec) and Kubernetes (terminationGracePeriodSeconds) give the agent.</value>
@@ -22,7 +29,29 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Tracked> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tracked> _stopping = new(StringComparer.Ordinal);
+    // Engines asleep or falling asleep, least recently slept first.
+    private readonly List<Sleeper> _sleeping = [];
     private HashSet<string> _problems = new(StringComparer.Ordinal);
+
+    /// <summary>Whether replicas may sleep here: a budget above 0 and a runtime that can.</summary>
+    public bool Sleeps => sleep is { BudgetBytes: > 0 } && runtime.CanSleep;
+
+    /// <summary>The engines asleep now (not those still falling asleep), for the heartbeat; null when replicas never sleep here.</summary>
+    public IReadOnlyList<SleepingReport>? Sleeping()
+    {
+        if (!Sleeps)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            return _sleeping
+                .Where(s => s.IsAsleep && s.Replica.Status.State != ReplicaState.Failed)
+                .Select(s => new SleepingReport(s.Replica.Spec.DeploymentId, s.Replica.Spec.Model, s.Replica.Spec.GpuIndices.Order().ToArray(), s.Bytes))
+                .ToArray();
+        }
+    }
 
     /// <summary>The replicas that run now, by id: those desired and those still stopping.</summary>
     public IReadOnlyList<ReplicaReport> Report()
@@ -72,22 +101,42 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         }
 
         var wanted = ReadDesired(desired);
-        var leaving = new List<Tracked>();
+        var leaving = new List<(Tracked Tracked, string Why)>();
+        var falling = new List<Sleeper>();
         lock (_gate)
         {
-            leaving.AddRange(_running.Values.Where(t => !wanted.ContainsKey(t.Replica.Spec.ReplicaId)));
-            foreach (var tracked in leaving)
+            // An engine that died in its sleep is cleaned up like any other.
+            foreach (var dead in _sleeping.Where(s => s.Replica.Status.State == ReplicaState.Failed).ToArray())
+            {
+                leaving.Add((Evict(dead), "its engine died while asleep"));
+            }
+
+            foreach (var tracked in _running.Values.Where(t => !wanted.ContainsKey(t.Replica.Spec.ReplicaId)).ToArray())
             {
                 _running.Remove(tracked.Replica.Spec.ReplicaId);
-                _stopping[tracked.Replica.Spec.ReplicaId] = tracked;
+                if (SleepsInstead(tracked, leaving) is { } sleeper)
+                {
+                    falling.Add(sleeper);
+                }
+                else
+                {
+                    _stopping[tracked.Replica.Spec.ReplicaId] = tracked;
+                    leaving.Add((tracked, "no longer desired"));
+                }
             }
         }
 
         // Stops first: a replica that stops at once (simulated) frees its GPUs for a new one in this same pass.
-        foreach (var tracked in leaving)
+        foreach (var (tracked, why) in leaving)
         {
-            log.Info($"stopping replica {tracked.Replica.Spec.ReplicaId}: no longer desired");
+            log.Info($"stopping replica {tracked.Replica.Spec.ReplicaId}: {why}");
             tracked.Stopped = StopInBackgroundAsync(tracked);
+        }
+
+        foreach (var sleeper in falling)
+        {
+            log.Info($"putting replica {sleeper.Replica.Spec.ReplicaId} to sleep: no longer desired ({sleeper.Replica.Spec.Describe()}, {sleeper.Bytes} bytes of weights)");
+            sleeper.Asleep = SleepInBackgroundAsync(sleeper);
         }
 
         lock (_gate)
@@ -107,11 +156,37 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
                     // Started again by a later heartbeat, once its processes are gone.
                     log.Info($"replica {spec.ReplicaId} is desired again but still stopping; it starts once stopped");
                 }
+                else if (_sleeping.FirstOrDefault(s => s.Wakes(spec)) is { } sleeper)
+                {
+                    if (!sleeper.IsAsleep)
+                    {
+                        // Woken once its sleep is done: a later heartbeat does it.
+                        log.Info($"replica {spec.ReplicaId} waits for replica {sleeper.Replica.Spec.ReplicaId} to fall asleep, then wakes it");
+                        continue;
+                    }
+
+                    if (_stopping.Values.FirstOrDefault(t => t.Replica.Spec.GpuIndices.Intersect(spec.GpuIndices).Any()) is { } lodger)
+                    {
+                        // The shared work preempted to make room: the engine takes its GPU memory back only once that is freed.
+                        log.Info($"replica {spec.ReplicaId} waits for replica {lodger.Replica.Spec.ReplicaId} to stop and free GPUs {lodger.Replica.Spec.GpuList}, then wakes replica {sleeper.Replica.Spec.ReplicaId}'s engine");
+                        continue;
+                    }
+
+                    _sleeping.Remove(sleeper);
+                    log.Info($"waking the engine of replica {sleeper.Replica.Spec.ReplicaId} as replica {spec.ReplicaId}: {spec.Describe()}");
+                    _running[spec.ReplicaId] = new Tracked(sleeper.Replica.Wake(spec));
+                }
                 else if (_stopping.Values.FirstOrDefault(t => t.Replica.Spec.GpuIndices.Intersect(spec.GpuIndices).Any()) is { } holder)
                 {
                     // An engine sizes itself to the GPU memory it finds free: started next to one that is still
                     // shutting down, it would fail. A later heartbeat starts it, once the GPUs are let go.
                     log.Info($"replica {spec.ReplicaId} waits for replica {holder.Replica.Spec.ReplicaId} to stop and free GPUs {holder.Replica.Spec.GpuList}");
+                }
+                else if (_sleeping.FirstOrDefault(s => !s.IsAsleep && s.Replica.Spec.GpuIndices.Intersect(spec.GpuIndices).Any()) is { } fallingAsleep)
+                {
+                    // The same for one falling asleep: its GPU memory is free only once it sleeps. A sleeping engine
+                    // keeps almost none, so a new replica starts beside it.
+                    log.Info($"replica {spec.ReplicaId} waits for replica {fallingAsleep.Replica.Spec.ReplicaId} to fall asleep and free GPUs {fallingAsleep.Replica.Spec.GpuList}");
                 }
                 else
                 {
@@ -122,7 +197,7 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         }
     }
 
-    /// <summary>Stops every replica, for the agent's exit; waits for them up to <paramref name="timeout"/>.</summary>
+    /// <summary>Stops every replica and sleeping engine, for the agent's exit; waits for them up to <paramref name="timeout"/>.</summary>
     public async Task StopAllAsync(TimeSpan timeout)
     {
         List<Tracked> leaving;
@@ -135,6 +210,11 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
             }
 
             _running.Clear();
+            foreach (var sleeper in _sleeping.ToArray())
+            {
+                leaving.Add(Evict(sleeper));
+            }
+
             if (_stopping.Count == 0)
             {
                 return;
@@ -218,6 +298,103 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         }
 
         log.Info($"replica {id} stopped");
+    }
+
+    /// <summary>
+    /// Under the lock: a sleeper for <paramref name="tracked"/>, which leaves the list, if it may sleep (a ready dedicated
+    /// replica, a runtime that can sleep, weights of a known size within the budget); the least recently slept engines
+    /// that stand in its way are evicted into <paramref name="evicted"/>. Null: stop it.
+    /// </summary>
+    private Sleeper? SleepsInstead(Tracked tracked, List<(Tracked, string)> evicted)
+    {
+        var spec = tracked.Replica.Spec;
+        if (!Sleeps || !spec.IsDedicated || tracked.Replica.Status.State != ReplicaState.Ready
+            || sleep!.WeightBytes(spec.Model) is not { } bytes || bytes > sleep.BudgetBytes)
+        {
+            return null;
+        }
+
+        while (_sleeping.Count > 0 && (_sleeping.Sum(s => s.Bytes) + bytes > sleep.BudgetBytes || _sleeping.Count >= SleepPolicy.MaxSleeping))
+        {
+            var oldest = _sleeping[0];
+            evicted.Add((Evict(oldest), $"making room for replica {spec.ReplicaId} to sleep (the least recently slept engine goes first)"));
+        }
+
+        var sleeper = new Sleeper(tracked, bytes);
+        _sleeping.Add(sleeper);
+        return sleeper;
+    }
+
+    /// <summary>Under the lock: takes a sleeper out of the sleeping list into the stopping one.</summary>
+    private Tracked Evict(Sleeper sleeper)
+    {
+        _sleeping.Remove(sleeper);
+        _stopping[sleeper.Replica.Spec.ReplicaId] = sleeper.Tracked;
+        return sleeper.Tracked;
+    }
+
+    private async Task SleepInBackgroundAsync(Sleeper sleeper)
+    {
+        bool asleep;
+        try
+        {
+            asleep = await sleeper.Replica.SleepAsync();
+        }
+        catch (Exception e)
+        {
+            // A runtime must not throw here; should one, the engine is stopped rather than kept half asleep.
+            log.Error($"replica {sleeper.Replica.Spec.ReplicaId}: sleeping failed: {e.Message}");
+            asleep = false;
+        }
+
+        Tracked? failed = null;
+        lock (_gate)
+        {
+            // Evicted meanwhile (the budget, or the agent's exit): the stop deals with it.
+            if (!_sleeping.Contains(sleeper))
+            {
+                return;
+            }
+
+            if (asleep)
+            {
+                sleeper.IsAsleep = true;
+            }
+            else
+            {
+                failed = Evict(sleeper);
+            }
+        }
+
+        if (failed is null)
+        {
+            log.Info($"replica {sleeper.Replica.Spec.ReplicaId} asleep on GPUs {sleeper.Replica.Spec.GpuList}");
+            return;
+        }
+
+        log.Warn($"stopping replica {failed.Replica.Spec.ReplicaId}: it could not be put to sleep");
+        failed.Stopped = StopInBackgroundAsync(failed);
+    }
+
+    /// <summary>An engine asleep (or falling asleep) and the host memory its weights take.</summary>
+    private sealed class Sleeper(Tracked tracked, long bytes)
+    {
+        public Tracked Tracked { get; } = tracked;
+
+        public IReplica Replica => Tracked.Replica;
+
+        public long Bytes { get; } = bytes;
+
+        /// <summary>Its sleep is done: it may be woken, and it holds (almost) no GPU memory.</summary>
+        public bool IsAsleep { get; set; }
+
+        public Task Asleep { get; set; } = Task.CompletedTask;
+
+        /// <summary>A new replica of the same deployment and model on exactly these GPUs is served by waking it.</summary>
+        public bool Wakes(ReplicaSpec spec) =>
+            string.Equals(spec.DeploymentId, Replica.Spec.DeploymentId, StringComparison.Ordinal)
+            && string.Equals(spec.Model, Replica.Spec.Model, StringComparison.Ordinal)
+            && spec.GpuIndices.Order().SequenceEqual(Replica.Spec.GpuIndices.Order());
     }
 
     /// <summary>A replica, what the last report said of it, and its stop once asked.</summary>

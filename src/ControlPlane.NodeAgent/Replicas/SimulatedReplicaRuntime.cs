@@ -5,22 +5,29 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// <paramref name="time"/>) and stops at once. For the simulator's fleets, and to try the agent and the control
 /// plane end to end on a machine without an inference engine. A replica that turns ready calls
 /// <paramref name="onLoaded"/> with its model: the weights it loaded are on the node now (the model cache's warm list).
+/// A replica falls asleep at once and wakes <paramref name="wakeTime"/> after it is asked to (none: <see cref="SimulatedRuntimeOptions.DefaultWakeTime"/>).
 /// </summary>
-internal sealed class SimulatedReplicaRuntime(TimeSpan loadTime, TimeProvider time, Action<string>? onLoaded = null) : IReplicaRuntime
+internal sealed class SimulatedReplicaRuntime(TimeSpan loadTime, TimeProvider time, Action<string>? onLoaded = null, TimeSpan? wakeTime = null) : IReplicaRuntime
 {
-    public IReplica Start(ReplicaSpec spec) => new SimulatedReplica(spec, loadTime, time, onLoaded);
+    public bool CanSleep => true;
+
+    public IReplica Start(ReplicaSpec spec) => new SimulatedReplica(spec, loadTime, wakeTime ?? SimulatedRuntimeOptions.DefaultWakeTime, time, onLoaded);
 
     private sealed class SimulatedReplica : IReplica
     {
         private readonly ITimer? _loaded;
         private readonly Action<string>? _onLoaded;
+        private readonly TimeSpan _wakeTime;
+        private readonly TimeProvider _time;
         private volatile ReplicaStatus _status = ReplicaStatus.Starting;
         private volatile bool _stopped;
 
-        public SimulatedReplica(ReplicaSpec spec, TimeSpan loadTime, TimeProvider time, Action<string>? onLoaded)
+        public SimulatedReplica(ReplicaSpec spec, TimeSpan loadTime, TimeSpan wakeTime, TimeProvider time, Action<string>? onLoaded)
         {
             Spec = spec;
             _onLoaded = onLoaded;
+            _wakeTime = wakeTime;
+            _time = time;
             if (loadTime <= TimeSpan.Zero)
             {
                 _status = ReplicaStatus.Ready;
@@ -41,6 +48,11 @@ internal sealed class SimulatedReplicaRuntime(TimeSpan loadTime, TimeProvider ti
             _loaded?.Dispose();
             return Task.CompletedTask;
         }
+
+        public Task<bool> SleepAsync() => Task.FromResult(!_stopped);
+
+        // A wake is a load that takes the wake time; the weights were warm already.
+        public IReplica Wake(ReplicaSpec spec) => new SimulatedReplica(spec, _wakeTime, _wakeTime, _time, onLoaded: null);
 
         private void OnLoaded()
         {

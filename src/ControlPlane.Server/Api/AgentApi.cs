@@ -57,7 +57,8 @@ public static class AgentApi
             FleetValidation.CleanError(request.InventoryError),
             user.TokenId() ?? "",
             FleetValidation.ToReplicaReports(request.Replicas),
-            FleetValidation.ToModelCache(request.ModelCache)));
+            FleetValidation.ToModelCache(request.ModelCache),
+            FleetValidation.ToSleeping(request.Sleeping)));
         metrics.HeartbeatReceived(outcome.Result);
 
         return outcome.Result switch
@@ -85,7 +86,8 @@ public static class AgentApi
         return problem;
     }
 
-    // A dedicated replica's spare capacity serves shared requests for its model, behind its own deployment's.
+    // A dedicated replica's spare capacity serves shared requests for its model, behind its own deployment's; its
+    // engine may sleep when it leaves the list.
     private static DesiredReplica ToDesired(PlacedReplica r) =>
-        new(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices, r.Tier is ReplicaTier.Reserved or ReplicaTier.Burst ? "low" : null);
+        new(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices, r.Tier is ReplicaTier.Reserved or ReplicaTier.Burst ? "low" : null, r.Tier.ToString().ToLowerInvariant());
 }

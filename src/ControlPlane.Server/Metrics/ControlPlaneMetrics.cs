@@ -62,6 +62,16 @@ public sealed class ControlPlaneMetrics
             unit: "{replica}",
             description: "Replicas placed, by cache: warm (the node held the model's weights) or cold (resets when the scheduler moves silo).");
         meter.CreateObservableCounter(
+            "controlplane.wakes",
+            () => _scheduler?.Wakes ?? 0,
+            unit: "{replica}",
+            description: "Replicas placed on the GPUs of an engine of their deployment asleep there, which the agent wakes instead of loading the model (resets when the scheduler moves silo).");
+        meter.CreateObservableGauge(
+            "controlplane.engines.sleeping",
+            ObserveSleeping,
+            unit: "{engine}",
+            description: "Engines of dedicated replicas asleep on nodes (weights in host memory, GPU memory given back), by region, as the nodes report them.");
+        meter.CreateObservableCounter(
             "controlplane.prefetches",
             ObservePrefetches,
             unit: "{prefetch}",
@@ -126,6 +136,9 @@ public sealed class ControlPlaneMetrics
         yield return new Measurement<long>(s?.WarmLoads ?? 0, Tag("cache", "warm"));
         yield return new Measurement<long>(s?.ColdLoads ?? 0, Tag("cache", "cold"));
     }
+
+    private IEnumerable<Measurement<long>> ObserveSleeping() =>
+        (_scheduler?.Sleeping ?? []).Select(s => new Measurement<long>(s.Engines, Tag("region", s.Region)));
 
     private IEnumerable<Measurement<long>> ObservePrefetches()
     {

@@ -13,7 +13,8 @@ namespace ControlPlane.Simulator.Live;
 /// and restarted (a new loop with a new agent session and no replicas, as a restarted agent process would).
 /// With a model cache root, each node reports a model cache of its own (<c>--model-cache</c>, a directory per node
 /// that outlives a crash, as a disk would), a loaded replica's weights stay warm there, and the scheduler's prefetch
-/// lists are carried out by the simulated fetcher (<c>--runtime simulated</c>).
+/// lists are carried out by the simulated fetcher (<c>--runtime simulated</c>), and a dedicated replica the server no longer
+/// wants sleeps on its node (a 512 GiB budget) until a rise wakes it there.
 /// </summary>
 internal sealed class LiveFleet : IAsyncDisposable
 {
@@ -23,6 +24,12 @@ internal sealed class LiveFleet : IAsyncDisposable
     private readonly TimeSpan _replicaLoadTime;
     private readonly SimulatedNode[] _nodes;
     private readonly string? _modelCacheRoot;
+
+    /// <summary>
+    /// Each simulated node's sleep budget, as <c>--sleep-budget-gb 512</c> would set it: host memory of a large GPU machine. The
+    /// simulated caches hold markers, not weights (0 bytes), so it never binds here.
+    /// </summary>
+    private const long SleepBudgetBytes = 512L << 30;
 
     /// <param name="replicaLoadTime">How long a simulated replica takes to turn ready; <see cref="SimulatedRuntimeOptions.DefaultLoadTime"/> when not given.</param>
     /// <param name="modelCacheRoot">Where each node's model cache directory goes (one per node id); null: no caches.</param>
@@ -65,7 +72,9 @@ internal sealed class LiveFleet : IAsyncDisposable
         // The agents' errors are worth seeing (a rejected token, nvidia-smi failing); their routine lines are not.
         var log = new AgentLog(new AgentErrorWriter(_output, $"[agent {node.Spec.NodeId}] "), TimeProvider.System);
         var models = ModelCacheFor(node.Spec.NodeId, log);
-        var replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(_replicaLoadTime, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System);
+        // With a model cache, a dedicated replica no longer desired sleeps (--sleep-budget-gb) and a rise wakes it.
+        var sleep = models is null ? null : new SleepPolicy(SleepBudgetBytes, models.WeightBytes);
+        var replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(_replicaLoadTime, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System, sleep);
         var loop = new HeartbeatLoop(client, node.Reader, replicas, log, TimeProvider.System, new Backoff(), Guid.NewGuid(), AgentVersion.Current, models);
         var stopping = new CancellationTokenSource();
         node.Loop = (Task.Run(() => loop.RunAsync(stopping.Token)), stopping, models);

@@ -7,7 +7,8 @@ namespace ControlPlane.Simulator.Live;
 /// <summary>
 /// The demo's line about liquid capacity at the request grain: the shared tokens dedicated replicas carry (the
 /// routing answer's <c>dedicated-slack</c> routes of the shared deployments), the demand spilled to partners (its
-/// <c>partner</c> routes), and model loads on nodes that held the weights (warm) or not (cold), from <c>/metrics</c>.
+/// <c>partner</c> routes), and model loads on nodes that held the weights (warm) or not (cold), from <c>/metrics</c>; when
+/// there are any, the engines of dedicated replicas asleep on nodes and the replicas that woke one instead of loading.
 /// </summary>
 internal static partial class SharingSummary
 {
@@ -53,7 +54,11 @@ internal static partial class SharingSummary
         var loads = metrics is null
             ? "model loads unknown"
             : string.Create(CultureInfo.InvariantCulture, $"model loads {Counter(metrics, "warm")} warm, {Counter(metrics, "cold")} cold");
-        return $"           shared: {shared} | {spill} | {loads}{Environment.NewLine}";
+        var (asleep, wakes) = metrics is null ? (0L, 0L) : (Sum(metrics, SleepingGauge()), Sum(metrics, WakesCounter()));
+        var sleeping = asleep == 0 && wakes == 0
+            ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" | {asleep} engine{(asleep == 1 ? "" : "s")} asleep, {wakes} wake{(wakes == 1 ? "" : "s")}");
+        return $"           shared: {shared} | {spill} | {loads}{sleeping}{Environment.NewLine}";
     }
 
     private static IEnumerable<JsonElement> Routes(JsonElement endpoints) =>
@@ -75,6 +80,16 @@ internal static partial class SharingSummary
         return 0;
     }
 
+    /// <summary>Every series of a metric added up (the sleeping gauge has one per region).</summary>
+    private static long Sum(string metrics, Regex metric) =>
+        metric.Matches(metrics).Sum(m => (long)double.Parse(m.Groups["value"].Value, NumberStyles.Float, CultureInfo.InvariantCulture));
+
     [GeneratedRegex(@"^controlplane_model_loads_total\{(?<labels>[^}]*)\} (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
     private static partial Regex LoadsCounter();
+
+    [GeneratedRegex(@"^controlplane_engines_sleeping(\{[^}]*\})? (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
+    private static partial Regex SleepingGauge();
+
+    [GeneratedRegex(@"^controlplane_wakes_total(\{[^}]*\})? (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
+    private static partial Regex WakesCounter();
 }

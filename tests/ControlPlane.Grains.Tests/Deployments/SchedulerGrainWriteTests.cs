@@ -68,6 +68,23 @@ public sealed class SchedulerGrainWriteTests(FaultyStoreClusterFixture fixture) 
     }
 
     [Fact]
+    public async Task SetDesiredAsync_AwakeChangesAlone_IsWrittenAndSurvivesReactivation()
+    {
+        var spec = TestFleet.Spec(TestFleet.NewId("awake"), TestFleet.NewId("r"), DeploymentClass.Dedicated);
+        Assert.Equal(AdmissionResult.Admitted, await Scheduler.AdmitAsync(new ScheduledDeployment(spec, 1, 1)));
+        await Scheduler.SetDesiredAsync(spec.DeploymentId, 4, 4, 300m, awake: 3);
+        fixture.Faults.FailWrites(Scheduler);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => Scheduler.SetDesiredAsync(spec.DeploymentId, 4, 4, 300m, awake: 2));
+        Assert.Equal(3, Assert.Single(await Scheduler.ListAsync(), d => d.Spec.DeploymentId == spec.DeploymentId).AwakeReplicas);
+        await Scheduler.SetDesiredAsync(spec.DeploymentId, 4, 4, 300m, awake: 2);
+
+        await fixture.Cluster.DeactivateAsync(Scheduler);
+        var stored = Assert.Single(await Scheduler.ListAsync(), d => d.Spec.DeploymentId == spec.DeploymentId);
+        Assert.Equal((4, 2), (stored.DesiredReplicas, stored.AwakeReplicas));
+    }
+
+    [Fact]
     public async Task RemoveAsync_RetryAfterAFailedWrite_IsWrittenAndTheDeploymentStaysGone()
     {
         var spec = TestFleet.Spec(TestFleet.NewId("remove"), TestFleet.NewId("r"));

@@ -327,6 +327,87 @@ public sealed class AgentOptionsTests
     }
 
     [Fact]
+    public void TryParse_SleepBudgetWithSleepAndWakeCommands_ReturnsThem()
+    {
+        string[] args = [.. Required, "--start-command", "vllm serve", "--model-cache", "/c", "--sleep-budget-gb", "1.5", "--sleep-command", "sleep.sh", "--wake-command", "wake.sh"];
+
+        Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(1_610_612_736, options.SleepBudgetBytes);
+        var runtime = Assert.IsType<CommandRuntimeOptions>(options.Runtime);
+        Assert.Equal(("sleep.sh", "wake.sh", true), (runtime.SleepCommand, runtime.WakeCommand, runtime.CanSleep));
+    }
+
+    [Fact]
+    public void TryParse_SleepFromTheEnvironment_IsTaken()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            [AgentOptions.SleepBudgetVariable] = "64\n",
+            [AgentOptions.SleepCommandVariable] = "s",
+            [AgentOptions.WakeCommandVariable] = "w",
+            [AgentOptions.ModelCacheVariable] = "/c",
+        };
+
+        Assert.True(AgentOptions.TryParse([.. Required, "--start-command", "x"], v => environment.GetValueOrDefault(v), out var options, out var error), error);
+
+        Assert.Equal(64L << 30, options.SleepBudgetBytes);
+        Assert.True(Assert.IsType<CommandRuntimeOptions>(options.Runtime).CanSleep);
+    }
+
+    [Fact]
+    public void TryParse_NoSleepBudget_NeverSleeps()
+    {
+        Assert.True(AgentOptions.TryParse([.. Required, "--start-command", "x", "--sleep-command", "s", "--wake-command", "w"], NoEnvironment, out var options, out _));
+        Assert.True(AgentOptions.TryParse([.. Required, "--runtime", "simulated", "--sleep-budget-gb", "0"], NoEnvironment, out var zero, out _));
+
+        Assert.Equal(0, options.SleepBudgetBytes);
+        Assert.Equal(0, zero.SleepBudgetBytes);
+    }
+
+    [Fact]
+    public void TryParse_SimulatedWakeSeconds_DefaultAndGiven()
+    {
+        Assert.True(AgentOptions.TryParse([.. Required, "--runtime", "simulated", "--model-cache", "/c", "--sleep-budget-gb", "8"], NoEnvironment, out var byDefault, out _));
+        Assert.True(AgentOptions.TryParse([.. Required, "--runtime", "simulated", "--simulated-wake-seconds", "0.5"], NoEnvironment, out var given, out _));
+
+        Assert.Equal(SimulatedRuntimeOptions.DefaultWakeTime, Assert.IsType<SimulatedRuntimeOptions>(byDefault.Runtime).WakeTime);
+        Assert.Equal(8L << 30, byDefault.SleepBudgetBytes);
+        Assert.Equal(TimeSpan.FromSeconds(0.5), Assert.IsType<SimulatedRuntimeOptions>(given.Runtime).WakeTime);
+        Assert.True(SimulatedRuntimeOptions.DefaultWakeTime < SimulatedRuntimeOptions.DefaultLoadTime);
+    }
+
+    [Theory]
+    [InlineData("--sleep-budget-gb needs --sleep-command and --wake-command", "--start-command", "x", "--model-cache", "/c", "--sleep-budget-gb", "1")]
+    [InlineData("--sleep-budget-gb needs --model-cache", "--start-command", "x", "--sleep-command", "s", "--wake-command", "w", "--sleep-budget-gb", "1")]
+    [InlineData("--sleep-budget-gb needs --model-cache", "--runtime", "simulated", "--sleep-budget-gb", "1")]
+    [InlineData("--sleep-budget-gb must be a number of GiB", "--runtime", "simulated", "--sleep-budget-gb", "-1")]
+    [InlineData("--sleep-budget-gb must be a number of GiB", "--runtime", "simulated", "--sleep-budget-gb", "1e3")]
+    [InlineData("--sleep-budget-gb must be a number of GiB", "--runtime", "simulated", "--sleep-budget-gb", "65537")]
+    [InlineData("--sleep-command needs --wake-command", "--start-command", "x", "--sleep-command", "s")]
+    [InlineData("--wake-command needs --sleep-command", "--start-command", "x", "--wake-command", "w")]
+    [InlineData("--sleep-command is only for --runtime command", "--runtime", "simulated", "--sleep-command", "s")]
+    [InlineData("--simulated-wake-seconds is only for --runtime simulated", "--start-command", "x", "--simulated-wake-seconds", "1")]
+    [InlineData("--simulated-wake-seconds must be a number", "--runtime", "simulated", "--simulated-wake-seconds", "x")]
+    [InlineData("--wake-command must not be empty", "--start-command", "x", "--sleep-command", "s", "--wake-command", " ")]
+    public void TryParse_BadSleepOptions_SayWhatIsWrong(string expected, params string[] extra)
+    {
+        Assert.False(AgentOptions.TryParse([.. Required, .. extra], NoEnvironment, out _, out var error));
+
+        Assert.StartsWith(expected, error);
+    }
+
+    [Fact]
+    public void Usage_NamesTheSleepOptions()
+    {
+        Assert.Contains("--sleep-budget-gb N", AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains("--sleep-command CMD", AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains("--wake-command CMD", AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains("--simulated-wake-seconds N", AgentOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains(CommandReplicaRuntime.WakeReplicaIdVariable, AgentOptions.Usage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Usage_NamesTheModelCacheOptionsAndTheMarker()
     {
         Assert.Contains("--model-cache DIR", AgentOptions.Usage, StringComparison.Ordinal);

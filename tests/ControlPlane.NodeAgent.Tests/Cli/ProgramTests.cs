@@ -91,6 +91,62 @@ public sealed class ProgramTests
         Assert.DoesNotContain(environment, l => l.StartsWith("CONTROLPLANE_NODE_TOKEN=", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Main_SleepBudget_ReplicaLeavingTheListSleepsIsReportedAndIsStoppedAtExit()
+    {
+        using var scratch = new ScratchDirectory();
+        var cache = Path.Combine(scratch.Path, "cache");
+        Directory.CreateDirectory(Path.Combine(cache, "model-a"));
+        await File.WriteAllBytesAsync(Path.Combine(cache, "model-a", "weights"), new byte[100], TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(cache, "model-a", ".complete"), "", TestContext.Current.CancellationToken);
+        await using var server = HeartbeatTestServer.Start();
+        var desired = 1;
+        server.Respond = _ => Volatile.Read(ref desired) == 1
+            ? TestResponse.OkWithDesired(1, """{"replicaId": "r1", "deploymentId": "dep-1", "model": "model-a", "gpuIndices": [0], "tier": "reserved"}""")
+            : TestResponse.Ok(intervalSeconds: 1);
+        using var agent = StartAgent(
+            [
+                "--server", server.BaseAddress.AbsoluteUri, "--node-id", "node-e2e", "--nvidia-smi", Fixtures.FakeNvidiaSmi,
+                "--start-command", $"echo $$ > '{scratch.Path}/pid'; exec sleep 600",
+                "--sleep-command", $"echo \"$CONTROLPLANE_REPLICA_ID\" > '{scratch.Path}/slept'",
+                "--wake-command", "true",
+                "--model-cache", cache, "--sleep-budget-gb", "1",
+            ],
+            ("CONTROLPLANE_NODE_TOKEN", "env-token"));
+        var stdout = agent.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        while (!(await server.NextAsync()).Replicas.Contains("r1=ready"))
+        {
+        }
+
+        var pid = await ProcessState.ReadPidAsync(Path.Combine(scratch.Path, "pid"));
+        Volatile.Write(ref desired, 0);
+        ReceivedHeartbeat heartbeat;
+        do
+        {
+            heartbeat = await server.NextAsync();
+        }
+        while (!heartbeat.Body.TryGetProperty("sleeping", out var list) || list.GetArrayLength() == 0);
+
+        var sleeping = heartbeat.Body.GetProperty("sleeping")[0];
+        Assert.Equal(("dep-1", "model-a", 100), (sleeping.GetProperty("deploymentId").GetString(), sleeping.GetProperty("model").GetString(), sleeping.GetProperty("bytes").GetInt32()));
+        Assert.Empty(heartbeat.Replicas);
+        Assert.Equal("r1", File.ReadAllText(Path.Combine(scratch.Path, "slept")).Trim());
+        Assert.True(ProcessState.IsRunning(pid));
+
+        using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await agent.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+        Assert.Equal(0, agent.ExitCode);
+        Assert.False(ProcessState.IsRunning(pid));
+        var log = await stdout.WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+        Assert.Contains("sleeping replicas: dedicated replicas no longer desired sleep within 1 GiB of weights", log, StringComparison.Ordinal);
+        Assert.Contains("replica r1 asleep on GPUs 0", log, StringComparison.Ordinal);
+        Assert.Contains("replica r1 stopped", log, StringComparison.Ordinal);
+    }
+
     private static Process StartAgent(string[] args, params (string Name, string Value)[] environment)
     {
         var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")

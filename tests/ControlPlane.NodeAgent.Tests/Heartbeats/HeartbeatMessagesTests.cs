@@ -75,6 +75,31 @@ public sealed class HeartbeatMessagesTests
     }
 
     [Fact]
+    public void Serialize_Sleeping_WritesEachEngineAndIsLeftOutWhenNull()
+    {
+        var sleeping = new HeartbeatRequest(4, Guid.Empty, "1.0.0", null, [], [], Sleeping: [new SleepingReport("dep-1", "org/m", [0, 1], 42)]);
+        var none = new HeartbeatRequest(4, Guid.Empty, "1.0.0", null, [], []);
+
+        var json = JsonSerializer.Serialize(sleeping, AgentJsonContext.Default.HeartbeatRequest);
+
+        Assert.EndsWith(
+            ""","replicas":[],"sleeping":[{"deploymentId":"dep-1","model":"org/m","gpuIndices":[0,1],"bytes":42}]}""",
+            json,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("sleeping", JsonSerializer.Serialize(none, AgentJsonContext.Default.HeartbeatRequest), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deserialize_Tier_IsRead()
+    {
+        var reply = JsonSerializer.Deserialize(
+            """{"heartbeatIntervalSeconds": 5, "desired": [{"replicaId": "r1", "deploymentId": "d", "model": "m", "gpuIndices": [0], "tier": "burst"}]}""",
+            AgentJsonContext.Default.HeartbeatReply);
+
+        Assert.Equal("burst", Assert.Single(reply?.Desired ?? [])?.Tier);
+    }
+
+    [Fact]
     public void Deserialize_PrefetchAndSharedPriority_AreRead()
     {
         var reply = JsonSerializer.Deserialize(

@@ -206,6 +206,75 @@ public sealed class CommandReplicaRuntimeTests : IAsyncDisposable
         Assert.Same(replica.StopAsync(), replica.StopAsync());
     }
 
+    [Fact]
+    public async Task SleepAndWake_Commands_SeeTheEnginesVariablesAndTheWokenReplicaTurnsReadyUnderItsNewId()
+    {
+        var replica = Start(new CommandRuntimeOptions("exec sleep 600", StopCommand: null, ReadyCommand: null)
+        {
+            SleepCommand = $"echo \"$CONTROLPLANE_REPLICA_ID $CUDA_VISIBLE_DEVICES\" > '{_scratch.Path}/slept'",
+            WakeCommand = $"echo \"$CONTROLPLANE_REPLICA_ID $CONTROLPLANE_WAKE_REPLICA_ID\" > '{_scratch.Path}/woke'",
+        });
+
+        Assert.True(await replica.SleepAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken));
+        var woken = replica.Wake(Spec with { ReplicaId = "r2" });
+        _started.Add(woken);
+
+        await Poll.UntilAsync(() => woken.Status == ReplicaStatus.Ready, "the wake command to finish");
+        Assert.Equal("r2", woken.Spec.ReplicaId);
+        Assert.Equal("r1 3,1", File.ReadAllText(Path.Combine(_scratch.Path, "slept")).Trim());
+        Assert.Equal("r1 r2", File.ReadAllText(Path.Combine(_scratch.Path, "woke")).Trim());
+    }
+
+    [Fact]
+    public async Task SleepAsync_SleepCommandFails_ReturnsFalseAndSaysWhy()
+    {
+        var replica = Start(new CommandRuntimeOptions("exec sleep 600", StopCommand: null, ReadyCommand: null) { SleepCommand = "exit 4", WakeCommand = "true" });
+
+        Assert.False(await replica.SleepAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken));
+
+        Assert.Contains(_log.Lines, l => l.Contains("replica r1: sleep command exited with code 4", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Wake_WakeCommandFails_TheWokenReplicaFails()
+    {
+        var replica = Start(new CommandRuntimeOptions("exec sleep 600", StopCommand: null, ReadyCommand: null) { SleepCommand = "true", WakeCommand = "exit 3" });
+        Assert.True(await replica.SleepAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken));
+
+        var woken = replica.Wake(Spec with { ReplicaId = "r2" });
+        _started.Add(woken);
+
+        await Poll.UntilAsync(() => woken.Status.State == ReplicaState.Failed, "the wake to fail");
+        Assert.Equal("wake command exited with code 3", woken.Status.Failure);
+    }
+
+    [Fact]
+    public async Task Wake_StoppingTheWokenReplica_StopsTheEngine()
+    {
+        var replica = Start(new CommandRuntimeOptions($"echo $$ > '{_scratch.Path}/shell.pid'; exec sleep 600", StopCommand: null, ReadyCommand: null)
+        {
+            SleepCommand = "true",
+            WakeCommand = "true",
+        });
+        var shell = await ReadPidAsync("shell.pid");
+        Assert.True(await replica.SleepAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken));
+        var woken = replica.Wake(Spec with { ReplicaId = "r2" });
+        await Poll.UntilAsync(() => woken.Status == ReplicaStatus.Ready, "the wake command to finish");
+
+        await woken.StopAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+
+        Assert.False(ProcessState.IsRunning(shell));
+    }
+
+    [Fact]
+    public void CanSleep_OnlyWithBothCommands()
+    {
+        var log = new AgentLog(_log, TimeProvider.System);
+
+        Assert.False(new CommandReplicaRuntime(new CommandRuntimeOptions("x", null, null), log, TimeProvider.System).CanSleep);
+        Assert.True(new CommandReplicaRuntime(new CommandRuntimeOptions("x", null, null) { SleepCommand = "s", WakeCommand = "w" }, log, TimeProvider.System).CanSleep);
+    }
+
     public async ValueTask DisposeAsync()
     {
         // Nothing a test started may outlive it, whatever it asserted.

@@ -2,7 +2,7 @@ using ControlPlane.NodeAgent.Replicas;
 
 namespace ControlPlane.NodeAgent.Tests.Replicas;
 
-/// <summary>A runtime whose replicas do only what the test tells them: change state, finish stopping.</summary>
+/// <summary>A runtime whose replicas do only what the test tells them: change state, finish stopping, fall asleep.</summary>
 internal sealed class FakeReplicaRuntime : IReplicaRuntime
 {
     private readonly Lock _gate = new();
@@ -20,9 +20,14 @@ internal sealed class FakeReplicaRuntime : IReplicaRuntime
         }
     }
 
+    public bool CanSleep { get; set; } = true;
+
+    /// <summary>Replicas woken from sleep, in order (not in <see cref="Started"/>).</summary>
+    public List<FakeReplica> Woken { get; } = [];
+
     public IReplica Start(ReplicaSpec spec)
     {
-        var replica = new FakeReplica(spec);
+        var replica = new FakeReplica(spec, this);
         lock (_gate)
         {
             _started.Add(replica);
@@ -35,11 +40,41 @@ internal sealed class FakeReplicaRuntime : IReplicaRuntime
     public FakeReplica Get(string replicaId) => Started.Last(r => r.Spec.ReplicaId == replicaId);
 }
 
-internal sealed class FakeReplica(ReplicaSpec spec) : IReplica
+internal sealed class FakeReplica(ReplicaSpec spec, FakeReplicaRuntime runtime) : IReplica
 {
     // Continuations run inline, so that a replica finished stopping has left the supervisor's reports on return.
     private readonly TaskCompletionSource _stopped = new();
+    private readonly TaskCompletionSource<bool> _asleep = new();
     private int _stopCalls;
+    private int _sleepCalls;
+
+    /// <summary>Its engine, when it was woken from a sleeping replica's.</summary>
+    public FakeReplica? WokenFrom { get; init; }
+
+    public int SleepCalls => Volatile.Read(ref _sleepCalls);
+
+    /// <summary>Whether a sleep asked for completes at once (true) or waits for <see cref="FinishSleeping"/>.</summary>
+    public bool SleepsAtOnce { get; set; } = true;
+
+    public Task<bool> SleepAsync()
+    {
+        Interlocked.Increment(ref _sleepCalls);
+        if (SleepsAtOnce)
+        {
+            _asleep.TrySetResult(true);
+        }
+
+        return _asleep.Task;
+    }
+
+    public void FinishSleeping(bool asleep) => _asleep.TrySetResult(asleep);
+
+    public IReplica Wake(ReplicaSpec spec)
+    {
+        var woken = new FakeReplica(spec, runtime) { WokenFrom = this };
+        runtime.Woken.Add(woken);
+        return woken;
+    }
 
     public ReplicaSpec Spec { get; } = spec;
 

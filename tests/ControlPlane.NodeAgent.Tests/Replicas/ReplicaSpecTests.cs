@@ -70,4 +70,25 @@ public sealed class ReplicaSpecTests
 
         Assert.Contains("sharedRequestPriority must be 1 to 16 lower-case letters", problem, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("reserved", true)]
+    [InlineData("burst", true)]
+    [InlineData("serverless", false)]
+    [InlineData("batch", false)]
+    [InlineData(null, false)]
+    public void TryCreate_Tier_IsKeptAndSaysWhetherTheReplicaIsDedicated(string? tier, bool dedicated)
+    {
+        Assert.True(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], null, tier), out var spec, out var problem), problem);
+
+        Assert.Equal((tier, dedicated), (spec.Tier, spec.IsDedicated));
+    }
+
+    [Fact]
+    public void TryCreate_BadTier_SaysWhy()
+    {
+        Assert.False(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], null, "Reserved!"), out _, out var problem));
+
+        Assert.Contains("tier must be 1 to 16 lower-case letters", problem, StringComparison.Ordinal);
+    }
 }

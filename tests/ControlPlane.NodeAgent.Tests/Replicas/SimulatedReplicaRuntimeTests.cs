@@ -47,4 +47,30 @@ public sealed class SimulatedReplicaRuntimeTests
         Assert.True(loaded.IsDisposed);
         Assert.Equal(ReplicaStatus.Starting, replica.Status);
     }
+
+    [Fact]
+    public async Task Wake_SleepingReplica_FallsAsleepAtOnceAndWakesAfterTheWakeTime()
+    {
+        var time = new StepTimeProvider();
+        var replica = new SimulatedReplicaRuntime(TimeSpan.Zero, time, wakeTime: TimeSpan.FromSeconds(2)).Start(Spec);
+
+        Assert.True(await replica.SleepAsync());
+        var woken = replica.Wake(Spec with { ReplicaId = "r2" });
+
+        Assert.Equal("r2", woken.Spec.ReplicaId);
+        Assert.Equal(ReplicaStatus.Starting, woken.Status);
+        var awake = await time.NextTimerAsync();
+        Assert.Equal(TimeSpan.FromSeconds(2), awake.DueTime);
+        awake.Fire();
+        await Poll.UntilAsync(() => woken.Status == ReplicaStatus.Ready, "the woken replica to turn ready");
+    }
+
+    [Fact]
+    public async Task SleepAsync_AfterStop_IsRefused()
+    {
+        var replica = new SimulatedReplicaRuntime(TimeSpan.Zero, new StepTimeProvider()).Start(Spec);
+        await replica.StopAsync();
+
+        Assert.False(await replica.SleepAsync());
+    }
 }

@@ -16,7 +16,8 @@ internal static class AgentProcesses
     /// Starts an agent that knows every server of <paramref name="servers"/> (it fails over between them); its output
     /// goes to <paramref name="output"/>.
     /// </summary>
-    public static Process Start(IReadOnlyList<ServerProcess> servers, string nodeId, string token, string? cache, int loadSeconds, OutputLog output)
+    /// <param name="extraArguments">More of the agent's options (e.g. <c>--sleep-budget-gb</c>).</param>
+    public static Process Start(IReadOnlyList<ServerProcess> servers, string nodeId, string token, string? cache, int loadSeconds, OutputLog output, params string[] extraArguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -24,15 +25,17 @@ internal static class AgentProcesses
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "ControlPlane.NodeAgent.dll"),
-                     "--server", string.Join(",", servers.Select(s => s.BaseAddress.ToString().TrimEnd('/'))),
-                     "--node-id", nodeId,
-                     "--nvidia-smi", RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"),
-                     "--runtime", "simulated",
-                     "--load-seconds", loadSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                 })
+        string[] arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "ControlPlane.NodeAgent.dll"),
+            "--server", string.Join(",", servers.Select(s => s.BaseAddress.ToString().TrimEnd('/'))),
+            "--node-id", nodeId,
+            "--nvidia-smi", RepoPaths.Combine("tests", "fixtures", "nvidia-smi", "fake-nvidia-smi.sh"),
+            "--runtime", "simulated",
+            "--load-seconds", loadSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. extraArguments,
+        ];
+        foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }

@@ -229,4 +229,94 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.NotNull((await response.ProblemAsync())["errors"]!["modelCache.models"]);
     }
+
+    [Fact]
+    public async Task Heartbeat_Sleeping_IsShownOnTheNodeView()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-sleeping");
+        using var node = Server.CreateClient(token);
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8),
+            sleeping = new[] { new { deploymentId = "acme-chat", model = "meta-llama/Llama-3.1-70B", gpuIndices = new[] { 5, 4 }, bytes = 141_000_000_000L } },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sleeping = Assert.Single((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray())!;
+        Assert.Equal("acme-chat", sleeping["deploymentId"]!.GetValue<string>());
+        Assert.Equal("meta-llama/Llama-3.1-70B", sleeping["model"]!.GetValue<string>());
+        Assert.Equal([4, 5], sleeping["gpuIndices"]!.AsArray().Select(g => g!.GetValue<int>()));
+        Assert.Equal(141_000_000_000L, sleeping["bytes"]!.GetValue<long>());
+
+        // An agent that reports no list holds no sleeping engine.
+        await node.HeartbeatAsync(nodeId, 2, ApiClient.Gpus(8));
+        Assert.Empty((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Heartbeat_BadSleeping_Is400NamingTheEntries_AndChangesNothing()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-bad-sleeping");
+        using var node = Server.CreateClient(token);
+        await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, agentSessionId = "session-1", gpus = ApiClient.Gpus(8),
+            sleeping = new[] { new { deploymentId = "kept", model = "m", gpuIndices = new[] { 0 }, bytes = 1L } },
+        }, TestContext.Current.CancellationToken);
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 2, agentSessionId = "session-1", gpus = ApiClient.Gpus(8),
+            sleeping = new object?[]
+            {
+                new { deploymentId = "ok", model = "m", gpuIndices = new[] { 0, 1 }, bytes = 1L },
+                new { deploymentId = "../etc", model = "m", gpuIndices = new[] { 0 }, bytes = 1L },
+                new { deploymentId = "d", model = "bad\u0001", gpuIndices = new[] { 0 }, bytes = 1L },
+                new { deploymentId = "d", model = "m", gpuIndices = new[] { 8 }, bytes = 1L },
+                new { deploymentId = "d", model = "m", gpuIndices = new[] { 1, 1 }, bytes = 1L },
+                new { deploymentId = "d", model = "m", gpuIndices = Array.Empty<int>(), bytes = 1L },
+                new { deploymentId = "d", model = "m", gpuIndices = new[] { 2 }, bytes = -1L },
+                new { deploymentId = "d", model = "m", gpuIndices = new[] { 2 }, bytes = long.MaxValue },
+                null,
+            },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ProblemAsync())["errors"]!.AsObject().Select(e => e.Key).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => $"sleeping[{i}]"), errors);
+        var sleeping = Assert.Single((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray())!;
+        Assert.Equal("kept", sleeping["deploymentId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Heartbeat_TooManyOrRepeatedSleepers_IsRefused()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-many-sleeping");
+        using var node = Server.CreateClient(token);
+
+        using var many = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, gpus = ApiClient.Gpus(8),
+            sleeping = Enumerable.Range(0, 65).Select(i => new { deploymentId = $"d{i}", model = "m", gpuIndices = new[] { i % 8 }, bytes = 1L }).ToArray(),
+        }, TestContext.Current.CancellationToken);
+        using var repeated = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 2, gpus = ApiClient.Gpus(8),
+            sleeping = new[]
+            {
+                new { deploymentId = "d", model = "m", gpuIndices = new[] { 0, 1 }, bytes = 1L },
+                new { deploymentId = "d", model = "m", gpuIndices = new[] { 1, 0 }, bytes = 1L },
+            },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, many.StatusCode);
+        Assert.NotNull((await many.ProblemAsync())["errors"]!["sleeping"]);
+        Assert.Equal(HttpStatusCode.BadRequest, repeated.StatusCode);
+        Assert.NotNull((await repeated.ProblemAsync())["errors"]!["sleeping"]);
+        Assert.Empty((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray());
+    }
 }

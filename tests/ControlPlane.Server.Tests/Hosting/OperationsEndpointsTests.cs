@@ -64,6 +64,34 @@ public sealed class OperationsEndpointsTests(EmbeddedServerFixture fixture)
     }
 
     [Fact]
+    public async Task Metrics_SleepingEnginesByRegionAndTheWakeCounter()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("metrics-sleeping", region: "metrics-sleep-region");
+        using var node = Server.CreateClient(token);
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8),
+            sleeping = new[]
+            {
+                new { deploymentId = "a", model = "m", gpuIndices = new[] { 0 }, bytes = 1L },
+                new { deploymentId = "b", model = "m", gpuIndices = new[] { 1, 2 }, bytes = 1L },
+            },
+        }, TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        using var anonymous = Server.CreateClient();
+
+        var text = await Poll.UntilAsync(
+            () => anonymous.GetStringAsync("/metrics"),
+            t => System.Text.RegularExpressions.Regex.IsMatch(t, "controlplane_engines_sleeping\\{[^}]*region=\"metrics-sleep-region\"[^}]*\\} 2\n"),
+            TimeSpan.FromSeconds(20),
+            "the sleeping engines of metrics-sleep-region");
+
+        Assert.Contains("# TYPE controlplane_engines_sleeping gauge", text);
+        Assert.Contains("# TYPE controlplane_wakes_total counter", text);
+    }
+
+    [Fact]
     public void Banner_SaysStateIsNotDurableAndWhereTheTokenIs()
     {
         Assert.Contains("in memory: nothing survives a restart", Server.Output);

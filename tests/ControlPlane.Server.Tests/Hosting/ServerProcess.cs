@@ -58,14 +58,16 @@ public sealed partial class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
+        // The server refuses a silo port equal to its gateway port; an ephemeral port just released may come back.
+        var siloPort = FreePort.Next(httpPort);
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}",
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Storage:DataDirectory"] = dataDirectory,
-            ["Clustering:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Clustering:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Clustering:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Clustering:GatewayPort"] = FreePort.Next(httpPort, siloPort).ToString(CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:ControlPlane"] = "Information",
             ["Metrics:FleetRefreshSeconds"] = "1",

@@ -49,4 +49,27 @@ public sealed class SharingSummaryTests
     }
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+
+    [Fact]
+    public void Render_SleepingEnginesAndWakes_AreAddedAcrossRegions()
+    {
+        var metrics = Metrics + """
+
+            controlplane_engines_sleeping{otel_scope_name="ControlPlane",region="eu-west"} 2
+            controlplane_engines_sleeping{otel_scope_name="ControlPlane",region="us-east"} 1
+            controlplane_wakes_total{otel_scope_name="ControlPlane"} 4
+            """;
+
+        var line = SharingSummary.Render([], metrics);
+
+        Assert.EndsWith("model loads 3 warm, 41 cold | 3 engines asleep, 4 wakes" + Environment.NewLine, line);
+    }
+
+    [Fact]
+    public void Render_NoSleepingEnginesAndNoWakes_SaysNothingOfThem()
+    {
+        var line = SharingSummary.Render([], Metrics + "\ncontrolplane_engines_sleeping{region=\"eu-west\"} 0\ncontrolplane_wakes_total 0\n");
+
+        Assert.EndsWith("model loads 3 warm, 41 cold" + Environment.NewLine, line);
+    }
 }

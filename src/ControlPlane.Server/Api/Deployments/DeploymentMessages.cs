@@ -59,6 +59,11 @@ public sealed record ReplicaResponse(string ReplicaId, string NodeId, IReadOnlyL
 /// Serverless only: the demand its replicas are scaled on, its demand less its share of the spare that dedicated
 /// deployments of its model keep (null for other classes).
 /// </param>
+/// <param name="AwakeReplicas">
+/// Dedicated only, once its autoscaler has a forecast and has seen demand: of its desired replicas, how many must run now
+/// (enough for the most demand within the scale-down delay, without headroom); the rest is headroom that engines asleep on
+/// nodes may hold. Null: every desired replica runs.
+/// </param>
 public sealed record DeploymentResponse(
     string DeploymentId,
     string Model,
@@ -80,7 +85,8 @@ public sealed record DeploymentResponse(
     DateTimeOffset? ScaleDownDueAt,
     IReadOnlyList<ReplicaResponse> Replicas,
     int? ForecastHorizonSeconds,
-    decimal? ScalingDemandTokensPerSecond);
+    decimal? ScalingDemandTokensPerSecond,
+    int? AwakeReplicas);
 
 public sealed record DeploymentListItem(
     string DeploymentId,
@@ -264,7 +270,8 @@ public static class DeploymentMapping
             view.ScaleDownDueAt,
             view.Replicas.Select(r => new ReplicaResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.State, Name(r.Tier), r.Model, r.Ordinal)).ToArray(),
             view.ForecastHorizonSeconds,
-            view.ScalingDemandTokensPerSecond);
+            view.ScalingDemandTokensPerSecond,
+            view.AwakeReplicas);
     }
 
     public static DeploymentListItem ToListItem(DeploymentSummary d) => new(

@@ -21,6 +21,7 @@ public sealed record EnrollNodeResponse(string NodeId, string Token);
 /// <param name="AgentSessionId">New per agent process, so a restart is told apart from a delayed request.</param>
 /// <param name="InventoryError">Why the agent could not read its GPUs, when it could not.</param>
 /// <param name="ModelCache">The node's local model cache; absent when the agent has none (then nothing is warm there).</param>
+/// <param name="Sleeping">Engines of dedicated replicas asleep on the node; absent when the agent never puts one to sleep (none).</param>
 public sealed record HeartbeatRequest(
     long? Sequence,
     string? AgentSessionId,
@@ -28,7 +29,16 @@ public sealed record HeartbeatRequest(
     string? InventoryError,
     IReadOnlyList<GpuReport?>? Gpus,
     IReadOnlyList<ReplicaReport?>? Replicas,
-    ModelCacheRequest? ModelCache = null);
+    ModelCacheRequest? ModelCache = null,
+    IReadOnlyList<SleepingEngineRequest?>? Sleeping = null);
+
+/// <summary>
+/// A dedicated replica's engine asleep on the node: its weights in host memory, its GPUs' memory given back; a new replica
+/// of the deployment on exactly these GPUs wakes it.
+/// </summary>
+/// <param name="GpuIndices">The node's GPUs it slept on.</param>
+/// <param name="Bytes">Host memory its weights take.</param>
+public sealed record SleepingEngineRequest(string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, long? Bytes);
 
 /// <summary>What a node holds in its local model cache.</summary>
 /// <param name="FreeBytes">Free room left on the cache's filesystem.</param>
@@ -66,7 +76,11 @@ public sealed record HeartbeatResponse(int HeartbeatIntervalSeconds, IReadOnlyLi
 /// <c>low</c> on a dedicated replica: it may also serve shared (serverless, batch) requests for the same model, at a
 /// lower priority than its own deployment's (start the engine with request priorities); null on shared replicas.
 /// </param>
-public sealed record DesiredReplica(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority);
+/// <param name="Tier">
+/// <c>reserved</c>, <c>burst</c>, <c>serverless</c> or <c>batch</c>. An agent may put a dedicated replica's engine (reserved or
+/// burst) to sleep when the replica leaves this list, and wake it for a new replica of the deployment on the same GPUs.
+/// </param>
+public sealed record DesiredReplica(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority, string Tier);
 
 public static partial class FleetValidation
 {
@@ -183,8 +197,42 @@ public static partial class FleetValidation
             Validate(cache, errors);
         }
 
+        if (request.Sleeping is { } sleeping)
+        {
+            // The GPUs an engine slept on are the node's: those it reports now, or any a node may have while it cannot read them.
+            Validate(sleeping, gpus.Count > 0 ? gpus.Count : MaxGpusPerNode, errors);
+        }
+
         return errors;
     }
+
+    private static void Validate(IReadOnlyList<SleepingEngineRequest?> sleeping, int gpuCount, Dictionary<string, string[]> errors)
+    {
+        if (sleeping.Count > SleepingEngine.MaxPerNode)
+        {
+            errors["sleeping"] = [$"At most {SleepingEngine.MaxPerNode} sleeping engines per node."];
+            return;
+        }
+
+        for (var i = 0; i < sleeping.Count; i++)
+        {
+            if (sleeping[i] is not { } s || !Ids.IsValid(s.DeploymentId) || !ModelCache.IsValidModel(s.Model) || s.Bytes is not (>= 0 and <= ModelCache.MaxBytes)
+                || s.GpuIndices is not { Count: > 0 } gpus || gpus.Any(g => g < 0 || g >= gpuCount) || gpus.Distinct().Count() != gpus.Count)
+            {
+                errors[$"sleeping[{i}]"] = [$"Needs deploymentId ({Ids.Rule}), model (1 to {DeploymentSpec.MaxModelLength} characters, {FreeText.Rule}), gpuIndices (distinct, each from 0 to {gpuCount - 1}) and bytes (0 to {ModelCache.MaxBytes})."];
+            }
+        }
+
+        if (errors.Keys.All(k => !k.StartsWith("sleeping", StringComparison.Ordinal))
+            && ToSleeping(sleeping).DistinctBy(s => (s.DeploymentId, string.Join(',', s.GpuIndices))).Count() != sleeping.Count)
+        {
+            errors["sleeping"] = ["Each engine may be listed once: one deployment sleeps at most once on the same GPUs."];
+        }
+    }
+
+    /// <summary>The sleeping engines of a validated request, their GPUs ascending; none when the agent sent no list.</summary>
+    public static SleepingEngine[] ToSleeping(IReadOnlyList<SleepingEngineRequest?>? sleeping) =>
+        (sleeping ?? []).Select(s => new SleepingEngine(s!.DeploymentId!, s.Model!, s.GpuIndices!.Order().ToArray(), s.Bytes!.Value)).ToArray();
 
     private static void Validate(ModelCacheRequest cache, Dictionary<string, string[]> errors)
     {
