@@ -82,7 +82,7 @@ if (models is not null)
 }
 
 log.Info(replicas.Sleeps
-    ? $"sleeping replicas: dedicated replicas no longer desired sleep within {options.SleepBudgetBytes / (1024.0 * 1024 * 1024):0.###} GiB of weights"
+    ? $"sleeping replicas: dedicated and serverless replicas no longer desired sleep within {options.SleepBudgetBytes / (1024.0 * 1024 * 1024):0.###} GiB of weights"
     : "sleeping replicas: off (replicas no longer desired are stopped)");
 
 try

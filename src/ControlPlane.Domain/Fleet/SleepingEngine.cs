@@ -3,7 +3,7 @@ using ControlPlane.Domain.Deployments;
 namespace ControlPlane.Domain.Fleet;
 
 /// <summary>
-/// A dedicated replica's serving engine put to sleep on its node instead of being stopped when the deployment scaled
+/// A dedicated or serverless replica's serving engine put to sleep on its node instead of being stopped when its deployment scaled
 /// down: the engine process stays alive with its weights in the node's host memory and gives its GPUs' memory back
 /// (serving engines have such a mode, e.g. vLLM's sleep mode), so other replicas may run on those GPUs meanwhile, and
 /// waking it (copying the weights back over PCIe) takes seconds where a load takes minutes. It can serve only the

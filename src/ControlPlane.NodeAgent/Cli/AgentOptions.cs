@@ -104,7 +104,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
                               turns ready marks its model complete too
           (env {ModelCacheVariable}, {PrefetchCommandVariable})
 
-        Sleeping replicas: a dedicated replica (reserved or burst) that was ready when the server stopped listing it
+        Sleeping replicas: a dedicated or serverless replica (not batch) that was ready when the server stopped listing it
         can be put to sleep instead of stopped: its engine keeps running with its weights in host memory and gives
         the GPUs' memory back (e.g. vLLM's sleep mode), so other work runs there; a new replica of the same
         deployment on exactly its GPUs then wakes it (seconds) instead of loading the model (minutes).

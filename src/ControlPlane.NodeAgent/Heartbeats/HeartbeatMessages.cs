@@ -13,7 +13,7 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 /// <param name="Gpus">The node's GPUs, read fresh for this heartbeat.</param>
 /// <param name="Replicas">Replicas running on the node now: desired ones, starting ones and ones still stopping.</param>
 /// <param name="ModelCache">The node's model cache; null without <c>--model-cache</c>.</param>
-/// <param name="Sleeping">Engines of dedicated replicas asleep on the node; null when the agent never puts one to sleep.</param>
+/// <param name="Sleeping">Engines of dedicated and serverless replicas asleep on the node; null when the agent never puts one to sleep.</param>
 internal sealed record HeartbeatRequest(
     long Sequence,
     Guid AgentSessionId,
@@ -62,7 +62,7 @@ internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyLi
 /// </summary>
 /// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) for the replica.</param>
 /// <param name="SharedRequestPriority"><c>low</c> on a dedicated replica that may serve shared requests of its model behind its own.</param>
-/// <param name="Tier"><c>reserved</c>, <c>burst</c>, <c>serverless</c> or <c>batch</c>: a dedicated replica (reserved, burst) may sleep when no longer desired.</param>
+/// <param name="Tier"><c>reserved</c>, <c>burst</c>, <c>serverless</c> or <c>batch</c>: a dedicated or serverless replica (reserved, burst, serverless) may sleep when no longer desired.</param>
 internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, string? SharedRequestPriority = null, string? Tier = null);
 
 /// <summary>The parts of an RFC 9457 problem details body that an operator needs to read.</summary>

@@ -14,7 +14,9 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// </param>
 /// <param name="Tier">
 /// The replica's tier as the server placed it (<c>reserved</c>, <c>burst</c>, <c>serverless</c>, <c>batch</c>); null from a
-/// server that does not say. Only a dedicated replica (reserved or burst) may be put to sleep when it is no longer desired.
+/// server that does not say. Only a replica of a rate-driven deployment (reserved, burst or serverless) may be put to sleep
+/// when it is no longer desired: batch has a backlog that always wants its replicas, so a released batch replica is not
+/// coming back soon.
 /// </param>
 internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority = null, string? Tier = null)
 {
@@ -25,8 +27,8 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
     private const int MaxGpuIndex = 63;
     private const int MaxTextLength = 1024;
 
-    /// <summary>A dedicated deployment's replica: its engine may sleep instead of stopping.</summary>
-    public bool IsDedicated => Tier is "reserved" or "burst";
+    /// <summary>A dedicated or serverless deployment's replica: its engine may sleep instead of stopping.</summary>
+    public bool MaySleep => Tier is "reserved" or "burst" or "serverless";
 
     /// <summary>The GPU indices as <c>CUDA_VISIBLE_DEVICES</c> wants them, e.g. <c>0,1</c>.</summary>
     public string GpuList => string.Join(',', GpuIndices);

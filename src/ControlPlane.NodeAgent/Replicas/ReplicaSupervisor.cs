@@ -14,7 +14,7 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// replica waits (unreported, as it does not run) while a replica being stopped, or falling asleep, still holds one of
 /// its GPUs.
 /// <para>
-/// With a <see cref="SleepPolicy"/>, a dedicated replica that was ready when it left the list is put to sleep instead
+/// With a <see cref="SleepPolicy"/>, a dedicated or serverless replica that was ready when it left the list is put to sleep instead
 /// of being stopped, if its runtime can and its weights' size is known and fits the budget (the least recently slept
 /// engines are stopped to make room). A new replica of the same deployment and model on exactly its GPUs wakes it
 /// (<see cref="IReplica.Wake"/>) instead of starting an engine; anything else on its GPUs starts beside it.
@@ -301,14 +301,14 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
     }
 
     /// <summary>
-    /// Under the lock: a sleeper for <paramref name="tracked"/>, which leaves the list, if it may sleep (a ready dedicated
-    /// replica, a runtime that can sleep, weights of a known size within the budget); the least recently slept engines
+    /// Under the lock: a sleeper for <paramref name="tracked"/>, which leaves the list, if it may sleep (a ready dedicated or
+    /// serverless replica, a runtime that can sleep, weights of a known size within the budget); the least recently slept engines
     /// that stand in its way are evicted into <paramref name="evicted"/>. Null: stop it.
     /// </summary>
     private Sleeper? SleepsInstead(Tracked tracked, List<(Tracked, string)> evicted)
     {
         var spec = tracked.Replica.Spec;
-        if (!Sleeps || !spec.IsDedicated || tracked.Replica.Status.State != ReplicaState.Ready
+        if (!Sleeps || !spec.MaySleep || tracked.Replica.Status.State != ReplicaState.Ready
             || sleep!.WeightBytes(spec.Model) is not { } bytes || bytes > sleep.BudgetBytes)
         {
             return null;

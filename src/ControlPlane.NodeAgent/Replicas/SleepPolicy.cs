@@ -1,7 +1,7 @@
 namespace ControlPlane.NodeAgent.Replicas;
 
 /// <summary>
-/// When a dedicated replica's engine sleeps instead of stopping (<c>--sleep-budget-gb</c>): a sleeping engine keeps its
+/// When a dedicated or serverless replica's engine sleeps instead of stopping (<c>--sleep-budget-gb</c>): a sleeping engine keeps its
 /// weights in the node's host memory, so the engines asleep at once may hold at most <paramref name="BudgetBytes"/>.
 /// </summary>
 /// <param name="BudgetBytes">Host memory the weights of sleeping engines may take together; 0: never sleep.</param>

@@ -142,7 +142,7 @@ public sealed class ProgramTests
         Assert.Equal(0, agent.ExitCode);
         Assert.False(ProcessState.IsRunning(pid));
         var log = await stdout.WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
-        Assert.Contains("sleeping replicas: dedicated replicas no longer desired sleep within 1 GiB of weights", log, StringComparison.Ordinal);
+        Assert.Contains("sleeping replicas: dedicated and serverless replicas no longer desired sleep within 1 GiB of weights", log, StringComparison.Ordinal);
         Assert.Contains("replica r1 asleep on GPUs 0", log, StringComparison.Ordinal);
         Assert.Contains("replica r1 stopped", log, StringComparison.Ordinal);
     }

@@ -74,14 +74,14 @@ public sealed class ReplicaSpecTests
     [Theory]
     [InlineData("reserved", true)]
     [InlineData("burst", true)]
-    [InlineData("serverless", false)]
+    [InlineData("serverless", true)]
     [InlineData("batch", false)]
     [InlineData(null, false)]
-    public void TryCreate_Tier_IsKeptAndSaysWhetherTheReplicaIsDedicated(string? tier, bool dedicated)
+    public void TryCreate_Tier_IsKeptAndSaysWhetherTheReplicaMaySleep(string? tier, bool maySleep)
     {
         Assert.True(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], null, tier), out var spec, out var problem), problem);
 
-        Assert.Equal((tier, dedicated), (spec.Tier, spec.IsDedicated));
+        Assert.Equal((tier, maySleep), (spec.Tier, spec.MaySleep));
     }
 
     [Fact]

@@ -46,13 +46,26 @@ public sealed class ReplicaSupervisorSleepTests
     }
 
     [Theory]
-    [InlineData("serverless", "model-a", true)]
+    [InlineData("reserved")]
+    [InlineData("serverless")]
+    public void Reconcile_ReadyDedicatedOrServerlessReplicaLeavesTheList_Sleeps(string tier)
+    {
+        _supervisor.Reconcile([new DesiredReplica("r1", "dep-1", "model-a", [0], null, tier)]);
+        _runtime.Get("r1").Status = ReplicaStatus.Ready;
+
+        _supervisor.Reconcile([]);
+
+        Assert.Equal((1, 0), (_runtime.Get("r1").SleepCalls, _runtime.Get("r1").StopCalls));
+        Assert.Single(_supervisor.Sleeping()!);
+    }
+
+    [Theory]
     [InlineData("batch", "model-a", true)]
     [InlineData(null, "model-a", true)]
     [InlineData("reserved", "model-a", false)]
     [InlineData("reserved", "model-not-cached", true)]
     [InlineData("reserved", "model-huge", true)]
-    public void Reconcile_SharedNotReadyUnknownSizeOrOverBudget_Stops(string? tier, string model, bool ready)
+    public void Reconcile_BatchNotReadyUnknownSizeOrOverBudget_Stops(string? tier, string model, bool ready)
     {
         _supervisor.Reconcile([new DesiredReplica("r1", "dep-1", model, [0], null, tier)]);
         if (ready)
