@@ -34,11 +34,17 @@ public sealed class ProgramTests
         var stdout = agent.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
 
         var heartbeat = await server.NextAsync();
-        using (var kill = Process.Start("kill", [$"-{signal}", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        if (signal == "INT" && InheritsIgnored(2))
         {
-            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+            // Started from a shell's background job (as `./test.sh &` does), the tests and the agent inherit SIGINT ignored,
+            // and the agent keeps it so, as nohup and job control expect: it goes on heartbeating, and SIGTERM stops it.
+            await SignalAsync(agent, "INT");
+            await server.NextAsync();
+            Assert.False(agent.HasExited);
+            (signal, logged) = ("TERM", "SIGTERM");
         }
 
+        await SignalAsync(agent, signal);
         await agent.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
         Assert.Equal(0, agent.ExitCode);
         var log = await stdout;
@@ -49,6 +55,19 @@ public sealed class ProgramTests
         Assert.Equal("/agent/v1/nodes/node-e2e/heartbeat", heartbeat.Path);
         Assert.Equal(8, heartbeat.Body.GetProperty("gpus").GetArrayLength());
         Assert.False(string.IsNullOrEmpty(heartbeat.Body.GetProperty("agentVersion").GetString()));
+    }
+
+    private static async Task SignalAsync(Process agent, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Whether this process ignores <paramref name="signal"/> (its children inherit that): the SigIgn mask of /proc/self/status.</summary>
+    private static bool InheritsIgnored(int signal)
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (signal - 1))) != 0;
     }
 
     [Fact]
