@@ -21,6 +21,9 @@ public static class GrainKeys
     /// <summary>The one registry of issued gateway, customer and operator tokens (read through per-silo copies).</summary>
     public const string TokenRegistry = "tokens:registry";
 
+    /// <summary>One join token: its terms and the enrolments made with it.</summary>
+    public static string JoinToken(string tokenId) => "join:" + tokenId;
+
     public static string Deployment(string deploymentId) => "deployment:" + deploymentId;
 
     /// <summary>

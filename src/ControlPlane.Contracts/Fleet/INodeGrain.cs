@@ -17,6 +17,27 @@ public interface INodeGrain : IGrainWithStringKey
     [Alias("EnrollAsync")]
     Task<EnrollmentResult> EnrollAsync(NodeEnrollment enrollment);
 
+    /// <summary>
+    /// Gives the node a new token; the one it had is refused from now on (every heartbeat is checked here). Null when the
+    /// node was never enrolled.
+    /// </summary>
+    [Alias("RotateTokenAsync")]
+    Task<EnrollmentResult?> RotateTokenAsync();
+
+    /// <summary>
+    /// Takes the node's token away: no token works for it until an operator rotates it or its agent enrols again with a
+    /// join token of its region. False when the node was never enrolled.
+    /// </summary>
+    [Alias("RevokeTokenAsync")]
+    Task<bool> RevokeTokenAsync();
+
+    /// <summary>
+    /// A join token's enrolment of a node that is enrolled already: a new token when the node has none (it was revoked)
+    /// and the region is the node's; otherwise <see cref="EnrollmentStatus.AlreadyEnrolled"/>.
+    /// </summary>
+    [Alias("RejoinAsync")]
+    Task<EnrollmentResult> RejoinAsync(string region);
+
     /// <summary>Applies a heartbeat from the node's agent.</summary>
     [Alias("HeartbeatAsync")]
     Task<HeartbeatOutcome> HeartbeatAsync(NodeHeartbeat heartbeat);

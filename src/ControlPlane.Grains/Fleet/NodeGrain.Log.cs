@@ -8,6 +8,12 @@ public sealed partial class NodeGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} enrolled in region {Region}")]
     private partial void LogEnrolled(string nodeId, string region);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} has a new token; the one before is refused")]
+    private partial void LogTokenRotated(string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId}'s token was revoked: its agent is refused until it gets a new one")]
+    private partial void LogTokenRevoked(string nodeId);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now {Health}")]
     private partial void LogHealthChanged(string nodeId, NodeHealth health);
 

@@ -68,9 +68,11 @@ public sealed partial class NodeGrain(
     {
         if (IsEnrolled)
         {
+            // A revoked token is not handed out again by a retry: the operator rotates it.
             var sameRequest = enrollment.IdempotencyKey is not null
                 && enrollment.IdempotencyKey == S.Terms!.IdempotencyKey
-                && SameTerms(S.Terms, enrollment);
+                && SameTerms(S.Terms, enrollment)
+                && S.TokenId is not null;
             return sameRequest
                 ? new EnrollmentResult(EnrollmentStatus.Enrolled, S.TokenId, S.TokenIssuedAt)
                 : new EnrollmentResult(EnrollmentStatus.AlreadyEnrolled, null, null);
@@ -106,6 +108,56 @@ public sealed partial class NodeGrain(
         await TellPoolAsync();
         LogEnrolled(enrollment.NodeId, enrollment.Region);
         return new EnrollmentResult(EnrollmentStatus.Enrolled, S.TokenId, S.TokenIssuedAt);
+    }
+
+    public async Task<EnrollmentResult?> RotateTokenAsync()
+    {
+        if (!IsEnrolled)
+        {
+            return null;
+        }
+
+        await ReplaceTokenAsync();
+        LogTokenRotated(S.Terms!.NodeId);
+        return new EnrollmentResult(EnrollmentStatus.Enrolled, S.TokenId, S.TokenIssuedAt);
+    }
+
+    public async Task<bool> RevokeTokenAsync()
+    {
+        if (!IsEnrolled)
+        {
+            return false;
+        }
+
+        if (S.TokenId is not null)
+        {
+            S.TokenId = null;
+            S.TokenIssuedAt = null;
+            await state.WriteOrReloadAsync(this, logger);
+            LogTokenRevoked(S.Terms!.NodeId);
+        }
+
+        return true;
+    }
+
+    public async Task<EnrollmentResult> RejoinAsync(string region)
+    {
+        if (!IsEnrolled || S.TokenId is not null || !string.Equals(S.Terms!.Region, region, StringComparison.Ordinal))
+        {
+            return new EnrollmentResult(EnrollmentStatus.AlreadyEnrolled, null, null);
+        }
+
+        await ReplaceTokenAsync();
+        LogTokenRotated(S.Terms.NodeId);
+        return new EnrollmentResult(EnrollmentStatus.Enrolled, S.TokenId, S.TokenIssuedAt);
+    }
+
+    private async Task ReplaceTokenAsync()
+    {
+        S.TokenId = Guid.NewGuid().ToString("N");
+        // Whole seconds, as the signed token carries them: the token signed later from this state is the one handed out now.
+        S.TokenIssuedAt = DateTimeOffset.FromUnixTimeSeconds(time.GetUtcNow().ToUnixTimeSeconds());
+        await state.WriteOrReloadAsync(this, logger);
     }
 
     public async Task<HeartbeatOutcome> HeartbeatAsync(NodeHeartbeat heartbeat)

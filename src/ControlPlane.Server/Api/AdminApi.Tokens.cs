@@ -116,5 +116,5 @@ public static partial class AdminApi
     private static ProblemHttpResult NoSuchToken(string tokenId) => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound,
         title: "No such token.",
-        detail: $"No issued token '{(TokenValidation.IsTokenId(tokenId) ? tokenId : "(not a token id)")}' is known (node tokens are revoked by re-enrolling their node).");
+        detail: $"No issued token '{(TokenValidation.IsTokenId(tokenId) ? tokenId : "(not a token id)")}' is known (node tokens: POST or DELETE /admin/v1/nodes/{{id}}/token).");
 }

@@ -45,6 +45,7 @@ public static partial class AdminApi
         MapCommits(admin);
         MapPartners(admin);
         MapTokens(admin);
+        MapNodeIdentity(admin);
         return app;
     }
 

@@ -2,10 +2,13 @@ using System.Security.Claims;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Domain.Deployments;
+using ControlPlane.Contracts.Auth;
+using ControlPlane.Server.Api.Auth;
 using ControlPlane.Server.Api.Fleet;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace ControlPlane.Server.Api;
 
@@ -22,6 +25,14 @@ public static class AgentApi
             .WithMetadata(new HeartbeatEndpointMetadata())
             .WithName("Heartbeat")
             .WithSummary("Report GPUs and replicas; the reply carries the interval and the desired replicas.");
+
+        // The one call a join token may make.
+        app.MapGroup("/agent/v1")
+            .RequireAuthorization(Policies.Join)
+            .WithTags("Agent")
+            .MapPost("/enrol", EnrolAsync)
+            .WithName("AgentEnrol")
+            .WithSummary("Enrol the agent's node with a join token (on the join token's terms); returns the node's own token.");
         return app;
     }
 
@@ -76,6 +87,56 @@ public static class AgentApi
                 outcome.HeartbeatIntervalSeconds,
                 (outcome.Desired ?? []).Select(ToDesired).ToArray(),
                 outcome.Prefetch ?? [])),
+        };
+    }
+
+    private static async Task<Results<Created<AgentEnrolResponse>, ValidationProblem, ProblemHttpResult>> EnrolAsync(
+        AgentEnrolRequest request,
+        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        ClaimsPrincipal user,
+        HttpContext http,
+        IGrainFactory grains,
+        TokenService tokens,
+        TimeProvider time)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!FleetValidation.IsValidId(request.NodeId))
+        {
+            errors["nodeId"] = ["Required: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 63 characters."];
+        }
+
+        if (!JoinTokenValidation.IsValidKey(idempotencyKey))
+        {
+            errors["Idempotency-Key"] = ["1 to 128 characters, no control characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The enrolment is not valid.");
+        }
+
+        var nodeId = request.NodeId!;
+        var result = await grains.GetGrain<IJoinTokenGrain>(GrainKeys.JoinToken(user.TokenId()!)).EnrolAsync(nodeId, idempotencyKey, time.GetUtcNow());
+        return result switch
+        {
+            { Status: JoinStatus.Enrolled, NodeTokenId: { } tokenId, NodeTokenIssuedAt: { } issuedAt } =>
+                TypedResults.Created($"/admin/v1/nodes/{nodeId}", new AgentEnrolResponse(nodeId, tokens.Issue(Roles.Node, nodeId, tokenId, issuedAt))),
+            { Status: JoinStatus.NodeNotAllowed } => TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "The join token is not for this node.",
+                detail: $"This join token enrols only node ids with its prefix, not '{nodeId}'."),
+            { Status: JoinStatus.UsedUp } => TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "The join token is used up.",
+                detail: "Every enrolment this join token allows was made; ask an operator for another."),
+            { Status: JoinStatus.AlreadyEnrolled } => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The node is already enrolled.",
+                detail: $"Node '{nodeId}' is enrolled and holds a token: an operator issues it a new one (POST /admin/v1/nodes/{nodeId}/token), or revokes it first to let it enrol again."),
+            _ => Challenge(http, TypedResults.Problem(
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "The join token is not valid.",
+                detail: "The join token expired, was revoked, or is unknown.")),
         };
     }
 

@@ -31,7 +31,8 @@ public static class AuthExtensions
             .AddPolicy(Policies.Operator, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Operator))
             .AddPolicy(Policies.Node, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Node))
             .AddPolicy(Policies.Gateway, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Gateway))
-            .AddPolicy(Policies.Customer, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Customer));
+            .AddPolicy(Policies.Customer, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Customer))
+            .AddPolicy(Policies.Join, p => p.RequireClaim(ControlPlaneClaims.Role, Roles.Join));
         return builder;
     }
 

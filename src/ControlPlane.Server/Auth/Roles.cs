@@ -7,6 +7,9 @@ public static class Roles
     public const string Gateway = "gateway";
     public const string Customer = "customer";
 
+    /// <summary>A join token: it enrols a node (<c>POST /agent/v1/enrol</c>) and does nothing else.</summary>
+    public const string Join = "join";
+
     /// <summary>Roles an operator may issue tokens for through the admin API.</summary>
     public static readonly string[] Issuable = [Gateway, Customer, Operator];
 }
@@ -17,6 +20,7 @@ public static class Policies
     public const string Node = "node";
     public const string Gateway = "gateway";
     public const string Customer = "customer";
+    public const string Join = "join";
 }
 
 public static class ControlPlaneClaims
