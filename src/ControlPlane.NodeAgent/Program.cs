@@ -57,13 +57,39 @@ using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetim
 {
     Timeout = HeartbeatClient.DefaultRequestTimeout,
 };
-var client = new HeartbeatClient(http, options.Servers, options.NodeId, options.Token, HeartbeatClient.StartIndex(options.NodeId, options.Servers.Count));
+NodeIdentity? identity = null;
+var token = options.Token;
+if (options.NodeTokenFile is { } tokenFile)
+{
+    identity = new NodeIdentity(http, options.Servers, options.NodeId, tokenFile, options.JoinToken, log, TimeProvider.System);
+    try
+    {
+        token = await identity.ObtainAsync(stopping.Token);
+    }
+    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+    {
+        log.Info("stopped");
+        return 0;
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        log.Error($"cannot read --node-token-file '{tokenFile}': {e.Message}");
+        return 1;
+    }
+
+    if (token is null)
+    {
+        return 1;
+    }
+}
+
+var client = new HeartbeatClient(http, options.Servers, options.NodeId, token!, HeartbeatClient.StartIndex(options.NodeId, options.Servers.Count));
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
 var sleep = options.SleepBudgetBytes > 0 && models is not null ? new SleepPolicy(options.SleepBudgetBytes, models.WeightBytes) : null;
 var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System, sleep);
 var sessionId = Guid.NewGuid();
 var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
-var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness);
+var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness, identity);
 
 log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {string.Join(", ", options.Servers)}, session {sessionId}");
 if (options.Runtime is SimulatedRuntimeOptions)

@@ -11,7 +11,7 @@ namespace ControlPlane.NodeAgent.Cli;
 /// address) or several (its silos), which the agent fails over between.
 /// </param>
 /// <param name="NodeId">The node's enrolled id.</param>
-/// <param name="Token">The node's bearer token.</param>
+/// <param name="Token">The node's bearer token, when given directly; null when it is kept in <paramref name="NodeTokenFile"/>.</param>
 /// <param name="NvidiaSmiPath">Explicit nvidia-smi executable; <see langword="null"/> means "find it on PATH".</param>
 /// <param name="RuntimeDirectory">Directory for the agent's runtime state; created at start when given.</param>
 /// <param name="Runtime">
@@ -24,11 +24,18 @@ namespace ControlPlane.NodeAgent.Cli;
 /// Host memory that the weights of sleeping engines may take together (<c>--sleep-budget-gb</c>); 0: replicas no longer
 /// desired are stopped, never put to sleep.
 /// </param>
-internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, string Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null, string? LivenessFile = null, long SleepBudgetBytes = 0)
+/// <param name="NodeTokenFile">
+/// Where the node's own token is kept (<c>--node-token-file</c>): read at start; when missing, the agent enrols with
+/// <paramref name="JoinToken"/> and writes the token it gets there.
+/// </param>
+/// <param name="JoinToken">A join token the agent enrols its node with when it has no node token (<c>--join-token</c>).</param>
+internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, string? Token, string? NvidiaSmiPath, string? RuntimeDirectory, RuntimeOptions Runtime, ModelCacheOptions? ModelCache = null, string? LivenessFile = null, long SleepBudgetBytes = 0, string? NodeTokenFile = null, string? JoinToken = null)
 {
     public const string ServerVariable = "CONTROLPLANE_SERVER";
     public const string NodeIdVariable = "CONTROLPLANE_NODE_ID";
     public const string TokenVariable = "CONTROLPLANE_NODE_TOKEN";
+    public const string NodeTokenFileVariable = "CONTROLPLANE_NODE_TOKEN_FILE";
+    public const string JoinTokenVariable = "CONTROLPLANE_JOIN_TOKEN";
     public const string RuntimeVariable = "CONTROLPLANE_RUNTIME";
     public const string StartCommandVariable = "CONTROLPLANE_START_COMMAND";
     public const string ReadyCommandVariable = "CONTROLPLANE_READY_COMMAND";
@@ -44,7 +51,8 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     public const int MaxSleepBudgetGiB = 65536;
 
     public static readonly string Usage = $"""
-        usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID --token TOKEN [--nvidia-smi PATH] [--runtime-dir DIR]
+        usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID (--token TOKEN | --node-token-file PATH [--join-token TOKEN])
+                 [--nvidia-smi PATH] [--runtime-dir DIR]
                  [--liveness-file PATH]
                  [--runtime simulated|command] [--load-seconds N]
                  [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
@@ -57,6 +65,15 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
           --node-id ID        this node's enrolled id                     (env {NodeIdVariable})
           --token TOKEN       this node's bearer token; prefer the env    (env {TokenVariable})
                               variable so the token is not visible in ps
+          --node-token-file PATH
+                              where this node's own token is kept          (env {NodeTokenFileVariable})
+                              (instead of --token): read at start; when it is missing the agent
+                              enrols with --join-token and writes the token there (mode 0600). When
+                              the server refuses the token (revoked or rotated), the agent reads the
+                              file again (an operator may have written a new token there), else
+                              enrols once more with the join token if it has one
+          --join-token TOKEN  a join token from POST /admin/v1/join-tokens  (env {JoinTokenVariable})
+                              it only enrols the node; needs --node-token-file
           --nvidia-smi PATH   nvidia-smi to run (default: nvidia-smi found on PATH)
           --runtime-dir DIR   directory for the agent's runtime state (created if missing)
           --liveness-file PATH
@@ -134,8 +151,8 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     public bool Equals(AgentOptions? other) =>
         other is not null
         && Servers.SequenceEqual(other.Servers)
-        && (NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache, LivenessFile, SleepBudgetBytes)
-            == (other.NodeId, other.Token, other.NvidiaSmiPath, other.RuntimeDirectory, other.Runtime, other.ModelCache, other.LivenessFile, other.SleepBudgetBytes);
+        && (NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache, LivenessFile, SleepBudgetBytes, NodeTokenFile, JoinToken)
+            == (other.NodeId, other.Token, other.NvidiaSmiPath, other.RuntimeDirectory, other.Runtime, other.ModelCache, other.LivenessFile, other.SleepBudgetBytes, other.NodeTokenFile, other.JoinToken);
 
     public override int GetHashCode() => HashCode.Combine(Servers.Count > 0 ? Servers[0] : null, NodeId, Token, NvidiaSmiPath, RuntimeDirectory, Runtime, ModelCache);
 
@@ -156,7 +173,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
 
     private static readonly HashSet<string> KnownOptions =
         [
-            "--server", "--node-id", "--token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
+            "--server", "--node-id", "--token", "--node-token-file", "--join-token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
             "--model-cache", "--prefetch-command", "--prefetch-seconds", "--liveness-file",
             "--sleep-budget-gb", "--sleep-command", "--wake-command", "--simulated-wake-seconds",
         ];
@@ -201,6 +218,8 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         var server = Fallback(values.GetValueOrDefault("--server"), ServerVariable, getEnvironmentVariable);
         var nodeId = Fallback(values.GetValueOrDefault("--node-id"), NodeIdVariable, getEnvironmentVariable);
         var token = Fallback(values.GetValueOrDefault("--token"), TokenVariable, getEnvironmentVariable);
+        var tokenFile = Fallback(values.GetValueOrDefault("--node-token-file"), NodeTokenFileVariable, getEnvironmentVariable);
+        var joinToken = Fallback(values.GetValueOrDefault("--join-token"), JoinTokenVariable, getEnvironmentVariable);
         foreach (var (option, variable) in RuntimeVariables)
         {
             if (!values.ContainsKey(option) && Fallback(null, variable, getEnvironmentVariable) is { } fromEnvironment)
@@ -225,14 +244,21 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
             return false;
         }
 
-        if (token is null)
+        error = (token, tokenFile, joinToken) switch
         {
-            error = $"missing --token (or {TokenVariable})";
+            (null, null, null) => $"missing --token (or {TokenVariable}), or --node-token-file with --join-token",
+            (null, null, _) => "--join-token needs --node-token-file: where the node's own token is kept",
+            (not null, not null, _) => "give --token or --node-token-file, not both",
+            (not null, _, not null) => "--join-token needs --node-token-file, not --token",
+            _ => ValidatePath(tokenFile, "--node-token-file") ?? (joinToken is null ? null : ValidateToken(joinToken, "--join-token")),
+        };
+        if (error is not null)
+        {
             return false;
         }
 
         RuntimeOptions? runtime = null;
-        error = ValidateServers(server, out var servers) ?? ValidateNodeId(nodeId) ?? ValidateToken(token)
+        error = ValidateServers(server, out var servers) ?? ValidateNodeId(nodeId) ?? (token is null ? null : ValidateToken(token, "--token"))
             ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir") ?? ValidatePath(livenessFile, "--liveness-file")
             ?? ParseRuntime(values, out runtime);
         if (error is not null || servers is null || runtime is null)
@@ -249,7 +275,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
             return false;
         }
 
-        options = new AgentOptions(servers, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache, livenessFile, sleepBudget);
+        options = new AgentOptions(servers, nodeId, token, nvidiaSmi, runtimeDir, runtime, modelCache, livenessFile, sleepBudget, tokenFile, joinToken);
         return true;
     }
 
@@ -378,8 +404,8 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     private static string? ValidateNodeId(string nodeId) =>
         nodeId.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? $"--node-id must not contain spaces or control characters, got '{nodeId}'" : null;
 
-    private static string? ValidateToken(string token) =>
-        token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? "--token must not contain spaces or control characters" : null;
+    private static string? ValidateToken(string token, string name) =>
+        token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? $"{name} must not contain spaces or control characters" : null;
 
     private static string? ValidatePath(string? path, string name) =>
         path is not null && path.Trim().Length == 0 ? $"{name} must not be empty" : null;

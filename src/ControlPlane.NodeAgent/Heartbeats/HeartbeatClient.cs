@@ -19,7 +19,6 @@ internal sealed class HeartbeatClient
     private readonly HttpClient _http;
     private readonly Uri[] _servers;
     private readonly string _nodeId;
-    private readonly string _token;
     private int _current;
 
     /// <param name="first">The index of the server to start with (see <see cref="StartIndex"/>).</param>
@@ -33,7 +32,7 @@ internal sealed class HeartbeatClient
         _http = http;
         _servers = [.. servers];
         _nodeId = nodeId;
-        _token = token;
+        Token = token;
         _current = ((first % _servers.Length) + _servers.Length) % _servers.Length;
     }
 
@@ -41,6 +40,9 @@ internal sealed class HeartbeatClient
         : this(http, [server], nodeId, token)
     {
     }
+
+    /// <summary>The node token heartbeats carry; replaced when the agent obtains a new one.</summary>
+    public string Token { get; set; }
 
     /// <summary>How many servers the client fails over between.</summary>
     public int ServerCount => _servers.Length;
@@ -98,7 +100,7 @@ internal sealed class HeartbeatClient
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(heartbeat, AgentJsonContext.Default.HeartbeatRequest));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
 
@@ -135,8 +137,12 @@ internal sealed class HeartbeatClient
         var problem = DescribeProblem(body);
         return statusCode switch
         {
-            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => HeartbeatResult.Unauthorized(
-                $"token rejected for node {_nodeId} ({status}{problem}); check --token or {AgentOptions.TokenVariable}"),
+            // 401: the token is not (or no longer) valid, e.g. an operator revoked or rotated it; 403: it is another node's.
+            HttpStatusCode.Unauthorized => HeartbeatResult.Unauthorized(
+                $"token rejected for node {_nodeId} ({status}{problem}); it may have been revoked or rotated: check --token, {AgentOptions.TokenVariable} or --node-token-file",
+                tokenRefused: true),
+            HttpStatusCode.Forbidden => HeartbeatResult.Unauthorized(
+                $"token rejected for node {_nodeId} ({status}{problem}); check --token, {AgentOptions.TokenVariable} or --node-token-file"),
             HttpStatusCode.TooManyRequests => HeartbeatResult.Unavailable($"{server} is throttling heartbeats ({status}{problem})", retryAfter),
             >= HttpStatusCode.InternalServerError => HeartbeatResult.Unavailable($"{server} answered {status}{problem}", retryAfter),
             _ => HeartbeatResult.Rejected($"server rejected the heartbeat: {status}{problem}"),
@@ -210,13 +216,14 @@ internal enum HeartbeatOutcome
 }
 
 /// <param name="RetryAfter">The server's <c>Retry-After</c> on a 503 or 429: wait at least this long.</param>
-internal sealed record HeartbeatResult(HeartbeatOutcome Outcome, HeartbeatReply? Reply, string? Message, TimeSpan? RetryAfter = null)
+/// <param name="TokenRefused">A 401: the server does not take the token (any more); a new one may help, unlike for a 403.</param>
+internal sealed record HeartbeatResult(HeartbeatOutcome Outcome, HeartbeatReply? Reply, string? Message, TimeSpan? RetryAfter = null, bool TokenRefused = false)
 {
     public static HeartbeatResult Accepted(HeartbeatReply reply) => new(HeartbeatOutcome.Accepted, reply, null);
 
     public static HeartbeatResult Unavailable(string message, TimeSpan? retryAfter = null) => new(HeartbeatOutcome.Unavailable, null, message, retryAfter);
 
-    public static HeartbeatResult Unauthorized(string message) => new(HeartbeatOutcome.Unauthorized, null, message);
+    public static HeartbeatResult Unauthorized(string message, bool tokenRefused = false) => new(HeartbeatOutcome.Unauthorized, null, message, TokenRefused: tokenRefused);
 
     public static HeartbeatResult Rejected(string message) => new(HeartbeatOutcome.Rejected, null, message);
 }

@@ -22,7 +22,8 @@ internal sealed class HeartbeatLoop(
     Guid sessionId,
     string agentVersion,
     ModelCache? models = null,
-    LivenessFile? liveness = null)
+    LivenessFile? liveness = null,
+    NodeIdentity? identity = null)
 {
     /// <summary>The interval until the server names one.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
@@ -70,6 +71,20 @@ internal sealed class HeartbeatLoop(
             case HeartbeatOutcome.Accepted:
                 OnAccepted(sequence, result.Reply);
                 return _interval;
+
+            case HeartbeatOutcome.Unauthorized when result.TokenRefused && identity is not null:
+            {
+                log.Error($"heartbeat {sequence}: {result.Message}");
+                if (await identity.RenewAsync(client.Token, cancellationToken) is { } renewed)
+                {
+                    client.Token = renewed;
+                    return TimeSpan.Zero;
+                }
+
+                var delay = backoff.SlowDelay();
+                log.Error($"heartbeat {sequence}: no other node token to try; retrying in {delay.TotalSeconds:0.0} s");
+                return delay;
+            }
 
             case HeartbeatOutcome.Unauthorized:
             {
@@ -127,6 +142,7 @@ internal sealed class HeartbeatLoop(
         }
 
         _everAccepted = true;
+        identity?.Accepted();
         _interval = interval;
         backoff.Reset();
         replicas.Reconcile(reply?.Desired);

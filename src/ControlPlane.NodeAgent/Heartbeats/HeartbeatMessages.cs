@@ -68,8 +68,16 @@ internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, s
 /// <summary>The parts of an RFC 9457 problem details body that an operator needs to read.</summary>
 internal sealed record ProblemDetailsReply(string? Title, string? Detail);
 
+/// <summary>Body of <c>POST /agent/v1/enrol</c>.</summary>
+internal sealed record EnrolRequest(string NodeId);
+
+/// <summary>The node's own token, as the server hands it out once enrolled.</summary>
+internal sealed record EnrolReply(string? NodeId, string? Token);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(HeartbeatRequest))]
 [JsonSerializable(typeof(HeartbeatReply))]
 [JsonSerializable(typeof(ProblemDetailsReply))]
+[JsonSerializable(typeof(EnrolRequest))]
+[JsonSerializable(typeof(EnrolReply))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

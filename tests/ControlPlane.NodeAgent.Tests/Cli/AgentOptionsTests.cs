@@ -66,7 +66,30 @@ public sealed class AgentOptionsTests
     {
         Assert.False(AgentOptions.TryParse(["--server", "http://cp", "--node-id", "n"], NoEnvironment, out _, out var error));
 
-        Assert.Equal("missing --token (or CONTROLPLANE_NODE_TOKEN)", error);
+        Assert.Equal("missing --token (or CONTROLPLANE_NODE_TOKEN), or --node-token-file with --join-token", error);
+    }
+
+    [Fact]
+    public void TryParse_NodeTokenFileAndJoinToken_FromArgumentsOrEnvironment()
+    {
+        Assert.True(AgentOptions.TryParse(["--server", "http://cp", "--node-id", "n", "--node-token-file", "/var/lib/agent/token", "--join-token", "cp1.j", "--runtime", "simulated"], NoEnvironment, out var options, out var error), error);
+        Assert.Equal((null, "/var/lib/agent/token", "cp1.j"), (options.Token, options.NodeTokenFile, options.JoinToken));
+
+        var environment = new Dictionary<string, string> { ["CONTROLPLANE_NODE_TOKEN_FILE"] = "/t", ["CONTROLPLANE_JOIN_TOKEN"] = "cp1.env" };
+        Assert.True(AgentOptions.TryParse(["--server", "http://cp", "--node-id", "n", "--runtime", "simulated"], environment.GetValueOrDefault, out options, out error), error);
+        Assert.Equal(("/t", "cp1.env"), (options.NodeTokenFile, options.JoinToken));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--join-token", "cp1.j" }, "--join-token needs --node-token-file: where the node's own token is kept")]
+    [InlineData(new[] { "--token", "t", "--node-token-file", "/t" }, "give --token or --node-token-file, not both")]
+    [InlineData(new[] { "--node-token-file", "/t", "--join-token", "a b" }, "--join-token must not contain spaces or control characters")]
+    [InlineData(new[] { "--node-token-file", " " }, "--node-token-file must not be empty")]
+    public void TryParse_TokenOptionsThatDoNotFit_ReturnError(string[] tokenArguments, string expected)
+    {
+        Assert.False(AgentOptions.TryParse(["--server", "http://cp", "--node-id", "n", .. tokenArguments], NoEnvironment, out _, out var error));
+
+        Assert.Equal(expected, error);
     }
 
     [Fact]

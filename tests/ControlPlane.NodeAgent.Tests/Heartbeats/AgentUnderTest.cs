@@ -21,7 +21,7 @@ internal sealed class AgentUnderTest : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stopping = new();
 
-    private AgentUnderTest(IReadOnlyList<Uri> servers, IGpuReader gpus, TimeSpan requestTimeout, string? livenessFile)
+    private AgentUnderTest(IReadOnlyList<Uri> servers, IGpuReader gpus, TimeSpan requestTimeout, string? livenessFile, (string File, string? JoinToken)? tokenFile = null)
     {
         _http = new HttpClient { Timeout = requestTimeout };
         var client = new HeartbeatClient(_http, servers, NodeId, Token);
@@ -29,7 +29,8 @@ internal sealed class AgentUnderTest : IAsyncDisposable
         var log = new AgentLog(Log, Time);
         Replicas = new ReplicaSupervisor(new SimulatedReplicaRuntime(LoadTime, ReplicaTime), log, ReplicaTime);
         var liveness = livenessFile is null ? null : new LivenessFile(livenessFile, Time, log);
-        var loop = new HeartbeatLoop(client, gpus, Replicas, log, Time, backoff, SessionId, Version, liveness: liveness);
+        var identity = tokenFile is { } kept ? new NodeIdentity(_http, servers, NodeId, kept.File, kept.JoinToken, log, Time) : null;
+        var loop = new HeartbeatLoop(client, gpus, Replicas, log, Time, backoff, SessionId, Version, liveness: liveness, identity: identity);
         Running = loop.RunAsync(_stopping.Token);
     }
 
@@ -51,6 +52,10 @@ internal sealed class AgentUnderTest : IAsyncDisposable
 
     public static AgentUnderTest Start(IReadOnlyList<Uri> servers, IGpuReader? gpus = null, TimeSpan? requestTimeout = null, string? livenessFile = null) =>
         new(servers, gpus ?? new ScriptedGpuReader(GpuReading.Success(H200Gpus())), requestTimeout ?? TimeSpan.FromSeconds(10), livenessFile);
+
+    /// <summary>An agent that started with <see cref="Token"/> read from <paramref name="tokenFile"/>, and may enrol again with <paramref name="joinToken"/>.</summary>
+    public static AgentUnderTest StartWithTokenFile(Uri server, string tokenFile, string? joinToken) =>
+        new([server], new ScriptedGpuReader(GpuReading.Success(H200Gpus())), TimeSpan.FromSeconds(10), null, (tokenFile, joinToken));
 
     public static IReadOnlyList<GpuReport> H200Gpus() => NvidiaSmiParser.Parse(Fixtures.Read(Fixtures.H200Csv));
 

@@ -96,7 +96,8 @@ internal sealed class HeartbeatTestServer : IAsyncDisposable
                 context.Request.Headers["Authorization"],
                 context.Request.ContentType,
                 context.Request.ContentLength64,
-                JsonDocument.Parse(body).RootElement.Clone()));
+                JsonDocument.Parse(body).RootElement.Clone(),
+                context.Request.Headers["Idempotency-Key"]));
 
             var response = Respond(number);
             if (response.Never)
@@ -132,7 +133,7 @@ internal sealed class HeartbeatTestServer : IAsyncDisposable
     }
 }
 
-internal sealed record ReceivedHeartbeat(string Method, string Path, string? Authorization, string? ContentType, long ContentLength, JsonElement Body)
+internal sealed record ReceivedHeartbeat(string Method, string Path, string? Authorization, string? ContentType, long ContentLength, JsonElement Body, string? IdempotencyKey = null)
 {
     public long Sequence => Body.GetProperty("sequence").GetInt64();
 
