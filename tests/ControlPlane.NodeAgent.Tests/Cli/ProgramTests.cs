@@ -17,7 +17,7 @@ public sealed class ProgramTests
         Assert.Equal(2, agent.ExitCode);
         var stderr = await agent.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.StartsWith("error: missing --server (or CONTROLPLANE_SERVER)", stderr, StringComparison.Ordinal);
-        Assert.Contains("usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID --token TOKEN", stderr, StringComparison.Ordinal);
+        Assert.Contains("usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID (--token TOKEN | --node-token-file PATH [--join-token TOKEN])", stderr, StringComparison.Ordinal);
     }
 
     [Theory]

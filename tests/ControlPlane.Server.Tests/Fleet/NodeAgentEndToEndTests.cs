@@ -66,7 +66,70 @@ public sealed class NodeAgentEndToEndTests(EmbeddedServerFixture fixture)
         agent.Kill(entireProcessTree: true);
     }
 
-    private Process StartAgent(string nodeId, string token, IReadOnlyDictionary<string, string>? environment = null)
+    [Fact]
+    public async Task Agent_WithJoinToken_EnrolsItselfKeepsItsOwnToken_AndEnrolsAgainWhenItIsRevoked()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var join = await Auth.NodeIdentityTests.IssueJoinTokenAsync(admin, new System.Text.Json.Nodes.JsonObject
+        {
+            ["region"] = "eu-west", ["provider"] = "own-dc", ["ownership"] = "owned", ["hourlyCostUsd"] = 30, ["maxUses"] = 2, ["nodeIdPrefix"] = "agent-joined-",
+        });
+        var directory = Directory.CreateTempSubdirectory("agent-join-");
+        try
+        {
+            var tokenFile = Path.Combine(directory.FullName, "node-token");
+            using var agent = StartAgent("agent-joined-1", token: null, new Dictionary<string, string>
+            {
+                ["CONTROLPLANE_JOIN_TOKEN"] = join["token"]!.GetValue<string>(),
+                ["CONTROLPLANE_NODE_TOKEN_FILE"] = tokenFile,
+            });
+
+            await Poll.UntilAsync(
+                async () =>
+                {
+                    using var response = await admin.GetAsync("/admin/v1/nodes/agent-joined-1");
+                    return response.StatusCode;
+                },
+                s => s == System.Net.HttpStatusCode.OK,
+                TimeSpan.FromSeconds(30),
+                "the agent to enrol");
+            var view = await Poll.UntilAsync(
+                () => admin.GetJsonAsync("/admin/v1/nodes/agent-joined-1"),
+                v => v["status"]!.GetValue<string>() == "ready",
+                TimeSpan.FromSeconds(30),
+                "the agent to enrol and heartbeat");
+            Assert.Equal(30m, view["hourlyCostUsd"]!.GetValue<decimal>());
+            var first = (await File.ReadAllTextAsync(tokenFile, TestContext.Current.CancellationToken)).Trim();
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
+            }
+
+
+            // Revoked: the agent's next heartbeat is refused, it enrols again with the join token and goes on.
+            var revokedAt = DateTimeOffset.UtcNow;
+            using (var revoke = await admin.DeleteAsync("/admin/v1/nodes/agent-joined-1/token"))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.NoContent, revoke.StatusCode);
+            }
+
+            await Poll.UntilAsync(
+                () => admin.GetJsonAsync("/admin/v1/nodes/agent-joined-1"),
+                v => v["lastHeartbeatAt"]!.GetValue<DateTimeOffset>() > revokedAt.AddSeconds(1),
+                TimeSpan.FromSeconds(30),
+                "a heartbeat with the renewed token");
+            Assert.NotEqual(first, (await File.ReadAllTextAsync(tokenFile, TestContext.Current.CancellationToken)).Trim());
+            var listed = Assert.Single((await admin.GetJsonAsync("/admin/v1/join-tokens")).AsArray(), t => t!["tokenId"]!.GetValue<string>() == join["tokenId"]!.GetValue<string>())!;
+            Assert.Equal(2, listed["uses"]!.GetValue<int>());
+            agent.Kill(entireProcessTree: true);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private Process StartAgent(string nodeId, string? token, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -84,7 +147,11 @@ public sealed class NodeAgentEndToEndTests(EmbeddedServerFixture fixture)
         info.ArgumentList.Add("--runtime");
         info.ArgumentList.Add("simulated");
         // The token goes through the environment, as the systemd unit and the DaemonSet pass it.
-        info.Environment["CONTROLPLANE_NODE_TOKEN"] = token;
+        if (token is not null)
+        {
+            info.Environment["CONTROLPLANE_NODE_TOKEN"] = token;
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
