@@ -236,6 +236,22 @@ agent_liveness() {
         grep -A6 'livenessProbe:' "$d" | grep -q 'find /tmp/controlplane-agent-alive -mmin -10'
 }
 check "agent DaemonSet: liveness probe on the file the heartbeat loop rewrites" agent_liveness "$work/agent"
+# One identity per node: a pod gets the join token only (by reference, never a Secret volume), and keeps its
+# node's own token on the node; a compromised GPU machine holds no other node's token.
+agent_identity() {
+    local d="$1/controlplane/templates/agent-daemonset.yaml"
+    ! grep -qE '^ *secret:$|secretName:' "$d" || { echo "the DaemonSet mounts a Secret volume"; return 1; }
+    ! grep -qE 'node-tokens|name: CONTROLPLANE_NODE_TOKEN$' "$d" || { echo "the DaemonSet still hands out node tokens"; return 1; }
+    [[ "$(grep -c 'secretKeyRef:' "$d")" -eq 1 ]] || { echo "want exactly one secretKeyRef (the join token)"; return 1; }
+    grep -A3 'name: CONTROLPLANE_JOIN_TOKEN$' "$d" | grep -q 'name: controlplane-join-token' &&
+        grep -A1 'name: CONTROLPLANE_NODE_TOKEN_FILE$' "$d" | grep -q 'value: /var/lib/controlplane-agent/node-token' &&
+        grep -A2 'hostPath:' "$d" | grep -q 'path: /var/lib/controlplane-agent' ||
+        { echo "no join token by reference, or no node token file on the host"; return 1; }
+}
+check "agent DaemonSet: only the join-token Secret (by reference), no node-token Secret; the node's token on the host" agent_identity "$work/agent"
+check "agent DaemonSet (production values): only the join-token Secret, no node-token Secret" agent_identity "$work/production"
+refuses "helm lint refuses a relative agent.tokenHostPath" "$HELM" lint --strict "$chart" --set agent.enabled=true --set agent.tokenHostPath=var/lib/agent
+refuses "helm lint refuses the retired agent.tokenSecret" "$HELM" lint --strict "$chart" --set agent.enabled=true --set agent.tokenSecret=controlplane-node-tokens
 
 # --- kustomize ---------------------------------------------------------------------------------
 check "kubectl kustomize deploy/kustomize/base" "$KUBECTL" kustomize "$kdir/base"
