@@ -336,8 +336,9 @@ if command -v systemd-analyze >/dev/null; then
 else
     skip "systemd-analyze verify controlplane-node-agent.service (no systemd-analyze)"
 fi
-check "systemd unit restarts always and reads the token from an EnvironmentFile" \
-    sh -c 'grep -qx "Restart=always" "$1" && grep -q "^EnvironmentFile=" "$1" && grep -q "^CONTROLPLANE_NODE_TOKEN=" "$2"' \
+check "systemd unit restarts always, reads the join token from an EnvironmentFile and keeps the node token in its StateDirectory" \
+    sh -c 'grep -qx "Restart=always" "$1" && grep -q "^EnvironmentFile=" "$1" && grep -q "^CONTROLPLANE_JOIN_TOKEN=" "$2" &&
+        grep -qx "StateDirectory=controlplane-node-agent" "$1" && grep -qx "CONTROLPLANE_NODE_TOKEN_FILE=/var/lib/controlplane-node-agent/node-token" "$2"' \
     _ "$unit" "$repo/deploy/systemd/node-agent.env.example"
 
 # --- Dockerfiles -------------------------------------------------------------------------------
