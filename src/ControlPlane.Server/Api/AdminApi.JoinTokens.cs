@@ -76,11 +76,14 @@ public static partial class AdminApi
     private static async Task<Ok<JoinTokenResponse[]>> ListJoinTokensAsync(IGrainFactory grains, TimeProvider time)
     {
         var now = time.GetUtcNow();
-        var issued = await grains.GetGrain<ITokenRegistryGrain>(GrainKeys.TokenRegistry).ListAsync(now);
-        var views = await Task.WhenAll(issued
-            .Where(t => t.Role == Roles.Join)
-            .Select(t => grains.GetGrain<IJoinTokenGrain>(GrainKeys.JoinToken(t.TokenId)).GetAsync()));
-        return TypedResults.Ok(views.OfType<JoinTokenView>().Select(v => JoinTokenResponse.From(v, now)).ToArray());
+        var issued = (await grains.GetGrain<ITokenRegistryGrain>(GrainKeys.TokenRegistry).ListAsync(now)).Where(t => t.Role == Roles.Join).ToArray();
+        var views = await Task.WhenAll(issued.Select(t => grains.GetGrain<IJoinTokenGrain>(GrainKeys.JoinToken(t.TokenId)).GetAsync()));
+
+        // Revoked through DELETE /admin/v1/tokens/{id} too: the registry knows it (and every silo refuses the token).
+        return TypedResults.Ok(views
+            .Select((v, i) => v is null ? null : JoinTokenResponse.From(v with { RevokedAt = v.RevokedAt ?? issued[i].RevokedAt }, now))
+            .OfType<JoinTokenResponse>()
+            .ToArray());
     }
 
     private static async Task<Results<Ok<JoinTokenResponse>, ProblemHttpResult>> RevokeJoinTokenAsync(

@@ -74,7 +74,7 @@ public static class RequestThrottling
     /// <summary>
     /// The budget a request counts against: a valid token's identity (a node by its node id; other roles by their
     /// token's subject), whatever address it comes from; otherwise its remote address, failed authentication attempts
-    /// (credentials given and refused) apart from requests that carry none.
+    /// (credentials given and refused) apart from requests that carry none. A join token counts as an operator's, by its id.
     /// </summary>
     public static RequestPartition PartitionOf(HttpContext context)
     {
@@ -86,6 +86,8 @@ public static class RequestThrottling
                 Roles.Node => new RequestPartition(ThrottleGroup.Node, subject),
                 Roles.Gateway => new RequestPartition(ThrottleGroup.Gateway, subject),
                 Roles.Customer => new RequestPartition(ThrottleGroup.Customer, subject),
+                // A join token's subject is its region, which several share: each token is a budget of its own.
+                Roles.Join => new RequestPartition(ThrottleGroup.Operator, "join:" + user.TokenId()),
                 _ => new RequestPartition(ThrottleGroup.Operator, subject),
             };
         }

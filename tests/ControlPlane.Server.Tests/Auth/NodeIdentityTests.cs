@@ -135,6 +135,21 @@ public sealed class NodeIdentityTests(EmbeddedServerFixture fixture)
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
+        // Revoked as any issued token (DELETE /admin/v1/tokens/{id}): refused, and listed as revoked.
+        var viaTokens = await IssueJoinTokenAsync(admin, new JsonObject { ["region"] = "eu-west", ["provider"] = "own-dc", ["ownership"] = "owned", ["hourlyCostUsd"] = 2 });
+        using (var revoke = await admin.DeleteAsync($"/admin/v1/tokens/{Text(viaTokens, "tokenId")}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        using (var agent = Server.CreateClient(Text(viaTokens, "token")))
+        using (var refused = await PostEnrolAsync(agent, "join-revoked-2", null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        Assert.Equal("revoked", Text(await JoinTokenAsync(admin, Text(viaTokens, "tokenId")), "state"));
+
         var expiring = await IssueJoinTokenAsync(admin, new JsonObject { ["region"] = "eu-west", ["provider"] = "own-dc", ["ownership"] = "owned", ["hourlyCostUsd"] = 2, ["expiresInSeconds"] = 2 });
         using var late = Server.CreateClient(Text(expiring, "token"));
         var status = await Poll.UntilAsync(
