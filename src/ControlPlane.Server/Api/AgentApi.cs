@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using ControlPlane.Contracts;
+using ControlPlane.Contracts.Auth;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Domain.Deployments;
-using ControlPlane.Contracts.Auth;
 using ControlPlane.Server.Api.Auth;
 using ControlPlane.Server.Api.Fleet;
 using ControlPlane.Server.Auth;
