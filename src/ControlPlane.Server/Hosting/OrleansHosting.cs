@@ -82,6 +82,16 @@ public static class OrleansHosting
                 {
                     o.MinimumReminderPeriod = fastest;
                 }
+
+                // A silo takes over a dead silo's reminders when the ring changes; should that read fail (a busy database),
+                // the next periodic refresh is the fallback, by default five minutes later. The node watchdog is what
+                // finds a silent node whose grain died with its silo, so the refresh comes within a watchdog period or two
+                // (at least 10 s apart): one range read per silo each time.
+                var refresh = TimeSpan.FromSeconds(Math.Max(10, 2 * settings.Fleet.WatchdogPeriodSeconds));
+                if (refresh < o.RefreshReminderListPeriod)
+                {
+                    o.RefreshReminderListPeriod = refresh;
+                }
             });
         });
         return builder;
