@@ -331,13 +331,18 @@ public sealed class CapacityScheduler(Random? random = null)
         return Prestaging.Plan(Snapshot, deployments, Layout);
     }
 
-    /// <summary>Runs <see cref="Decide"/> until a pass changes nothing (at most <paramref name="maxPasses"/>), returning every decision.</summary>
-    public IReadOnlyList<SchedulingDecision> Settle(int maxPasses = 8)
+    /// <summary>
+    /// Runs <see cref="Decide"/> until a pass changes nothing (at most <paramref name="maxPasses"/>), returning every decision.
+    /// <paramref name="afterPass"/> sees each pass's decisions before the next pass, so whoever carries them out can report
+    /// back what changed meanwhile (the fleet simulator: the engines its nodes put to sleep).
+    /// </summary>
+    public IReadOnlyList<SchedulingDecision> Settle(int maxPasses = 8, Action<IReadOnlyList<SchedulingDecision>>? afterPass = null)
     {
         var all = new List<SchedulingDecision>();
         for (var pass = 0; pass < maxPasses; pass++)
         {
             var decisions = Decide();
+            afterPass?.Invoke(decisions);
             all.AddRange(decisions);
             if (!decisions.Any(d => d is ReleaseDecision or ClaimDecision))
             {

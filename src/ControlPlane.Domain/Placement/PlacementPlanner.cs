@@ -75,42 +75,18 @@ public static class PlacementPlanner
                 continue;
             }
 
-            var holders = entry.Node.Slots.Holders;
             foreach (var engine in entry.Node.Sleeping ?? [])
             {
-                if (!string.Equals(engine.DeploymentId, spec.DeploymentId, StringComparison.Ordinal) || engine.GpuIndices.Length != need
-                    || Array.Exists(engine.GpuIndices, i => i < 0 || i >= holders.Length))
+                if (!CanWake(entry.Node, spec, tier, engine))
                 {
                     continue;
                 }
 
-                var victims = new List<GpuHolder>();
-                var possible = true;
-                foreach (var gpu in engine.GpuIndices)
-                {
-                    if (holders[gpu] is not { } holder)
-                    {
-                        continue;
-                    }
-
-                    // Never an equal or higher tier, and never the deployment's own replica (it would only trade places).
-                    if (holder.Tier >= tier || string.Equals(holder.DeploymentId, spec.DeploymentId, StringComparison.Ordinal))
-                    {
-                        possible = false;
-                        break;
-                    }
-
-                    if (!victims.Exists(v => string.Equals(v.ReplicaId, holder.ReplicaId, StringComparison.Ordinal)))
-                    {
-                        victims.Add(holder);
-                    }
-                }
-
-                if (!possible)
-                {
-                    continue;
-                }
-
+                var victims = engine.GpuIndices
+                    .Select(gpu => entry.Node.Slots.Holders[gpu])
+                    .OfType<GpuHolder>()
+                    .DistinctBy(h => h.ReplicaId, StringComparer.Ordinal)
+                    .ToList();
                 var victimGpus = victims.Sum(v => entry.Node.Slots.GpusOf(v.ReplicaId).Length);
                 if (best is null
                     || victims.Count < best.Victims.Length
@@ -147,6 +123,7 @@ public static class PlacementPlanner
                 return false;
             }
 
+            // Never an equal or higher tier, and never the deployment's own replica (it would only trade places).
             if (holders[gpu] is { } holder && (holder.Tier >= tier || string.Equals(holder.DeploymentId, spec.DeploymentId, StringComparison.Ordinal)))
             {
                 return false;

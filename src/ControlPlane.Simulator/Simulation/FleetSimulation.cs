@@ -426,6 +426,10 @@ internal sealed class FleetSimulation
                     }
 
                     _sleeping.Remove(nodeId);
+                    foreach (var lost in _placed.Where(p => p.Value.NodeId == nodeId).Select(p => p.Key).ToArray())
+                    {
+                        _placed.Remove(lost);
+                    }
                 }
                 else
                 {
@@ -562,20 +566,14 @@ internal sealed class FleetSimulation
             _unplaced.Clear();
             foreach (var partition in Partitions)
             {
-                // As CapacityScheduler.Settle, pass by pass, with the agents' reports of engines put to sleep between passes.
-                for (var pass = 0; pass < 8; pass++)
+                // Each pass's decisions are carried out before the next, so the nodes' reports of engines put to sleep reach it.
+                partition.Scheduler.Settle(afterPass: decisions =>
                 {
-                    var decisions = partition.Scheduler.Decide();
                     foreach (var decision in decisions)
                     {
                         Apply(partition.Scheduler, decision, seconds);
                     }
-
-                    if (!decisions.Any(d => d is ReleaseDecision or ClaimDecision))
-                    {
-                        break;
-                    }
-                }
+                });
             }
         }
 
