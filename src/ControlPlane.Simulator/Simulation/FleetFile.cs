@@ -103,7 +103,7 @@ internal sealed record FleetLoading(double EngineStartSeconds, double BytesPerPa
 
     /// <summary>
     /// How long a change of demand takes to reach a node's agent as an instruction: the gateway's demand report interval and
-    /// the agent's heartbeat interval (the product's defaults: 5 s each). A wake starts that long into a step.
+    /// the agent's heartbeat interval (5 s each: the demo's gateway, and the agents' default). A wake starts that long into a step.
     /// </summary>
     public double ReactionSeconds { get; init; } = DefaultReactionSeconds;
 
