@@ -552,8 +552,12 @@ internal sealed class FleetSimulation
                 }
 
                 var ready = d.Class == DeploymentClass.Dedicated ? Math.Min(_ready[i], Autoscaler.Keeps(_autoscale[i])) : _ready[i];
-                // The oracle knows what comes: it keeps nothing back for rises it did not foresee.
-                var kept = d.Class == DeploymentClass.Dedicated && _policy.SleepsHeadroom ? _autoscale[i].QuickRise : 0m;
+                // Liquid keeps back the spare for its quickest rises; the oracle, the spare its foreseen rise within a load
+                // time takes back (counting on it would leave serverless short when that rise comes).
+                var kept = d.Class != DeploymentClass.Dedicated ? 0m
+                    : _policy.SleepsHeadroom ? _autoscale[i].QuickRise
+                    : _policy.Foresees ? (decimal)Math.Round(Foresee(_simulation._demand[i], k, LoadSteps(_loadEstimate[i], _simulation._settings.StepSeconds)) - _simulation._demand[i][k], 3)
+                    : 0m;
                 inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica, kept));
             }
 

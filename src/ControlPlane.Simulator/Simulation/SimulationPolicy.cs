@@ -29,6 +29,12 @@ internal abstract class SimulationPolicy
     public virtual bool SleepsHeadroom => false;
 
     /// <summary>
+    /// Whether the policy knows each deployment's demand a load time ahead (the oracle): a serverless deployment then counts
+    /// only on the dedicated spare of its model that the dedicated deployments' foreseen demand leaves through that time.
+    /// </summary>
+    public virtual bool Foresees => false;
+
+    /// <summary>
     /// The replicas <paramref name="deployment"/> asks its scheduler for, given what the product's autoscaler wants
     /// for its demand (<paramref name="autoscaled"/>) and what demand will want within one load time
     /// (<paramref name="foreseen"/>, which only an oracle can know).
@@ -69,8 +75,10 @@ internal class LiquidPolicy : SimulationPolicy
 /// <summary>
 /// The limit of a fleet and a trace: the liquid policy with perfect foresight instead of the autoscaler. Every rate-driven
 /// deployment asks for exactly what its demand will want at most until a replica placed now could serve (its load
-/// time), and no more: no headroom, no spare, down at once. It knows demand, not failures. Liquid's distance to it is
-/// what forecasting still leaves on the table.
+/// time), and no more: no headroom, no spare, down at once; a serverless deployment counts only on the dedicated spare
+/// its model keeps through that time (<see cref="Foresees"/>). It knows demand, not failures, and places with the same
+/// scheduler, so a dedicated rise may still preempt a serverless replica it then has to load again. Liquid's distance to
+/// it is what forecasting still leaves on the table.
 /// </summary>
 internal sealed class OraclePolicy : LiquidPolicy
 {
@@ -80,6 +88,8 @@ internal sealed class OraclePolicy : LiquidPolicy
 
     /// <summary>It keeps no headroom, so none sleeps; its replicas released on a scale-down still sleep, and wake for it.</summary>
     public override bool SleepsHeadroom => false;
+
+    public override bool Foresees => true;
 
     public override int Desired(SimulatedDeployment deployment, int autoscaled, int foreseen) =>
         deployment.Class == DeploymentClass.Batch ? autoscaled : foreseen;

@@ -142,6 +142,41 @@ public sealed class FleetSimulationTests
         Assert.Equal(Math.Round(1 - (14_000 * 120.0 / 49_200_000), 6), liquid.DedicatedServedShare);
     }
 
+    /// <summary>
+    /// Three 8-GPU nodes; a dedicated deployment of 4-GPU replicas of a 70B model at 6,000 tokens/s (up to 4) whose demand
+    /// rises from 1,000 to 24,000 tokens/s half-way through the hour, a serverless deployment of the same model at a steady
+    /// 4,000 tokens/s; no batch of the model, whose replicas serverless could also ride on.
+    /// </summary>
+    private static FleetFile SpareTakenBack => new(
+        "spare-taken-back",
+        ["r"],
+        [new FleetNodeGroup("n", "r", "h100-sxm-80gb", 8, 80 * 1024, 3, Ownership.Owned, 16m)],
+        [new FleetModel("m", 70, 140, null)],
+        FailureModel.None,
+        Autoscaler.DefaultScaleDownDelay,
+        [
+            new SimulatedDeployment(new DeploymentSpec("ded", "m", DeploymentClass.Dedicated, "acme", 4, 80, null, null, 1, 1, 4, 6_000), new TrafficMapping("rise", 1, 1, 0, 60), 0.6m, LoadTime, new FleetModel("m", 70, 140, null)),
+            new SimulatedDeployment(new DeploymentSpec("sl", "m", DeploymentClass.Serverless, null, 4, 0, null, null, 0, 0, 4, 6_000), new TrafficMapping("steady", 1, 1, 0, 60), 0.9m, LoadTime, new FleetModel("m", 70, 140, null)),
+        ]);
+
+    [Fact]
+    public void Simulate_Oracle_ServerlessDoesNotCountOnDedicatedSpareThatAForeseenRiseTakesBack()
+    {
+        Trace[] traces =
+        [
+            Trace.FromRequests("rise", Enumerable.Range(0, 3_600).Select(s => ((double)s, s < 1_800 ? 1_000L : 24_000L))),
+            Trace.FromRequests("steady", Enumerable.Range(0, 3_600).Select(s => ((double)s, 4_000L))),
+        ];
+
+        var report = SimulateCommand.Simulate(SpareTakenBack, "fleet.json", traces, [new OraclePolicy()], new SimulationSettings(1, 60, 1));
+
+        // Before the rise the dedicated replica's spare (5,000 tokens/s) could carry the serverless demand, but the oracle
+        // knows the rise takes it all back, so serverless has a replica of its own ready when it comes: nothing spills.
+        var oracle = report.Policies["oracle"];
+        Assert.Equal(0, oracle.SpilledSharedTokens);
+        Assert.Equal(1.0, oracle.DedicatedServedShare);
+    }
+
     [Fact]
     public void WakeTime_IsEngineWakePlusEachGpusShareOfTheWeightsOverPcie()
     {

@@ -18,9 +18,10 @@ public sealed class ShippedFleetTests
             new SimulationSettings(24, 60, seed));
 
     /// <summary>
-    /// Every target of issue 10 but one: utilization is 2.3 points behind the oracle, not within 2 (serverless does not
-    /// count on the spare dedicated deployments keep for their own quick rises, which costs half a point against counting
-    /// on it and spilling more; docs/simulator.md has both). The bound below guards that distance from growing.
+    /// Every target of issue 10 but one: utilization is 2.04 points behind the oracle, not within 2 (serverless does not
+    /// count on the spare dedicated deployments keep for their own quick rises, which costs a third of a point against
+    /// counting on it and spilling more; the oracle itself spills a hundred times what liquid does; docs/simulator.md has
+    /// both). The bound below guards that distance from growing.
     /// </summary>
     [Fact]
     public void Simulate_Fleet1kDay_LiquidReachesTheServiceUtilizationSpillAndMarginTargetsOnTheHonestMeasures()
@@ -34,7 +35,7 @@ public sealed class ShippedFleetTests
         Assert.True(liquid.ServedTokens.Dedicated >= fixedSilos.ServedTokens.Dedicated, "liquid served fewer dedicated tokens than fixed silos");
         Assert.True(liquid.SpilledSharedTokens <= fixedSilos.SpilledSharedTokens, $"liquid spilled {liquid.SpilledSharedTokens}, static {fixedSilos.SpilledSharedTokens}");
         Assert.True(liquid.MarginUsd > fixedSilos.MarginUsd, $"margin {liquid.MarginUsd} against {fixedSilos.MarginUsd}");
-        Assert.True(oracle.Utilization - liquid.Utilization <= 0.025, $"oracle {oracle.Utilization}, liquid {liquid.Utilization}");
+        Assert.True(oracle.Utilization - liquid.Utilization <= 0.021, $"oracle {oracle.Utilization}, liquid {liquid.Utilization}");
         Assert.Equal(report.LiquidToOracle!.UtilizationPoints, Math.Round((oracle.Utilization - liquid.Utilization) * 100, 3), 3);
 
         // Shared work ran on dedicated headroom, headroom slept, and loads were warm: the mechanisms did it, not a smaller figure.
