@@ -144,6 +144,7 @@ public sealed record EnrollmentResult(
 /// <summary>A heartbeat as the node grain takes it.</summary>
 /// <param name="TokenId">The id inside the bearer token the agent used; a replaced token is refused.</param>
 /// <param name="Sleeping">Engines of dedicated replicas asleep on the node (GPUs ascending); null or empty: none.</param>
+/// <param name="SleepBudgetBytes">Host memory the agent lets sleeping engines take; null when it never puts one to sleep.</param>
 [GenerateSerializer, Alias("node-heartbeat")]
 public sealed record NodeHeartbeat(
     [property: Id(0)] long Sequence,
@@ -154,7 +155,8 @@ public sealed record NodeHeartbeat(
     [property: Id(5)] string TokenId,
     [property: Id(6)] IReadOnlyList<ReplicaReport>? Replicas = null,
     [property: Id(7)] ModelCacheReport? ModelCache = null,
-    [property: Id(8)] IReadOnlyList<SleepingEngine>? Sleeping = null);
+    [property: Id(8)] IReadOnlyList<SleepingEngine>? Sleeping = null,
+    [property: Id(9)] long? SleepBudgetBytes = null);
 
 [GenerateSerializer, Alias("heartbeat-result")]
 public enum HeartbeatResult
@@ -195,6 +197,7 @@ public sealed record GpuView(
 /// <param name="Prefetch">Models the scheduler asked the node to fetch that are not warm there yet.</param>
 /// <param name="PrefetchFailures">Prefetches the agent could not finish.</param>
 /// <param name="Sleeping">Engines of dedicated replicas asleep on the node, as its agent last reported them.</param>
+/// <param name="SleepBudgetBytes">Host memory the node's agent lets sleeping engines take; null when it never puts one to sleep.</param>
 [GenerateSerializer, Alias("node-view")]
 public sealed record NodeView(
     [property: Id(0)] string NodeId,
@@ -218,4 +221,5 @@ public sealed record NodeView(
     [property: Id(18)] long? ModelCacheFreeBytes = null,
     [property: Id(19)] IReadOnlyList<string>? Prefetch = null,
     [property: Id(20)] IReadOnlyList<PrefetchFailure>? PrefetchFailures = null,
-    [property: Id(21)] IReadOnlyList<SleepingEngine>? Sleeping = null);
+    [property: Id(21)] IReadOnlyList<SleepingEngine>? Sleeping = null,
+    [property: Id(22)] long? SleepBudgetBytes = null);

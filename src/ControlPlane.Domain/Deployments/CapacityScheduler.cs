@@ -44,6 +44,9 @@ public sealed class CapacityScheduler(Random? random = null)
     private readonly Dictionary<string, HashSet<string>> _byDeployment = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeFacts> _nodes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _degraded = new(StringComparer.Ordinal);
+    // Engines this scheduler released to sleep that their node has not reported asleep yet (see FallAsleep), with how many of the
+    // node's reports have left each out so far.
+    private readonly Dictionary<string, List<(SleepingEngine Engine, int Missed)>> _fallingAsleep = new(StringComparer.Ordinal);
     private IReadOnlyList<DeploymentSpec> _honoured = [];
     private bool _layoutStale = true;
 
@@ -87,9 +90,48 @@ public sealed class CapacityScheduler(Random? random = null)
         }
 
         _nodes[node.NodeId] = new NodeFacts(health, scheduling, version);
-        Snapshot.Upsert(node);
+        Snapshot.Upsert(WithFallingAsleep(node, health));
         return true;
     }
+
+    /// <summary>
+    /// Reports a node's agent sent before it heard of a release (one, usually) do not hold the engine the release put to
+    /// sleep: the model keeps taking it as asleep until a report holds it, the node is no longer ready, or the
+    /// <see cref="ReportsBeforeAsleep"/>th report leaves it out (the agent stopped it instead: its sleep failed, or
+    /// others took the room).
+    /// </summary>
+    private PlacementNode WithFallingAsleep(PlacementNode node, NodeHealth health)
+    {
+        if (!_fallingAsleep.TryGetValue(node.NodeId, out var falling))
+        {
+            return node;
+        }
+
+        var reported = node.Sleeping ?? [];
+        var still = new List<(SleepingEngine Engine, int Missed)>();
+        if (health == NodeHealth.Ready && node.SleepBudgetBytes is not null)
+        {
+            foreach (var (engine, missed) in falling)
+            {
+                if (!reported.Any(r => r.Wakes(engine.DeploymentId, engine.GpuIndices)) && missed + 1 < ReportsBeforeAsleep)
+                {
+                    still.Add((engine, missed + 1));
+                }
+            }
+        }
+
+        if (still.Count == 0)
+        {
+            _fallingAsleep.Remove(node.NodeId);
+            return node;
+        }
+
+        _fallingAsleep[node.NodeId] = still;
+        return node with { Sleeping = [.. reported, .. still.Select(s => s.Engine)] };
+    }
+
+    /// <summary>The report of its node that leaves out an engine the scheduler released to sleep for this many times running takes it as stopped.</summary>
+    public const int ReportsBeforeAsleep = 3;
 
     /// <summary>Adds a deployment or replaces its spec and desired count.</summary>
     public void SetDeployment(ScheduledDeployment deployment)
@@ -216,8 +258,14 @@ public sealed class CapacityScheduler(Random? random = null)
         var plan = Reconciler.Plan(Running(), _replicas.Values.Select(r => new ReplicaLocation(r.Replica, r.NodeId, IsDraining(r.NodeId))));
         foreach (var release in plan.Releases)
         {
+            var released = _replicas.TryGetValue(release.ReplicaId, out var entry) ? entry.Replica : null;
             Snapshot.Release(release.ReplicaId);
             RemoveReplica(release.ReplicaId);
+            if (release.Reason == ReleaseReason.ScaledDown && released is not null)
+            {
+                FallAsleep(released, release.NodeId);
+            }
+
             decisions.Add(new ReleaseDecision(release.ReplicaId, release.NodeId, release.Reason));
         }
 
@@ -286,14 +334,78 @@ public sealed class CapacityScheduler(Random? random = null)
                 }
             }
 
-            if (wakeable > 0)
+            var run = SleepsNow(id, deployment, deployment.Desired - wakeable, Math.Max(0, awake));
+            if (run < deployment.Desired)
             {
                 running ??= new Dictionary<string, ScheduledDeployment>(_deployments, StringComparer.Ordinal);
-                running[id] = deployment with { Desired = deployment.Desired - wakeable };
+                running[id] = deployment with { Desired = run };
             }
         }
 
         return running ?? (IReadOnlyDictionary<string, ScheduledDeployment>)_deployments;
+    }
+
+    /// <summary>
+    /// Of <paramref name="run"/> replicas that would run, how many must: the ready ones above <paramref name="awake"/> whose
+    /// nodes can hold their engines asleep are released to sleep now (<see cref="FallAsleep"/>), the highest ordinals first,
+    /// whether they became headroom by a scale-down or were placed above what must run (the headroom the autoscaler learned
+    /// grew, or the scheduler started). A replica still loading runs until it is ready, and stops the count there.
+    /// </summary>
+    private int SleepsNow(string deploymentId, ScheduledDeployment deployment, int run, int awake)
+    {
+        if (run <= awake || !_byDeployment.TryGetValue(deploymentId, out var ids))
+        {
+            return run;
+        }
+
+        var top = new Dictionary<int, (PlacedReplica Replica, string NodeId)>();
+        foreach (var replicaId in ids)
+        {
+            var entry = _replicas[replicaId];
+            if (entry.Replica.Generation == deployment.Generation && entry.Replica.Ordinal >= awake && entry.Replica.Ordinal < run)
+            {
+                top[entry.Replica.Ordinal] = entry;
+            }
+        }
+
+        while (run > awake && top.TryGetValue(run - 1, out var replica) && replica.Replica.State == ReplicaState.Ready
+            && Snapshot.Find(replica.NodeId) is { } node && node.SleepBytesOf(replica.Replica.Model) is not null)
+        {
+            run--;
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// A ready dedicated or serverless replica released on a scale-down goes to sleep on its node when the node can hold
+    /// it asleep (<see cref="PlacementNode.SleepBytesOf"/>), as its agent does, stopping the engines that slept longest to
+    /// make room: the model takes it as asleep at once, so the next pass counts it as headroom instead of placing its
+    /// ordinal again.
+    /// </summary>
+    private void FallAsleep(PlacedReplica replica, string nodeId)
+    {
+        if (replica.State != ReplicaState.Ready || replica.Tier == ReplicaTier.Batch || Snapshot.Find(nodeId) is not { } node
+            || node.SleepBytesOf(replica.Model) is not { } bytes)
+        {
+            return;
+        }
+
+        var engine = new SleepingEngine(replica.DeploymentId, replica.Model, [.. replica.GpuIndices.Order()], bytes);
+        var engines = new List<SleepingEngine>(node.Sleeping ?? []) { engine };
+        while (engines.Count > 1 && (engines.Sum(e => e.Bytes) > node.SleepBudgetBytes || engines.Count > SleepingEngine.MaxPerNode))
+        {
+            engines.RemoveAt(0);
+        }
+
+        Snapshot.Upsert(node with { Sleeping = [.. engines] });
+        if (!_fallingAsleep.TryGetValue(nodeId, out var falling))
+        {
+            _fallingAsleep[nodeId] = falling = [];
+        }
+
+        falling.RemoveAll(f => !engines.Contains(f.Engine));
+        falling.Add((engine, 0));
     }
 
     /// <summary>
@@ -311,6 +423,11 @@ public sealed class CapacityScheduler(Random? random = null)
         if (i < 0)
         {
             return false;
+        }
+
+        if (_fallingAsleep.TryGetValue(claim.NodeId, out var falling))
+        {
+            falling.RemoveAll(f => f.Engine.Equals(sleeping[i]));
         }
 
         Snapshot.Upsert(node with { Sleeping = [.. sleeping[..i], .. sleeping[(i + 1)..]] });

@@ -15,6 +15,10 @@ namespace ControlPlane.Domain.Placement;
 /// <param name="WarmModels">Models whose weights the node holds complete in its local cache; null or empty when none (or no cache).</param>
 /// <param name="CacheFreeBytes">Free room left in the node's model cache; null when the node has no model cache.</param>
 /// <param name="Sleeping">Dedicated replicas' engines asleep on the node (see <see cref="SleepingEngine"/>); null or empty when none.</param>
+/// <param name="SleepBudgetBytes">
+/// Host memory the node's agent lets the weights of sleeping engines take together (its <c>--sleep-budget-gb</c>); null when
+/// the node never puts an engine to sleep.
+/// </param>
 [GenerateSerializer, Alias("placement-node")]
 public sealed record PlacementNode(
     [property: Id(0)] string NodeId,
@@ -27,8 +31,32 @@ public sealed record PlacementNode(
     [property: Id(7)] NodeSlots Slots,
     [property: Id(8)] WarmModel[]? WarmModels = null,
     [property: Id(9)] long? CacheFreeBytes = null,
-    [property: Id(10)] SleepingEngine[]? Sleeping = null)
+    [property: Id(10)] SleepingEngine[]? Sleeping = null,
+    [property: Id(11)] long? SleepBudgetBytes = null)
 {
+    /// <summary>
+    /// Host memory an engine of <paramref name="model"/> would take asleep on this node: the size of its weights in the node's
+    /// cache, when the node takes new work, puts engines to sleep and its budget holds them (its agent stops the engines that
+    /// slept longest to make room); null when an engine of the model released here would stop instead.
+    /// </summary>
+    public long? SleepBytesOf(string model)
+    {
+        if (!Schedulable || SleepBudgetBytes is not { } budget || WarmModels is null)
+        {
+            return null;
+        }
+
+        foreach (var warm in WarmModels)
+        {
+            if (string.Equals(warm.Model, model, StringComparison.Ordinal))
+            {
+                return warm.Bytes > 0 && warm.Bytes <= budget ? warm.Bytes : null;
+            }
+        }
+
+        return null;
+    }
+
     public int GpuCount => Slots.Count;
 
     /// <summary>What one GPU costs per hour: the node's cost shared by its GPUs.</summary>

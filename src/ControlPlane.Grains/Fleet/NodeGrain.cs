@@ -210,7 +210,7 @@ public sealed partial class NodeGrain(
         // The scheduler places on warm nodes and pre-stages by the cache's room: a change of either is worth telling.
         var cacheChanged = ApplyCacheReport(heartbeat.ModelCache);
         // It wakes sleeping engines by placing their deployments' replicas on their GPUs.
-        var sleepingChanged = ApplySleepingReport(heartbeat.Sleeping);
+        var sleepingChanged = ApplySleepingReport(heartbeat.Sleeping, heartbeat.SleepBudgetBytes);
         if (changed)
         {
             var healthChanged = health != S.Health;
@@ -508,15 +508,18 @@ public sealed partial class NodeGrain(
     }
 
     /// <summary>
-    /// Takes the agent's word for the engines asleep on the node (an agent that reports none holds none). True when that
-    /// changed: the scheduler places a sleeper's deployment on its GPUs to wake it.
+    /// Takes the agent's word for the engines asleep on the node (an agent that reports none holds none) and for the host
+    /// memory it gives them. True when either changed: the scheduler places a sleeper's deployment on its GPUs to wake it, and
+    /// puts headroom to sleep where the budget holds it.
     /// </summary>
-    private bool ApplySleepingReport(IReadOnlyList<SleepingEngine>? report)
+    private bool ApplySleepingReport(IReadOnlyList<SleepingEngine>? report, long? budget)
     {
+        var budgetChanged = budget != S.SleepBudgetBytes;
+        S.SleepBudgetBytes = budget;
         var sleeping = report ?? [];
         if (SleepingEngine.Same(sleeping.ToArray(), S.Sleeping))
         {
-            return false;
+            return budgetChanged;
         }
 
         var fallen = sleeping.Count(s => !S.Sleeping.Contains(s));
@@ -565,7 +568,8 @@ public sealed partial class NodeGrain(
             S.Slots!,
             S.WarmModels.ToArray(),
             S.CacheFreeBytes,
-            S.Sleeping.ToArray());
+            S.Sleeping.ToArray(),
+            S.SleepBudgetBytes);
         return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion, S.Prefetch.ToArray(), S.PrefetchFailures.ToArray());
     }
 
@@ -634,7 +638,8 @@ public sealed partial class NodeGrain(
             S.CacheFreeBytes,
             PendingPrefetch(),
             S.PrefetchFailures.ToArray(),
-            S.Sleeping.ToArray());
+            S.Sleeping.ToArray(),
+            S.SleepBudgetBytes);
     }
 
     private static bool SameTerms(NodeTerms terms, NodeEnrollment enrollment) =>

@@ -41,6 +41,8 @@ public sealed class NodeState
     [Id(17)] public List<PrefetchFailure> PrefetchFailures { get; set; } = [];
     /// <summary>Engines of dedicated replicas asleep on the node, as its agent last reported them; emptied when the node goes down.</summary>
     [Id(18)] public List<SleepingEngine> Sleeping { get; set; } = [];
+    /// <summary>Host memory the agent lets sleeping engines take, as it last reported; null when it never puts one to sleep.</summary>
+    [Id(19)] public long? SleepBudgetBytes { get; set; }
 }
 
 /// <summary>The terms an operator enrolled a node with.</summary>

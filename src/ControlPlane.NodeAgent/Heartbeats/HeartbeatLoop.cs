@@ -62,7 +62,7 @@ internal sealed class HeartbeatLoop(
 
         var sequence = ++_sequence;
         var result = await client.SendAsync(
-            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report(), replicas.Sleeping()),
+            new HeartbeatRequest(sequence, sessionId, agentVersion, _inventoryError, _gpus, replicas.Report(), models?.Report(), replicas.Sleeping(), replicas.SleepBudgetBytes),
             HeartbeatClient.RequestTimeout(_interval),
             cancellationToken);
 

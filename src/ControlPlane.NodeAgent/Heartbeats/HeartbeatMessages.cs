@@ -13,7 +13,10 @@ namespace ControlPlane.NodeAgent.Heartbeats;
 /// <param name="Gpus">The node's GPUs, read fresh for this heartbeat.</param>
 /// <param name="Replicas">Replicas running on the node now: desired ones, starting ones and ones still stopping.</param>
 /// <param name="ModelCache">The node's model cache; null without <c>--model-cache</c>.</param>
-/// <param name="Sleeping">Engines of dedicated and serverless replicas asleep on the node; null when the agent never puts one to sleep.</param>
+/// <param name="Sleeping">
+/// Engines of dedicated and serverless replicas asleep or falling asleep on the node; null when the agent never puts one to sleep.
+/// </param>
+/// <param name="SleepBudgetBytes">Host memory sleeping engines' weights may take together (<c>--sleep-budget-gb</c>); null with <see cref="Sleeping"/>.</param>
 internal sealed record HeartbeatRequest(
     long Sequence,
     Guid AgentSessionId,
@@ -22,7 +25,8 @@ internal sealed record HeartbeatRequest(
     IReadOnlyList<GpuReport> Gpus,
     IReadOnlyList<ReplicaReport> Replicas,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ModelCacheReport? ModelCache = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SleepingReport>? Sleeping = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SleepingReport>? Sleeping = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SleepBudgetBytes = null);
 
 /// <summary>
 /// An engine asleep on the node: it keeps its process and its weights in host memory, gives its GPUs' memory back, and

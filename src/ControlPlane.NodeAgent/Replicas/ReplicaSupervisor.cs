@@ -36,7 +36,14 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
     /// <summary>Whether replicas may sleep here: a budget above 0 and a runtime that can.</summary>
     public bool Sleeps => sleep is { BudgetBytes: > 0 } && runtime.CanSleep;
 
-    /// <summary>The engines asleep now (not those still falling asleep), for the heartbeat; null when replicas never sleep here.</summary>
+    /// <summary>Host memory sleeping engines may take, for the heartbeat; null when replicas never sleep here.</summary>
+    public long? SleepBudgetBytes => Sleeps ? sleep!.BudgetBytes : null;
+
+    /// <summary>
+    /// The engines asleep now and those falling asleep, for the heartbeat; null when replicas never sleep here. One falling
+    /// asleep counts already: the scheduler took it as asleep when it released its replica, and a replica that would wake it
+    /// waits for its sleep to finish; one whose sleep fails leaves the next report.
+    /// </summary>
     public IReadOnlyList<SleepingReport>? Sleeping()
     {
         if (!Sleeps)
@@ -47,7 +54,7 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         lock (_gate)
         {
             return _sleeping
-                .Where(s => s.IsAsleep && s.Replica.Status.State != ReplicaState.Failed)
+                .Where(s => s.Replica.Status.State != ReplicaState.Failed)
                 .Select(s => new SleepingReport(s.Replica.Spec.DeploymentId, s.Replica.Spec.Model, s.Replica.Spec.GpuIndices.Order().ToArray(), s.Bytes))
                 .ToArray();
         }

@@ -69,7 +69,8 @@ public static class AgentApi
             user.TokenId() ?? "",
             FleetValidation.ToReplicaReports(request.Replicas),
             FleetValidation.ToModelCache(request.ModelCache),
-            FleetValidation.ToSleeping(request.Sleeping)));
+            FleetValidation.ToSleeping(request.Sleeping),
+            request.SleepBudgetBytes));
         metrics.HeartbeatReceived(outcome.Result);
 
         return outcome.Result switch

@@ -33,10 +33,13 @@ internal sealed record FleetFile(
     /// <summary>What the whole fleet costs per hour, failed nodes included (they are paid for all the same).</summary>
     public decimal HourlyCostUsd => NodeGroups.Sum(g => g.Count * g.HourlyCostUsd);
 
-    /// <summary>Every node, all GPUs free, ordered by id: group name and a 1-based number (<c>use-h100-owned-001</c>).</summary>
+    /// <summary>
+    /// Every node, all GPUs free, ordered by id: group name and a 1-based number (<c>use-h100-owned-001</c>), with the host
+    /// memory its agent gives sleeping engines, as its heartbeat reports it.
+    /// </summary>
     public IReadOnlyList<PlacementNode> Nodes() =>
         NodeGroups
-            .SelectMany(g => Enumerable.Range(1, g.Count).Select(i => g.Node(i)))
+            .SelectMany(g => Enumerable.Range(1, g.Count).Select(i => g.Node(i) with { SleepBudgetBytes = Loading.SleepGB(g) > 0 ? (long)(Loading.SleepGB(g) * 1e9) : null }))
             .OrderBy(n => n.NodeId, StringComparer.Ordinal)
             .ToArray();
 }

@@ -19,7 +19,8 @@ public sealed class CapacitySchedulerPropertyTests
             .Select(nodes => nodes.Select((n, i) =>
             {
                 var (sku, memory) = n.Item1 switch { 0 => (TestFleet.H100, TestFleet.H100MiB), 1 => (TestFleet.A100, TestFleet.A100MiB), _ => (TestFleet.L4, TestFleet.L4MiB) };
-                return TestFleet.Node($"n{i}", n.Item2, n.Item3, n.Item4, sku, memory, n.Item5);
+                // Every other node's agent puts engines to sleep, so headroom above what must run sleeps there at once.
+                return TestFleet.Node($"n{i}", n.Item2, n.Item3, n.Item4, sku, memory, n.Item5) with { SleepBudgetBytes = i % 2 == 0 ? 300 : null };
             }).ToArray());
 
     private static readonly Gen<DeploymentSpec[]> Specs =

@@ -289,6 +289,120 @@ public sealed class CapacitySchedulerTests
         Assert.Empty(scheduler.Snapshot.SleepingOf("ded"));
     }
 
+    /// <summary>Two 8-GPU nodes whose agents keep up to 300 bytes of sleeping engines, with the dedicated model's 100-byte weights cached.</summary>
+    private static CapacityScheduler SleepingFleet()
+    {
+        var scheduler = new CapacityScheduler(new Random(1));
+        for (var i = 0; i < 2; i++)
+        {
+            var node = TestFleet.Node($"n{i}", 8) with { SleepBudgetBytes = 300, WarmModels = [new WarmModel(Dedicated(2, 6).Model, 100)] };
+            scheduler.SetNode(node, NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        }
+
+        return scheduler;
+    }
+
+    [Fact]
+    public void Settle_ReadyHeadroomAboveAwakeOnNodesThatSleepEngines_SleepsAtOnceAndStaysAsleep()
+    {
+        var scheduler = SleepingFleet();
+        var spec = Dedicated(reserved: 2, max: 6);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 2));
+
+        // Loading replicas run until they are ready: none is released before.
+        scheduler.Settle();
+        Assert.Equal([0, 1, 2, 3], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+        Ready(scheduler);
+        var where = scheduler.ReplicasOf("ded").ToDictionary(r => r.Replica.Ordinal, r => (r.NodeId, r.Replica.GpuIndices));
+
+        // Ready, the two above what must run are released to sleep where they ran, though the desired count never fell.
+        var released = scheduler.Settle().OfType<ReleaseDecision>().Where(r => r.ReplicaId.StartsWith("ded.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, released.Length);
+        Assert.All(released, r => Assert.Equal(ReleaseReason.ScaledDown, r.Reason));
+        Assert.Equal([0, 1], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+        var asleep = scheduler.Snapshot.SleepingOf("ded").Select(s => (s.NodeId, s.Engine.GpuIndices)).ToArray();
+        Assert.Equal(2, asleep.Length);
+        Assert.Contains(asleep, a => a.NodeId == where[2].NodeId && a.GpuIndices.SequenceEqual(where[2].GpuIndices));
+        Assert.Contains(asleep, a => a.NodeId == where[3].NodeId && a.GpuIndices.SequenceEqual(where[3].GpuIndices));
+
+        // The headroom is held asleep: no pass places it again, and batch works on its GPUs.
+        Assert.DoesNotContain(scheduler.Settle(), d => d is ClaimDecision c && c.Replica.DeploymentId == "ded");
+        var usage = scheduler.Usage().Single();
+        Assert.Equal((4, 0, 12, 0), (usage.Reserved, usage.Burst, usage.Batch, usage.Idle));
+
+        // A rise wakes them.
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 4));
+        var claims = scheduler.Settle().OfType<ClaimDecision>().Where(c => c.Replica.DeploymentId == "ded").ToArray();
+        Assert.Equal(2, claims.Length);
+        Assert.All(claims, c => Assert.True(c.Wakes));
+    }
+
+    [Fact]
+    public void SetNode_ReportsWithoutAnEngineReleasedToSleep_KeepItAsleepForAFewReportsThenTakeItAsStopped()
+    {
+        var scheduler = SleepingFleet();
+        var spec = Dedicated(reserved: 2, max: 6);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 3, 1, Awake: 2));
+        scheduler.Settle();
+        Ready(scheduler);
+        var released = scheduler.Settle().OfType<ReleaseDecision>().Single();
+        var nodeId = released.NodeId;
+
+        // Reports its agent sent before it heard of the release leave the engine out: it is still taken as asleep.
+        for (var version = 2; version < 2 + CapacityScheduler.ReportsBeforeAsleep - 1; version++)
+        {
+            var report = scheduler.Snapshot.Find(nodeId)! with { Sleeping = [] };
+            scheduler.SetNode(report, NodeHealth.Ready, NodeScheduling.Schedulable, scheduler.ReplicasOn(nodeId), version);
+            Assert.Single(scheduler.Snapshot.SleepingOf("ded"));
+            Assert.DoesNotContain(scheduler.Settle(), d => d is ClaimDecision);
+        }
+
+        // One more report without it: it did not sleep (the agent stopped it), and the headroom is placed again.
+        var last = scheduler.Snapshot.Find(nodeId)! with { Sleeping = [] };
+        scheduler.SetNode(last, NodeHealth.Ready, NodeScheduling.Schedulable, scheduler.ReplicasOn(nodeId), 10);
+        Assert.Empty(scheduler.Snapshot.SleepingOf("ded"));
+        Assert.Contains(scheduler.Settle(), d => d is ClaimDecision { Wakes: false } c && c.Replica.DeploymentId == "ded");
+    }
+
+    [Fact]
+    public void SetNode_ReportHoldingTheEngineReleasedToSleep_ConfirmsItAndALaterReportWithoutItIsBelieved()
+    {
+        var scheduler = SleepingFleet();
+        var spec = Dedicated(reserved: 2, max: 6);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 3, 1, Awake: 2));
+        scheduler.Settle();
+        Ready(scheduler);
+        var nodeId = scheduler.Settle().OfType<ReleaseDecision>().Single().NodeId;
+        var engine = scheduler.Snapshot.SleepingOf("ded").Single().Engine;
+
+        var confirmed = scheduler.Snapshot.Find(nodeId)! with { Sleeping = [engine] };
+        scheduler.SetNode(confirmed, NodeHealth.Ready, NodeScheduling.Schedulable, scheduler.ReplicasOn(nodeId), 2);
+
+        // The agent later stopped it to make room for another engine: the next report is believed at once.
+        var evicted = scheduler.Snapshot.Find(nodeId)! with { Sleeping = [] };
+        scheduler.SetNode(evicted, NodeHealth.Ready, NodeScheduling.Schedulable, scheduler.ReplicasOn(nodeId), 3);
+        Assert.Empty(scheduler.Snapshot.SleepingOf("ded"));
+    }
+
+    [Fact]
+    public void Settle_HeadroomOnNodesWhoseBudgetCannotHoldTheWeights_KeepsRunning()
+    {
+        var scheduler = new CapacityScheduler(new Random(1));
+        for (var i = 0; i < 2; i++)
+        {
+            var node = TestFleet.Node($"n{i}", 8) with { SleepBudgetBytes = 99, WarmModels = [new WarmModel(Dedicated(2, 6).Model, 100)] };
+            scheduler.SetNode(node, NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        }
+
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 2, max: 6), 4, 1, Awake: 2));
+        scheduler.Settle();
+        Ready(scheduler);
+
+        Assert.DoesNotContain(scheduler.Settle(), d => d is ReleaseDecision);
+        Assert.Equal([0, 1, 2, 3], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+    }
+
     [Fact]
     public void Settle_AwakeBelowDesiredWithNoEngineAsleep_RunsEveryDesiredReplica()
     {

@@ -41,6 +41,27 @@ public sealed class NodeGrainSleepingTests(FaultyStoreClusterFixture fixture) : 
     }
 
     [Fact]
+    public async Task HeartbeatAsync_SleepBudget_IsStoredShownInThePlacementReportAndAChangeIsWritten()
+    {
+        var nodeId = TestFleet.NewId("n");
+        var (node, token) = await TestFleet.ReadyNodeAsync(Grains, nodeId, TestFleet.NewId("r"));
+
+        await node.HeartbeatAsync(TestFleet.Heartbeat(nodeId, token, 2) with { SleepBudgetBytes = 512L << 30 });
+        var version = await StoredVersionAsync(nodeId);
+        Assert.Equal(512L << 30, (await node.GetAsync())!.SleepBudgetBytes);
+        Assert.Equal(512L << 30, (await node.GetPlacementAsync())!.Node.SleepBudgetBytes);
+
+        await node.HeartbeatAsync(TestFleet.Heartbeat(nodeId, token, 3) with { SleepBudgetBytes = 512L << 30 });
+        Assert.Equal(version, await StoredVersionAsync(nodeId));
+
+        // An agent restarted without a budget puts nothing to sleep any more: the scheduler must not count on it.
+        await node.HeartbeatAsync(TestFleet.Heartbeat(nodeId, token, 4));
+        await fixture.Cluster.DeactivateAsync(node);
+        Assert.Null((await node.GetPlacementAsync())!.Node.SleepBudgetBytes);
+        Assert.Equal(version + 1, await StoredVersionAsync(nodeId));
+    }
+
+    [Fact]
     public async Task HeartbeatAsync_SameSleepersAgain_WritesNothing_AndNoneLeftForgetsThem()
     {
         var nodeId = TestFleet.NewId("n");

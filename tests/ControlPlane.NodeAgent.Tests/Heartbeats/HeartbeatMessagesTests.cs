@@ -77,16 +77,18 @@ public sealed class HeartbeatMessagesTests
     [Fact]
     public void Serialize_Sleeping_WritesEachEngineAndIsLeftOutWhenNull()
     {
-        var sleeping = new HeartbeatRequest(4, Guid.Empty, "1.0.0", null, [], [], Sleeping: [new SleepingReport("dep-1", "org/m", [0, 1], 42)]);
+        var sleeping = new HeartbeatRequest(4, Guid.Empty, "1.0.0", null, [], [], Sleeping: [new SleepingReport("dep-1", "org/m", [0, 1], 42)], SleepBudgetBytes: 1_000);
         var none = new HeartbeatRequest(4, Guid.Empty, "1.0.0", null, [], []);
 
         var json = JsonSerializer.Serialize(sleeping, AgentJsonContext.Default.HeartbeatRequest);
 
         Assert.EndsWith(
-            ""","replicas":[],"sleeping":[{"deploymentId":"dep-1","model":"org/m","gpuIndices":[0,1],"bytes":42}]}""",
+            ""","replicas":[],"sleeping":[{"deploymentId":"dep-1","model":"org/m","gpuIndices":[0,1],"bytes":42}],"sleepBudgetBytes":1000}""",
             json,
             StringComparison.Ordinal);
-        Assert.DoesNotContain("sleeping", JsonSerializer.Serialize(none, AgentJsonContext.Default.HeartbeatRequest), StringComparison.Ordinal);
+        var noneJson = JsonSerializer.Serialize(none, AgentJsonContext.Default.HeartbeatRequest);
+        Assert.DoesNotContain("sleeping", noneJson, StringComparison.Ordinal);
+        Assert.DoesNotContain("sleepBudgetBytes", noneJson, StringComparison.Ordinal);
     }
 
     [Fact]

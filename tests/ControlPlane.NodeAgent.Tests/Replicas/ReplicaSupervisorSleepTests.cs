@@ -98,6 +98,9 @@ public sealed class ReplicaSupervisorSleepTests
         Assert.Equal((0, 1), (cannot.Get("r2").SleepCalls, cannot.Get("r2").StopCalls));
         Assert.Null(noBudget.Sleeping());
         Assert.Null(noRuntime.Sleeping());
+        Assert.Null(noBudget.SleepBudgetBytes);
+        Assert.Null(noRuntime.SleepBudgetBytes);
+        Assert.Equal(Budget, _supervisor.SleepBudgetBytes);
     }
 
     [Fact]
@@ -200,7 +203,7 @@ public sealed class ReplicaSupervisorSleepTests
     }
 
     [Fact]
-    public void Reconcile_WhileFallingAsleep_ItIsNotReportedAndNewWorkOnItsGpusWaits()
+    public void Reconcile_WhileFallingAsleep_ItIsReportedAlreadyAndNewWorkOnItsGpusWaits()
     {
         _supervisor.Reconcile([Desired("r1", "reserved", 0)]);
         var r1 = _runtime.Get("r1");
@@ -209,7 +212,8 @@ public sealed class ReplicaSupervisorSleepTests
 
         _supervisor.Reconcile([new DesiredReplica("other", "dep-2", "model-b", [0], null, "batch"), Desired("again", "reserved", 0)]);
 
-        Assert.Empty(_supervisor.Sleeping()!);
+        // The scheduler took it as asleep when it released it: the report says so at once, not only once the sleep is done.
+        Assert.Equal("dep-1", Assert.Single(_supervisor.Sleeping()!).DeploymentId);
         Assert.Single(_runtime.Started);
         Assert.Contains(_log.Lines, l => l.Contains("replica other waits for replica r1 to fall asleep and free GPUs 0", StringComparison.Ordinal));
         Assert.Contains(_log.Lines, l => l.Contains("replica again waits for replica r1 to fall asleep, then wakes it", StringComparison.Ordinal));
@@ -229,6 +233,7 @@ public sealed class ReplicaSupervisorSleepTests
         r1.Status = ReplicaStatus.Ready;
         r1.SleepsAtOnce = false;
         _supervisor.Reconcile([]);
+        Assert.Single(_supervisor.Sleeping()!);
 
         r1.FinishSleeping(false);
 

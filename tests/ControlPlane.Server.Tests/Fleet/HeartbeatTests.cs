@@ -241,9 +241,11 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         {
             sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8),
             sleeping = new[] { new { deploymentId = "acme-chat", model = "meta-llama/Llama-3.1-70B", gpuIndices = new[] { 5, 4 }, bytes = 141_000_000_000L } },
+            sleepBudgetBytes = 512_000_000_000L,
         }, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(512_000_000_000L, (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleepBudgetBytes"]!.GetValue<long>());
         var sleeping = Assert.Single((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray())!;
         Assert.Equal("acme-chat", sleeping["deploymentId"]!.GetValue<string>());
         Assert.Equal("meta-llama/Llama-3.1-70B", sleeping["model"]!.GetValue<string>());
@@ -289,6 +291,24 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         Assert.Equal(Enumerable.Range(1, 8).Select(i => $"sleeping[{i}]"), errors);
         var sleeping = Assert.Single((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray())!;
         Assert.Equal("kept", sleeping["deploymentId"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    [InlineData(long.MaxValue)]
+    public async Task Heartbeat_BadSleepBudget_Is400NamingIt_AndChangesNothing(long budget)
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync($"hb-bad-budget-{(budget < 0 ? "neg" : budget.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+        using var node = Server.CreateClient(token);
+        await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new { sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8), sleepBudgetBytes = 1_000L }, TestContext.Current.CancellationToken);
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new { sequence = 2, agentSessionId = "s", gpus = ApiClient.Gpus(8), sleepBudgetBytes = budget }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await response.ProblemAsync())["errors"]!["sleepBudgetBytes"]);
+        Assert.Equal(1_000L, (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleepBudgetBytes"]!.GetValue<long>());
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class ShippedFleetTests
 
     /// <summary>
     /// Every target of issue 10 but one: utilization is 2.04 points behind the oracle, not within 2 (serverless does not
-    /// count on the spare dedicated deployments keep for their own quick rises, which costs a third of a point against
+    /// count on the spare dedicated deployments keep for their own quick rises, which costs half a point against
     /// counting on it and spilling more; the oracle itself spills a hundred times what liquid does; docs/simulator.md has
     /// both). The bound below guards that distance from growing.
     /// </summary>

@@ -22,6 +22,7 @@ public sealed record EnrollNodeResponse(string NodeId, string Token);
 /// <param name="InventoryError">Why the agent could not read its GPUs, when it could not.</param>
 /// <param name="ModelCache">The node's local model cache; absent when the agent has none (then nothing is warm there).</param>
 /// <param name="Sleeping">Engines of dedicated replicas asleep on the node; absent when the agent never puts one to sleep (none).</param>
+/// <param name="SleepBudgetBytes">Host memory the agent lets sleeping engines take together; absent when it never puts one to sleep.</param>
 public sealed record HeartbeatRequest(
     long? Sequence,
     string? AgentSessionId,
@@ -30,7 +31,8 @@ public sealed record HeartbeatRequest(
     IReadOnlyList<GpuReport?>? Gpus,
     IReadOnlyList<ReplicaReport?>? Replicas,
     ModelCacheRequest? ModelCache = null,
-    IReadOnlyList<SleepingEngineRequest?>? Sleeping = null);
+    IReadOnlyList<SleepingEngineRequest?>? Sleeping = null,
+    long? SleepBudgetBytes = null);
 
 /// <summary>
 /// A dedicated replica's engine asleep on the node: its weights in host memory, its GPUs' memory given back; a new replica
@@ -195,6 +197,11 @@ public static partial class FleetValidation
         if (request.ModelCache is { } cache)
         {
             Validate(cache, errors);
+        }
+
+        if (request.SleepBudgetBytes is { } budget && budget is <= 0 or > ModelCache.MaxBytes)
+        {
+            errors["sleepBudgetBytes"] = [$"Must be between 1 and {ModelCache.MaxBytes} bytes when present (absent: the agent never puts an engine to sleep)."];
         }
 
         if (request.Sleeping is { } sleeping)
