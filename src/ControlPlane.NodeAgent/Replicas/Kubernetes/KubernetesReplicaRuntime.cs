@@ -183,6 +183,8 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
         private ReplicaStatus _status = ReplicaStatus.Starting;
         private string? _podIp;
         private Task? _stopped;
+        // The pod of this name is this replica's: created or taken back by it. Else a stop must not delete it.
+        private volatile bool _owned;
 
         public PodReplica(KubernetesReplicaRuntime runtime, ReplicaSpec spec, string name, JsonObject pod)
         {
@@ -325,32 +327,65 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
             }
         }
 
-        /// <summary>Creates the pod, or takes back the one an earlier agent process made for this replica; null when done, else why not.</summary>
+        /// <summary>
+        /// Creates the pod, or takes back the one an earlier agent process in this pod made for this replica; null when done,
+        /// else why not. A pod of the name that is not this replica's to take (being deleted, or owned by an agent pod that was
+        /// replaced and whose pods Kubernetes is still deleting) is waited for, up to <see cref="KubernetesRuntimeOptions.NameWait"/>.
+        /// </summary>
         private async Task<ReplicaStatus?> CreateAsync(JsonObject pod, CancellationToken stopping)
         {
-            try
+            var api = _runtime._api;
+            var giveUpAt = _runtime._time.GetUtcNow() + Options.NameWait;
+            var waitLogged = false;
+            while (true)
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                timeout.CancelAfter(KubernetesApi.RequestTimeout);
-                if (await _runtime._api.CreatePodAsync(pod, timeout.Token) is null)
+                string? inTheWay;
+                try
                 {
-                    return null;
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    timeout.CancelAfter(KubernetesApi.RequestTimeout);
+                    if (await api.CreatePodAsync(pod, timeout.Token) is null)
+                    {
+                        _owned = true;
+                        return null;
+                    }
+
+                    // 409: a pod of this name exists.
+                    var existing = await api.GetPodAsync(_name, timeout.Token);
+                    if (existing is null)
+                    {
+                        continue;
+                    }
+
+                    var ours = KubernetesPods.IsOwnedBy(existing, Options.PodUid);
+                    var terminating = existing["metadata"]?["deletionTimestamp"] is not null;
+                    if (ours && !terminating && string.Equals(KubernetesPods.ReplicaIdOf(existing), Spec.ReplicaId, StringComparison.Ordinal))
+                    {
+                        _runtime._log.Info($"replica {Spec.ReplicaId}: took back pod {_name}, left by an earlier agent process in this pod");
+                        _owned = true;
+                        return null;
+                    }
+
+                    inTheWay = terminating ? "being deleted" : ours ? $"made for replica {KubernetesPods.ReplicaIdOf(existing) ?? "?"}" : "owned by another pod";
+                }
+                catch (Exception e) when (!stopping.IsCancellationRequested && e is HttpRequestException or KubernetesApiException or OperationCanceledException or IOException or UnauthorizedAccessException)
+                {
+                    return ReplicaStatus.Failed($"cannot create pod {_name}: {e.Message}");
                 }
 
-                // 409: a pod of this name exists. It is this replica's if this agent's pod owns it and it was made for this id.
-                var existing = await _runtime._api.GetPodAsync(_name, timeout.Token);
-                if (existing is not null && KubernetesPods.IsOwnedBy(existing, Options.PodUid)
-                    && string.Equals(KubernetesPods.ReplicaIdOf(existing), Spec.ReplicaId, StringComparison.Ordinal))
+                if (_runtime._time.GetUtcNow() >= giveUpAt)
                 {
-                    _runtime._log.Info($"replica {Spec.ReplicaId}: took back pod {_name}, left by an earlier agent process");
-                    return null;
+                    return ReplicaStatus.Failed($"pod {_name} exists ({inTheWay}) and was not gone within {Options.NameWait.TotalSeconds:0.###} s");
                 }
 
-                return ReplicaStatus.Failed($"pod {_name} exists and is not this agent's pod for replica {Spec.ReplicaId}");
-            }
-            catch (Exception e) when (!stopping.IsCancellationRequested && e is HttpRequestException or KubernetesApiException or OperationCanceledException or IOException or UnauthorizedAccessException)
-            {
-                return ReplicaStatus.Failed($"cannot create pod {_name}: {e.Message}");
+                if (!waitLogged)
+                {
+                    // E.g. right after the agent's own pod was replaced: Kubernetes deletes the old pod's engines meanwhile.
+                    _runtime._log.Info($"replica {Spec.ReplicaId} waits for pod {_name} ({inTheWay}) to be gone");
+                    waitLogged = true;
+                }
+
+                await Task.Delay(Options.PollInterval, _runtime._time, stopping);
             }
         }
 
@@ -376,6 +411,14 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
             {
                 using (var timeout = new CancellationTokenSource(KubernetesApi.RequestTimeout, _runtime._time))
                 {
+                    // A create whose answer was lost may have made the pod: delete it if it is this replica's, never another's.
+                    if (!_owned && (await api.GetPodAsync(_name, timeout.Token) is not { } pod
+                        || !KubernetesPods.IsOwnedBy(pod, Options.PodUid)
+                        || !string.Equals(KubernetesPods.ReplicaIdOf(pod), Spec.ReplicaId, StringComparison.Ordinal)))
+                    {
+                        return;
+                    }
+
                     if (!await api.DeletePodAsync(_name, Options.StopTimeout, timeout.Token))
                     {
                         return;

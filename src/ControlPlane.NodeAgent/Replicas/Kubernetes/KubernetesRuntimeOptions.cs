@@ -56,6 +56,12 @@ internal sealed record KubernetesRuntimeOptions(Uri ApiServer, string TokenFile,
     /// <value>10 s, so that stopping every replica fits in the agent's own 30 s.</value>
     public TimeSpan StopTimeout { get; init; } = CommandRuntimeOptions.DefaultStopTimeout;
 
+    /// <summary>
+    /// How long a new replica waits for a pod of its name that is not its own to be gone before it is reported failed.
+    /// </summary>
+    /// <value>2 min: the engines of a replaced agent pod are deleted by Kubernetes' garbage collector within their grace period.</value>
+    public TimeSpan NameWait { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How long the sleep call may take before the engine is stopped instead.</summary>
     public TimeSpan SleepTimeout { get; init; } = TimeSpan.FromSeconds(CommandRuntimeOptions.DefaultSleepTimeoutSeconds);
 

@@ -226,14 +226,39 @@ public sealed class KubernetesReplicaRuntimeTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Start_NameTakenByAnotherAgentsPod_ReplicaFailed()
+    public async Task Start_NameHeldByTheReplacedAgentPodsEngine_WaitsForItThenCreatesItsOwn()
     {
-        _server.Put(KubernetesPods.Build(Spec, "img", Options() with { PodUid = "another-agent" }, KubernetesPodTemplate.Empty, "gpu"));
+        // The agent's pod was replaced (an upgrade): the old pod's engine is still being garbage-collected.
+        var old = KubernetesPods.Build(Spec, "img", Options() with { PodUid = "replaced-agent-pod" }, KubernetesPodTemplate.Empty, "gpu");
+        old["metadata"]!["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+        _server.Put(old);
 
         var replica = Start(CreateRuntime(), Spec);
 
+        await Poll.UntilAsync(() => _log.Lines.Any(l => l.Contains($"waits for pod {PodName} (being deleted)", StringComparison.Ordinal)), "the replica to wait");
+        Assert.Equal(ReplicaStatus.Starting, replica.Status);
+
+        _server.Remove(PodName);
+
+        await Poll.UntilAsync(() => _server.Pod(PodName) is { } pod && KubernetesPods.IsOwnedBy(pod, AgentUid), "the replica's own pod");
+        _server.SetStatus(PodName, FakeKubernetesApi.Running(ready: true));
+        await Poll.UntilAsync(() => replica.Status == ReplicaStatus.Ready, "the replica to turn ready");
+    }
+
+    [Fact]
+    public async Task Start_NameHeldByAnotherPodThatStays_FailsAfterTheWait()
+    {
+        _server.Put(KubernetesPods.Build(Spec, "img", Options() with { PodUid = "another-agent" }, KubernetesPodTemplate.Empty, "gpu"));
+
+        var replica = Start(CreateRuntime(o => o with { NameWait = TimeSpan.FromMilliseconds(100) }), Spec);
+
         await Poll.UntilAsync(() => replica.Status.State == ReplicaState.Failed, "the replica to fail");
-        Assert.Contains("is not this agent's pod", replica.Status.Failure, StringComparison.Ordinal);
+        Assert.Equal($"pod {PodName} exists (owned by another pod) and was not gone within 0.1 s", replica.Status.Failure);
+
+        await replica.StopAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+
+        Assert.False(KubernetesPods.IsOwnedBy(_server.Pod(PodName)!, AgentUid));
+        Assert.DoesNotContain(_server.Requests, r => r.Method == "DELETE");
     }
 
     [Fact]
