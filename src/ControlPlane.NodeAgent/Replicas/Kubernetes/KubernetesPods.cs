@@ -30,12 +30,15 @@ internal static class KubernetesPods
     public const string NvidiaDriverCapabilitiesVariable = "NVIDIA_DRIVER_CAPABILITIES";
     public const string EnginePortVariable = "CONTROLPLANE_ENGINE_PORT";
 
+    /// <summary>How many GPUs the engine has, e.g. for vLLM's <c>--tensor-parallel-size $(CONTROLPLANE_GPU_COUNT)</c> in the template's args.</summary>
+    public const string GpuCountVariable = "CONTROLPLANE_GPU_COUNT";
+
     /// <summary>Variables the agent sets in the engine container; a pod template may not.</summary>
     public static readonly string[] OwnedVariables =
     [
         CommandReplicaRuntime.ReplicaIdVariable, CommandReplicaRuntime.DeploymentIdVariable, CommandReplicaRuntime.ModelVariable,
         CommandReplicaRuntime.GpuIndicesVariable, CommandReplicaRuntime.SharedPriorityVariable, CommandReplicaRuntime.CudaVisibleDevicesVariable,
-        NvidiaVisibleDevicesVariable, NvidiaDriverCapabilitiesVariable, EnginePortVariable,
+        NvidiaVisibleDevicesVariable, NvidiaDriverCapabilitiesVariable, EnginePortVariable, GpuCountVariable,
     ];
 
     /// <summary>Waiting reasons from which a container with <c>restartPolicy: Never</c> does not come back by itself.</summary>
@@ -171,6 +174,7 @@ internal static class KubernetesPods
             .Select(v => (v.Key, v.Value))
             .ToList();
         variables.Add((EnginePortVariable, options.EnginePort.ToString(CultureInfo.InvariantCulture)));
+        variables.Add((GpuCountVariable, spec.GpuIndices.Count.ToString(CultureInfo.InvariantCulture)));
         variables.Add((NvidiaVisibleDevicesVariable, spec.GpuList));
         variables.Add((NvidiaDriverCapabilitiesVariable, "compute,utility"));
         return variables;

@@ -62,6 +62,7 @@ public sealed class KubernetesPodsTests
                 ("CONTROLPLANE_REPLICA_ID", "acme-llama.1.0a1b2c3d"),
                 ("CONTROLPLANE_SHARED_PRIORITY", "low"),
                 ("CONTROLPLANE_ENGINE_PORT", "8000"),
+                ("CONTROLPLANE_GPU_COUNT", "2"),
                 ("NVIDIA_VISIBLE_DEVICES", "3,1"),
                 ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
             ],
