@@ -38,6 +38,9 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>The status code a create answers instead of creating (e.g. 403); null creates.</summary>
     public HttpStatusCode? RefuseCreate { get; set; }
 
+    /// <summary>While true, reading a pod answers 200 with a body that is not JSON (a proxy's error page).</summary>
+    public bool GarbageGets { get; set; }
+
     /// <summary>What an engine endpoint (any POST outside the API) answers.</summary>
     public HttpStatusCode EngineAnswer { get; set; } = HttpStatusCode.OK;
 
@@ -208,9 +211,12 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
 
         var response = context.Response;
         response.StatusCode = (int)answer.Code;
-        if (answer.Body is not null)
+        var text = GarbageGets && request.HttpMethod == "GET" && path.StartsWith(podsPath + "/", StringComparison.Ordinal)
+            ? "<html>bad gateway</html>"
+            : answer.Body?.ToJsonString();
+        if (text is not null)
         {
-            var bytes = Encoding.UTF8.GetBytes(answer.Body.ToJsonString());
+            var bytes = Encoding.UTF8.GetBytes(text);
             response.ContentType = "application/json";
             response.ContentLength64 = bytes.Length;
             await response.OutputStream.WriteAsync(bytes);

@@ -72,7 +72,7 @@ internal sealed class KubernetesApi(HttpClient http, Uri server, string tokenFil
             throw await FailureAsync(response, $"reading pod {name}", cancellation);
         }
 
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellation)) as JsonObject
+        return Parse(await response.Content.ReadAsStringAsync(cancellation), $"reading pod {name}") as JsonObject
             ?? throw new KubernetesApiException($"reading pod {name}: the answer is not a JSON object");
     }
 
@@ -86,7 +86,7 @@ internal sealed class KubernetesApi(HttpClient http, Uri server, string tokenFil
             throw await FailureAsync(response, "listing pods", cancellation);
         }
 
-        var list = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellation));
+        var list = Parse(await response.Content.ReadAsStringAsync(cancellation), "listing pods");
         return list?["items"] is JsonArray items ? [.. items.OfType<JsonObject>()] : [];
     }
 
@@ -106,6 +106,18 @@ internal sealed class KubernetesApi(HttpClient http, Uri server, string tokenFil
         }
 
         return true;
+    }
+
+    private static JsonNode? Parse(string json, string what)
+    {
+        try
+        {
+            return JsonNode.Parse(json);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new KubernetesApiException($"{what}: the answer is not JSON: {e.Message}");
+        }
     }
 
     private static bool TrustedByCluster(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)

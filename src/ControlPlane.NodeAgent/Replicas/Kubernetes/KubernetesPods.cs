@@ -248,7 +248,7 @@ internal static class KubernetesPods
             return "";
         }
 
-        var code = terminated["exitCode"] is JsonValue value && value.GetValueKind() == JsonValueKind.Number ? value.GetValue<int>().ToString(CultureInfo.InvariantCulture) : "?";
+        var code = terminated["exitCode"] is JsonValue value && value.TryGetValue<int>(out var exitCode) ? exitCode.ToString(CultureInfo.InvariantCulture) : "?";
         return $" (exit code {code}{(Text(terminated["reason"]) is { } r ? $", {r}" : "")})";
     }
 

@@ -350,23 +350,21 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
                         return null;
                     }
 
-                    // 409: a pod of this name exists.
+                    // 409: a pod of this name exists (null: it went between the two calls; create it again after the pause).
                     var existing = await api.GetPodAsync(_name, timeout.Token);
-                    if (existing is null)
-                    {
-                        continue;
-                    }
-
-                    var ours = KubernetesPods.IsOwnedBy(existing, Options.PodUid);
-                    var terminating = existing["metadata"]?["deletionTimestamp"] is not null;
-                    if (ours && !terminating && string.Equals(KubernetesPods.ReplicaIdOf(existing), Spec.ReplicaId, StringComparison.Ordinal))
+                    var ours = existing is not null && KubernetesPods.IsOwnedBy(existing, Options.PodUid);
+                    var terminating = existing?["metadata"]?["deletionTimestamp"] is not null;
+                    if (ours && !terminating && string.Equals(KubernetesPods.ReplicaIdOf(existing!), Spec.ReplicaId, StringComparison.Ordinal))
                     {
                         _runtime._log.Info($"replica {Spec.ReplicaId}: took back pod {_name}, left by an earlier agent process in this pod");
                         _owned = true;
                         return null;
                     }
 
-                    inTheWay = terminating ? "being deleted" : ours ? $"made for replica {KubernetesPods.ReplicaIdOf(existing) ?? "?"}" : "owned by another pod";
+                    inTheWay = existing is null ? "gone meanwhile"
+                        : terminating ? "being deleted"
+                        : ours ? $"made for replica {KubernetesPods.ReplicaIdOf(existing) ?? "?"}"
+                        : "owned by another pod";
                 }
                 catch (Exception e) when (!stopping.IsCancellationRequested && e is HttpRequestException or KubernetesApiException or OperationCanceledException or IOException or UnauthorizedAccessException)
                 {
@@ -404,7 +402,8 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
         private async Task StopCoreAsync()
         {
             await _watching.CancelAsync();
-            await _watched;
+            // The watch never faults but for a bug; a stop must not fault even then.
+            await _watched.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var api = _runtime._api;
             var log = _runtime._log;
             try

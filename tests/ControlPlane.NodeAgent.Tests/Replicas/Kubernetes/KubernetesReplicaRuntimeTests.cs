@@ -297,6 +297,50 @@ public sealed class KubernetesReplicaRuntimeTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Status_ApiAnswersNotJson_ReplicaKeepsItsStateAndStillStops()
+    {
+        var replica = Start(CreateRuntime(), Spec);
+        await Poll.UntilAsync(() => _server.Pod(PodName) is not null, "the pod to be created");
+        _server.SetStatus(PodName, FakeKubernetesApi.Running(ready: true));
+        await Poll.UntilAsync(() => replica.Status == ReplicaStatus.Ready, "the replica to turn ready");
+
+        _server.GarbageGets = true;
+        await Poll.UntilAsync(() => _log.Lines.Any(l => l.Contains("the answer is not JSON", StringComparison.Ordinal)), "the bad answer to be logged");
+
+        Assert.Equal(ReplicaStatus.Ready, replica.Status);
+        _server.GarbageGets = false;
+        await replica.StopAsync().WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+        Assert.Null(_server.Pod(PodName));
+    }
+
+    [Fact]
+    public async Task Create_NamespaceAndTemplateFromFiles_PodsCarryThem()
+    {
+        var namespaceFile = _scratch.WriteFile("namespace", "gpu\n");
+        var templateFile = _scratch.WriteFile("template.json", """{"spec":{"runtimeClassName":"nvidia"},"container":{"resources":{"limits":{"memory":"64Gi"}}}}""");
+
+        Start(CreateRuntime(o => o with { Namespace = null, NamespaceFile = namespaceFile, PodTemplateFile = templateFile }), Spec);
+
+        await Poll.UntilAsync(() => _server.Pod(PodName) is not null, "the pod to be created");
+        var pod = _server.Pod(PodName)!;
+        Assert.Equal("gpu", pod["metadata"]!["namespace"]!.GetValue<string>());
+        Assert.Equal("nvidia", pod["spec"]!["runtimeClassName"]!.GetValue<string>());
+        Assert.Equal("64Gi", pod["spec"]!["containers"]![0]!["resources"]!["limits"]!["memory"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Create_BadTemplateOrArgsWithAStartCommand_Refused()
+    {
+        var owned = _scratch.WriteFile("owned.json", """{"spec":{"nodeName":"elsewhere"}}""");
+        var args = _scratch.WriteFile("args.json", """{"container":{"args":["x"]}}""");
+
+        var e = Assert.Throws<InvalidDataException>(() => CreateRuntime(o => o with { PodTemplateFile = owned }));
+        Assert.Equal($"{owned}: spec.nodeName is set by the agent", e.Message);
+        Assert.Throws<InvalidDataException>(() => CreateRuntime(o => o with { PodTemplateFile = args, StartCommand = "vllm serve" }));
+        Assert.Throws<FileNotFoundException>(() => CreateRuntime(o => o with { Namespace = null, NamespaceFile = Path.Combine(_scratch.Path, "none") }));
+    }
+
+    [Fact]
     public void CanSleep_WithoutSleepAndWakePaths_False()
     {
         Assert.False(CreateRuntime().CanSleep);
