@@ -174,10 +174,10 @@ expect_kinds() {
 }
 check "default render: Deployment, Job, PDB, 2 Services, ServiceAccount" expect_kinds "$work/default" \
     "Deployment Job PodDisruptionBudget Service Service ServiceAccount "
-check "agent render adds the DaemonSet" expect_kinds "$work/agent" \
-    "DaemonSet Deployment Job PodDisruptionBudget Service Service ServiceAccount "
-check "production render adds the DaemonSet, dashboard, NetworkPolicy, PrometheusRule and ServiceMonitor" expect_kinds "$work/production" \
-    "ConfigMap DaemonSet Deployment Job NetworkPolicy PodDisruptionBudget PrometheusRule Service Service ServiceAccount ServiceMonitor "
+check "agent render adds the DaemonSet and, for its pod runtime, a ServiceAccount, Role, RoleBinding and engine pod ConfigMap" expect_kinds "$work/agent" \
+    "ConfigMap DaemonSet Deployment Job PodDisruptionBudget Role RoleBinding Service Service ServiceAccount ServiceAccount "
+check "production render adds the DaemonSet and its RBAC, dashboard, NetworkPolicy, PrometheusRule and ServiceMonitor" expect_kinds "$work/production" \
+    "ConfigMap ConfigMap DaemonSet Deployment Job NetworkPolicy PodDisruptionBudget PrometheusRule Role RoleBinding Service Service ServiceAccount ServiceAccount ServiceMonitor "
 
 # The chart ships files/rules.yml and files/controlplane-dashboard.json as they are (deploy/ links to them).
 chart_ships_rules() {
@@ -253,12 +253,113 @@ check "agent DaemonSet (production values): only the join-token Secret, no node-
 refuses "helm lint refuses a relative agent.tokenHostPath" "$HELM" lint --strict "$chart" --set agent.enabled=true --set agent.tokenHostPath=var/lib/agent
 refuses "helm lint refuses the retired agent.tokenSecret" "$HELM" lint --strict "$chart" --set agent.enabled=true --set agent.tokenSecret=controlplane-node-tokens
 
+# The Kubernetes runtime: the agent creates one pod per replica with its own ServiceAccount. Its Role grants
+# exactly what the runtime calls (create, get, list, delete pods) in the release's namespace, nothing else.
+agent_rbac_minimal() {
+    local d="$1/controlplane/templates"
+    ! grep -qE '^kind: Cluster(Role|RoleBinding)$' "$d"/*.yaml || { echo "a cluster-wide role"; return 1; }
+    [[ "$(cat "$d"/*.yaml | grep -c '^kind: Role$')" -eq 1 ]] || { echo "want exactly one Role"; return 1; }
+    local rules
+    rules="$(sed -n '/^kind: Role$/,/^---/p' "$d/agent-rbac.yaml" | sed -n '/^rules:$/,$p' | grep -v '^---' | sed '/^$/d')"
+    [[ "$rules" == 'rules:
+  - apiGroups: [""]
+    resources: ["pods"]
+    verbs: ["create", "delete", "get", "list"]' ]] || { echo "Role rules are not exactly pods create/delete/get/list:"; echo "$rules"; return 1; }
+    sed -n '/^kind: RoleBinding$/,/^---/p' "$d/agent-rbac.yaml" > "$work/rolebinding.yaml"
+    grep -A3 '^roleRef:' "$work/rolebinding.yaml" | grep -q 'kind: Role$' &&
+        grep -A3 '^subjects:' "$work/rolebinding.yaml" | grep -q 'kind: ServiceAccount' &&
+        grep -A3 '^subjects:' "$work/rolebinding.yaml" | grep -q 'name: controlplane-node-agent$' &&
+        grep -A3 '^subjects:' "$work/rolebinding.yaml" | grep -q 'namespace: controlplane$' ||
+        { echo "the RoleBinding does not bind the agents' ServiceAccount to the Role"; return 1; }
+}
+check "agent RBAC: one namespaced Role, pods create/delete/get/list only, bound to the agents' ServiceAccount; nothing cluster-wide" agent_rbac_minimal "$work/agent"
+check "agent RBAC (production values): the same minimal Role" agent_rbac_minimal "$work/production"
+agent_pod_runtime() {
+    local d="$1/controlplane/templates/agent-daemonset.yaml"
+    grep -q 'serviceAccountName: controlplane-node-agent$' "$d" && grep -q 'automountServiceAccountToken: true$' "$d" ||
+        { echo "the DaemonSet does not run as the agents' ServiceAccount with its token"; return 1; }
+    grep -A1 'name: CONTROLPLANE_RUNTIME$' "$d" | grep -q 'value: "kubernetes"' || { echo "no CONTROLPLANE_RUNTIME=kubernetes"; return 1; }
+    grep -A3 'name: CONTROLPLANE_POD_NAME$' "$d" | grep -q 'fieldPath: metadata.name' &&
+        grep -A3 'name: CONTROLPLANE_POD_UID$' "$d" | grep -q 'fieldPath: metadata.uid' &&
+        grep -A3 'name: CONTROLPLANE_KUBE_NODE$' "$d" | grep -q 'fieldPath: spec.nodeName' ||
+        { echo "the pod's name, uid and node do not come from the downward API"; return 1; }
+    grep -A1 'name: CONTROLPLANE_POD_TEMPLATE$' "$d" | grep -q 'value: /etc/controlplane-agent/pod-template.json' &&
+        grep -B1 -A1 'mountPath: /etc/controlplane-agent$' "$d" | grep -q 'readOnly: true' &&
+        grep -A2 'name: engine-pod$' "$d" | grep -q 'name: controlplane-engine-pod$' ||
+        { echo "the engine pod template is not mounted where CONTROLPLANE_POD_TEMPLATE says"; return 1; }
+    # Every GPU of the node is the agent pod's (Kubernetes counts them as used); it hands them out by index.
+    grep -q 'nvidia.com/gpu: 8$' "$d" || { echo "the agent's pod does not request the node's 8 GPUs"; return 1; }
+    ! grep -A1 'name: NVIDIA_VISIBLE_DEVICES$' "$d" | grep -q 'value: all' || { echo "NVIDIA_VISIBLE_DEVICES=all beside the GPU request"; return 1; }
+    grep -A1 'name: NVIDIA_DRIVER_CAPABILITIES$' "$d" | grep -q 'value: utility$' || { echo "the agent needs nvidia-smi only (utility)"; return 1; }
+}
+check "agent DaemonSet: pod runtime flags (downward API owner, template, ServiceAccount) and the node's GPUs requested" agent_pod_runtime "$work/agent"
+engine_template() {
+    node -e '
+        const fs = require("fs");
+        const rendered = fs.readFileSync(process.argv[1], "utf8");
+        const t = JSON.parse(rendered.split("pod-template.json: |-\n")[1].split("\n").map(l => l.slice(4)).join("\n"));
+        const problems = [];
+        for (const k of Object.keys(t)) if (!["metadata", "spec", "container"].includes(k)) problems.push("unknown key " + k);
+        for (const k of ["nodeName", "restartPolicy", "containers"]) if (t.spec && k in t.spec) problems.push("spec." + k + " is the agent'"'"'s");
+        for (const k of ["name", "image", "command"]) if (t.container && k in t.container) problems.push("container." + k + " is the agent'"'"'s");
+        if (t.spec.runtimeClassName !== "nvidia") problems.push("no runtimeClassName nvidia");
+        if (!(t.spec.tolerations || []).some(x => x.key === "nvidia.com/gpu")) problems.push("no nvidia.com/gpu toleration");
+        if (JSON.stringify(t).includes("nvidia.com/gpu\":")) problems.push("an engine pod requests nvidia.com/gpu: the agent pod holds the GPUs");
+        if (process.argv[2] === "production" && !(t.container.args || []).includes("$(CONTROLPLANE_MODEL)")) problems.push("production args do not pass the model");
+        if (problems.length) { console.log(problems.join("\n")); process.exit(1); }
+    ' "$1/controlplane/templates/agent-engine-configmap.yaml" "$(basename "$1")"
+}
+check "engine pod template: JSON the agent reads, runtimeClassName nvidia, GPU toleration, no agent-owned field, no GPU request" engine_template "$work/agent"
+check "engine pod template (production values): args pass the model, the same rules" engine_template "$work/production"
+agent_command_runtime() {
+    local out; out="$(render --set agent.enabled=true --set agent.runtime=command --set agent.gpusPerNode=0)" || return 1
+    ! grep -qE '^kind: (Role|RoleBinding)$' <<<"$out" || { echo "RBAC rendered for the command runtime"; return 1; }
+    ! grep -q 'engine-pod' <<<"$out" || { echo "engine pod template rendered for the command runtime"; return 1; }
+    local ds; ds="$(sed -n '/agent-daemonset.yaml/,/^---$/p' <<<"$out")"
+    grep -q 'automountServiceAccountToken: false' <<<"$ds" && ! grep -q 'serviceAccountName:' <<<"$ds" || { echo "the command runtime's agent mounts a token"; return 1; }
+    grep -A1 'name: CONTROLPLANE_RUNTIME$' <<<"$out" | grep -q 'value: "command"' &&
+        grep -A1 'name: NVIDIA_VISIBLE_DEVICES$' <<<"$out" | grep -q 'value: all' &&
+        ! grep -q 'nvidia.com/gpu: ' <<<"$out" || { echo "runtime command with gpusPerNode 0: want NVIDIA_VISIBLE_DEVICES=all and no GPU request"; return 1; }
+}
+check "agent.runtime=command: no RBAC, no API token, GPUs by NVIDIA_VISIBLE_DEVICES=all when none are requested" agent_command_runtime
+refuses "values.schema.json refuses an unknown agent.runtime (docker)" render --set agent.enabled=true --set agent.runtime=docker
+refuses "values.schema.json refuses an unknown agent.engine key (agent.engine.imag)" render --set agent.enabled=true --set agent.engine.imag=x
+refuses "values.schema.json refuses an engine image with a space" render --set agent.enabled=true --set 'agent.engine.image=vllm serve'
+refuses "values.schema.json refuses engine env the agent sets (NVIDIA_VISIBLE_DEVICES)" render --set agent.enabled=true \
+    --set 'agent.engine.env[0].name=NVIDIA_VISIBLE_DEVICES' --set 'agent.engine.env[0].value=all'
+refuses "helm template refuses agent.engine.sleepPath without wakePath" render --set agent.enabled=true --set agent.engine.sleepPath=/sleep
+refuses "helm template refuses agent.engine.args with a startCommand" render --set agent.enabled=true \
+    --set agent.engine.startCommand=x --set 'agent.engine.args[0]=y'
+
 # --- kustomize ---------------------------------------------------------------------------------
 check "kubectl kustomize deploy/kustomize/base" "$KUBECTL" kustomize "$kdir/base"
 check "kubectl kustomize deploy/kustomize/overlays/production" \
     sh -c '"$1" kustomize "$2" > "$3"' _ "$KUBECTL" "$kdir/overlays/production" "$work/kustomize-production.yaml"
 check "kubectl kustomize deploy/kustomize/overlays/production/migrate" \
     sh -c '"$1" kustomize "$2" > "$3"' _ "$KUBECTL" "$kdir/overlays/production/migrate" "$work/kustomize-migrate.yaml"
+
+kustomize_agent_pods() {
+    local f="$work/kustomize-production.yaml"
+    ! grep -qE '^kind: Cluster(Role|RoleBinding)$' "$f" && [[ "$(grep -c '^kind: Role$' "$f")" -eq 1 ]] || { echo "want one Role and nothing cluster-wide"; return 1; }
+    diff <(sed -n '/^kind: Role$/,/^---/p' "$f" | sed -n '/^rules:$/,/^---/p' | grep -v '^---') - <<'RULES' || return 1
+rules:
+- apiGroups:
+  - ""
+  resources:
+  - pods
+  verbs:
+  - create
+  - delete
+  - get
+  - list
+RULES
+    grep -A1 'name: CONTROLPLANE_RUNTIME$' "$f" | grep -q 'value: kubernetes' &&
+        grep -A3 'name: CONTROLPLANE_POD_UID$' "$f" | grep -q 'fieldPath: metadata.uid' &&
+        grep -q 'serviceAccountName: controlplane-node-agent$' "$f" &&
+        grep -A4 'subjects:' "$f" | grep -q 'namespace: controlplane$' ||
+        { echo "the kustomize agent lacks the pod runtime's settings or its RoleBinding's namespace"; return 1; }
+}
+check "kustomize node-agent component: the chart's minimal Role, the pod runtime flags, the RoleBinding in the overlay's namespace" kustomize_agent_pods
 
 config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting|RateLimiting)__[A-Za-z_]+)' "$@" | sed 's/^.*://' | sort -u; }
 same_configuration() {

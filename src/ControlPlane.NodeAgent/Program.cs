@@ -86,7 +86,19 @@ if (options.NodeTokenFile is { } tokenFile)
 var client = new HeartbeatClient(http, options.Servers, options.NodeId, token!, HeartbeatClient.StartIndex(options.NodeId, options.Servers.Count));
 var gpus = new NvidiaSmiReader(options.NvidiaSmiPath, NvidiaSmiReader.DefaultTimeout);
 var sleep = options.SleepBudgetBytes > 0 && models is not null ? new SleepPolicy(options.SleepBudgetBytes, models.WeightBytes) : null;
-var replicas = new ReplicaSupervisor(options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm), log, TimeProvider.System, sleep);
+IReplicaRuntime runtime;
+try
+{
+    runtime = options.Runtime.CreateRuntime(log, TimeProvider.System, models is null ? null : models.MarkWarm);
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+{
+    // The Kubernetes runtime reads its namespace, pod template and CA at start: a pod without them cannot run replicas.
+    log.Error($"cannot set up the replica runtime: {e.Message}");
+    return 1;
+}
+
+var replicas = new ReplicaSupervisor(runtime, log, TimeProvider.System, sleep);
 var sessionId = Guid.NewGuid();
 var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
 var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness, identity);
@@ -117,8 +129,16 @@ try
 }
 finally
 {
-    // The replicas are the agent's children: none may outlive it, not even after a bug in the loop.
-    await replicas.StopAllAsync(ReplicaSupervisor.DefaultShutdownTimeout);
+    if (replicas.StopsReplicasOnExit)
+    {
+        // The replicas are the agent's children: none may outlive it, not even after a bug in the loop.
+        await replicas.StopAllAsync(ReplicaSupervisor.DefaultShutdownTimeout);
+    }
+    else
+    {
+        // Pods: Kubernetes deletes them with the agent's pod; an agent restarted in the same pod takes them back.
+        log.Info("leaving the replicas' pods to Kubernetes: they are deleted with this pod, or taken back if the agent restarts in it");
+    }
     if (models is not null)
     {
         await models.StopAsync();

@@ -53,6 +53,41 @@ app.kubernetes.io/component: node-agent
 {{- end }}
 {{- end }}
 
+{{/* The node agents' ServiceAccount (runtime kubernetes). */}}
+{{- define "controlplane.agentServiceAccountName" -}}
+{{- if .Values.agent.serviceAccount.create }}
+{{- default (printf "%s-node-agent" (include "controlplane.fullname" .)) .Values.agent.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.agent.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+What the node agent adds to every engine pod it creates (--pod-template): the agent.engine values as the
+JSON object the agent reads (metadata, spec, container). The agent sets the rest (node, owner, image,
+GPUs, restartPolicy) and refuses a template that tries to.
+*/}}
+{{- define "controlplane.engineTemplate" -}}
+{{- $e := .Values.agent.engine -}}
+{{- $labels := merge (dict "app.kubernetes.io/part-of" "controlplane") $e.labels -}}
+{{- $metadata := dict "labels" $labels -}}
+{{- with $e.annotations }}{{- $_ := set $metadata "annotations" . }}{{- end }}
+{{- $spec := dict -}}
+{{- with $e.runtimeClassName }}{{- $_ := set $spec "runtimeClassName" . }}{{- end }}
+{{- with $e.priorityClassName }}{{- $_ := set $spec "priorityClassName" . }}{{- end }}
+{{- with $e.imagePullSecrets }}{{- $_ := set $spec "imagePullSecrets" . }}{{- end }}
+{{- with $e.tolerations }}{{- $_ := set $spec "tolerations" . }}{{- end }}
+{{- with $e.volumes }}{{- $_ := set $spec "volumes" . }}{{- end }}
+{{- with $e.podSecurityContext }}{{- $_ := set $spec "securityContext" . }}{{- end }}
+{{- $container := dict -}}
+{{- with $e.args }}{{- $_ := set $container "args" . }}{{- end }}
+{{- with $e.resources }}{{- $_ := set $container "resources" . }}{{- end }}
+{{- with $e.env }}{{- $_ := set $container "env" . }}{{- end }}
+{{- with $e.volumeMounts }}{{- $_ := set $container "volumeMounts" . }}{{- end }}
+{{- with $e.securityContext }}{{- $_ := set $container "securityContext" . }}{{- end }}
+{{- dict "metadata" $metadata "spec" $spec "container" $container | toPrettyJson }}
+{{- end }}
+
 {{- define "controlplane.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -116,6 +151,13 @@ The silo's shutdown timeout: the termination grace period less the preStop sleep
 {{- end }}
 {{- if and (eq $s.provider "postgres") (not $s.existingSecret) }}
 {{- fail "storage.existingSecret is required with storage.provider postgres" }}
+{{- end }}
+{{- $e := .Values.agent.engine }}
+{{- if and (eq .Values.agent.runtime "kubernetes") (not (eq (empty $e.sleepPath) (empty $e.wakePath))) }}
+{{- fail "agent.engine.sleepPath and agent.engine.wakePath go together: an engine put to sleep must be woken" }}
+{{- end }}
+{{- if and (eq .Values.agent.runtime "kubernetes") $e.startCommand $e.args }}
+{{- fail "agent.engine.args are for the image's entrypoint; with agent.engine.startCommand the command line is the start command's" }}
 {{- end }}
 {{- range $name, $limit := .Values.rateLimiting }}
 {{- if and (kindIs "map" $limit) (lt (mulf (float64 $limit.burst) 10.0) (float64 $limit.perSecond)) }}

@@ -294,7 +294,7 @@ public sealed class CapacityScheduler(Random? random = null)
                 Preemptions++;
             }
 
-            var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting);
+            var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting, spec.Image);
             AddReplica(replica, claim.NodeId);
             decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted, placement.Tier != ReplicaTier.Batch && Wake(claim, spec.DeploymentId)));
         }

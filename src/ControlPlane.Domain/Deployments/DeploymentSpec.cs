@@ -31,6 +31,10 @@ public enum DeploymentClass
 /// </param>
 /// <param name="MaxReplicas">The ceiling demand can scale to.</param>
 /// <param name="TokensPerSecondPerReplica">Throughput one replica serves; demand divided by it gives replicas.</param>
+/// <param name="Image">
+/// The inference engine's container image (e.g. <c>vllm/vllm-openai:v0.11.0</c>) that node agents running replicas as
+/// Kubernetes pods start; null: the agent's own default. Agents that run a command ignore it.
+/// </param>
 [GenerateSerializer, Alias("deployment-spec")]
 public sealed record DeploymentSpec(
     [property: Id(0)] string DeploymentId,
@@ -45,13 +49,15 @@ public sealed record DeploymentSpec(
     [property: Id(9)] int ReservedReplicas,
     [property: Id(10)] int MaxReplicas,
     [property: Id(11)] decimal TokensPerSecondPerReplica,
-    [property: Id(12)] int? HeadroomPercent = null)
+    [property: Id(12)] int? HeadroomPercent = null,
+    [property: Id(13)] string? Image = null)
 {
     /// <summary>The most headroom a deployment may ask for, in percent of its demand.</summary>
     public const int MaxHeadroomPercent = 1_000;
 
     public const int MaxIdLength = Ids.MaxLength;
     public const int MaxModelLength = 200;
+    public const int MaxImageLength = 512;
     public const int MaxGpusPerReplica = 64;
     public const int MaxGpuMemoryGiB = 4096;
     public const int MaxReplicasLimit = 10_000;
@@ -88,6 +94,11 @@ public sealed record DeploymentSpec(
         if (!IsValidModel(Model))
         {
             errors["model"] = [$"is required: 1 to {MaxModelLength} characters, {FreeText.Rule}"];
+        }
+
+        if (Image is not null && !IsValidImage(Image))
+        {
+            errors["image"] = [$"must be a container image reference when given: 1 to {MaxImageLength} characters of letters, digits and . _ - / : @, starting with a letter or digit"];
         }
 
         // customerId and reservedReplicas are judged only once the class is known.
@@ -183,6 +194,15 @@ public sealed record DeploymentSpec(
     /// </summary>
     public static bool IsValidModel(string? model) => FreeText.IsClean(model, MaxModelLength);
 
+    /// <summary>
+    /// Whether <paramref name="image"/> can name a container image: the characters of an OCI reference (registry host and
+    /// port, path, tag, digest) and nothing else, since it reaches a pod spec on every node.
+    /// </summary>
+    public static bool IsValidImage(string? image) =>
+        image is { Length: > 0 and <= MaxImageLength }
+        && char.IsAsciiLetterOrDigit(image[0])
+        && image.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/' or ':' or '@');
+
     /// <summary>Value equality, allow-lists compared element by element (a retried create is the same spec).</summary>
     public bool Equals(DeploymentSpec? other) =>
         other is not null
@@ -198,7 +218,8 @@ public sealed record DeploymentSpec(
         && ReservedReplicas == other.ReservedReplicas
         && MaxReplicas == other.MaxReplicas
         && TokensPerSecondPerReplica == other.TokensPerSecondPerReplica
-        && HeadroomPercent == other.HeadroomPercent;
+        && HeadroomPercent == other.HeadroomPercent
+        && Image == other.Image;
 
     public override int GetHashCode()
     {
@@ -216,6 +237,7 @@ public sealed record DeploymentSpec(
         hash.Add(MaxReplicas);
         hash.Add(TokensPerSecondPerReplica);
         hash.Add(HeadroomPercent);
+        hash.Add(Image);
         return hash.ToHashCode();
     }
 }

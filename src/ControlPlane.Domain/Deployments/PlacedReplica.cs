@@ -22,6 +22,7 @@ public enum ReplicaState
 /// </param>
 /// <param name="Generation">The deployment spec generation it was placed for; a migration starts a new one.</param>
 /// <param name="GpuIndices">The node's GPUs it holds, ascending.</param>
+/// <param name="Image">The engine image of the deployment spec it was placed for (<see cref="DeploymentSpec.Image"/>); null for none.</param>
 [GenerateSerializer, Alias("placed-replica")]
 public sealed record PlacedReplica(
     [property: Id(0)] string ReplicaId,
@@ -31,7 +32,8 @@ public sealed record PlacedReplica(
     [property: Id(4)] int Generation,
     [property: Id(5)] ReplicaTier Tier,
     [property: Id(6)] int[] GpuIndices,
-    [property: Id(7)] ReplicaState State)
+    [property: Id(7)] ReplicaState State,
+    [property: Id(8)] string? Image = null)
 {
     public bool Equals(PlacedReplica? other) =>
         other is not null
@@ -42,7 +44,8 @@ public sealed record PlacedReplica(
         && Generation == other.Generation
         && Tier == other.Tier
         && ValueArrays.Equal(GpuIndices, other.GpuIndices)
-        && State == other.State;
+        && State == other.State
+        && Image == other.Image;
 
     public override int GetHashCode() => HashCode.Combine(ReplicaId, Ordinal, Generation, State);
 

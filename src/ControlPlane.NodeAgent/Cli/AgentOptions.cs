@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
+using ControlPlane.NodeAgent.Replicas.Kubernetes;
 
 namespace ControlPlane.NodeAgent.Cli;
 
@@ -46,6 +47,23 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     public const string SleepBudgetVariable = "CONTROLPLANE_SLEEP_BUDGET_GB";
     public const string SleepCommandVariable = "CONTROLPLANE_SLEEP_COMMAND";
     public const string WakeCommandVariable = "CONTROLPLANE_WAKE_COMMAND";
+    public const string KubeApiVariable = "CONTROLPLANE_KUBE_API";
+    public const string KubeTokenFileVariable = "CONTROLPLANE_KUBE_TOKEN_FILE";
+    public const string KubeCaFileVariable = "CONTROLPLANE_KUBE_CA_FILE";
+    public const string KubeNamespaceVariable = "CONTROLPLANE_KUBE_NAMESPACE";
+    public const string KubeNodeVariable = "CONTROLPLANE_KUBE_NODE";
+    public const string PodNameVariable = "CONTROLPLANE_POD_NAME";
+    public const string PodUidVariable = "CONTROLPLANE_POD_UID";
+    public const string PodTemplateVariable = "CONTROLPLANE_POD_TEMPLATE";
+    public const string EngineImageVariable = "CONTROLPLANE_ENGINE_IMAGE";
+    public const string EnginePortVariable = "CONTROLPLANE_ENGINE_PORT";
+    public const string EngineReadyPathVariable = "CONTROLPLANE_ENGINE_READY_PATH";
+    public const string EngineSleepPathVariable = "CONTROLPLANE_ENGINE_SLEEP_PATH";
+    public const string EngineWakePathVariable = "CONTROLPLANE_ENGINE_WAKE_PATH";
+
+    /// <summary>Set by Kubernetes in every pod: where the API server answers inside the cluster.</summary>
+    public const string KubernetesServiceHostVariable = "KUBERNETES_SERVICE_HOST";
+    public const string KubernetesServicePortVariable = "KUBERNETES_SERVICE_PORT";
 
     /// <summary>The largest <c>--sleep-budget-gb</c>: more host memory than any machine has.</summary>
     public const int MaxSleepBudgetGiB = 65536;
@@ -54,8 +72,11 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         usage: ControlPlane.NodeAgent --server URL[,URL...] --node-id ID (--token TOKEN | --node-token-file PATH [--join-token TOKEN])
                  [--nvidia-smi PATH] [--runtime-dir DIR]
                  [--liveness-file PATH]
-                 [--runtime simulated|command] [--load-seconds N]
+                 [--runtime simulated|command|kubernetes] [--load-seconds N]
                  [--start-command CMD [--ready-command CMD] [--stop-command CMD]]
+                 [--pod-name NAME --pod-uid UID [--kube-node NAME] [--kube-namespace NS] [--kube-api URL]
+                  [--kube-token-file PATH] [--kube-ca-file PATH] [--engine-image IMAGE] [--engine-port N]
+                  [--engine-ready-path PATH] [--engine-sleep-path PATH --engine-wake-path PATH] [--pod-template FILE]]
                  [--model-cache DIR [--prefetch-command CMD | --prefetch-seconds N]]
                  [--sleep-budget-gb N [--sleep-command CMD --wake-command CMD | --simulated-wake-seconds N]]
 
@@ -84,6 +105,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         Replicas: after every heartbeat the agent starts the replicas the server lists and stops the others.
         Give --start-command, or --runtime simulated: the agent never guesses that replicas need not run.
           --runtime KIND      command: run --start-command for each replica (the default when it is given)
+                              kubernetes: create a pod per replica on this node (see below)
                               simulated: start nothing; a replica reports ready after --load-seconds
                               (demos and tests; the default when only --load-seconds is given)
           --load-seconds N    simulated load time in seconds, 0 to {MaxLoadSeconds} (default {SimulatedRuntimeOptions.DefaultLoadSeconds})
@@ -100,6 +122,35 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
           A dedicated replica may also serve shared requests of its model at a lower priority: its commands then
           see {CommandReplicaRuntime.SharedPriorityVariable}=low (start the engine with request priorities, e.g. vLLM's
           --scheduling-policy priority).
+
+        Kubernetes (--runtime kubernetes): each replica is a pod on this node, created through the Kubernetes API
+        with the agent's service account, owned by the agent's pod (deleted with it) and labelled
+        {KubernetesPods.AgentUidLabel}=<the agent pod's uid>, so that an agent restarted in the same pod takes back the
+        pods of the replicas it is still asked for and deletes the others. The pod runs the deployment's image with
+        the replica's variables (as above, but the GPUs as {KubernetesPods.NvidiaVisibleDevicesVariable}, host indices, for the NVIDIA
+        runtime; no {CommandReplicaRuntime.CudaVisibleDevicesVariable}), restartPolicy Never, and is ready once Kubernetes says it is Ready.
+          --pod-name NAME     the agent's own pod (downward API metadata.name)        (env {PodNameVariable})
+          --pod-uid UID       the agent's own pod uid (downward API metadata.uid)     (env {PodUidVariable})
+          --kube-node NAME    the node the pods are pinned to (default: --node-id)     (env {KubeNodeVariable})
+          --kube-namespace NS namespace of the pods (default: the service account's)  (env {KubeNamespaceVariable})
+          --kube-api URL      API server (default https://${KubernetesServiceHostVariable}:${KubernetesServicePortVariable})  (env {KubeApiVariable})
+          --kube-token-file PATH
+                              bearer token, read for every call (default {KubernetesRuntimeOptions.DefaultTokenFile})
+          --kube-ca-file PATH CA the API server's certificate must chain to (default .../ca.crt)
+          --engine-image IMAGE
+                              image for a deployment that names none (else such a replica fails)
+          --engine-port N     the engine's port in its pod (default {KubernetesRuntimeOptions.DefaultEnginePort})
+          --engine-ready-path PATH
+                              readiness probe: HTTP GET on the engine port (default {KubernetesRuntimeOptions.DefaultReadyPath})
+          --engine-sleep-path PATH, --engine-wake-path PATH
+                              POSTed to the engine (pod IP, engine port) to put it to sleep and wake it,
+                              e.g. /sleep?level=1 and /wake_up (vLLM); both are needed to sleep
+          --pod-template FILE a JSON object added to every pod: "metadata" (labels, annotations), "spec"
+                              (runtimeClassName, tolerations, volumes, ...) and "container" (resources,
+                              volumeMounts, args, env, ...); the fields that make it a replica are the agent's
+          --start-command CMD optional: the container runs it with /bin/sh -c (default: the image's entrypoint)
+          (env {KubeTokenFileVariable}, {KubeCaFileVariable}, {EngineImageVariable}, {EnginePortVariable},
+           {EngineReadyPathVariable}, {EngineSleepPathVariable}, {EngineWakePathVariable}, {PodTemplateVariable})
 
         Model weights: the agent reports which models' weights the node holds, so that replicas are placed where
         they load from local disk, and fetches the ones the server expects to need here.
@@ -169,6 +220,26 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         ("--sleep-budget-gb", SleepBudgetVariable),
         ("--sleep-command", SleepCommandVariable),
         ("--wake-command", WakeCommandVariable),
+        ("--kube-api", KubeApiVariable),
+        ("--kube-token-file", KubeTokenFileVariable),
+        ("--kube-ca-file", KubeCaFileVariable),
+        ("--kube-namespace", KubeNamespaceVariable),
+        ("--kube-node", KubeNodeVariable),
+        ("--pod-name", PodNameVariable),
+        ("--pod-uid", PodUidVariable),
+        ("--pod-template", PodTemplateVariable),
+        ("--engine-image", EngineImageVariable),
+        ("--engine-port", EnginePortVariable),
+        ("--engine-ready-path", EngineReadyPathVariable),
+        ("--engine-sleep-path", EngineSleepPathVariable),
+        ("--engine-wake-path", EngineWakePathVariable),
+    ];
+
+    /// <summary>Options that only the Kubernetes runtime reads.</summary>
+    private static readonly string[] KubernetesOptions =
+    [
+        "--kube-api", "--kube-token-file", "--kube-ca-file", "--kube-namespace", "--kube-node", "--pod-name", "--pod-uid", "--pod-template",
+        "--engine-image", "--engine-port", "--engine-ready-path", "--engine-sleep-path", "--engine-wake-path",
     ];
 
     private static readonly HashSet<string> KnownOptions =
@@ -176,6 +247,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
             "--server", "--node-id", "--token", "--node-token-file", "--join-token", "--nvidia-smi", "--runtime-dir", "--runtime", "--load-seconds", "--start-command", "--ready-command", "--stop-command",
             "--model-cache", "--prefetch-command", "--prefetch-seconds", "--liveness-file",
             "--sleep-budget-gb", "--sleep-command", "--wake-command", "--simulated-wake-seconds",
+            .. KubernetesOptions,
         ];
 
     /// <summary>Parses <paramref name="args"/>, falling back to the environment for server, node id and token.</summary>
@@ -260,7 +332,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         RuntimeOptions? runtime = null;
         error = ValidateServers(server, out var servers) ?? ValidateNodeId(nodeId) ?? (token is null ? null : ValidateToken(token, "--token"))
             ?? ValidatePath(nvidiaSmi, "--nvidia-smi") ?? ValidatePath(runtimeDir, "--runtime-dir") ?? ValidatePath(livenessFile, "--liveness-file")
-            ?? ParseRuntime(values, out runtime);
+            ?? ParseRuntime(values, nodeId, getEnvironmentVariable, out runtime);
         if (error is not null || servers is null || runtime is null)
         {
             error ??= "invalid --server";
@@ -301,6 +373,11 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         if (runtime is CommandRuntimeOptions { CanSleep: false })
         {
             return "--sleep-budget-gb needs --sleep-command and --wake-command with --runtime command: without them an engine cannot sleep";
+        }
+
+        if (runtime is KubernetesRuntimeOptions { CanSleep: false })
+        {
+            return "--sleep-budget-gb needs --engine-sleep-path and --engine-wake-path with --runtime kubernetes: without them an engine cannot sleep";
         }
 
         // A sleeper's weights are counted against the budget by their size in the cache; without one nothing could sleep.
@@ -410,7 +487,7 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
     private static string? ValidatePath(string? path, string name) =>
         path is not null && path.Trim().Length == 0 ? $"{name} must not be empty" : null;
 
-    private static string? ParseRuntime(Dictionary<string, string> values, out RuntimeOptions? runtime)
+    private static string? ParseRuntime(Dictionary<string, string> values, string nodeId, Func<string, string?> getEnvironmentVariable, out RuntimeOptions? runtime)
     {
         runtime = null;
         var start = values.GetValueOrDefault("--start-command");
@@ -435,11 +512,30 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         {
             return ready is not null ? "--ready-command needs --start-command"
                 : stop is not null ? "--stop-command needs --start-command"
-                : $"no replica runtime: give --start-command CMD (or {StartCommandVariable}), the engine to start for each replica, or --runtime simulated to only pretend (demos, tests)";
+                : $"no replica runtime: give --start-command CMD (or {StartCommandVariable}), the engine to start for each replica, --runtime kubernetes to run a pod per replica, or --runtime simulated to only pretend (demos, tests)";
+        }
+
+        if (kind != "kubernetes" && KubernetesOptions.FirstOrDefault(values.ContainsKey) is { } kubernetesOnly)
+        {
+            return $"{kubernetesOnly} is only for --runtime kubernetes";
         }
 
         switch (kind)
         {
+            case "kubernetes":
+                var notForPods = ready is not null ? "--ready-command (a pod is ready when Kubernetes says so: --engine-ready-path)"
+                    : stop is not null ? "--stop-command (a pod is stopped by deleting it)"
+                    : sleepCommand is not null || wakeCommand is not null ? "--sleep-command and --wake-command (pods sleep and wake over HTTP: --engine-sleep-path, --engine-wake-path)"
+                    : load is not null ? "--load-seconds"
+                    : wakeSeconds is not null ? "--simulated-wake-seconds"
+                    : null;
+                if (notForPods is not null)
+                {
+                    return $"--runtime kubernetes does not take {notForPods}";
+                }
+
+                return ParseKubernetes(values, start, nodeId, getEnvironmentVariable, out runtime);
+
             case "command":
                 if (start is null)
                 {
@@ -493,7 +589,126 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
                 return null;
 
             default:
-                return $"--runtime must be 'simulated' or 'command', got '{explicitKind}'";
+                return $"--runtime must be 'simulated', 'command' or 'kubernetes', got '{explicitKind}'";
         }
     }
+
+    private static string? ParseKubernetes(Dictionary<string, string> values, string? start, string nodeId, Func<string, string?> getEnvironmentVariable, out RuntimeOptions? runtime)
+    {
+        runtime = null;
+        var text = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var option in KubernetesOptions)
+        {
+            var value = values.GetValueOrDefault(option);
+            if (ValidatePath(value, option) is { } empty)
+            {
+                return empty;
+            }
+
+            text[option] = value?.Trim();
+        }
+
+        if (text["--pod-name"] is not { } podName || text["--pod-uid"] is not { } podUid)
+        {
+            return $"--runtime kubernetes needs --pod-name and --pod-uid (or {PodNameVariable}, {PodUidVariable} from the downward API): the engine pods are owned by the agent's pod";
+        }
+
+        if (!IsDnsSubdomain(podName))
+        {
+            return $"--pod-name must be a Kubernetes object name, got '{podName}'";
+        }
+
+        if (podUid.Length > 63 || !podUid.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        {
+            return $"--pod-uid must be a pod uid (letters, digits and '-', at most 63), got '{podUid}'";
+        }
+
+        var node = text["--kube-node"] ?? nodeId;
+        if (!IsDnsSubdomain(node))
+        {
+            return $"--kube-node must be a Kubernetes node name{(text["--kube-node"] is null ? " (it defaults to --node-id)" : "")}, got '{node}'";
+        }
+
+        if (text["--kube-namespace"] is { } ns && (ns.Length > 63 || !IsDnsSubdomain(ns) || ns.Contains('.', StringComparison.Ordinal)))
+        {
+            return $"--kube-namespace must be a namespace name, got '{ns}'";
+        }
+
+        Uri? api;
+        if (text["--kube-api"] is { } apiText)
+        {
+            if (!Uri.TryCreate(apiText, UriKind.Absolute, out api) || api.Scheme is not ("http" or "https"))
+            {
+                return $"--kube-api must be an absolute http or https URL, got '{apiText}'";
+            }
+        }
+        else if (getEnvironmentVariable(KubernetesServiceHostVariable)?.Trim() is { Length: > 0 } host)
+        {
+            var port = getEnvironmentVariable(KubernetesServicePortVariable)?.Trim() is { Length: > 0 } p ? p : "443";
+            var hostPart = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+            if (!Uri.TryCreate($"https://{hostPart}:{port}/", UriKind.Absolute, out api))
+            {
+                return $"cannot make an API address of {KubernetesServiceHostVariable}='{host}' and {KubernetesServicePortVariable}='{port}'";
+            }
+        }
+        else
+        {
+            return $"--runtime kubernetes needs --kube-api URL outside a pod ({KubernetesServiceHostVariable} is not set)";
+        }
+
+        if (!api.AbsoluteUri.EndsWith('/'))
+        {
+            api = new Uri(api.AbsoluteUri + "/");
+        }
+
+        if (text["--engine-image"] is { } image && !ReplicaSpec.IsValidImage(image))
+        {
+            return $"--engine-image must be an image reference (letters, digits and . _ - / : @), got '{image}'";
+        }
+
+        var enginePort = KubernetesRuntimeOptions.DefaultEnginePort;
+        if (text["--engine-port"] is { } portText && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out enginePort) || enginePort is < 1 or > 65535))
+        {
+            return $"--engine-port must be a port from 1 to 65535, got '{portText}'";
+        }
+
+        foreach (var pathOption in new[] { "--engine-ready-path", "--engine-sleep-path", "--engine-wake-path" })
+        {
+            if (text[pathOption] is { } path && (!path.StartsWith('/') || path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+            {
+                return $"{pathOption} must be an absolute path without spaces, e.g. /health, got '{path}'";
+            }
+        }
+
+        if ((text["--engine-sleep-path"] is null) != (text["--engine-wake-path"] is null))
+        {
+            return text["--engine-sleep-path"] is null ? "--engine-wake-path needs --engine-sleep-path" : "--engine-sleep-path needs --engine-wake-path";
+        }
+
+        runtime = new KubernetesRuntimeOptions(
+            api,
+            text["--kube-token-file"] ?? KubernetesRuntimeOptions.DefaultTokenFile,
+            text["--kube-ca-file"] ?? KubernetesRuntimeOptions.DefaultCaFile,
+            KubernetesRuntimeOptions.DefaultNamespaceFile,
+            podName,
+            podUid,
+            node)
+        {
+            Namespace = text["--kube-namespace"],
+            DefaultImage = text["--engine-image"],
+            StartCommand = start,
+            EnginePort = enginePort,
+            ReadyPath = text["--engine-ready-path"] ?? KubernetesRuntimeOptions.DefaultReadyPath,
+            SleepPath = text["--engine-sleep-path"],
+            WakePath = text["--engine-wake-path"],
+            PodTemplateFile = text["--pod-template"],
+        };
+        return null;
+    }
+
+    /// <summary>A Kubernetes object name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253.</summary>
+    private static bool IsDnsSubdomain(string name) =>
+        name.Length is > 0 and <= 253
+        && char.IsAsciiLetterOrDigit(name[0]) && char.IsAsciiLetterOrDigit(name[^1])
+        && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.');
 }

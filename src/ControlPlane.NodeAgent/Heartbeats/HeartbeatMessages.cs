@@ -67,7 +67,8 @@ internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyLi
 /// <param name="GpuIndices">The node's GPUs (nvidia-smi indices) for the replica.</param>
 /// <param name="SharedRequestPriority"><c>low</c> on a dedicated replica that may serve shared requests of its model behind its own.</param>
 /// <param name="Tier"><c>reserved</c>, <c>burst</c>, <c>serverless</c> or <c>batch</c>: a dedicated or serverless replica (reserved, burst, serverless) may sleep when no longer desired.</param>
-internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, string? SharedRequestPriority = null, string? Tier = null);
+/// <param name="Image">The engine's container image, as the deployment names it; null when it names none (the Kubernetes runtime then uses <c>--engine-image</c>).</param>
+internal sealed record DesiredReplica(string? ReplicaId, string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, string? SharedRequestPriority = null, string? Tier = null, string? Image = null);
 
 /// <summary>The parts of an RFC 9457 problem details body that an operator needs to read.</summary>
 internal sealed record ProblemDetailsReply(string? Title, string? Detail);

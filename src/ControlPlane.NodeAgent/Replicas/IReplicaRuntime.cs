@@ -18,6 +18,20 @@ internal interface IReplicaRuntime
     /// GPUs' memory back.
     /// </summary>
     bool CanSleep { get; }
+
+    /// <summary>
+    /// Whether the agent stops its replicas when it exits. True for replicas that are the agent's own processes; false for
+    /// pods, which Kubernetes removes with the agent's pod and which an agent restarted in the same pod takes back.
+    /// </summary>
+    bool StopsReplicasOnExit => true;
+
+    /// <summary>
+    /// Told after each pass over a heartbeat reply's list: every replica the list wants was started (or adopted) by then.
+    /// A runtime that found replicas of an earlier agent process removes those the list did not want.
+    /// </summary>
+    void Reconciled()
+    {
+    }
 }
 
 /// <summary>One replica a runtime started. Its status changes on its own (loaded, crashed).</summary>

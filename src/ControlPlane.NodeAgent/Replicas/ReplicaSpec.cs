@@ -18,7 +18,11 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// when it is no longer desired: batch has a backlog that always wants its replicas, so a released batch replica is not
 /// coming back soon.
 /// </param>
-internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority = null, string? Tier = null)
+/// <param name="Image">
+/// The engine's container image as the deployment names it (e.g. <c>vllm/vllm-openai:v0.11.0</c>); null when it names none.
+/// Only the Kubernetes runtime uses it.
+/// </param>
+internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority = null, string? Tier = null, string? Image = null)
 {
     /// <summary>The server refuses a heartbeat that reports a longer replica id, so the agent never runs one.</summary>
     public const int MaxIdLength = 128;
@@ -26,6 +30,9 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
     // The server's limit of GPUs per node.
     private const int MaxGpuIndex = 63;
     private const int MaxTextLength = 1024;
+
+    /// <summary>The longest image reference a replica may name (the server's limit too).</summary>
+    public const int MaxImageLength = 512;
 
     /// <summary>A dedicated or serverless deployment's replica: its engine may sleep instead of stopping.</summary>
     public bool MaySleep => Tier is "reserved" or "burst" or "serverless";
@@ -52,19 +59,20 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         }
 
         problem = CheckText(desired.DeploymentId, "deploymentId") ?? CheckText(desired.Model, "model") ?? CheckGpus(desired.GpuIndices)
-            ?? CheckWord(desired.SharedRequestPriority, "sharedRequestPriority") ?? CheckWord(desired.Tier, "tier");
+            ?? CheckWord(desired.SharedRequestPriority, "sharedRequestPriority") ?? CheckWord(desired.Tier, "tier")
+            ?? CheckImage(desired.Image);
         if (problem is not null)
         {
             problem = $"replica '{id}': {problem}";
             return false;
         }
 
-        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!], desired.SharedRequestPriority, desired.Tier);
+        spec = new ReplicaSpec(id, desired.DeploymentId!, desired.Model!, [.. desired.GpuIndices!], desired.SharedRequestPriority, desired.Tier, desired.Image);
         return true;
     }
 
     /// <summary>The spec in a log line.</summary>
-    public string Describe() => $"deployment {DeploymentId}, model {Model}, GPUs {GpuList}";
+    public string Describe() => $"deployment {DeploymentId}, model {Model}, GPUs {GpuList}" + (Image is null ? "" : $", image {Image}");
 
     public bool Equals(ReplicaSpec? other) =>
         other is not null
@@ -73,7 +81,8 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         && string.Equals(Model, other.Model, StringComparison.Ordinal)
         && GpuIndices.SequenceEqual(other.GpuIndices)
         && string.Equals(SharedRequestPriority, other.SharedRequestPriority, StringComparison.Ordinal)
-        && string.Equals(Tier, other.Tier, StringComparison.Ordinal);
+        && string.Equals(Tier, other.Tier, StringComparison.Ordinal)
+        && string.Equals(Image, other.Image, StringComparison.Ordinal);
 
     public override int GetHashCode() => HashCode.Combine(ReplicaId, DeploymentId, Model, GpuList);
 
@@ -88,6 +97,20 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
         word is null || (word.Length is > 0 and <= 16 && word.All(char.IsAsciiLetterLower))
             ? null
             : $"{name} must be 1 to 16 lower-case letters, got {Quote(word)}";
+
+    /// <summary>
+    /// Whether <paramref name="image"/> may name a container image: what an OCI reference is made of (registry host and
+    /// port, path, tag, digest), nothing that could reach a shell or a YAML document.
+    /// </summary>
+    public static bool IsValidImage(string? image) =>
+        image is { Length: > 0 and <= MaxImageLength }
+        && char.IsAsciiLetterOrDigit(image[0])
+        && image.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/' or ':' or '@');
+
+    private static string? CheckImage(string? image) =>
+        image is null || IsValidImage(image)
+            ? null
+            : $"image must be 1 to {MaxImageLength} characters of letters, digits and . _ - / : @ (starting with a letter or digit), got {Quote(image)}";
 
     private static string? CheckGpus(IReadOnlyList<int>? gpus)
     {

@@ -33,6 +33,9 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
     private readonly List<Sleeper> _sleeping = [];
     private HashSet<string> _problems = new(StringComparer.Ordinal);
 
+    /// <summary>Whether the agent stops its replicas at exit (<see cref="IReplicaRuntime.StopsReplicasOnExit"/>).</summary>
+    public bool StopsReplicasOnExit => runtime.StopsReplicasOnExit;
+
     /// <summary>Whether replicas may sleep here: a budget above 0 and a runtime that can.</summary>
     public bool Sleeps => sleep is { BudgetBytes: > 0 } && runtime.CanSleep;
 
@@ -202,6 +205,8 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
                 }
             }
         }
+
+        runtime.Reconciled();
     }
 
     /// <summary>Stops every replica and sleeping engine, for the agent's exit; waits for them up to <paramref name="timeout"/>.</summary>
@@ -401,6 +406,7 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         public bool Wakes(ReplicaSpec spec) =>
             string.Equals(spec.DeploymentId, Replica.Spec.DeploymentId, StringComparison.Ordinal)
             && string.Equals(spec.Model, Replica.Spec.Model, StringComparison.Ordinal)
+            && string.Equals(spec.Image, Replica.Spec.Image, StringComparison.Ordinal)
             && spec.GpuIndices.Order().SequenceEqual(Replica.Spec.GpuIndices.Order());
     }
 

@@ -151,5 +151,5 @@ public static class AgentApi
     // A dedicated replica's spare capacity serves shared requests for its model, behind its own deployment's; its
     // engine may sleep when it leaves the list.
     private static DesiredReplica ToDesired(PlacedReplica r) =>
-        new(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices, r.Tier is ReplicaTier.Reserved or ReplicaTier.Burst ? "low" : null, r.Tier.ToString().ToLowerInvariant());
+        new(r.ReplicaId, r.DeploymentId, r.Model, r.GpuIndices, r.Tier is ReplicaTier.Reserved or ReplicaTier.Burst ? "low" : null, r.Tier.ToString().ToLowerInvariant(), r.Image);
 }

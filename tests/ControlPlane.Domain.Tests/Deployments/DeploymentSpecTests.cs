@@ -31,6 +31,7 @@ public sealed class DeploymentSpecTests
     [InlineData("reservedReplicas")]
     [InlineData("maxReplicas")]
     [InlineData("tokensPerSecondPerReplica")]
+    [InlineData("image")]
     public void Validate_OneBadField_NamesIt(string field)
     {
         var spec = field switch
@@ -46,10 +47,31 @@ public sealed class DeploymentSpecTests
             "minReplicas" => Dedicated with { MinReplicas = 7 },
             "reservedReplicas" => Dedicated with { ReservedReplicas = 7 },
             "maxReplicas" => Dedicated with { MaxReplicas = DeploymentSpec.MaxReplicasLimit + 1, MinReplicas = 0, ReservedReplicas = 0 },
+            "image" => Dedicated with { Image = "vllm/vllm-openai:latest\n" },
             _ => Dedicated with { TokensPerSecondPerReplica = 0m },
         };
 
         Assert.Equal([field], spec.Validate().Keys);
+    }
+
+    [Theory]
+    [InlineData("vllm/vllm-openai:v0.11.0", true)]
+    [InlineData("registry.example.net:5000/org/engine@sha256:0a1b", true)]
+    [InlineData("", false)]
+    [InlineData("-v", false)]
+    [InlineData("engine; rm -rf /", false)]
+    [InlineData("engine:\"x\"", false)]
+    public void IsValidImage_OciReferences_OnlyThose(string image, bool valid)
+    {
+        Assert.Equal(valid, DeploymentSpec.IsValidImage(image));
+        Assert.False(DeploymentSpec.IsValidImage(new string('a', DeploymentSpec.MaxImageLength + 1)));
+    }
+
+    [Fact]
+    public void Equals_AnotherImage_IsAnotherSpec()
+    {
+        Assert.NotEqual(Dedicated, Dedicated with { Image = "engine:2" });
+        Assert.Equal(Dedicated with { Image = "engine:2" }, Dedicated with { Image = "engine:2" });
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using ControlPlane.NodeAgent.Cli;
 using ControlPlane.NodeAgent.Models;
 using ControlPlane.NodeAgent.Replicas;
+using ControlPlane.NodeAgent.Replicas.Kubernetes;
 
 namespace ControlPlane.NodeAgent.Tests.Cli;
 
@@ -275,7 +276,7 @@ public sealed class AgentOptionsTests
     }
 
     [Theory]
-    [InlineData(new[] { "--runtime", "docker" }, "--runtime must be 'simulated' or 'command', got 'docker'")]
+    [InlineData(new[] { "--runtime", "docker" }, "--runtime must be 'simulated', 'command' or 'kubernetes', got 'docker'")]
     [InlineData(new[] { "--runtime", "command" }, "--runtime command needs --start-command")]
     [InlineData(new[] { "--start-command", "sleep 1", "--load-seconds", "1" }, "--load-seconds is only for --runtime simulated")]
     [InlineData(new[] { "--runtime", "simulated", "--start-command", "sleep 1" }, "--start-command is only for --runtime command")]
@@ -437,5 +438,113 @@ public sealed class AgentOptionsTests
         Assert.Contains("--prefetch-command CMD", AgentOptions.Usage, StringComparison.Ordinal);
         Assert.Contains(ModelCacheDirectory.CompleteMarker, AgentOptions.Usage, StringComparison.Ordinal);
         Assert.Contains(CommandReplicaRuntime.SharedPriorityVariable, AgentOptions.Usage, StringComparison.Ordinal);
+    }
+
+    private static readonly string[] Kubernetes = [.. Required, "--runtime", "kubernetes", "--pod-name", "agent-x7k2p", "--pod-uid", "6f1c2f0e-7b7a-4c1e-9d55-0d7b1f0c9a11"];
+
+    [Fact]
+    public void TryParse_KubernetesInAPod_DefaultsFromTheServiceAccountAndTheClusterEnvironment()
+    {
+        Func<string, string?> environment = v => v switch
+        {
+            AgentOptions.KubernetesServiceHostVariable => "10.96.0.1",
+            AgentOptions.KubernetesServicePortVariable => "443",
+            _ => null,
+        };
+
+        Assert.True(AgentOptions.TryParse(Kubernetes, environment, out var options, out var error), error);
+
+        var runtime = Assert.IsType<KubernetesRuntimeOptions>(options.Runtime);
+        Assert.Equal(
+            new KubernetesRuntimeOptions(
+                new Uri("https://10.96.0.1:443/"),
+                "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+                "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
+                "agent-x7k2p",
+                "6f1c2f0e-7b7a-4c1e-9d55-0d7b1f0c9a11",
+                "n"),
+            runtime);
+        Assert.False(runtime.CanSleep);
+        Assert.Equal(8000, runtime.EnginePort);
+        Assert.Equal("/health", runtime.ReadyPath);
+    }
+
+    [Fact]
+    public void TryParse_KubernetesEveryFlag_IsKept()
+    {
+        string[] args =
+        [
+            .. Kubernetes, "--kube-api", "http://127.0.0.1:6443", "--kube-token-file", "/t", "--kube-ca-file", "/ca", "--kube-namespace", "gpu",
+            "--kube-node", "gpu-node-17", "--engine-image", "vllm/vllm-openai:v0.11.0", "--engine-port", "8100", "--engine-ready-path", "/v1/models",
+            "--engine-sleep-path", "/sleep?level=1", "--engine-wake-path", "/wake_up", "--pod-template", "/etc/t.json", "--start-command", "exec vllm serve",
+        ];
+
+        Assert.True(AgentOptions.TryParse(args, NoEnvironment, out var options, out var error), error);
+
+        Assert.Equal(
+            new KubernetesRuntimeOptions(new Uri("http://127.0.0.1:6443/"), "/t", "/ca", "/var/run/secrets/kubernetes.io/serviceaccount/namespace", "agent-x7k2p", "6f1c2f0e-7b7a-4c1e-9d55-0d7b1f0c9a11", "gpu-node-17")
+            {
+                Namespace = "gpu",
+                DefaultImage = "vllm/vllm-openai:v0.11.0",
+                EnginePort = 8100,
+                ReadyPath = "/v1/models",
+                SleepPath = "/sleep?level=1",
+                WakePath = "/wake_up",
+                PodTemplateFile = "/etc/t.json",
+                StartCommand = "exec vllm serve",
+            },
+            options.Runtime);
+    }
+
+    [Fact]
+    public void TryParse_KubernetesFromTheEnvironment_AsTheChartSetsIt()
+    {
+        Func<string, string?> environment = v => v switch
+        {
+            AgentOptions.RuntimeVariable => "kubernetes",
+            AgentOptions.PodNameVariable => "agent-x7k2p",
+            AgentOptions.PodUidVariable => "6f1c2f0e-7b7a-4c1e-9d55-0d7b1f0c9a11",
+            AgentOptions.KubeApiVariable => "https://kubernetes.default.svc",
+            AgentOptions.PodTemplateVariable => "/etc/controlplane/pod-template.json",
+            _ => null,
+        };
+
+        Assert.True(AgentOptions.TryParse(Required, environment, out var options, out var error), error);
+
+        var runtime = Assert.IsType<KubernetesRuntimeOptions>(options.Runtime);
+        Assert.Equal("https://kubernetes.default.svc/", runtime.ApiServer.AbsoluteUri);
+        Assert.Equal("/etc/controlplane/pod-template.json", runtime.PodTemplateFile);
+    }
+
+    [Theory]
+    [InlineData("--runtime kubernetes needs --pod-name and --pod-uid", "--runtime", "kubernetes", "--kube-api", "http://k")]
+    [InlineData("--runtime kubernetes needs --kube-api URL outside a pod", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u")]
+    [InlineData("--pod-name must be a Kubernetes object name", "--runtime", "kubernetes", "--pod-name", "Agent_1", "--pod-uid", "u", "--kube-api", "http://k")]
+    [InlineData("--kube-node must be a Kubernetes node name", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--kube-node", "Node A")]
+    [InlineData("--kube-api must be an absolute http or https URL", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "ftp://k")]
+    [InlineData("--engine-image must be an image reference", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--engine-image", "a b")]
+    [InlineData("--engine-port must be a port from 1 to 65535", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--engine-port", "0")]
+    [InlineData("--engine-ready-path must be an absolute path", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--engine-ready-path", "health")]
+    [InlineData("--engine-sleep-path needs --engine-wake-path", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--engine-sleep-path", "/sleep")]
+    [InlineData("--runtime kubernetes does not take --ready-command", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--ready-command", "true")]
+    [InlineData("--runtime kubernetes does not take --sleep-command", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--sleep-command", "s", "--wake-command", "w")]
+    [InlineData("--pod-name is only for --runtime kubernetes", "--start-command", "x", "--pod-name", "a")]
+    [InlineData("--engine-image is only for --runtime kubernetes", "--runtime", "simulated", "--engine-image", "a")]
+    [InlineData("--sleep-budget-gb needs --engine-sleep-path and --engine-wake-path", "--runtime", "kubernetes", "--pod-name", "a", "--pod-uid", "u", "--kube-api", "http://k", "--sleep-budget-gb", "10", "--model-cache", "/m")]
+    public void TryParse_BadKubernetesOptions_SayWhatIsWrong(string expected, params string[] extra)
+    {
+        Assert.False(AgentOptions.TryParse([.. Required, .. extra], NoEnvironment, out _, out var error));
+
+        Assert.StartsWith(expected, error);
+    }
+
+    [Fact]
+    public void Usage_NamesTheKubernetesOptions()
+    {
+        foreach (var option in new[] { "--runtime simulated|command|kubernetes", "--pod-name NAME", "--pod-uid UID", "--kube-api URL", "--kube-token-file PATH", "--kube-ca-file PATH", "--engine-image IMAGE", "--pod-template FILE", "--engine-sleep-path PATH" })
+        {
+            Assert.Contains(option, AgentOptions.Usage, StringComparison.Ordinal);
+        }
     }
 }

@@ -166,6 +166,64 @@ public sealed class ProgramTests
         Assert.Contains("replica r1 stopped", log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Main_KubernetesRuntime_ReplicaRunsAsAPodThatOutlivesTheAgentProcess()
+    {
+        using var scratch = new ScratchDirectory();
+        var tokenFile = scratch.WriteFile("token", "sa-token");
+        await using var kubernetes = FakeKubernetesApi.Start();
+        await using var server = HeartbeatTestServer.Start();
+        server.Respond = _ => TestResponse.OkWithDesired(1, """{"replicaId": "r1", "deploymentId": "dep-1", "model": "model-a", "gpuIndices": [1, 0], "image": "vllm/vllm-openai:v0.11.0"}""");
+        using var agent = StartAgent(
+            [
+                "--server", server.BaseAddress.AbsoluteUri, "--node-id", "gpu-node-17", "--nvidia-smi", Fixtures.FakeNvidiaSmi, "--runtime", "kubernetes",
+                "--kube-api", kubernetes.BaseAddress.AbsoluteUri, "--kube-token-file", tokenFile, "--kube-namespace", "gpu",
+            ],
+            ("CONTROLPLANE_NODE_TOKEN", "env-token"),
+            ("CONTROLPLANE_POD_NAME", "agent-x7k2p"),
+            ("CONTROLPLANE_POD_UID", "6f1c2f0e-7b7a-4c1e-9d55-0d7b1f0c9a11"));
+        var stdout = agent.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var name = ControlPlane.NodeAgent.Replicas.Kubernetes.KubernetesPods.PodName("r1");
+        await Poll.UntilAsync(() => kubernetes.Pod(name) is not null, "the replica's pod");
+        kubernetes.SetStatus(name, FakeKubernetesApi.Running(ready: true));
+        while (!(await server.NextAsync()).Replicas.Contains("r1=ready"))
+        {
+        }
+
+        await SignalAsync(agent, "TERM");
+        await agent.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, agent.ExitCode);
+        var pod = kubernetes.Pod(name)!;
+        Assert.Equal("gpu-node-17", pod["spec"]!["nodeName"]!.GetValue<string>());
+        Assert.Equal("agent-x7k2p", pod["metadata"]!["ownerReferences"]![0]!["name"]!.GetValue<string>());
+        Assert.Equal("vllm/vllm-openai:v0.11.0", pod["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        Assert.DoesNotContain(kubernetes.Requests, r => r.Method == "DELETE");
+        Assert.All(kubernetes.Requests, r => Assert.Equal("Bearer sa-token", r.Authorization));
+        var log = await stdout.WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+        Assert.Contains("replica runtime: kubernetes (one pod per replica on node gpu-node-17, owned by pod agent-x7k2p", log, StringComparison.Ordinal);
+        Assert.Contains("leaving the replicas' pods to Kubernetes", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Main_KubernetesRuntimeWithABadPodTemplate_ExitsWith1SayingWhy()
+    {
+        using var scratch = new ScratchDirectory();
+        var template = scratch.WriteFile("template.json", """{"spec": {"restartPolicy": "Always"}}""");
+        using var agent = StartAgent(
+            [
+                "--server", "http://127.0.0.1:9/", "--node-id", "gpu-node-17", "--runtime", "kubernetes", "--kube-api", "http://127.0.0.1:9/",
+                "--kube-namespace", "gpu", "--pod-name", "agent-x7k2p", "--pod-uid", "u1", "--pod-template", template,
+            ],
+            ("CONTROLPLANE_NODE_TOKEN", "env-token"));
+
+        await agent.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, agent.ExitCode);
+        var log = await agent.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        Assert.Contains($"cannot set up the replica runtime: {template}: spec.restartPolicy is set by the agent", log, StringComparison.Ordinal);
+    }
+
     private static Process StartAgent(string[] args, params (string Name, string Value)[] environment)
     {
         var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")

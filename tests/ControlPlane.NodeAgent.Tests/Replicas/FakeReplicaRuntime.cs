@@ -22,6 +22,11 @@ internal sealed class FakeReplicaRuntime : IReplicaRuntime
 
     public bool CanSleep { get; set; } = true;
 
+    /// <summary>How many passes over a reply's list told the runtime they were done.</summary>
+    public int ReconciledCalls { get; private set; }
+
+    public void Reconciled() => ReconciledCalls++;
+
     /// <summary>Replicas woken from sleep, in order (not in <see cref="Started"/>).</summary>
     public List<FakeReplica> Woken { get; } = [];
 

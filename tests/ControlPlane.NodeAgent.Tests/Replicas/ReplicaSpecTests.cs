@@ -91,4 +91,28 @@ public sealed class ReplicaSpecTests
 
         Assert.Contains("tier must be 1 to 16 lower-case letters", problem, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("vllm/vllm-openai:v0.11.0")]
+    [InlineData("registry.example.net:5000/inference/vllm@sha256:0123abcd")]
+    [InlineData(null)]
+    public void TryCreate_Image_IsKept(string? image)
+    {
+        Assert.True(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], Image: image), out var spec, out var problem), problem);
+
+        Assert.Equal(image, spec.Image);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-vllm")]
+    [InlineData("vllm serve")]
+    [InlineData("vllm;rm")]
+    [InlineData("vllm\nlatest")]
+    public void TryCreate_BadImage_SaysWhy(string image)
+    {
+        Assert.False(ReplicaSpec.TryCreate(new DesiredReplica("r1", "dep-1", "m", [0], Image: image), out _, out var problem));
+
+        Assert.StartsWith("replica 'r1': image must be 1 to 512 characters of letters, digits and . _ - / : @", problem, StringComparison.Ordinal);
+    }
 }

@@ -170,6 +170,19 @@ public sealed class ReplicaSupervisorSleepTests
     }
 
     [Fact]
+    public void Reconcile_SameDeploymentWithAnotherImage_DoesNotWakeIt()
+    {
+        // A migration to a new engine image: the old engine is not the one the new replica needs.
+        StartReady(Desired("r1", "reserved", 0) with { Image = "engine:1" });
+        _supervisor.Reconcile([]);
+
+        _supervisor.Reconcile([Desired("r2", "reserved", 0) with { Image = "engine:2" }]);
+
+        Assert.Empty(_runtime.Woken);
+        Assert.Equal(2, _runtime.Started.Count);
+    }
+
+    [Fact]
     public void Reconcile_SleepingOneMoreExceedsTheBudget_StopsTheLeastRecentlySleptFirst()
     {
         StartReady(Desired("r1", "reserved", 0));

@@ -67,6 +67,17 @@ public sealed class ReplicaSupervisorTests
 
         Assert.Equal(0, _runtime.Get("r1").StopCalls);
         Assert.Equal([Report("r1", ReplicaState.Starting)], _supervisor.Report());
+        Assert.Equal(1, _runtime.ReconciledCalls);
+    }
+
+    [Fact]
+    public void Reconcile_EveryList_TellsTheRuntimeOnceItsReplicasAreStarted()
+    {
+        _supervisor.Reconcile([Desired("r1", 0)]);
+        _supervisor.Reconcile([]);
+
+        Assert.Equal(2, _runtime.ReconciledCalls);
+        Assert.True(_supervisor.StopsReplicasOnExit);
     }
 
     [Fact]

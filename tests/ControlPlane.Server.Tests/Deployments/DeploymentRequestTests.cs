@@ -23,6 +23,8 @@ public sealed class DeploymentRequestTests(CapacityServerFixture fixture)
         { """{"deploymentId":"bad-7","model":"m","class":"batch","gpusPerReplica":1,"minReplicas":3,"maxReplicas":2,"tokensPerSecondPerReplica":1}""", "minReplicas" },
         { """{"deploymentId":"bad-8","model":"m","class":"batch","gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":0}""", "tokensPerSecondPerReplica" },
         { """{"deploymentId":"bad-9","model":"m","class":"batch","gpusPerReplica":1,"maxReplicas":1,"skus":[],"tokensPerSecondPerReplica":1}""", "skus" },
+        { """{"deploymentId":"bad-10","model":"m","class":"batch","gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":1,"image":"vllm serve; rm -rf /"}""", "image" },
+        { """{"deploymentId":"bad-11","model":"m","class":"batch","gpusPerReplica":1,"maxReplicas":1,"tokensPerSecondPerReplica":1,"image":""}""", "image" },
     };
 
     [Theory]
@@ -66,6 +68,60 @@ public sealed class DeploymentRequestTests(CapacityServerFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         var list = await admin.GetJsonAsync("/admin/v1/deployments");
         Assert.DoesNotContain(list.AsArray(), d => d!["deploymentId"]!.GetValue<string>() == "req-delete");
+    }
+
+    [Fact]
+    public async Task Image_OfTheDeployment_ReachesTheAgentInTheDesiredListAndAMigrationChangesIt()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("req-image-node", "req-image");
+        using var node = Server.CreateClient(token);
+        using (var first = await node.HeartbeatAsync(nodeId, 1, ApiClient.Gpus(8)))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        await CreateAsync(admin, new
+        {
+            deploymentId = "req-image", model = "llama-3-8b", @class = "batch", gpusPerReplica = 1, regions = new[] { "req-image" },
+            minReplicas = 1, maxReplicas = 1, tokensPerSecondPerReplica = 100, image = "registry.example.net/vllm/vllm-openai:v0.11.0",
+        });
+        Assert.Equal("registry.example.net/vllm/vllm-openai:v0.11.0", (await GetAsync(admin, "req-image"))["image"]!.GetValue<string>());
+
+        var sequence = 1L;
+        var desired = await Poll.UntilAsync(
+            async () =>
+            {
+                using var response = await node.HeartbeatAsync(nodeId, ++sequence, ApiClient.Gpus(8));
+                return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["desired"]!.AsArray();
+            },
+            d => d.Count == 1,
+            TimeSpan.FromSeconds(30),
+            "the replica in the node's desired list");
+        Assert.Equal("registry.example.net/vllm/vllm-openai:v0.11.0", desired[0]!["image"]!.GetValue<string>());
+
+        using (var migrated = await admin.PostAsJsonAsync("/admin/v1/deployments/req-image/migrate", new { image = "registry.example.net/vllm/vllm-openai:v0.12.0" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, migrated.StatusCode);
+        }
+
+        var after = await GetAsync(admin, "req-image");
+        Assert.Equal("registry.example.net/vllm/vllm-openai:v0.12.0", after["image"]!.GetValue<string>());
+        Assert.Equal(2, after["generation"]!.GetValue<int>());
+
+        using var bad = await admin.PostAsJsonAsync("/admin/v1/deployments/req-image/migrate", new { image = "not an image" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.NotNull((await bad.ProblemAsync())["errors"]!["image"]);
+        Assert.Equal(2, (await GetAsync(admin, "req-image"))["generation"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Create_WithoutImage_ShowsNone()
+    {
+        using var admin = Server.CreateOperatorClient();
+        await CreateAsync(admin, Batch("req-no-image", "req-none", max: 1));
+
+        Assert.Null((await GetAsync(admin, "req-no-image"))["image"]);
     }
 
     [Fact]

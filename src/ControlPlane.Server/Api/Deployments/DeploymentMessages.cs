@@ -17,6 +17,10 @@ namespace ControlPlane.Server.Api.Deployments;
 /// Capacity kept above demand, in percent of it (default: learned from the deployment's own traffic: the largest rise
 /// within one model load seen lately).
 /// </param>
+/// <param name="Image">
+/// The inference engine's container image, e.g. <c>vllm/vllm-openai:v0.11.0</c> (default: the node agent's
+/// <c>--engine-image</c>): what node agents running replicas as Kubernetes pods start. Agents that run a command ignore it.
+/// </param>
 public sealed record CreateDeploymentRequest(
     string? DeploymentId,
     string? Model,
@@ -30,10 +34,12 @@ public sealed record CreateDeploymentRequest(
     int? ReservedReplicas,
     int? MaxReplicas,
     decimal? TokensPerSecondPerReplica,
-    int? HeadroomPercent = null);
+    int? HeadroomPercent = null,
+    string? Image = null);
 
 /// <summary>What a migration changes; fields left out keep their current value.</summary>
-public sealed record MigrateDeploymentRequest(string[]? Skus, string? Model, int? GpusPerReplica, int? MinGpuMemoryGiB);
+/// <param name="Image">A new engine image: its replicas are replaced make-before-break, as for a new model.</param>
+public sealed record MigrateDeploymentRequest(string[]? Skus, string? Model, int? GpusPerReplica, int? MinGpuMemoryGiB, string? Image = null);
 
 /// <summary>A demand signal: the tokens per second the gateway sees (or expects) for a deployment.</summary>
 public sealed record DemandSignal(string? DeploymentId, decimal? TokensPerSecond);
@@ -86,7 +92,8 @@ public sealed record DeploymentResponse(
     IReadOnlyList<ReplicaResponse> Replicas,
     int? ForecastHorizonSeconds,
     decimal? ScalingDemandTokensPerSecond,
-    int? AwakeReplicas);
+    int? AwakeReplicas,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null);
 
 public sealed record DeploymentListItem(
     string DeploymentId,
@@ -188,7 +195,8 @@ public static class DeploymentMapping
             request.ReservedReplicas ?? 0,
             request.MaxReplicas!.Value,
             request.TokensPerSecondPerReplica!.Value,
-            request.HeadroomPercent);
+            request.HeadroomPercent,
+            request.Image);
         foreach (var (field, problems) in spec.Validate())
         {
             errors[field] = problems;
@@ -214,11 +222,12 @@ public static class DeploymentMapping
             Model = request.Model ?? current.Model,
             GpusPerReplica = request.GpusPerReplica ?? current.GpusPerReplica,
             MinGpuMemoryGiB = request.MinGpuMemoryGiB ?? current.MinGpuMemoryGiB,
+            Image = request.Image ?? current.Image,
         };
         var errors = spec.Validate().ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        if (request is { Skus: null, Model: null, GpusPerReplica: null, MinGpuMemoryGiB: null })
+        if (request is { Skus: null, Model: null, GpusPerReplica: null, MinGpuMemoryGiB: null, Image: null })
         {
-            errors["body"] = ["Give at least one of skus, model, gpusPerReplica, minGpuMemoryGiB."];
+            errors["body"] = ["Give at least one of skus, model, gpusPerReplica, minGpuMemoryGiB, image."];
         }
 
         return errors.Count == 0 ? (spec, errors) : (null, errors);
@@ -271,7 +280,8 @@ public static class DeploymentMapping
             view.Replicas.Select(r => new ReplicaResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.State, Name(r.Tier), r.Model, r.Ordinal)).ToArray(),
             view.ForecastHorizonSeconds,
             view.ScalingDemandTokensPerSecond,
-            view.AwakeReplicas);
+            view.AwakeReplicas,
+            s.Image);
     }
 
     public static DeploymentListItem ToListItem(DeploymentSummary d) => new(

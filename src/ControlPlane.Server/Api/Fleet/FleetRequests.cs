@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using ControlPlane.Domain;
 using ControlPlane.Domain.Deployments;
@@ -82,7 +83,15 @@ public sealed record HeartbeatResponse(int HeartbeatIntervalSeconds, IReadOnlyLi
 /// <c>reserved</c>, <c>burst</c>, <c>serverless</c> or <c>batch</c>. An agent may put a dedicated replica's engine (reserved or
 /// burst) to sleep when the replica leaves this list, and wake it for a new replica of the deployment on the same GPUs.
 /// </param>
-public sealed record DesiredReplica(string ReplicaId, string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, string? SharedRequestPriority, string Tier);
+/// <param name="Image">The deployment's engine image, for agents that run replicas as Kubernetes pods; left out when it names none.</param>
+public sealed record DesiredReplica(
+    string ReplicaId,
+    string DeploymentId,
+    string Model,
+    IReadOnlyList<int> GpuIndices,
+    string? SharedRequestPriority,
+    string Tier,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Image = null);
 
 public static partial class FleetValidation
 {
