@@ -252,6 +252,43 @@ public sealed class HostingOptionsValidator : IValidateOptions<HostingOptions>
     }
 }
 
+public sealed class TracingOptionsValidator(IConfiguration configuration) : IValidateOptions<TracingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TracingOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint) && !IsHttpUrl(options.OtlpEndpoint))
+        {
+            errors.Add($"Tracing:OtlpEndpoint must be an absolute http or https URL (e.g. http://otel-collector:4317), not '{options.OtlpEndpoint}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.OtlpEndpoint) && TracingOptions.StandardEndpoint(configuration) is { } standard && !IsHttpUrl(standard))
+        {
+            errors.Add($"OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http or https URL, not '{standard}'.");
+        }
+
+        if (!string.Equals(options.OtlpProtocol, TracingOptions.Grpc, StringComparison.OrdinalIgnoreCase) && !options.IsHttp)
+        {
+            errors.Add($"Tracing:OtlpProtocol must be '{TracingOptions.Grpc}' or '{TracingOptions.HttpProtobuf}', not '{options.OtlpProtocol}'.");
+        }
+
+        if (!double.IsFinite(options.SampleRatio) || options.SampleRatio is < 0 or > 1)
+        {
+            errors.Add("Tracing:SampleRatio must be between 0 and 1.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ServiceName))
+        {
+            errors.Add("Tracing:ServiceName must not be empty.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+}
+
 public sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>
 {
     /// <summary>The slowest refill accepted: once an hour.</summary>
