@@ -26,7 +26,7 @@ public static class OrleansHosting
 
             if (clustering.IsAzureTable)
             {
-                silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(clustering.ConnectionString));
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = AzureTableClients.Create(clustering));
                 silo.Configure<EndpointOptions>(o =>
                 {
                     o.SiloPort = clustering.SiloPort;
