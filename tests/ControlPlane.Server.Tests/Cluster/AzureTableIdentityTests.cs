@@ -178,6 +178,28 @@ public sealed class AzureTableIdentityTests(OAuthAzuriteFixture azurite) : IClas
     }
 
     [Fact]
+    public async Task Server_WorkloadIdentityNotSetUp_ExitsNamingTheEndpointAndIdentity()
+    {
+        // No AZURE_CLIENT_ID, AZURE_TENANT_ID or AZURE_FEDERATED_TOKEN_FILE: the webhook did not run (no pod label, say).
+        await using var server = await ServerProcess.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["Clustering:Provider"] = "azuretable",
+                ["Clustering:AzureTableEndpoint"] = azurite.Server.TableEndpoint.ToString(),
+                ["Clustering:AzureCredential"] = "workload",
+                ["Auth:BootstrapToken"] = OperatorToken,
+                ["SSL_CERT_FILE"] = azurite.Certificate.CertificatePath,
+            },
+            waitUntilReady: false,
+            ct: Ct);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"Cannot reach Azure Table storage for clustering ({azurite.Server.TableEndpoint} with the workload identity)", server.Output);
+        Assert.Contains("WorkloadIdentityCredential", server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+    }
+
+    [Fact]
     public async Task Server_EndpointAndConnectionStringBoth_ExitsWithOneClearLine()
     {
         await using var server = await ServerProcess.StartAsync(

@@ -73,20 +73,46 @@ public sealed class TracingTests(PostgresFixture postgres)
         Assert.Empty(notJson);
     }
 
-    private async Task<ServerProcess> StartAsync(string test, OtlpReceiver collector)
+    [Fact]
+    public async Task Trace_StandardOtelVariablesOnly_SpansReachTheCollector()
+    {
+        await using var collector = OtlpReceiver.Start();
+        await using var server = await StartAsync(nameof(Trace_StandardOtelVariablesOnly_SpansReachTheCollector), collector, new Dictionary<string, string>
+        {
+            // What an OpenTelemetry Operator or a platform injects; the exporter adds /v1/traces itself.
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        });
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+
+        await EnrolAsync(server, "traced-node-3", traceId, ActivitySpanId.CreateRandom().ToHexString());
+
+        await Poll.UntilAsync(
+            () => Task.FromResult(collector.Spans.Where(s => s.TraceId == traceId).ToList()),
+            s => s.Any(x => x.Scope == "Microsoft.AspNetCore") && s.Any(x => x.Scope == "Npgsql"),
+            TimeSpan.FromSeconds(30),
+            "the enrol request's spans at the collector named by OTEL_EXPORTER_OTLP_ENDPOINT");
+        Assert.Contains($"traces to {collector.Endpoint}", server.Output);
+    }
+
+    private async Task<ServerProcess> StartAsync(string test, OtlpReceiver collector, Dictionary<string, string>? tracing = null)
     {
         var db = await postgres.CreateDatabaseAsync(test, Ct);
-        return await ServerProcess.StartAsync(new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Storage:Provider"] = "postgres",
             ["Storage:ConnectionString"] = db,
             ["Auth:BootstrapToken"] = OperatorToken,
-            ["Tracing:OtlpEndpoint"] = collector.Endpoint,
-            ["Tracing:OtlpProtocol"] = "http/protobuf",
             // The batch processor's 5 s default, shortened: the test waits for the spans.
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
             ["Logging:Console:FormatterName"] = "json",
-        }, ct: Ct);
+        };
+        foreach (var (key, value) in tracing ?? new() { ["Tracing:OtlpEndpoint"] = collector.Endpoint, ["Tracing:OtlpProtocol"] = "http/protobuf" })
+        {
+            settings[key] = value;
+        }
+
+        return await ServerProcess.StartAsync(settings, ct: Ct);
     }
 
     /// <summary>Enrols a node as a caller that already started a sampled trace (W3C <c>traceparent</c>).</summary>
