@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using ControlPlane.Server.Auth;
-using ControlPlane.Server.Options;
 using Microsoft.AspNetCore.Http;
 
 namespace ControlPlane.Server.Hosting;
@@ -152,7 +151,7 @@ public static class ServerCommands
         {
             var urls = string.Join(", ", app.Urls);
             output.Info($"listening on {urls}");
-            output.Info($"storage {settings.Storage.Provider}, clustering {settings.Clustering.Provider}{(settings.Tracing.IsEnabled(app.Configuration) ? ", traces to " + (settings.Tracing.OtlpEndpoint ?? TracingOptions.StandardEndpoint(app.Configuration)) : "")}");
+            output.Info($"storage {settings.Storage.Provider}, clustering {settings.Clustering.Provider}{(settings.Tracing.Destination(app.Configuration) is { } traces ? ", traces to " + traces : "")}");
             if (!settings.Storage.IsPostgres)
             {
                 output.Warning("grain state and reminders are in memory: nothing survives a restart (set Storage:Provider=postgres for durable state)");

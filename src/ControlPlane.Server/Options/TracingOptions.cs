@@ -33,8 +33,11 @@ public sealed class TracingOptions
     public string ServiceName { get; set; } = "controlplane";
 
     /// <summary>Traces are exported when an endpoint is configured, here or in a standard variable.</summary>
-    public bool IsEnabled(IConfiguration configuration) =>
-        !string.IsNullOrWhiteSpace(OtlpEndpoint) || StandardEndpoint(configuration) is not null;
+    public bool IsEnabled(IConfiguration configuration) => Destination(configuration) is not null;
+
+    /// <summary>Where traces go: <see cref="OtlpEndpoint"/>, else the standard variable; null when tracing is off.</summary>
+    public string? Destination(IConfiguration configuration) =>
+        string.IsNullOrWhiteSpace(OtlpEndpoint) ? StandardEndpoint(configuration) : OtlpEndpoint;
 
     public static string? StandardEndpoint(IConfiguration configuration) =>
         StandardEndpointVariables.Select(v => configuration[v]).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
