@@ -230,6 +230,63 @@ shutdown_fits_grace() {
 check "preStop sleep and a shutdown timeout that fits the grace period (60 = 5 + 50 + 5)" shutdown_fits_grace "$work/default"
 refuses "helm template refuses a grace period that leaves the silo no time to stop" render --set terminationGracePeriodSeconds=15
 refuses "helm template refuses the management port on the HTTP port" render --set management.port=8080
+# JSON logs by default, on the silos and the migration Job alike (its start-up lines included: the server writes
+# them in the format of its logs); no traces until a collector is named.
+json_logs_no_traces() {
+    local d="$1/controlplane/templates"
+    [[ "$(grep -A1 'name: Logging__Console__FormatterName' "$d/deployment.yaml" "$d/migration-job.yaml" | grep -c '"json"')" -eq 2 ]] ||
+        { echo "want Logging__Console__FormatterName=json on the silos and the migration Job"; return 1; }
+    ! grep -q 'Tracing__' "$d/deployment.yaml" || { echo "Tracing__ settings without tracing.otlpEndpoint"; return 1; }
+}
+check "default render: JSON logs on silos and migration Job, no tracing settings" json_logs_no_traces "$work/default"
+tracing_env() {
+    local out; out="$(render --set tracing.otlpEndpoint=http://otel-collector.monitoring:4318 --set tracing.otlpProtocol=http/protobuf \
+        --set tracing.sampleRatio=0.25 --set logging.format=simple --show-only templates/deployment.yaml)" || return 1
+    grep -A1 'name: Tracing__OtlpEndpoint' <<<"$out" | grep -q '"http://otel-collector.monitoring:4318"' &&
+        grep -A1 'name: Tracing__OtlpProtocol' <<<"$out" | grep -q '"http/protobuf"' &&
+        grep -A1 'name: Tracing__SampleRatio' <<<"$out" | grep -q '"0.25"' &&
+        grep -A1 'name: Logging__Console__FormatterName' <<<"$out" | grep -q '"simple"' ||
+        { echo "$out" | grep -A1 -E 'Tracing__|Logging__'; return 1; }
+}
+check "helm template: tracing.* become Tracing__OtlpEndpoint, __OtlpProtocol, __SampleRatio; logging.format the formatter" tracing_env
+refuses "values.schema.json refuses an unknown logging.format (xml)" render --set logging.format=xml
+refuses "values.schema.json refuses tracing.otlpProtocol http/json" render --set tracing.otlpEndpoint=http://c:4318 --set tracing.otlpProtocol=http/json
+refuses "values.schema.json refuses tracing.sampleRatio above 1" render --set tracing.otlpEndpoint=http://c:4317 --set tracing.sampleRatio=2
+refuses "values.schema.json refuses a tracing.otlpEndpoint without a scheme" render --set tracing.otlpEndpoint=otel-collector:4317
+# Clustering with Azure workload identity: no Secret at all for membership, the endpoint and identity by name,
+# the ServiceAccount annotated with the app's client id and the silo pods labelled for the webhook.
+workload_identity() {
+    local d="$1/controlplane/templates"
+    ! grep -q 'name: Clustering__ConnectionString' "$d/deployment.yaml" || { echo "a connection string beside the identity"; return 1; }
+    grep -A1 'name: Clustering__AzureTableEndpoint' "$d/deployment.yaml" | grep -q '"https://controlplane.table.core.windows.net"' &&
+        grep -A1 'name: Clustering__AzureCredential' "$d/deployment.yaml" | grep -q '"workload"' ||
+        { echo "no Clustering__AzureTableEndpoint / __AzureCredential"; return 1; }
+    grep -q 'azure.workload.identity/client-id: "00000000-0000-0000-0000-0000000000c1"' "$d/serviceaccount.yaml" &&
+        grep -q 'azure.workload.identity/tenant-id: "00000000-0000-0000-0000-0000000000f1"' "$d/serviceaccount.yaml" ||
+        { echo "the ServiceAccount lacks the workload identity annotations"; return 1; }
+    [[ "$(sed -n '/^  template:/,/^    spec:/p' "$d/deployment.yaml" | grep -c 'azure.workload.identity/use: "true"')" -eq 1 ]] ||
+        { echo "the silo pod template lacks the label azure.workload.identity/use"; return 1; }
+    ! grep -q 'controlplane-clustering' "$d/deployment.yaml" "$d/migration-job.yaml" || { echo "the clustering Secret is still referred to"; return 1; }
+}
+check "helm template: Azure workload identity clustering" render --set clustering.existingSecret= \
+    --set clustering.azureTableEndpoint=https://controlplane.table.core.windows.net --set azureWorkloadIdentity.enabled=true \
+    --set azureWorkloadIdentity.clientId=00000000-0000-0000-0000-0000000000c1 --set azureWorkloadIdentity.tenantId=00000000-0000-0000-0000-0000000000f1 \
+    --output-dir "$work/identity"
+check "Azure workload identity render: endpoint and identity, no connection string, annotated ServiceAccount, labelled pods" workload_identity "$work/identity"
+check "default render: no workload identity label or annotation" sh -c '! grep -rq "azure.workload.identity" "$1"' _ "$work/default"
+refuses "helm template refuses clustering.azureTableEndpoint beside clustering.existingSecret" render \
+    --set clustering.azureTableEndpoint=https://controlplane.table.core.windows.net --set azureWorkloadIdentity.enabled=true --set azureWorkloadIdentity.clientId=c1
+refuses "helm template refuses azuretable with neither a connection string Secret nor an endpoint" render --set clustering.existingSecret=
+refuses "helm template refuses azureCredential workload without azureWorkloadIdentity" render --set clustering.existingSecret= \
+    --set clustering.azureTableEndpoint=https://controlplane.table.core.windows.net
+refuses "helm template refuses azureWorkloadIdentity without a clientId" render --set azureWorkloadIdentity.enabled=true
+refuses "values.schema.json refuses an http clustering.azureTableEndpoint" render --set clustering.existingSecret= \
+    --set clustering.azureTableEndpoint=http://controlplane.table.core.windows.net --set clustering.azureCredential=managed
+refuses "values.schema.json refuses an unknown clustering.azureCredential" render --set clustering.existingSecret= \
+    --set clustering.azureTableEndpoint=https://controlplane.table.core.windows.net --set clustering.azureCredential=password
+check "helm template: managed identity clustering without workload identity" sh -c '"$@" | grep -A1 "name: Clustering__AzureCredential" | grep -q "\"managed\""' _ \
+    "$HELM" template controlplane "$chart" --set clustering.existingSecret= \
+    --set clustering.azureTableEndpoint=https://controlplane.table.core.windows.net --set clustering.azureCredential=managed
 agent_liveness() {
     local d="$1/controlplane/templates/agent-daemonset.yaml"
     grep -A1 'name: CONTROLPLANE_LIVENESS_FILE' "$d" | grep -q '/tmp/controlplane-agent-alive' &&
@@ -361,7 +418,7 @@ RULES
 }
 check "kustomize node-agent component: the chart's minimal Role, the pod runtime flags, the RoleBinding in the overlay's namespace" kustomize_agent_pods
 
-config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting|RateLimiting)__[A-Za-z_]+)' "$@" | sed 's/^.*://' | sort -u; }
+config_names() { grep -oE '(ASPNETCORE_[A-Z_]+|(Clustering|Storage|Auth|Fleet|Hosting|RateLimiting|Logging|Tracing)__[A-Za-z_]+)' "$@" | sed 's/^.*://' | sort -u; }
 same_configuration() {
     diff <(config_names "$work/default/controlplane/templates/deployment.yaml") \
         <("$KUBECTL" kustomize "$kdir/base" | config_names /dev/stdin)

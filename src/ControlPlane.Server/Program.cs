@@ -4,6 +4,7 @@ using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
 using ControlPlane.Server.RateLimiting;
 
+var output = ConsoleOutput.Plain;
 try
 {
     // appsettings.json is read from next to the executable, wherever it is started from.
@@ -12,23 +13,25 @@ try
         Args = args.Where(a => a is not ("migrate" or "--restore-queries")).ToArray(),
         ContentRootPath = AppContext.BaseDirectory,
     });
+    output = ConsoleOutput.From(builder.Configuration);
     var settings = ControlPlaneSettings.Read(builder.Configuration);
-    using var startupLogs = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(o => o.SingleLine = true));
+    using var startupLogs = output.CreateStartupLoggers(builder.Configuration);
 
     if (args.FirstOrDefault() == "migrate")
     {
-        return await ServerCommands.MigrateAsync(settings, startupLogs, restoreQueries: args.Contains("--restore-queries"));
+        return await ServerCommands.MigrateAsync(settings, startupLogs, output, restoreQueries: args.Contains("--restore-queries"));
     }
 
     builder.AddControlPlaneHosting(settings.Hosting);
+    builder.AddControlPlaneLogging(output);
     ServerCommands.CheckPortsAreFree(builder.Configuration, settings);
-    await ServerCommands.PrepareStoresAsync(settings, startupLogs);
+    await ServerCommands.PrepareStoresAsync(settings, startupLogs, output);
     var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
 
     builder.AddControlPlaneApi();
     builder.AddControlPlaneAuth(operatorToken);
     builder.AddControlPlaneRateLimiting(settings.RateLimiting);
-    builder.AddControlPlaneTelemetry();
+    builder.AddControlPlaneTelemetry(settings.Tracing);
     builder.AddControlPlaneHealthChecks(settings.Storage);
     builder.AddControlPlaneSilo(settings);
 
@@ -46,17 +49,17 @@ try
     app.MapCustomerApi();
     app.MapDiagnosticsApi(settings.Diagnostics);
 
-    ServerCommands.PrintBanner(app, settings, operatorToken);
+    ServerCommands.PrintBanner(app, settings, operatorToken, output);
     await ServerCommands.RunAsync(app);
     return 0;
 }
 catch (StartupException e)
 {
-    Console.Error.WriteLine($"controlplane: {e.Message}");
+    output.Error(e.Message);
     return 1;
 }
 catch (Microsoft.Extensions.Options.OptionsValidationException e)
 {
-    Console.Error.WriteLine($"controlplane: invalid configuration: {string.Join("; ", e.Failures)}");
+    output.Error($"invalid configuration: {string.Join("; ", e.Failures)}");
     return 1;
 }

@@ -20,26 +20,39 @@ public sealed class AzuriteServer : IAsyncDisposable
     private readonly string _workspace;
     private int _disposed;
 
-    private AzuriteServer(Process process, OutputTail log, string workspace, int port)
+    private readonly string _scheme;
+
+    private AzuriteServer(Process process, OutputTail log, string workspace, int port, string scheme)
     {
         _process = process;
         _log = log;
         _workspace = workspace;
         Port = port;
+        _scheme = scheme;
     }
 
     /// <summary>The loopback TCP port of the Table endpoint.</summary>
     public int Port { get; }
 
     /// <summary>The Table endpoint, e.g. <c>http://127.0.0.1:51234/devstoreaccount1</c>.</summary>
-    public Uri TableEndpoint => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{AccountName}");
+    public Uri TableEndpoint => new($"{_scheme}://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{AccountName}");
 
     /// <summary>A storage connection string for the development account, with only a Table endpoint.</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};TableEndpoint={TableEndpoint};";
+        $"DefaultEndpointsProtocol={_scheme};AccountName={AccountName};AccountKey={AccountKey};TableEndpoint={TableEndpoint};";
 
     /// <summary>Starts Azurite's Table service and waits until its port answers.</summary>
-    public static async Task<AzuriteServer> StartAsync(CancellationToken ct = default)
+    public static Task<AzuriteServer> StartAsync(CancellationToken ct = default) => StartAsync([], "http", ct);
+
+    /// <summary>
+    /// Starts Azurite's Table service on HTTPS with <paramref name="certificate"/>, accepting Entra ID bearer tokens as
+    /// well as the account key (<c>--oauth basic</c>: issuer, audience and lifetime are checked, the signature is not;
+    /// Azurite takes bearer tokens over HTTPS only).
+    /// </summary>
+    public static Task<AzuriteServer> StartWithOAuthAsync(TestCertificate certificate, CancellationToken ct = default) =>
+        StartAsync(["--cert", certificate.CertificatePath, "--key", certificate.KeyPath, "--oauth", "basic"], "https", ct);
+
+    private static async Task<AzuriteServer> StartAsync(string[] extraArguments, string scheme, CancellationToken ct)
     {
         var launcher = FindLauncher();
         var workspace = Directory.CreateTempSubdirectory("controlplane-azurite-").FullName;
@@ -67,6 +80,7 @@ public sealed class AzuriteServer : IAsyncDisposable
                     // Azure.Data.Tables may speak a newer service version than this Azurite knows.
                     "--skipApiVersionCheck",
                     "--loose",
+                    .. extraArguments,
                 ])
             {
                 info.ArgumentList.Add(argument);
@@ -86,7 +100,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             process.StandardInput.Close();
             var log = new OutputTail();
             log.Attach(process);
-            var server = new AzuriteServer(process, log, workspace, port);
+            var server = new AzuriteServer(process, log, workspace, port, scheme);
             try
             {
                 await server.WaitUntilListeningAsync(ct);

@@ -127,11 +127,25 @@ The silo's shutdown timeout: the termination grace period less the preStop sleep
 {{- fail "clustering.provider localhost runs a single silo: set replicaCount to 1 or use azuretable" }}
 {{- end }}
 {{- if eq $c.provider "azuretable" }}
-{{- if not $c.existingSecret }}
-{{- fail "clustering.existingSecret is required with clustering.provider azuretable" }}
+{{- if and $c.existingSecret $c.azureTableEndpoint }}
+{{- fail "clustering.existingSecret (a connection string) and clustering.azureTableEndpoint (an identity) are both set: set clustering.existingSecret=\"\" to use the identity" }}
+{{- end }}
+{{- if not (or $c.existingSecret $c.azureTableEndpoint) }}
+{{- fail "clustering.existingSecret (a connection string Secret) or clustering.azureTableEndpoint (an Entra ID identity) is required with clustering.provider azuretable" }}
+{{- end }}
+{{- if and $c.azureTableEndpoint (eq $c.azureCredential "workload") (not .Values.azureWorkloadIdentity.enabled) }}
+{{- fail "clustering.azureCredential workload needs azureWorkloadIdentity.enabled=true and azureWorkloadIdentity.clientId" }}
 {{- end }}
 {{- if not .Values.auth.existingSecret }}
 {{- fail "auth.existingSecret (the operator bootstrap token) is required with clustering.provider azuretable" }}
+{{- end }}
+{{- end }}
+{{- if .Values.azureWorkloadIdentity.enabled }}
+{{- if not .Values.azureWorkloadIdentity.clientId }}
+{{- fail "azureWorkloadIdentity.clientId (the app's client id) is required with azureWorkloadIdentity.enabled" }}
+{{- end }}
+{{- if not .Values.serviceAccount.create }}
+{{- fail "azureWorkloadIdentity needs serviceAccount.create=true: the chart annotates its own ServiceAccount" }}
 {{- end }}
 {{- end }}
 {{- if lt (int (include "controlplane.shutdownTimeoutSeconds" .)) 10 }}
@@ -194,11 +208,22 @@ the migration Job so that both see the same storage.
     fieldRef:
       fieldPath: status.podIP
 {{- if eq .Values.clustering.provider "azuretable" }}
+{{- if .Values.clustering.azureTableEndpoint }}
+- name: Clustering__AzureTableEndpoint
+  value: {{ .Values.clustering.azureTableEndpoint | quote }}
+- name: Clustering__AzureCredential
+  value: {{ .Values.clustering.azureCredential | quote }}
+{{- with .Values.clustering.azureClientId }}
+- name: Clustering__AzureClientId
+  value: {{ . | quote }}
+{{- end }}
+{{- else }}
 - name: Clustering__ConnectionString
   valueFrom:
     secretKeyRef:
       name: {{ .Values.clustering.existingSecret }}
       key: {{ .Values.clustering.connectionStringKey }}
+{{- end }}
 {{- end }}
 - name: Storage__Provider
   value: {{ .Values.storage.provider | quote }}
@@ -239,6 +264,18 @@ the migration Job so that both see the same storage.
   value: {{ .Values.fleet.downAfterMissedHeartbeats | quote }}
 - name: Fleet__WatchdogPeriodSeconds
   value: {{ .Values.fleet.watchdogPeriodSeconds | quote }}
+- name: Logging__Console__FormatterName
+  value: {{ .Values.logging.format | quote }}
+{{- with .Values.tracing }}
+{{- if .otlpEndpoint }}
+- name: Tracing__OtlpEndpoint
+  value: {{ .otlpEndpoint | quote }}
+- name: Tracing__OtlpProtocol
+  value: {{ .otlpProtocol | quote }}
+- name: Tracing__SampleRatio
+  value: {{ .sampleRatio | toString | quote }}
+{{- end }}
+{{- end }}
 - name: RateLimiting__Enabled
   value: {{ .Values.rateLimiting.enabled | toString | quote }}
 {{- range $name, $key := dict "node" "Node" "gateway" "Gateway" "customer" "Customer" "operator" "Operator" "anonymous" "Anonymous" "failedAuthentication" "FailedAuthentication" }}

@@ -9,7 +9,13 @@ using ControlPlane.Server.Metrics;
 using ControlPlane.Server.Options;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Console;
+using Npgsql;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Orleans.Diagnostics;
 
 namespace ControlPlane.Server.Hosting;
 
@@ -51,19 +57,65 @@ public static class ControlPlaneHostingExtensions
         return builder;
     }
 
-    /// <summary>Prometheus metrics: Orleans' meters, ASP.NET Core's and the <c>controlplane_*</c> ones.</summary>
-    public static IHostApplicationBuilder AddControlPlaneTelemetry(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// Every log line written while a request or grain call runs carries its trace and span ids (as scopes, which the
+    /// JSON console format prints), so a line found in the logs leads to its trace and back.
+    /// </summary>
+    public static IHostApplicationBuilder AddControlPlaneLogging(this IHostApplicationBuilder builder, ConsoleOutput output)
+    {
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+        if (output.IsJson)
+        {
+            var configuration = builder.Configuration;
+            builder.Services.Configure<JsonConsoleFormatterOptions>(o => ConsoleOutput.ConfigureJson(o, configuration));
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Prometheus metrics (Orleans' meters, ASP.NET Core's and the <c>controlplane_*</c> ones) and, when an OTLP endpoint is
+    /// configured, traces from HTTP requests through grain calls to PostgreSQL commands.
+    /// </summary>
+    public static IHostApplicationBuilder AddControlPlaneTelemetry(this IHostApplicationBuilder builder, TracingOptions tracing)
     {
         builder.Services.AddSingleton<ControlPlaneMetrics>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, HeartbeatAuthorizationMetrics>();
         builder.Services.AddHostedService<FleetMetricsCollector>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("Microsoft.Orleans")
             .AddMeter(ControlPlaneMetrics.MeterName)
             .AddAspNetCoreInstrumentation()
             .AddPrometheusExporter());
+        if (tracing.IsEnabled(builder.Configuration))
+        {
+            telemetry.WithTracing(traces => traces
+                .ConfigureResource(r => r.AddService(tracing.ServiceName))
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(tracing.SampleRatio)))
+                .AddSource(
+                    ActivitySources.ApplicationGrainActivitySourceName,
+                    ActivitySources.RuntimeActivitySourceName,
+                    ActivitySources.StorageActivitySourceName,
+                    ActivitySources.LifecycleActivitySourceName)
+                // Probes and scrapes every few seconds would bury the requests worth reading.
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsOperationsPath(http.Request.Path))
+                .AddNpgsql()
+                .AddOtlpExporter(o =>
+                {
+                    // Without an endpoint here the exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself.
+                    if (!string.IsNullOrWhiteSpace(tracing.OtlpEndpoint))
+                    {
+                        o.Endpoint = tracing.ExportUri();
+                        o.Protocol = tracing.IsHttp ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                    }
+                }));
+        }
+
         return builder;
     }
+
+    private static bool IsOperationsPath(PathString path) =>
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics");
 
     public static IHostApplicationBuilder AddControlPlaneHealthChecks(this IHostApplicationBuilder builder, StorageOptions storage)
     {

@@ -19,7 +19,8 @@ public sealed record ControlPlaneSettings(
     CapacityOptions Capacity,
     DiagnosticsOptions Diagnostics,
     HostingOptions Hosting,
-    RateLimitingOptions RateLimiting)
+    RateLimitingOptions RateLimiting,
+    TracingOptions Tracing)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
     {
@@ -32,6 +33,7 @@ public sealed record ControlPlaneSettings(
         var diagnostics = Bind<DiagnosticsOptions>(configuration, DiagnosticsOptions.SectionName);
         var hosting = Bind<HostingOptions>(configuration, HostingOptions.SectionName);
         var rateLimiting = Bind<RateLimitingOptions>(configuration, RateLimitingOptions.SectionName);
+        var tracing = Bind<TracingOptions>(configuration, TracingOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, new StorageOptionsValidator().Validate(null, storage));
@@ -42,12 +44,13 @@ public sealed record ControlPlaneSettings(
         Collect(failures, new CapacityOptionsValidator().Validate(null, capacity));
         Collect(failures, new HostingOptionsValidator().Validate(null, hosting));
         Collect(failures, new RateLimitingOptionsValidator().Validate(null, rateLimiting));
+        Collect(failures, new TracingOptionsValidator(configuration).Validate(null, tracing));
         if (failures.Count > 0)
         {
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, hosting, rateLimiting);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, hosting, rateLimiting, tracing);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

@@ -26,7 +26,7 @@ public static class OrleansHosting
 
             if (clustering.IsAzureTable)
             {
-                silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(clustering.ConnectionString));
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = AzureTableClients.Create(clustering));
                 silo.Configure<EndpointOptions>(o =>
                 {
                     o.SiloPort = clustering.SiloPort;
@@ -70,6 +70,12 @@ public static class OrleansHosting
             // should one slip through all the same (a reminder registered while a grain activates), it crosses as what it
             // is, or as Orleans' stand-in for an exception type it cannot rebuild, but never as a serializer failure.
             silo.AddIncomingGrainCallFilter<StorageFailures>();
+            if (settings.Tracing.IsEnabled(builder.Configuration))
+            {
+                // A grain call continues the caller's trace (an HTTP request's, another grain's) on whichever silo it runs.
+                silo.AddActivityPropagation();
+            }
+
             silo.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
             silo.Services.AddSingleton<NodeLivenessReporter>();
             silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLivenessReporter>());

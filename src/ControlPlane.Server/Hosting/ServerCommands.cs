@@ -13,7 +13,7 @@ public static class ServerCommands
     /// job fails where a silo would refuse to start. <c>migrate --restore-queries</c> writes back query rows
     /// changed since the migrations installed them.
     /// </summary>
-    public static async Task<int> MigrateAsync(ControlPlaneSettings settings, ILoggerFactory loggers, bool restoreQueries = false)
+    public static async Task<int> MigrateAsync(ControlPlaneSettings settings, ILoggerFactory loggers, ConsoleOutput output, bool restoreQueries = false)
     {
         if (!settings.Storage.IsPostgres)
         {
@@ -21,21 +21,21 @@ public static class ServerCommands
         }
 
         var applied = await StorageStartup.MigrateAsync(settings.Storage, loggers, CancellationToken.None);
-        Console.WriteLine(applied.Count == 0
-            ? "controlplane: database is up to date"
-            : $"controlplane: applied {string.Join(", ", applied)}");
+        output.Info(applied.Count == 0
+            ? "database is up to date"
+            : $"applied {string.Join(", ", applied)}");
         if (restoreQueries)
         {
             var restored = await StorageStartup.RestoreQueriesAsync(settings.Storage, loggers, CancellationToken.None);
-            Console.WriteLine(restored.Count == 0
-                ? "controlplane: every Orleans query is as the migrations installed it"
-                : $"controlplane: restored queries {string.Join(", ", restored)}");
+            output.Info(restored.Count == 0
+                ? "every Orleans query is as the migrations installed it"
+                : $"restored queries {string.Join(", ", restored)}");
         }
 
         var warning = await StorageStartup.CheckPostgresAsync(settings.Storage, CancellationToken.None);
         if (warning is not null)
         {
-            Console.WriteLine($"controlplane: WARNING {warning}");
+            output.Warning(warning);
         }
 
         return 0;
@@ -104,7 +104,7 @@ public static class ServerCommands
         }
     }
 
-    public static async Task PrepareStoresAsync(ControlPlaneSettings settings, ILoggerFactory loggers)
+    public static async Task PrepareStoresAsync(ControlPlaneSettings settings, ILoggerFactory loggers, ConsoleOutput output)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         if (settings.Storage.IsPostgres)
@@ -117,7 +117,7 @@ public static class ServerCommands
             var warning = await StorageStartup.CheckPostgresAsync(settings.Storage, timeout.Token);
             if (warning is not null)
             {
-                Console.WriteLine($"controlplane: WARNING {warning}");
+                output.Warning(warning);
             }
         }
 
@@ -145,29 +145,29 @@ public static class ServerCommands
         }
     }
 
-    public static void PrintBanner(WebApplication app, ControlPlaneSettings settings, OperatorToken token)
+    public static void PrintBanner(WebApplication app, ControlPlaneSettings settings, OperatorToken token, ConsoleOutput output)
     {
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var urls = string.Join(", ", app.Urls);
-            Console.WriteLine($"controlplane: listening on {urls}");
-            Console.WriteLine($"controlplane: storage {settings.Storage.Provider}, clustering {settings.Clustering.Provider}");
+            output.Info($"listening on {urls}");
+            output.Info($"storage {settings.Storage.Provider}, clustering {settings.Clustering.Provider}{(settings.Tracing.Destination(app.Configuration) is { } traces ? ", traces to " + traces : "")}");
             if (!settings.Storage.IsPostgres)
             {
-                Console.WriteLine("controlplane: WARNING grain state and reminders are in memory: nothing survives a restart (set Storage:Provider=postgres for durable state)");
+                output.Warning("grain state and reminders are in memory: nothing survives a restart (set Storage:Provider=postgres for durable state)");
             }
 
             if (settings.Diagnostics.LoadBaselines)
             {
-                Console.WriteLine("controlplane: WARNING /diagnostics/v1 is mapped (Diagnostics:LoadBaselines): unauthenticated baseline endpoints for load tests; never on a production server");
+                output.Warning("/diagnostics/v1 is mapped (Diagnostics:LoadBaselines): unauthenticated baseline endpoints for load tests; never on a production server");
             }
 
             if (token.GeneratedFile is not null)
             {
-                Console.WriteLine($"controlplane: operator token {token.Value} ({(token.Generated ? "generated into" : "kept in")} {token.GeneratedFile})");
+                output.Info($"operator token {token.Value} ({(token.Generated ? "generated into" : "kept in")} {token.GeneratedFile})");
             }
 
-            Console.WriteLine("controlplane: try  curl -H \"Authorization: Bearer <operator token>\" " + (app.Urls.FirstOrDefault() ?? "http://localhost:5000") + "/admin/v1/nodes   (also /admin/v1/pools, /metrics, /openapi/v1.json)");
+            output.Info("try  curl -H \"Authorization: Bearer <operator token>\" " + (app.Urls.FirstOrDefault() ?? "http://localhost:5000") + "/admin/v1/nodes   (also /admin/v1/pools, /metrics, /openapi/v1.json)");
         });
     }
 }

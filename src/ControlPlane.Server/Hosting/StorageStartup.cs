@@ -72,15 +72,15 @@ public static class StorageStartup
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
         try
         {
-            var client = new TableServiceClient(clustering.ConnectionString, clientOptions);
+            var client = AzureTableClients.Create(clustering, clientOptions);
             await foreach (var _ in client.QueryAsync(maxPerPage: 1, cancellationToken: ct))
             {
                 break;
             }
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or AggregateException or System.Net.Http.HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is Azure.RequestFailedException or Azure.Identity.AuthenticationFailedException or AggregateException or System.Net.Http.HttpRequestException or TaskCanceledException)
         {
-            throw new StartupException($"Cannot reach Azure Table storage for clustering: {Innermost(e).Message}", e);
+            throw new StartupException($"Cannot reach Azure Table storage for clustering ({AzureTableClients.Describe(clustering)}): {Innermost(e).Message}", e);
         }
     }
 

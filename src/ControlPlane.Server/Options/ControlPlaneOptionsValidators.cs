@@ -64,11 +64,14 @@ public sealed class ClusteringOptionsValidator(IOptions<AuthOptions> auth) : IVa
 
         if (options.IsAzureTable)
         {
-            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            var hasConnectionString = !string.IsNullOrWhiteSpace(options.ConnectionString);
+            if (hasConnectionString == options.UsesAzureCredential)
             {
-                errors.Add("Clustering:ConnectionString is required when Clustering:Provider is 'azuretable'.");
+                errors.Add(hasConnectionString
+                    ? "Clustering:ConnectionString and Clustering:AzureTableEndpoint are both set: give one, the connection string (an account key or SAS) or the endpoint with Clustering:AzureCredential (an Entra ID identity)."
+                    : "Clustering:ConnectionString, or Clustering:AzureTableEndpoint with Clustering:AzureCredential, is required when Clustering:Provider is 'azuretable'.");
             }
-            else
+            else if (hasConnectionString)
             {
                 try
                 {
@@ -78,6 +81,21 @@ public sealed class ClusteringOptionsValidator(IOptions<AuthOptions> auth) : IVa
                 {
                     errors.Add($"Clustering:ConnectionString is not a valid Azure Storage connection string: {e.Message}");
                 }
+            }
+            else if (!Uri.TryCreate(options.AzureTableEndpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme != Uri.UriSchemeHttps)
+            {
+                // Azure.Core sends bearer tokens over TLS only.
+                errors.Add($"Clustering:AzureTableEndpoint must be an https URL (e.g. https://account.table.core.windows.net), not '{options.AzureTableEndpoint}'.");
+            }
+
+            if (options.UsesAzureCredential && !AzureCredentials.All.Contains(options.AzureCredential?.ToLowerInvariant()))
+            {
+                errors.Add($"Clustering:AzureCredential must be '{AzureCredentials.Workload}', '{AzureCredentials.Managed}' or '{AzureCredentials.Default}' with Clustering:AzureTableEndpoint, not '{options.AzureCredential}'.");
+            }
+
+            if (!options.UsesAzureCredential && !string.IsNullOrWhiteSpace(options.AzureCredential))
+            {
+                errors.Add("Clustering:AzureCredential needs Clustering:AzureTableEndpoint (the Table service URL the identity is used for).");
             }
 
             if (string.IsNullOrWhiteSpace(auth.Value.BootstrapToken))
@@ -250,6 +268,43 @@ public sealed class HostingOptionsValidator : IValidateOptions<HostingOptions>
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+}
+
+public sealed class TracingOptionsValidator(IConfiguration configuration) : IValidateOptions<TracingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TracingOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint) && !IsHttpUrl(options.OtlpEndpoint))
+        {
+            errors.Add($"Tracing:OtlpEndpoint must be an absolute http or https URL (e.g. http://otel-collector:4317), not '{options.OtlpEndpoint}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.OtlpEndpoint) && TracingOptions.StandardEndpoint(configuration) is { } standard && !IsHttpUrl(standard))
+        {
+            errors.Add($"OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http or https URL, not '{standard}'.");
+        }
+
+        if (!string.Equals(options.OtlpProtocol, TracingOptions.Grpc, StringComparison.OrdinalIgnoreCase) && !options.IsHttp)
+        {
+            errors.Add($"Tracing:OtlpProtocol must be '{TracingOptions.Grpc}' or '{TracingOptions.HttpProtobuf}', not '{options.OtlpProtocol}'.");
+        }
+
+        if (!double.IsFinite(options.SampleRatio) || options.SampleRatio is < 0 or > 1)
+        {
+            errors.Add("Tracing:SampleRatio must be between 0 and 1.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ServiceName))
+        {
+            errors.Add("Tracing:ServiceName must not be empty.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
 }
 
 public sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>
