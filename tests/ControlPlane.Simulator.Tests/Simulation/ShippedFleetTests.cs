@@ -18,10 +18,8 @@ public sealed class ShippedFleetTests
             new SimulationSettings(24, 60, seed));
 
     /// <summary>
-    /// Every target of issue 10 but one: utilization is 2.04 points behind the oracle, not within 2 (serverless does not
-    /// count on the spare dedicated deployments keep for their own quick rises, which costs half a point against
-    /// counting on it and spilling more; the oracle itself spills a hundred times what liquid does; docs/simulator.md has
-    /// both). The bound below guards that distance from growing.
+    /// Every target of issue 10, the distance to the oracle included (1.90 points; the oracle spills a hundred times the
+    /// serverless demand liquid does, so part of its lead is demand liquid serves).
     /// </summary>
     [Fact]
     public void Simulate_Fleet1kDay_LiquidReachesTheServiceUtilizationSpillAndMarginTargetsOnTheHonestMeasures()
@@ -35,7 +33,7 @@ public sealed class ShippedFleetTests
         Assert.True(liquid.ServedTokens.Dedicated >= fixedSilos.ServedTokens.Dedicated, "liquid served fewer dedicated tokens than fixed silos");
         Assert.True(liquid.SpilledSharedTokens <= fixedSilos.SpilledSharedTokens, $"liquid spilled {liquid.SpilledSharedTokens}, static {fixedSilos.SpilledSharedTokens}");
         Assert.True(liquid.MarginUsd > fixedSilos.MarginUsd, $"margin {liquid.MarginUsd} against {fixedSilos.MarginUsd}");
-        Assert.True(oracle.Utilization - liquid.Utilization <= 0.021, $"oracle {oracle.Utilization}, liquid {liquid.Utilization}");
+        Assert.True(oracle.Utilization - liquid.Utilization <= 0.02, $"oracle {oracle.Utilization}, liquid {liquid.Utilization}");
         Assert.Equal(report.LiquidToOracle!.UtilizationPoints, Math.Round((oracle.Utilization - liquid.Utilization) * 100, 3), 3);
 
         // Shared work ran on dedicated headroom, headroom slept, and loads were warm: the mechanisms did it, not a smaller figure.
