@@ -116,6 +116,7 @@ public sealed partial class UsageBucketGrain(
     {
         var seen = _seen ?? throw new InvalidOperationException("The ids counted were not read before recording.");
         int accepted = 0, duplicates = 0;
+        (string Model, Rate Rate, string Key)? last = null;
         foreach (var e in events)
         {
             var id = EventKey(e.EventId);
@@ -130,7 +131,13 @@ public sealed partial class UsageBucketGrain(
             _added.Advance(16);
             var day = Day(e.Ledger);
             var target = day.Sealed ? day.Late : day.Counted;
-            var key = AggregateKey(e.Model, e.ListRate);
+            // A batch's events mostly share a model and rate: their key is formatted once.
+            if (last is not { } same || !string.Equals(same.Model, e.Model, StringComparison.Ordinal) || same.Rate != e.ListRate)
+            {
+                last = (e.Model, e.ListRate, AggregateKey(e.Model, e.ListRate));
+            }
+
+            var key = last.Value.Key;
             var usage = new UsageAggregate(e.Model, e.ListRate, e.InputTokens, e.OutputTokens);
             target[key] = target.TryGetValue(key, out var sum) ? sum.Add(usage) : usage;
         }

@@ -39,8 +39,8 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         var contractsOf = customers.Zip(terms).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
 
         var buckets = batch.Events
-            .GroupBy(e => GrainKeys.UsageBucket(e.CustomerId, DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
-            .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(g.Key).RecordAsync(g
+            .GroupBy(e => (e.CustomerId, Day: DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
+            .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(g.Key.CustomerId, g.Key.Day)).RecordAsync(g
                 .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId])))
                 .ToList()));
         var results = await Task.WhenAll(buckets);
