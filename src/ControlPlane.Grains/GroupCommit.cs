@@ -1,9 +1,10 @@
 namespace ControlPlane.Grains;
 
 /// <summary>
-/// Group commit for a reentrant grain whose state is one record, rewritten whole by every write: changes that arrive
-/// while a write is in flight wait, and the next write takes all of them. So a record that grows with the fleet (a
-/// region's nodes, the directory of all nodes, a day of usage) is written once per group of changes, not once per change.
+/// Group commit for a reentrant grain: changes that arrive while a write is in flight wait, and the next write takes all
+/// of them. So a record that grows with the fleet (a region's nodes, the directory of all nodes), rewritten whole by
+/// every write, is written once per group of changes, not once per change; and a usage bucket, which writes only what a
+/// group adds, makes one database round trip per group.
 /// <para>
 /// Changes are applied one at a time, in arrival order, each to the state as the changes before it left it, and only
 /// here: two changes never interleave, and none is applied while a write is in flight. A change is answered (with what

@@ -191,6 +191,7 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
         if (after is not null)
         {
             // Each batch touches one day bucket per customer it carries events of: these are the records group commit folds into writes.
+            // Only a server that keeps buckets as Orleans grain state (builds before their own store) reports these writes.
             var records = (long)result.Batches * Math.Min(load.Customers, load.BatchSize);
             var writes = after.Minus(before);
             if (writes.Writes > 0)
