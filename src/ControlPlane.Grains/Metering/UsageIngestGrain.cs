@@ -47,8 +47,17 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         return new IngestResult(results.Sum(r => r.Accepted), results.Sum(r => r.Duplicates), null);
     }
 
-    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts) =>
-        contracts.FirstOrDefault(c => c.Covers(e.Timestamp)) is { } contract
-            ? GrainKeys.ContractLedger(contract.ContractId)
-            : GrainKeys.PayAsYouGoLedger(e.CustomerId);
+    // Called for every event: a plain loop, no delegate.
+    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts)
+    {
+        foreach (var contract in contracts)
+        {
+            if (contract.Covers(e.Timestamp))
+            {
+                return GrainKeys.ContractLedger(contract.ContractId);
+            }
+        }
+
+        return GrainKeys.PayAsYouGoLedger(e.CustomerId);
+    }
 }
