@@ -1,9 +1,10 @@
 namespace ControlPlane.Grains;
 
 /// <summary>
-/// Group commit for a reentrant grain whose state is one record, rewritten whole by every write: changes that arrive
-/// while a write is in flight wait, and the next write takes all of them. So a record that grows with the fleet (a
-/// region's nodes, the directory of all nodes, a day of usage) is written once per group of changes, not once per change.
+/// Group commit for a reentrant grain: changes that arrive while a write is in flight wait, and the next write takes all
+/// of them. So a record that grows with the fleet (a region's nodes, the directory of all nodes), rewritten whole by
+/// every write, is written once per group of changes, not once per change; and a usage bucket, which writes only what a
+/// group adds, makes one database round trip per group.
 /// <para>
 /// Changes are applied one at a time, in arrival order, each to the state as the changes before it left it, and only
 /// here: two changes never interleave, and none is applied while a write is in flight. A change is answered (with what
@@ -16,10 +17,13 @@ namespace ControlPlane.Grains;
 /// <param name="apply">Applies one change to the state in memory: the change's answer, and whether the state changed (a group that changed nothing is not written).</param>
 /// <param name="write">Writes the state.</param>
 /// <param name="reload">After a failed group (the error given), puts the state back to what storage holds; see <see cref="StateWrites.ReloadAsync"/>.</param>
+/// <param name="prepare">Runs before a group is applied, with its changes (for a grain that reads part of its state only
+/// when a change needs it); when it fails, the group fails as when its write fails.</param>
 internal sealed class GroupCommit<TChange, TResult>(
     Func<TChange, (TResult Result, bool Changed)> apply,
     Func<Task> write,
-    Func<Exception, Task> reload)
+    Func<Exception, Task> reload,
+    Func<IReadOnlyList<TChange>, Task>? prepare = null)
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
     private List<Pending> _waiting = [];
@@ -53,6 +57,11 @@ internal sealed class GroupCommit<TChange, TResult>(
         var results = new TResult[group.Count];
         try
         {
+            if (prepare is not null)
+            {
+                await prepare(group.ConvertAll(p => p.Change));
+            }
+
             var changed = false;
             for (var i = 0; i < group.Count; i++)
             {

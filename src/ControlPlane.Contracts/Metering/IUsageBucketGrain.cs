@@ -37,7 +37,8 @@ public interface IUsageBucketGrain : IGrainWithStringKey
 }
 
 /// <summary>One usage event, already validated, priced at its list rate and routed to its ledger.</summary>
-[GenerateSerializer, Alias("metered-event")]
+// Immutable: within a silo a batch's events are passed to their bucket, not copied.
+[GenerateSerializer, Immutable, Alias("metered-event")]
 public sealed record MeteredEvent(
     [property: Id(0)] string EventId,
     [property: Id(1)] string Model,

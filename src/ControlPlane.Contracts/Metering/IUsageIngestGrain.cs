@@ -19,7 +19,8 @@ public sealed record UsageBatch(
     [property: Id(1)] List<UsageEvent> Events);
 
 /// <summary>One metered request.</summary>
-[GenerateSerializer, Alias("usage-event")]
+// Immutable: within a silo a batch's thousands of events are passed, not copied, from grain to grain.
+[GenerateSerializer, Immutable, Alias("usage-event")]
 public sealed record UsageEvent(
     [property: Id(0)] string EventId,
     [property: Id(1)] string CustomerId,

@@ -3,18 +3,28 @@ using ControlPlane.Domain.Metering;
 namespace ControlPlane.Grains.Metering;
 
 /// <summary>
-/// One customer-day of usage: the ids counted and what they counted for each ledger, in one record, so
-/// counting an event and remembering it can never be written apart.
+/// What a usage bucket commits each time (<see cref="IUsageBucketStore"/>): the totals of each ledger of the day. The
+/// event ids counted are stored apart, append-only, so this record stays the same size however many events the day holds.
+/// </summary>
+[GenerateSerializer, Alias("usage-bucket-totals")]
+public sealed class UsageBucketTotals
+{
+    /// <summary>The usage of each ledger (contract or pay-as-you-go) of the day.</summary>
+    [Id(0)] public Dictionary<string, LedgerDay> Ledgers { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// How a usage bucket was stored before <see cref="IUsageBucketStore"/>: one grain-state record (state name
+/// <c>usage-bucket</c>) holding the ids counted and the totals, rewritten whole by every commit. Kept only to read
+/// such records: a bucket that finds no totals in its store takes this record's ids and totals, and its first commit
+/// moves them to the store. The stored payload names this type and its properties: never rename them.
 /// </summary>
 [GenerateSerializer, Alias("usage-bucket-state")]
 public sealed class UsageBucketState
 {
     // Id 0 held the seen ids as a HashSet<Guid> (39 bytes an event once serialized); retired for Id 2.
 
-    /// <summary>
-    /// 128-bit hashes of the event ids counted, for every ledger, back to back: 16 bytes an event,
-    /// whatever the id's length. The grain keeps a hash set of them in memory.
-    /// </summary>
+    /// <summary>128-bit hashes of the event ids counted, for every ledger, back to back: 16 bytes an event.</summary>
     [Id(2)] public byte[] SeenIds { get; set; } = [];
 
     /// <summary>The usage of each ledger (contract or pay-as-you-go) of the day.</summary>

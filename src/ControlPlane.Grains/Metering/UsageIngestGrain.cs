@@ -39,16 +39,25 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         var contractsOf = customers.Zip(terms).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
 
         var buckets = batch.Events
-            .GroupBy(e => GrainKeys.UsageBucket(e.CustomerId, DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
-            .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(g.Key).RecordAsync(g
+            .GroupBy(e => (e.CustomerId, Day: DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
+            .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(g.Key.CustomerId, g.Key.Day)).RecordAsync(g
                 .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId])))
                 .ToList()));
         var results = await Task.WhenAll(buckets);
         return new IngestResult(results.Sum(r => r.Accepted), results.Sum(r => r.Duplicates), null);
     }
 
-    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts) =>
-        contracts.FirstOrDefault(c => c.Covers(e.Timestamp)) is { } contract
-            ? GrainKeys.ContractLedger(contract.ContractId)
-            : GrainKeys.PayAsYouGoLedger(e.CustomerId);
+    // Called for every event: a plain loop, no delegate.
+    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts)
+    {
+        foreach (var contract in contracts)
+        {
+            if (contract.Covers(e.Timestamp))
+            {
+                return GrainKeys.ContractLedger(contract.ContractId);
+            }
+        }
+
+        return GrainKeys.PayAsYouGoLedger(e.CustomerId);
+    }
 }

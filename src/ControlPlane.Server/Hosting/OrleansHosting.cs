@@ -54,6 +54,7 @@ public static class OrleansHosting
                 silo.Services.AddKeyedSingleton<IGrainStorage>(
                     StorageName,
                     (sp, name) => new TranslatingGrainStorage(AdoNetGrainStorageFactory.Create(sp, (string)name!)));
+                silo.Services.AddPostgresUsageBucketStore(storage.ConnectionString!);
                 silo.UseAdoNetReminderService(o =>
                 {
                     o.Invariant = PostgresMigrator.Invariant;
@@ -63,6 +64,7 @@ public static class OrleansHosting
             else
             {
                 silo.AddMemoryGrainStorage(StorageName);
+                silo.Services.AddMemoryUsageBucketStore();
                 silo.UseInMemoryReminderService();
             }
 

@@ -83,6 +83,7 @@ internal sealed record SimulatorOptions(
                                       [--trace FILE] [--no-traffic]
                ControlPlane.Simulator load-usage --server URL --token TOKEN [--batches N] [--batch-size N] [--concurrency N]
                                       [--customers N] [--postgres CONNECTION_STRING] [--baseline-writes N] [--grain-writes N]
+                                      [--history-days N] [--views N] [--view-contract ID]
                ControlPlane.Simulator load-heartbeats --server URL --token TOKEN [--nodes N] [--seconds S] [--concurrency N]
                                       [--rounds N] [--warmup-seconds S]
                ControlPlane.Simulator load-flood --server URL --token TOKEN [--flood customer|customer-own|gateway|bad-token|all]
@@ -136,6 +137,11 @@ internal sealed record SimulatorOptions(
           --baseline-writes N UPSERTs the baseline makes (default {LoadUsageOptions.DefaultBaselineWrites})
           --grain-writes N    also measure plain grain-state writes/s through the server's baseline endpoint
                               (needs Diagnostics__LoadBaselines=true on the server; default 0: off)
+          --history-days N    before the load, one small batch for each of the N days before today, and contracts
+                              that start N days ago, so each contract's quarter holds N + 1 days of usage; the
+                              contract view is timed after the load (default {LoadUsageOptions.DefaultHistoryDays}: a 90-day quarter; 0: none)
+          --views N           times the contract view is read after the load (default {LoadUsageOptions.DefaultViews})
+          --view-contract ID  no load: only time the view of this contract (after a server restart: a cold read)
 
         load-heartbeats:
           --nodes N           nodes to enroll (default {LoadHeartbeatsOptions.DefaultNodes}: 10,004 GPUs; 13,637 hold 100,000)

@@ -57,11 +57,23 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
                     output.WriteLine(F($"[baseline] {grainWrites.RequestsPerSecond:N0} grain-state writes/s ({grainWrites.Requests:N0} in {grainWrites.Elapsed.TotalSeconds:0.0} s); latency p50 {Ms(grainWrites.Latency!.P50)}, p99 {Ms(grainWrites.Latency.P99)}"));
                 }
 
-                var (result, ok) = await RunLoadAsync(new UsageLoadClient(http, new AdminClient(http, server, options.Token!)), load, stopping);
+                var client = new UsageLoadClient(http, new AdminClient(http, server, options.Token!));
+                if (load.ViewContract is { } viewContract)
+                {
+                    await TimeViewsAsync(client, viewContract, load.Views, stopping);
+                    return 0;
+                }
+
+                var (result, ok) = await RunLoadAsync(client, load, stopping);
                 exitCode = ok ? 0 : 1;
                 if (baseline is not null && result.Accepted > 0)
                 {
                     output.WriteLine(F($"[result] {result.EventsPerSecond:N0} durable events/s = {result.EventsPerSecond / baseline.WritesPerSecond:N1} x the {baseline.WritesPerSecond:N0} plain single-row UPSERTs/s the database took"));
+                }
+
+                if (result.Tenths.Count == 10)
+                {
+                    output.WriteLine(F($"[result] first tenth {result.Tenths[0]:N0} events/s, last tenth {result.Tenths[^1]:N0} events/s: the last at {result.Tenths[^1] / result.Tenths[0]:0.00} x the first"));
                 }
 
                 if (grainWrites is not null && result.Accepted > 0)
@@ -95,7 +107,9 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
         var runId = F($"{DateTime.UtcNow:yyyyMMddHHmmss}{Random.Shared.Next(0x10000):x4}");
         var startedAt = DateTimeOffset.UtcNow;
         var yesterday = DateOnly.FromDateTime(startedAt.UtcDateTime).AddDays(-1);
-        var termStart = new DateOnly(yesterday.Year, yesterday.Month, 1);
+        var termStart = load.HistoryDays > 0
+            ? DateOnly.FromDateTime(startedAt.UtcDateTime).AddDays(-load.HistoryDays)
+            : new DateOnly(yesterday.Year, yesterday.Month, 1);
         var customers = Enumerable.Range(0, load.Customers).Select(i => $"load-{runId}-customer-{i}").ToArray();
         var contracts = Enumerable.Range(0, load.Customers).Select(i => $"load-{runId}-contract-{i}").ToArray();
 
@@ -108,6 +122,19 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
 
         var gatewayToken = await client.IssueGatewayTokenAsync(ct);
         var batches = new UsageBatches(runId, load.BatchSize, customers, Model, startedAt);
+        if (load.HistoryDays > 0)
+        {
+            output.WriteLine(F($"[load] history: one batch of {batches.HistoryBatchSize} events for each of the {load.HistoryDays} days before today"));
+            for (var day = 1; day <= load.HistoryDays; day++)
+            {
+                var (status, text) = await client.SendBatchAsync(batches.HistoryBody(day), gatewayToken, ct);
+                if (status != System.Net.HttpStatusCode.OK)
+                {
+                    throw new AdminApiException(F($"the history batch of {day} days ago was answered {(int)status}: {text}"));
+                }
+            }
+        }
+
         output.WriteLine(F($"[load] sending {load.Batches:N0} batches of {load.BatchSize:N0} new events ({(long)load.Batches * load.BatchSize:N0} events), {load.Concurrency} in flight"));
 
         var before = await client.StateWritesAsync(BucketStateName, ct);
@@ -132,7 +159,7 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
             error.WriteLine(F($"error: {result.Duplicates:N0} new events were reported as duplicates"));
         }
 
-        var expected = batches.Totals(result.Answered);
+        var expected = batches.Totals(result.Answered, load.HistoryDays);
         var wrong = new List<string>();
         for (var i = 0; i < customers.Length; i++)
         {
@@ -153,12 +180,18 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
             output.WriteLine(F($"[load] checked: the {contracts.Length} contract{(contracts.Length == 1 ? "" : "s")} counted exactly the tokens of the {result.Batches:N0} batches answered 200"));
         }
 
+        if (load.HistoryDays > 0)
+        {
+            await TimeViewsAsync(client, contracts[0], load.Views, ct);
+        }
+
         // The Prometheus endpoint caches its answer for a moment: wait it out so the count is current.
         await Task.Delay(TimeSpan.FromSeconds(1), ct);
         var after = await client.StateWritesAsync(BucketStateName, ct);
         if (after is not null)
         {
             // Each batch touches one day bucket per customer it carries events of: these are the records group commit folds into writes.
+            // Only a server that keeps buckets as Orleans grain state (builds before their own store) reports these writes.
             var records = (long)result.Batches * Math.Min(load.Customers, load.BatchSize);
             var writes = after.Minus(before);
             if (writes.Writes > 0)
@@ -168,6 +201,20 @@ internal sealed class LoadUsageCommand(SimulatorOptions options, TextWriter outp
         }
 
         return (result, ok);
+    }
+
+    /// <summary>Reads the contract's view <paramref name="views"/> + 1 times, one after another: the first on its own (cold after a restart), then the rest.</summary>
+    private async Task TimeViewsAsync(UsageLoadClient client, string contractId, int views, CancellationToken ct)
+    {
+        var first = await client.TimeContractViewAsync(contractId, ct);
+        var times = new List<TimeSpan>();
+        for (var i = 0; i < views; i++)
+        {
+            times.Add(await client.TimeContractViewAsync(contractId, ct));
+        }
+
+        var latency = LatencySummary.From(times);
+        output.WriteLine(F($"[result] contract view of {contractId}: first read {Ms(first)}; then {views} reads p50 {Ms(latency.P50)}, max {Ms(latency.Max)}"));
     }
 
     private static string Ms(TimeSpan t) => F($"{t.TotalMilliseconds:0.0} ms");

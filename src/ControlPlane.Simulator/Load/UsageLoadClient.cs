@@ -96,6 +96,14 @@ internal sealed class UsageLoadClient(HttpClient http, AdminClient admin)
         return (0, 0);
     }
 
+    /// <summary>Reads the contract's view once (its books over every day of its open quarters); how long the answer took.</summary>
+    public async Task<TimeSpan> TimeContractViewAsync(string contractId, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await admin.GetJsonAsync($"admin/v1/contracts/{contractId}", ct);
+        return System.Diagnostics.Stopwatch.GetElapsedTime(started);
+    }
+
     /// <summary>Orleans' write counters for <paramref name="stateName"/> on the silo behind <see cref="Server"/>; null when /metrics is not there.</summary>
     public async Task<StateWriteCounters?> StateWritesAsync(string stateName, CancellationToken ct)
     {

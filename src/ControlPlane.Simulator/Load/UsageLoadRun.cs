@@ -14,6 +14,7 @@ namespace ControlPlane.Simulator.Load;
 /// <param name="Elapsed">From the first request sent to the last answer read.</param>
 /// <param name="Latency">Per batch, from sending the request to reading the whole answer.</param>
 /// <param name="Answered">The batch indexes answered 200.</param>
+/// <param name="Tenths">Events/s over each tenth of the run's answers, in order (fewer when the run has fewer than ten batches).</param>
 internal sealed record UsageLoadResult(
     int Batches,
     long Accepted,
@@ -22,7 +23,8 @@ internal sealed record UsageLoadResult(
     IReadOnlyList<string> Failures,
     TimeSpan Elapsed,
     LatencySummary? Latency,
-    IReadOnlyList<int> Answered)
+    IReadOnlyList<int> Answered,
+    IReadOnlyList<double> Tenths)
 {
     public double EventsPerSecond => Accepted / Elapsed.TotalSeconds;
 
@@ -102,7 +104,8 @@ internal static class UsageLoadRun
             failures.ToArray(),
             elapsed,
             latencies.IsEmpty ? null : LatencySummary.From(latencies),
-            answered.Order().ToArray());
+            answered.Order().ToArray(),
+            progress.Rates);
     }
 
     /// <summary>A line every tenth of the run: how far, and the rate over the last stretch (it falls as the day buckets grow).</summary>
@@ -112,6 +115,18 @@ internal static class UsageLoadRun
         private readonly int _every = Math.Max(1, count / 10);
         private int _answered;
         private TimeSpan _last;
+        private readonly List<double> _rates = [];
+
+        public IReadOnlyList<double> Rates
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _rates];
+                }
+            }
+        }
 
         public void Answered(TimeSpan at)
         {
@@ -125,6 +140,7 @@ internal static class UsageLoadRun
 
                 var rate = _every * batchSize / (at - _last).TotalSeconds;
                 _last = at;
+                _rates.Add(rate);
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
                     $"[load] {_answered,7:N0}/{count:N0} batches in {at.TotalSeconds,6:0.0} s; the last {_every:N0}: {rate,9:N0} events/s"));

@@ -63,6 +63,42 @@ public sealed class MeteringWriteTests(FaultyStoreClusterFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task GetAsync_AfterReactivation_ReadsTheTotalsWithoutTheIdsCounted()
+    {
+        var bucket = NewBucket();
+        await bucket.RecordAsync(Events("v", 10));
+        await fixture.Cluster.DeactivateAsync(bucket);
+        fixture.Faults.FailSeenReads(bucket);
+
+        // A contract's view reads totals only: a failing read of the ids does not reach it.
+        Assert.Equal(10_000, Assert.Single((await bucket.GetAsync(Ledger)).Counted).InputTokens);
+
+        // The next batch needs the ids: it fails, counts nothing, and its resend counts only the new events.
+        await Assert.ThrowsAnyAsync<Exception>(() => bucket.RecordAsync(Events("v", 12)));
+        Assert.Equal(10_000, Assert.Single((await bucket.GetAsync(Ledger)).Counted).InputTokens);
+        Assert.Equal(new RecordResult(2, 10), await bucket.RecordAsync(Events("v", 12)));
+        Assert.Equal(12_000, Assert.Single((await bucket.GetAsync(Ledger)).Counted).InputTokens);
+    }
+
+    [Fact]
+    public async Task RecordAsync_WriteFailedWithOtherBatchesWaiting_EachResentBatchCountsOnce()
+    {
+        var bucket = NewBucket();
+        await bucket.RecordAsync(Events("g", 1));
+        fixture.Faults.FailWrites(bucket);
+
+        // However the batches fall into groups, those of the failed group count nothing; their resends count once.
+        var first = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Settle(bucket.RecordAsync(Events($"g{i}", 100)))));
+        var resent = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => bucket.RecordAsync(Events($"g{i}", 100))));
+
+        Assert.Contains(first, r => r is null);
+        Assert.Equal(8 * 100, first.Sum(r => r?.Accepted ?? 0) + resent.Sum(r => r.Accepted));
+        await fixture.Cluster.DeactivateAsync(bucket);
+        Assert.Equal(801_000, Assert.Single((await bucket.GetAsync(Ledger)).Counted).InputTokens);
+        Assert.Equal(new RecordResult(0, 100), await bucket.RecordAsync(Events("g5", 100)));
+    }
+
+    [Fact]
     public async Task SealAsync_RetryAfterAFailedWrite_IsWritten()
     {
         var bucket = NewBucket();
@@ -78,6 +114,18 @@ public sealed class MeteringWriteTests(FaultyStoreClusterFixture fixture) : ICla
     }
 
     private const string Ledger = "c-write-faults";
+
+    private static async Task<RecordResult?> Settle(Task<RecordResult> record)
+    {
+        try
+        {
+            return await record;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
 
     private IUsageBucketGrain NewBucket() =>
         Grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket("customer-" + Guid.NewGuid().ToString("N")[..8], new DateOnly(2026, 2, 1)));

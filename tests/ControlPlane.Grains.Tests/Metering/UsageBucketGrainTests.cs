@@ -1,8 +1,11 @@
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Metering;
+using ControlPlane.Grains.Metering;
 using ControlPlane.Grains.Tests.Storage;
 using ControlPlane.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Xunit;
 
 namespace ControlPlane.Grains.Tests.Metering;
@@ -106,5 +109,62 @@ public sealed class UsageBucketGrainTests(AdoNetClusterFixture fixture) : IClass
         Assert.Equal(1_000, Assert.Single((await bucket.GetAsync(Contract)).Counted).InputTokens);
     }
 
-    private Task<int> StoredVersionAsync(string key) => StoredVersions.ReadAsync(fixture.ConnectionString, "usage-bucket", key);
+    [Fact]
+    public async Task RecordAsync_ACommit_AppendsOnlyTheIdsItCountedBesideTheTotals()
+    {
+        var key = NewBucket();
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(key);
+
+        await bucket.RecordAsync(Events("a", 0, 10));
+        await bucket.RecordAsync(Events("a", 5, 10)); // five new
+        await bucket.RecordAsync(Events("a", 0, 15)); // all duplicates: nothing to write
+        await bucket.SealAsync(Contract); // totals only
+
+        Assert.Equal([(1, 160), (2, 80)], await SeenRowsAsync(key));
+        Assert.Equal(3, await StoredVersionAsync(key));
+        // Nothing in Orleans' grain state: the totals have their own row.
+        Assert.Equal(0, await StoredVersions.ReadAsync(fixture.ConnectionString, UsageBucketGrain.LegacyStateName, key));
+    }
+
+    [Fact]
+    public async Task RecordAsync_AnotherActivationCommittedMeanwhile_FailsAndTheResendCountsOnlyWhatIsNew()
+    {
+        var key = NewBucket();
+        var bucket = Grains.GetGrain<IUsageBucketGrain>(key);
+        await bucket.RecordAsync(Events("r", 0, 2));
+
+        // As an activation of the same bucket on another silo would (during a failover): it counted event r-2.
+        var store = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IUsageBucketStore>();
+        var other = await store.ReadTotalsAsync(bucket.GetGrainId());
+        var seen = new byte[16];
+        UsageBucketGrain.EventKey("r-2").TryWriteBytes(seen);
+        await store.CommitAsync(bucket.GetGrainId(), other!.Version, other.Totals, seen);
+
+        // This activation's commit is over a version that is gone: it writes nothing, and the resend finds r-2 counted.
+        await Assert.ThrowsAnyAsync<Exception>(() => bucket.RecordAsync(Events("r", 2, 2)));
+        Assert.Equal(new RecordResult(1, 1), await bucket.RecordAsync(Events("r", 2, 2)));
+
+        await fixture.Cluster.DeactivateAsync(bucket);
+        Assert.Equal(new RecordResult(0, 4), await bucket.RecordAsync(Events("r", 0, 4)));
+        // r-2 was counted in the other activation's ids but not in its totals (this test wrote the totals unchanged).
+        Assert.Equal(3_000, Assert.Single((await bucket.GetAsync(Contract)).Counted).InputTokens);
+    }
+
+    private Task<int> StoredVersionAsync(string key) => StoredVersions.ReadBucketAsync(fixture.ConnectionString, key);
+
+    private async Task<List<(int Version, int Bytes)>> SeenRowsAsync(string key)
+    {
+        var rows = new List<(int, int)>();
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand("SELECT Version, octet_length(Ids) FROM UsageBucketSeenIds WHERE BucketKey = @key ORDER BY Version", connection);
+        command.Parameters.AddWithValue("key", key);
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            rows.Add((reader.GetInt32(0), reader.GetInt32(1)));
+        }
+
+        return rows;
+    }
 }

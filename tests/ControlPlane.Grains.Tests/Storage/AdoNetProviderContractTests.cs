@@ -39,6 +39,7 @@ public sealed class AdoNetClusterFixture(PostgresFixture postgres) : IAsyncLifet
                 o.Invariant = PostgresMigrator.Invariant;
                 o.ConnectionString = connectionString;
             });
+            silo.Services.AddPostgresUsageBucketStore(connectionString);
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();

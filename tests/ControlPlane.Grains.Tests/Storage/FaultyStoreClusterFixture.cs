@@ -1,8 +1,12 @@
 using ControlPlane.Grains.Deployments;
+using ControlPlane.Grains.Metering;
 using ControlPlane.Server.Storage;
 using ControlPlane.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Xunit;
@@ -44,6 +48,14 @@ public sealed class FaultyStoreClusterFixture(PostgresFixture postgres) : IAsync
             });
             silo.Services.AddKeyedSingleton<IGrainStorage>("store", (services, _) =>
                 new FaultInjectingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>(RealStore), Faults));
+            // Usage buckets keep their state in their own store: the same faults, injected in front of it (registered
+            // last, so it is the one grains get).
+            silo.Services.AddPostgresUsageBucketStore(connectionString);
+            silo.Services.AddSingleton<IUsageBucketStore>(services => new FaultInjectingUsageBucketStore(
+                new PostgresUsageBucketStore(
+                    services.GetRequiredKeyedService<NpgsqlDataSource>(typeof(IUsageBucketStore)),
+                    services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId),
+                Faults));
             silo.AddIncomingGrainCallFilter(async call =>
             {
                 if (Faults.TakeCall(call.TargetId, call.MethodName))

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ControlPlane.Grains.Metering;
 using Orleans.Storage;
 
 namespace ControlPlane.Grains.Tests.Storage;
@@ -18,6 +19,7 @@ public sealed class InjectedFaults
     private const string Write = "write";
     private const string WriteAfterStoring = "write-after-storing";
     private const string Read = "read";
+    private const string SeenRead = "seen-read";
 
     /// <summary>The next <paramref name="count"/> writes of <paramref name="grain"/> fail; nothing reaches the store.</summary>
     public void FailWrites(IAddressable grain, int count = 1) => Add(grain, Write, count);
@@ -28,6 +30,9 @@ public sealed class InjectedFaults
     /// <summary>The next <paramref name="count"/> reads of <paramref name="grain"/> fail (its activation, or a reload).</summary>
     public void FailReads(IAddressable grain, int count = 1) => Add(grain, Read, count);
 
+    /// <summary>The next <paramref name="count"/> reads of the event ids a usage bucket counted fail (its totals still read).</summary>
+    public void FailSeenReads(IAddressable bucket, int count = 1) => Add(bucket, SeenRead, count);
+
     /// <summary>The next <paramref name="count"/> calls of <paramref name="method"/> on <paramref name="grain"/> throw before it runs.</summary>
     public void FailCalls(IAddressable grain, string method, int count = 1) => Add(grain, "call:" + method, count);
 
@@ -36,6 +41,8 @@ public sealed class InjectedFaults
     internal bool TakeWriteAfterStoring(GrainId grain) => Take(grain, WriteAfterStoring);
 
     internal bool TakeRead(GrainId grain) => Take(grain, Read);
+
+    internal bool TakeSeenRead(GrainId grain) => Take(grain, SeenRead);
 
     internal bool TakeCall(GrainId grain, string method) => Take(grain, "call:" + method);
 
@@ -83,4 +90,34 @@ internal sealed class FaultInjectingGrainStorage(IGrainStorage inner, InjectedFa
         faults.TakeWrite(grainId)
             ? throw new InjectedFault($"injected clear failure of {stateName} {grainId}")
             : inner.ClearStateAsync(stateName, grainId, grainState);
+}
+
+/// <summary>
+/// The usage buckets' store with the same failures as <see cref="FaultInjectingGrainStorage"/>, asked for the same way
+/// (per bucket grain): a failed write reaches the store or not, a failed read fails the activation or the reload.
+/// </summary>
+internal sealed class FaultInjectingUsageBucketStore(IUsageBucketStore inner, InjectedFaults faults) : IUsageBucketStore
+{
+    public Task<StoredBucketTotals?> ReadTotalsAsync(GrainId bucket) =>
+        faults.TakeRead(bucket)
+            ? throw new InjectedFault($"injected read failure of the totals of {bucket}")
+            : inner.ReadTotalsAsync(bucket);
+
+    public Task ReadSeenAsync(GrainId bucket, int version, Action<ReadOnlyMemory<byte>> chunk) =>
+        faults.TakeSeenRead(bucket)
+            ? throw new InjectedFault($"injected read failure of the ids counted by {bucket}")
+            : inner.ReadSeenAsync(bucket, version, chunk);
+
+    public async Task<int> CommitAsync(GrainId bucket, int? expectedVersion, byte[] totals, ReadOnlyMemory<byte> newSeen)
+    {
+        if (faults.TakeWrite(bucket))
+        {
+            throw new InjectedFault($"injected commit failure of {bucket}");
+        }
+
+        var version = await inner.CommitAsync(bucket, expectedVersion, totals, newSeen);
+        return faults.TakeWriteAfterStoring(bucket)
+            ? throw new InjectedFault($"injected failure after committing {bucket}")
+            : version;
+    }
 }

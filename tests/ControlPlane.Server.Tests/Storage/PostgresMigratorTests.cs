@@ -8,7 +8,7 @@ namespace ControlPlane.Server.Tests.Storage;
 [Collection(PostgresFixture.CollectionName)]
 public sealed class PostgresMigratorTests(PostgresFixture postgres)
 {
-    private static readonly string[] AllMigrations = ["0001_orleans_storage", "0002_orleans_reminders"];
+    private static readonly string[] AllMigrations = ["0001_orleans_storage", "0002_orleans_reminders", "0003_usage_buckets"];
 
     private static readonly string[] OrleansQueryKeys =
     [
@@ -23,7 +23,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
     public void Scripts_Embedded_AreNumberedInOrder()
     {
         Assert.Equal(AllMigrations, PostgresMigrator.Scripts.Select(s => s.Name));
-        Assert.Equal([1, 2], PostgresMigrator.Scripts.Select(s => s.Version));
+        Assert.Equal([1, 2, 3], PostgresMigrator.Scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         Assert.Equal(AllMigrations, applied);
         Assert.Equal(OrleansQueryKeys, await QueryKeysAsync(db));
         Assert.Equal(
-            [(1, "0001_orleans_storage"), (2, "0002_orleans_reminders")],
+            [(1, "0001_orleans_storage"), (2, "0002_orleans_reminders"), (3, "0003_usage_buckets")],
             await HistoryAsync(db));
     }
 
@@ -55,7 +55,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
 
         Assert.Empty(applied);
         Assert.Equal(OrleansQueryKeys, await QueryKeysAsync(db));
-        Assert.Equal(2, (await HistoryAsync(db)).Count);
+        Assert.Equal(AllMigrations.Length, (await HistoryAsync(db)).Count);
         Assert.Equal(1L, await Sql.ScalarAsync<long>(db, "SELECT count(*) FROM OrleansReminders"));
     }
 
@@ -67,7 +67,7 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => new PostgresMigrator().MigrateAsync(db, Ct), Ct)));
 
         Assert.Equal(AllMigrations, results.SelectMany(r => r).Order(StringComparer.Ordinal));
-        Assert.Equal(2, (await HistoryAsync(db)).Count);
+        Assert.Equal(AllMigrations.Length, (await HistoryAsync(db)).Count);
         Assert.Equal(OrleansQueryKeys, await QueryKeysAsync(db));
     }
 
@@ -91,11 +91,11 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
     {
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateAsync_NewScriptAfterApplied_AppliesOnlyTheNewOne), Ct);
         await new PostgresMigrator().MigrateAsync(db, Ct);
-        var next = MigrationScript.Create("0003_probe.sql", "CREATE TABLE probe (id integer PRIMARY KEY);");
+        var next = MigrationScript.Create("0100_probe.sql", "CREATE TABLE probe (id integer PRIMARY KEY);");
 
         var applied = await new PostgresMigrator([.. PostgresMigrator.Scripts, next]).MigrateAsync(db, Ct);
 
-        Assert.Equal(["0003_probe"], applied);
+        Assert.Equal(["0100_probe"], applied);
         Assert.Equal(0L, await Sql.ScalarAsync<long>(db, "SELECT count(*) FROM probe"));
     }
 
@@ -103,12 +103,12 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
     public async Task MigrateAsync_ScriptFails_RollsBackThatScriptOnly()
     {
         var db = await postgres.CreateDatabaseAsync(nameof(MigrateAsync_ScriptFails_RollsBackThatScriptOnly), Ct);
-        var broken = MigrationScript.Create("0003_broken.sql", "CREATE TABLE half (id integer); SELECT no_such_function();");
+        var broken = MigrationScript.Create("0100_broken.sql", "CREATE TABLE half (id integer); SELECT no_such_function();");
         var migrator = new PostgresMigrator([.. PostgresMigrator.Scripts, broken]);
 
         await Assert.ThrowsAsync<PostgresException>(() => migrator.MigrateAsync(db, Ct));
 
-        Assert.Equal(2, (await HistoryAsync(db)).Count);
+        Assert.Equal(AllMigrations.Length, (await HistoryAsync(db)).Count);
         Assert.Null(await Sql.ScalarAsync<string>(db, "SELECT to_regclass('half')::text"));
     }
 

@@ -119,7 +119,7 @@ public sealed class PostgresSchemaTests(PostgresFixture postgres)
 
         var error = await Assert.ThrowsAsync<PostgresSchemaException>(() => CheckAsync(db, allowUnmanaged: false));
 
-        Assert.Contains("lacks migrations 0002_orleans_reminders: run 'ControlPlane.Server migrate'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("lacks migrations 0002_orleans_reminders, 0003_usage_buckets: run 'ControlPlane.Server migrate'", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

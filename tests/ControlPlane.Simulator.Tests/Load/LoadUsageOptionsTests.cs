@@ -41,6 +41,29 @@ public sealed class LoadUsageOptionsTests
     }
 
     [Fact]
+    public void TryParse_HistoryAndViews_TakesThem()
+    {
+        Assert.True(SimulatorOptions.TryParse(
+            ["load-usage", "--server", "http://cp:5000", "--token", "t", "--history-days", "0", "--views", "5", "--view-contract", "c-1"],
+            NoEnvironment,
+            out var options,
+            out var error), error);
+
+        Assert.Equal((0, 5, "c-1"), (options.Load!.HistoryDays, options.Load.Views, options.Load.ViewContract));
+    }
+
+    [Theory]
+    [InlineData("--history-days", "366")]
+    [InlineData("--views", "0")]
+    [InlineData("--view-contract", " ")]
+    public void TryParse_BadHistoryOrViews_Refuses(string name, string value)
+    {
+        Assert.False(SimulatorOptions.TryParse(["load-usage", "--server", "http://cp:5000", "--token", "t", name, value], NoEnvironment, out _, out var error));
+
+        Assert.Contains(name, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TryParse_ServerAndTokenFromEnvironment_UsesThem()
     {
         var environment = new Dictionary<string, string>

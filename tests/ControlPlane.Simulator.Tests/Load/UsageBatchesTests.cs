@@ -41,6 +41,30 @@ public sealed class UsageBatchesTests
     }
 
     [Fact]
+    public void Totals_WithHistory_AreTheSumsOfTheLoadAndHistoryBodies()
+    {
+        var batches = new UsageBatches("run3", 50, ["a", "b", "c"], "m", StartedAt);
+        var sent = new[] { 0, 1 };
+
+        var history = Enumerable.Range(1, 3).SelectMany(d => JsonNode.Parse(batches.HistoryBody(d))!["events"]!.AsArray()).ToArray();
+        var events = sent.SelectMany(b => JsonNode.Parse(batches.Body(b))!["events"]!.AsArray()).Concat(history).ToArray();
+        var totals = batches.Totals(sent, historyDays: 3);
+
+        Assert.Equal(3 * batches.HistoryBatchSize, history.Length);
+        Assert.Equal(
+            [StartedAt.UtcDateTime.Date.AddDays(-1), StartedAt.UtcDateTime.Date.AddDays(-2), StartedAt.UtcDateTime.Date.AddDays(-3)],
+            history.Select(e => e!["timestamp"]!.GetValue<DateTimeOffset>().UtcDateTime.Date).Distinct());
+        Assert.Equal(events.Length, events.Select(e => e!["eventId"]!.GetValue<string>()).Distinct().Count());
+        foreach (var customer in new[] { "a", "b", "c" })
+        {
+            var mine = events.Where(e => e!["customerId"]!.GetValue<string>() == customer).ToArray();
+            Assert.NotEmpty(mine);
+            Assert.Equal(mine.Sum(e => e!["inputTokens"]!.GetValue<long>()), totals[customer].Input);
+            Assert.Equal(mine.Sum(e => e!["outputTokens"]!.GetValue<long>()), totals[customer].Output);
+        }
+    }
+
+    [Fact]
     public void StateWriteCounters_SumsTheSeriesOfTheState()
     {
         const string metrics = """

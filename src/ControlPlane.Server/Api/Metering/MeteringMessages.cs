@@ -73,9 +73,10 @@ public static partial class MeteringValidation
             return errors;
         }
 
+        string? validModel = null;
         for (var i = 0; i < events.Count; i++)
         {
-            var problems = Validate(events[i], now);
+            var problems = Validate(events[i], now, ref validModel);
             if (problems.Count > 0)
             {
                 var id = events[i]?.EventId is { Length: > 0 and <= 128 } eventId ? $" (eventId '{eventId}')" : "";
@@ -90,54 +91,74 @@ public static partial class MeteringValidation
         batch.BatchId!,
         batch.Events!.Select(e => new UsageEvent(e!.EventId!, e.CustomerId!, e.DeploymentId!, e.Model!, e.InputTokens!.Value, e.OutputTokens!.Value, e.Timestamp!.Value.ToUniversalTime())).ToList());
 
-    private static List<string> Validate(UsageEventRequest? e, DateTimeOffset now)
+    private static readonly List<string> NoProblems = [];
+
+    /// <param name="validModel">The last model found valid: a batch's events mostly name one, checked once.</param>
+    private static List<string> Validate(UsageEventRequest? e, DateTimeOffset now, ref string? validModel)
     {
-        var problems = new List<string>();
+        var problems = NoProblems;
         if (e is null)
         {
-            problems.Add("Must be an object.");
+            Add(ref problems, "Must be an object.");
             return problems;
         }
 
         if (e.EventId is not { Length: > 0 and <= 128 })
         {
-            problems.Add("eventId: required, at most 128 characters.");
+            Add(ref problems, "eventId: required, at most 128 characters.");
         }
 
         if (!Ids.IsValid(e.CustomerId))
         {
-            problems.Add("customerId: required, letters, digits, '-', '_' and '.'.");
+            Add(ref problems, "customerId: required, letters, digits, '-', '_' and '.'.");
         }
 
         if (e.DeploymentId is not { Length: > 0 and <= 128 })
         {
-            problems.Add("deploymentId: required, at most 128 characters.");
+            Add(ref problems, "deploymentId: required, at most 128 characters.");
         }
 
-        if (!IsValidModel(e.Model))
+        if (e.Model is null || !string.Equals(e.Model, validModel, StringComparison.Ordinal))
         {
-            problems.Add("model: required, a model name.");
+            if (IsValidModel(e.Model))
+            {
+                validModel = e.Model;
+            }
+            else
+            {
+                Add(ref problems, "model: required, a model name.");
+            }
         }
 
         if (e.InputTokens is not (>= 0 and <= MaxTokensPerEvent) || e.OutputTokens is not (>= 0 and <= MaxTokensPerEvent))
         {
-            problems.Add($"inputTokens and outputTokens: required, 0 to {MaxTokensPerEvent}.");
+            Add(ref problems, $"inputTokens and outputTokens: required, 0 to {MaxTokensPerEvent}.");
         }
 
         if (e.Timestamp is not { } at)
         {
-            problems.Add("timestamp: required.");
+            Add(ref problems, "timestamp: required.");
         }
         else if (at > now + MaxClockSkew)
         {
-            problems.Add($"timestamp: {at:O} is in the future.");
+            Add(ref problems, $"timestamp: {at:O} is in the future.");
         }
         else if (at < Earliest)
         {
-            problems.Add($"timestamp: {at:O} is before {Earliest:yyyy-MM-dd}.");
+            Add(ref problems, $"timestamp: {at:O} is before {Earliest:yyyy-MM-dd}.");
         }
 
         return problems;
+    }
+
+    private static void Add(ref List<string> problems, string problem)
+    {
+        if (ReferenceEquals(problems, NoProblems))
+        {
+            problems = [];
+        }
+
+        problems.Add(problem);
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", RegexOptions.CultureInvariant)]
