@@ -667,9 +667,10 @@ internal sealed record AgentOptions(IReadOnlyList<Uri> Servers, string NodeId, s
         }
 
         var enginePort = KubernetesRuntimeOptions.DefaultEnginePort;
-        if (text["--engine-port"] is { } portText && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out enginePort) || enginePort is < 1 or > 65535))
+        if (text["--engine-port"] is { } portText && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out enginePort) || enginePort is < 1 || enginePort > 65535 - ReplicaSpec.MaxGpuIndex))
         {
-            return $"--engine-port must be a port from 1 to 65535, got '{portText}'";
+            // A replica is reached on its node at this port plus its lowest GPU index.
+            return $"--engine-port must be a port from 1 to {65535 - ReplicaSpec.MaxGpuIndex} (a replica is reached on its node at it plus its lowest GPU index), got '{portText}'";
         }
 
         foreach (var pathOption in new[] { "--engine-ready-path", "--engine-sleep-path", "--engine-wake-path" })

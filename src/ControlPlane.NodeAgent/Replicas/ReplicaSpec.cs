@@ -28,7 +28,7 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
     public const int MaxIdLength = 128;
 
     // The server's limit of GPUs per node.
-    private const int MaxGpuIndex = 63;
+    internal const int MaxGpuIndex = 63;
     private const int MaxTextLength = 1024;
 
     /// <summary>The longest image reference a replica may name (the server's limit too).</summary>

@@ -69,6 +69,12 @@ internal static class KubernetesPods
         return stem.Length == 0 ? $"engine-{hash}" : $"engine-{stem}-{hash}";
     }
 
+    /// <summary>
+    /// The node's port a replica's engine is reached on from outside its pod (the gateway): <c>--engine-port</c> plus the
+    /// replica's lowest GPU index.
+    /// </summary>
+    public static int HostPort(ReplicaSpec spec, KubernetesRuntimeOptions options) => options.EnginePort + (spec.GpuIndices.Count == 0 ? 0 : spec.GpuIndices.Min());
+
     /// <summary>The label selector of the pods that the agent's pod <paramref name="agentUid"/> owns.</summary>
     public static string Selector(string agentUid) => $"{AgentUidLabel}={agentUid}";
 
@@ -88,7 +94,12 @@ internal static class KubernetesPods
 
         var container = new JsonObject
         {
-            ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["containerPort"] = options.EnginePort, ["protocol"] = "TCP" }),
+            // Reached on the node's address like a replica of the command runtime: the engine port plus the replica's lowest GPU
+            // index, distinct for every replica on the node (their GPUs are).
+            ["ports"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "http", ["containerPort"] = options.EnginePort, ["hostPort"] = HostPort(spec, options), ["protocol"] = "TCP",
+            }),
             ["readinessProbe"] = new JsonObject
             {
                 ["httpGet"] = new JsonObject { ["path"] = options.ReadyPath, ["port"] = options.EnginePort },

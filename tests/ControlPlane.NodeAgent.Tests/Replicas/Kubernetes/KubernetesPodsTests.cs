@@ -44,7 +44,8 @@ public sealed class KubernetesPodsTests
         Assert.Null(container["command"]);
         Assert.Null(container["args"]);
         Assert.Null(container["resources"]);
-        Assert.Equal("""[{"name":"http","containerPort":8000,"protocol":"TCP"}]""", container["ports"]!.ToJsonString());
+        // Reached on the node at the engine port plus its lowest GPU (GPUs 3 and 1): distinct from every other replica there.
+        Assert.Equal("""[{"name":"http","containerPort":8000,"hostPort":8001,"protocol":"TCP"}]""", container["ports"]!.ToJsonString());
         Assert.Equal("""{"path":"/health","port":8000}""", container["readinessProbe"]!["httpGet"]!.ToJsonString());
     }
 
