@@ -57,6 +57,8 @@ using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetim
 {
     Timeout = HeartbeatClient.DefaultRequestTimeout,
 };
+// Touched after every heartbeat, and after every enrolment attempt while the agent waits for its first token.
+var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
 NodeIdentity? identity = null;
 var token = options.Token;
 if (options.NodeTokenFile is { } tokenFile)
@@ -64,7 +66,7 @@ if (options.NodeTokenFile is { } tokenFile)
     identity = new NodeIdentity(http, options.Servers, options.NodeId, tokenFile, options.JoinToken, log, TimeProvider.System);
     try
     {
-        token = await identity.ObtainAsync(stopping.Token);
+        token = await identity.ObtainAsync(stopping.Token, liveness is null ? null : liveness.Touch);
     }
     catch (OperationCanceledException) when (stopping.IsCancellationRequested)
     {
@@ -100,7 +102,6 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException or Inv
 
 var replicas = new ReplicaSupervisor(runtime, log, TimeProvider.System, sleep);
 var sessionId = Guid.NewGuid();
-var liveness = options.LivenessFile is { } livenessPath ? new LivenessFile(livenessPath, TimeProvider.System, log) : null;
 var loop = new HeartbeatLoop(client, gpus, replicas, log, TimeProvider.System, new Backoff(), sessionId, AgentVersion.Current, models, liveness, identity);
 
 log.Info($"node agent {AgentVersion.Current} starting: node {options.NodeId}, server {string.Join(", ", options.Servers)}, session {sessionId}");

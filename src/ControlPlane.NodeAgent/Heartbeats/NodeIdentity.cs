@@ -22,7 +22,11 @@ internal sealed class NodeIdentity(HttpClient http, IReadOnlyList<Uri> servers, 
     /// key so that a retry is not counted as another use of the join token). Null when there is none to be had: the
     /// reason is logged.
     /// </summary>
-    public async Task<string?> ObtainAsync(CancellationToken cancellationToken)
+    /// <param name="attempted">
+    /// Called after each enrolment attempt that will be retried (the liveness file's touch): an agent waiting for a server
+    /// that is not up yet is alive, not stuck.
+    /// </param>
+    public async Task<string?> ObtainAsync(CancellationToken cancellationToken, Action? attempted = null)
     {
         if (Read() is { } stored)
         {
@@ -55,6 +59,7 @@ internal sealed class NodeIdentity(HttpClient http, IReadOnlyList<Uri> servers, 
 
             var delay = backoff.NextDelay(HeartbeatLoop.DefaultInterval, servers.Count);
             log.Warn($"enrolment of node {nodeId} failed (attempt {attempt + 1}): {error}; retrying in {delay.TotalSeconds:0.0} s");
+            attempted?.Invoke();
             await Task.Delay(delay, time, cancellationToken);
         }
     }

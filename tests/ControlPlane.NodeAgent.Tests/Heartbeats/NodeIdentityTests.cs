@@ -60,8 +60,9 @@ public sealed class NodeIdentityTests
             : new TestResponse(201, """{"nodeId": "node-a", "token": "cp1.after-retry"}""");
         using var http = new HttpClient();
         var time = new StepTimeProvider();
+        var attempts = 0;
         var obtaining = new NodeIdentity(http, [server.BaseAddress], "node-a", Path.Combine(scratch.Path, "node-token"), JoinToken, new AgentLog(new LogCapture(), time), time)
-            .ObtainAsync(TestContext.Current.CancellationToken);
+            .ObtainAsync(TestContext.Current.CancellationToken, () => attempts++);
 
         var first = await server.NextAsync();
         (await time.NextTimerAsync()).Fire();
@@ -69,6 +70,8 @@ public sealed class NodeIdentityTests
 
         Assert.Equal("cp1.after-retry", await obtaining.WaitAsync(TestDeadline.Value, TestContext.Current.CancellationToken));
         Assert.Equal(first.IdempotencyKey, second.IdempotencyKey);
+        // The failed attempt told the liveness file the agent is alive while it waits; the one that worked leaves it to the heartbeats.
+        Assert.Equal(1, attempts);
     }
 
     [Fact]
