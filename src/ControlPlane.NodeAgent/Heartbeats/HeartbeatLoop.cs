@@ -146,6 +146,7 @@ internal sealed class HeartbeatLoop(
         _interval = interval;
         backoff.Reset();
         replicas.Reconcile(reply?.Desired);
+        replicas.StopSleeping(reply?.StopSleeping);
         models?.Prefetch(reply?.Prefetch);
     }
 

@@ -58,7 +58,8 @@ internal sealed record ReplicaReport(string ReplicaId, ReplicaState State);
 /// Every replica the node should run now; <see langword="null"/> (no list in the reply) leaves the node's replicas as they are.
 /// </param>
 /// <param name="Prefetch">Models whose weights the node should fetch into its model cache.</param>
-internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica?>? Desired, IReadOnlyList<string?>? Prefetch = null);
+/// <param name="StopSleeping">Deployments the node reported sleeping engines of that no longer exist: stop those engines.</param>
+internal sealed record HeartbeatReply(int? HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica?>? Desired, IReadOnlyList<string?>? Prefetch = null, IReadOnlyList<string?>? StopSleeping = null);
 
 /// <summary>
 /// A replica the server wants on this node. Every field may be missing so that one bad entry is turned away on its own

@@ -209,6 +209,31 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         runtime.Reconciled();
     }
 
+    /// <summary>
+    /// Stops the sleeping engines of <paramref name="deploymentIds"/>, deployments the server says no longer exist: their
+    /// engines would never be woken and only hold host memory. Null or empty changes nothing.
+    /// </summary>
+    public void StopSleeping(IReadOnlyList<string?>? deploymentIds)
+    {
+        if (deploymentIds is not { Count: > 0 })
+        {
+            return;
+        }
+
+        var gone = deploymentIds.OfType<string>().ToHashSet(StringComparer.Ordinal);
+        List<Tracked> leaving;
+        lock (_gate)
+        {
+            leaving = [.. _sleeping.Where(s => gone.Contains(s.Replica.Spec.DeploymentId)).ToArray().Select(Evict)];
+        }
+
+        foreach (var tracked in leaving)
+        {
+            log.Info($"stopping the sleeping engine of replica {tracked.Replica.Spec.ReplicaId}: deployment {tracked.Replica.Spec.DeploymentId} no longer exists");
+            tracked.Stopped = StopInBackgroundAsync(tracked);
+        }
+    }
+
     /// <summary>Stops every replica and sleeping engine, for the agent's exit; waits for them up to <paramref name="timeout"/>.</summary>
     public async Task StopAllAsync(TimeSpan timeout)
     {

@@ -4,6 +4,7 @@ using ControlPlane.Contracts.Auth;
 using ControlPlane.Contracts.Fleet;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Server.Api.Auth;
+using ControlPlane.Server.Api.Deployments;
 using ControlPlane.Server.Api.Fleet;
 using ControlPlane.Server.Auth;
 using ControlPlane.Server.Metrics;
@@ -42,7 +43,8 @@ public static class AgentApi
         ClaimsPrincipal user,
         HttpContext http,
         IGrainFactory grains,
-        ControlPlaneMetrics metrics)
+        ControlPlaneMetrics metrics,
+        DeploymentIndex deployments)
     {
         if (!string.Equals(user.Subject(), nodeId, StringComparison.Ordinal))
         {
@@ -72,6 +74,7 @@ public static class AgentApi
             FleetValidation.ToSleeping(request.Sleeping),
             request.SleepBudgetBytes));
         metrics.HeartbeatReceived(outcome.Result);
+        var stopSleeping = outcome.Result is HeartbeatResult.NotEnrolled or HeartbeatResult.TokenRevoked ? null : await GoneSleepersAsync(deployments, request.Sleeping);
 
         return outcome.Result switch
         {
@@ -87,8 +90,35 @@ public static class AgentApi
             _ => TypedResults.Ok(new HeartbeatResponse(
                 outcome.HeartbeatIntervalSeconds,
                 (outcome.Desired ?? []).Select(ToDesired).ToArray(),
-                outcome.Prefetch ?? [])),
+                outcome.Prefetch ?? [],
+                stopSleeping)),
         };
+    }
+
+    /// <summary>
+    /// The deployments of the reported sleeping engines that exist nowhere (deleted): their engines would never be woken.
+    /// Null when there are none, or when the list of deployments cannot be read now (nothing is stopped on a guess).
+    /// </summary>
+    private static async Task<IReadOnlyList<string>?> GoneSleepersAsync(DeploymentIndex deployments, IReadOnlyList<SleepingEngineRequest?>? sleeping)
+    {
+        if (sleeping is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        var ids = sleeping.Select(s => s!.DeploymentId!).Distinct(StringComparer.Ordinal).ToArray();
+        IReadOnlySet<string> existing;
+        try
+        {
+            existing = await deployments.ExistingAsync(ids);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null;
+        }
+
+        var gone = ids.Where(id => !existing.Contains(id)).Order(StringComparer.Ordinal).ToArray();
+        return gone.Length == 0 ? null : gone;
     }
 
     private static async Task<Results<Created<AgentEnrolResponse>, ValidationProblem, ProblemHttpResult>> EnrolAsync(

@@ -113,6 +113,14 @@ public sealed class HeartbeatMessagesTests
     }
 
     [Fact]
+    public void Deserialize_StopSleeping_IsRead()
+    {
+        var reply = JsonSerializer.Deserialize("""{"heartbeatIntervalSeconds": 5, "desired": [], "stopSleeping": ["gone"]}""", AgentJsonContext.Default.HeartbeatReply);
+
+        Assert.Equal(["gone"], reply?.StopSleeping);
+    }
+
+    [Fact]
     public void Deserialize_HeartbeatReply_ReadsTheInterval()
     {
         var reply = JsonSerializer.Deserialize("""{"heartbeatIntervalSeconds": 5, "desired": []}""", AgentJsonContext.Default.HeartbeatReply);

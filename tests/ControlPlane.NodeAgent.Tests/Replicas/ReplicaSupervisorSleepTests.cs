@@ -239,6 +239,24 @@ public sealed class ReplicaSupervisorSleepTests
     }
 
     [Fact]
+    public void StopSleeping_DeploymentsThatNoLongerExist_StopsOnlyTheirSleepingEngines()
+    {
+        var gone = StartReady(Desired("r1", "reserved", 0));
+        _supervisor.Reconcile([Desired("r1", "reserved", 0), new DesiredReplica("r2", "dep-2", "model-b", [1], null, "reserved")]);
+        var kept = _runtime.Get("r2");
+        kept.Status = ReplicaStatus.Ready;
+        _supervisor.Reconcile([]);
+        Assert.Equal(2, _supervisor.Sleeping()!.Count);
+
+        _supervisor.StopSleeping(["dep-1", "dep-unknown"]);
+
+        Assert.Equal((1, 1), (gone.SleepCalls, gone.StopCalls));
+        Assert.Equal((1, 0), (kept.SleepCalls, kept.StopCalls));
+        Assert.Equal("dep-2", Assert.Single(_supervisor.Sleeping()!).DeploymentId);
+        Assert.Contains(_log.Lines, l => l.Contains("stopping the sleeping engine of replica r1: deployment dep-1 no longer exists", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Reconcile_SleepFails_StopsTheReplica()
     {
         _supervisor.Reconcile([Desired("r1", "reserved", 0)]);

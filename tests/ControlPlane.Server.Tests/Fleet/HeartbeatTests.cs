@@ -258,6 +258,33 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
     }
 
     [Fact]
+    public async Task Heartbeat_SleepersOfADeploymentThatNoLongerExists_TheReplyTellsTheAgentToStopThem()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var (nodeId, token) = await admin.EnrollAsync("hb-gone-sleepers");
+        using var node = Server.CreateClient(token);
+        await Deployments.LiquidCapacityTests.CreateAsync(admin, Deployments.LiquidCapacityTests.Batch("hb-kept-dep", "hb-nowhere"));
+
+        using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
+        {
+            sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8), sleepBudgetBytes = 1_000_000_000_000L,
+            sleeping = new[]
+            {
+                new { deploymentId = "hb-kept-dep", model = "llama-3-8b", gpuIndices = new[] { 0 }, bytes = 16_000_000_000L },
+                new { deploymentId = "hb-deleted-dep", model = "llama-3-8b", gpuIndices = new[] { 1 }, bytes = 16_000_000_000L },
+            },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var reply = await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(TestContext.Current.CancellationToken);
+        Assert.Equal(["hb-deleted-dep"], reply!["stopSleeping"]!.AsArray().Select(d => d!.GetValue<string>()));
+
+        // Nothing asleep, or only engines of deployments that exist: no list at all.
+        using var none = await node.HeartbeatAsync(nodeId, 2, ApiClient.Gpus(8));
+        Assert.Null((await none.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(TestContext.Current.CancellationToken))!["stopSleeping"]);
+    }
+
+    [Fact]
     public async Task Heartbeat_BadSleeping_Is400NamingTheEntries_AndChangesNothing()
     {
         using var admin = Server.CreateOperatorClient();

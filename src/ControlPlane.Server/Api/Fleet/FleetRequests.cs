@@ -72,7 +72,15 @@ public sealed record ReplicaReport(string? ReplicaId, string? State);
 
 /// <summary>What the agent should do next.</summary>
 /// <param name="Prefetch">Models whose weights the agent should fetch into its model cache (those not warm there yet).</param>
-public sealed record HeartbeatResponse(int HeartbeatIntervalSeconds, IReadOnlyList<DesiredReplica> Desired, IReadOnlyList<string> Prefetch);
+/// <param name="StopSleeping">
+/// Deployments that no longer exist whose engines the node reported asleep: the agent stops them (they would never be
+/// woken); absent when there are none.
+/// </param>
+public sealed record HeartbeatResponse(
+    int HeartbeatIntervalSeconds,
+    IReadOnlyList<DesiredReplica> Desired,
+    IReadOnlyList<string> Prefetch,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? StopSleeping = null);
 
 /// <summary>A replica the node should run.</summary>
 /// <param name="SharedRequestPriority">
