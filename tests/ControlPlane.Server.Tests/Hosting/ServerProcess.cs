@@ -43,6 +43,33 @@ public sealed partial class ServerProcess : IAsyncDisposable
         IReadOnlyList<string>? arguments = null,
         CancellationToken ct = default)
     {
+        // A port FreePort found free can be taken by another process before the server binds it (other test projects
+        // start servers at the same time): the server then exits saying the address is in use, and starts again on new
+        // ports, unless the caller chose the ports.
+        var portsChosen = settings is not null && settings.Keys.Any(k => k is "Clustering:SiloPort" or "Clustering:GatewayPort" or "ASPNETCORE_URLS");
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = StartOnce(settings, dataDirectory, arguments);
+            if (!waitUntilReady)
+            {
+                return server;
+            }
+
+            try
+            {
+                await server.WaitUntilReadyAsync(ct);
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && !portsChosen && server.HasExited
+                && server.Output.Contains("already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    private static ServerProcess StartOnce(IReadOnlyDictionary<string, string>? settings, string? dataDirectory, IReadOnlyList<string>? arguments)
+    {
         var httpPort = FreePort.Next();
         dataDirectory ??= Directory.CreateTempSubdirectory("controlplane-data-").FullName;
         var info = new ProcessStartInfo("dotnet")
@@ -88,11 +115,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
         if (settings?.TryGetValue("Auth:BootstrapToken", out var configured) == true)
         {
             server.OperatorToken = configured;
-        }
-
-        if (waitUntilReady)
-        {
-            await server.WaitUntilReadyAsync(ct);
         }
 
         return server;
