@@ -128,7 +128,18 @@ internal sealed class CommandReplica : IReplica
         }
     }
 
-    public IReplica Wake(ReplicaSpec spec) => new WokenReplica(this, spec);
+    /// <summary>
+    /// Wakes this sleeping engine for <paramref name="spec"/> with the wake command. Its commands still see the variables the
+    /// engine was started with (<see cref="ReplicaIdVariable"/> the first replica's id: that is how a command finds the
+    /// engine); the wake command also sees <see cref="CommandReplicaRuntime.WakeReplicaIdVariable"/>.
+    /// </summary>
+    public IReplica Wake(ReplicaSpec spec) =>
+        new WokenReplica(this, spec, stopping => RunAsync(
+            _options.WakeCommand!,
+            new Dictionary<string, string>(_environment, StringComparer.Ordinal) { [CommandReplicaRuntime.WakeReplicaIdVariable] = spec.ReplicaId },
+            _options.WakeTimeout,
+            "wake",
+            stopping));
 
     /// <summary>
     /// Runs one of the replica's commands (sleep, wake) to its end: null when it exited 0, else why not (its exit code,
@@ -162,62 +173,6 @@ internal sealed class CommandReplica : IReplica
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// The engine of a sleeping replica, woken for a new replica id: <c>starting</c> while the wake command runs, then
-    /// as the engine is (ready, or failed if its process ended); failed if the wake command fails. Its commands still see
-    /// the variables the engine was started with (<see cref="ReplicaIdVariable"/> the first replica's id: that is how a
-    /// command finds the engine); the wake command also sees <see cref="CommandReplicaRuntime.WakeReplicaIdVariable"/>.
-    /// </summary>
-    private sealed class WokenReplica : IReplica
-    {
-        private readonly CommandReplica _engine;
-        private readonly CancellationTokenSource _stopping = new();
-        private volatile ReplicaStatus? _wake;
-
-        public WokenReplica(CommandReplica engine, ReplicaSpec spec)
-        {
-            _engine = engine;
-            Spec = spec;
-            _ = Task.Run(WakeAsync);
-        }
-
-        public ReplicaSpec Spec { get; }
-
-        public ReplicaStatus Status => _wake is null ? ReplicaStatus.Starting
-            : _wake.State == ReplicaState.Failed ? _wake
-            : _engine.Status;
-
-        public Task StopAsync()
-        {
-            _stopping.Cancel();
-            return _engine.StopAsync();
-        }
-
-        public Task<bool> SleepAsync() => _wake is { State: ReplicaState.Ready } ? _engine.SleepAsync() : Task.FromResult(false);
-
-        public IReplica Wake(ReplicaSpec spec) => _engine.Wake(spec);
-
-        private async Task WakeAsync()
-        {
-            var environment = new Dictionary<string, string>(_engine._environment, StringComparer.Ordinal)
-            {
-                [CommandReplicaRuntime.WakeReplicaIdVariable] = Spec.ReplicaId,
-            };
-            try
-            {
-                var problem = await _engine.RunAsync(_engine._options.WakeCommand!, environment, _engine._options.WakeTimeout, "wake", _stopping.Token);
-                if (!_stopping.IsCancellationRequested)
-                {
-                    _wake = problem is null ? ReplicaStatus.Ready : ReplicaStatus.Failed(problem);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopped while waking: a stopped replica keeps the state it had; the stop deals with the engine.
-            }
-        }
     }
 
     private void Launch()

@@ -231,7 +231,10 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
             return Task.Run(() => CallEngineAsync(path, Options.SleepTimeout, "sleep", CancellationToken.None));
         }
 
-        public IReplica Wake(ReplicaSpec spec) => new WokenReplica(this, spec);
+        /// <summary>Wakes this pod's sleeping engine for <paramref name="spec"/>: the pod keeps its name and variables (the first replica's).</summary>
+        public IReplica Wake(ReplicaSpec spec) =>
+            new WokenReplica(this, spec, async stopping =>
+                await CallEngineAsync(Options.WakePath!, Options.WakeTimeout, "wake", stopping) ? null : $"the engine in pod {_name} did not wake");
 
         /// <summary>POSTs to the engine in its pod; true on a 2xx. Never throws but for <paramref name="stopping"/>.</summary>
         private async Task<bool> CallEngineAsync(string path, TimeSpan timeout, string what, CancellationToken stopping)
@@ -456,56 +459,6 @@ internal sealed class KubernetesReplicaRuntime : IReplicaRuntime
             finally
             {
                 _runtime.Forget(_name);
-            }
-        }
-
-        /// <summary>
-        /// The engine of a sleeping replica's pod, woken for a new replica id: <c>starting</c> while the wake call runs, then
-        /// as the pod is; failed if the wake call fails. The pod keeps its name and variables (the first replica's).
-        /// </summary>
-        private sealed class WokenReplica : IReplica
-        {
-            private readonly PodReplica _engine;
-            private readonly CancellationTokenSource _stopping = new();
-            private volatile ReplicaStatus? _wake;
-
-            public WokenReplica(PodReplica engine, ReplicaSpec spec)
-            {
-                _engine = engine;
-                Spec = spec;
-                _ = Task.Run(WakeAsync);
-            }
-
-            public ReplicaSpec Spec { get; }
-
-            public ReplicaStatus Status => _wake is null ? ReplicaStatus.Starting
-                : _wake.State == ReplicaState.Failed ? _wake
-                : _engine.Status;
-
-            public Task StopAsync()
-            {
-                _stopping.Cancel();
-                return _engine.StopAsync();
-            }
-
-            public Task<bool> SleepAsync() => _wake is { State: ReplicaState.Ready } ? _engine.SleepAsync() : Task.FromResult(false);
-
-            public IReplica Wake(ReplicaSpec spec) => _engine.Wake(spec);
-
-            private async Task WakeAsync()
-            {
-                try
-                {
-                    var woke = await _engine.CallEngineAsync(_engine.Options.WakePath!, _engine.Options.WakeTimeout, "wake", _stopping.Token);
-                    if (!_stopping.IsCancellationRequested)
-                    {
-                        _wake = woke ? ReplicaStatus.Ready : ReplicaStatus.Failed($"the engine in pod {_engine._name} did not wake");
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    // Stopped while waking: the stop deals with the pod.
-                }
             }
         }
     }
