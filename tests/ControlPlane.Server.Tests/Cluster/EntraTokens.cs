@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Azure.Core;
+using ControlPlane.Server.Tests.Hosting;
 
 namespace ControlPlane.Server.Tests.Cluster;
 
@@ -63,89 +64,45 @@ public sealed class ManagedIdentityEndpoint : IAsyncDisposable
 {
     public const string Secret = "controlplane-test-identity-header";
 
-    private readonly HttpListener _listener;
-    private readonly Task _loop;
+    private readonly LoopbackHttpServer _server;
     private int _tokensIssued;
 
-    private ManagedIdentityEndpoint(HttpListener listener, string url)
+    private ManagedIdentityEndpoint()
     {
-        _listener = listener;
-        Url = url;
-        _loop = Task.Run(ServeAsync);
+        _server = LoopbackHttpServer.Start(IssueAsync);
     }
 
-    public string Url { get; }
+    public string Url => _server.BaseAddress + "/msi/token";
 
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
 
     /// <summary>The environment a process needs to use this endpoint as its managed identity.</summary>
     public Dictionary<string, string> Environment => new() { ["IDENTITY_ENDPOINT"] = Url, ["IDENTITY_HEADER"] = Secret };
 
-    public static ManagedIdentityEndpoint Start()
+    public static ManagedIdentityEndpoint Start() => new();
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private async Task IssueAsync(HttpListenerContext context)
     {
-        for (var attempt = 1; ; attempt++)
+        var response = context.Response;
+        if (context.Request.Headers["X-IDENTITY-HEADER"] != Secret)
         {
-            var port = FreePort.Next().ToString(CultureInfo.InvariantCulture);
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-                return new ManagedIdentityEndpoint(listener, $"http://127.0.0.1:{port}/msi/token");
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                listener.Close();
-            }
+            response.StatusCode = 401;
+            return;
         }
-    }
 
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        try
+        var token = EntraTokens.ForStorage();
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
         {
-            await _loop;
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using var response = context.Response;
-            if (context.Request.Headers["X-IDENTITY-HEADER"] != Secret)
-            {
-                response.StatusCode = 401;
-                continue;
-            }
-
-            var token = EntraTokens.ForStorage();
-            var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
-            {
-                ["access_token"] = token.Token,
-                ["expires_on"] = token.ExpiresOn.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                ["resource"] = context.Request.QueryString["resource"] ?? EntraTokens.StorageAudience,
-                ["token_type"] = "Bearer",
-            });
-            Interlocked.Increment(ref _tokensIssued);
-            response.StatusCode = 200;
-            response.ContentType = "application/json";
-            await response.OutputStream.WriteAsync(body);
-        }
+            ["access_token"] = token.Token,
+            ["expires_on"] = token.ExpiresOn.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            ["resource"] = context.Request.QueryString["resource"] ?? EntraTokens.StorageAudience,
+            ["token_type"] = "Bearer",
+        });
+        Interlocked.Increment(ref _tokensIssued);
+        response.StatusCode = 200;
+        response.ContentType = "application/json";
+        await response.OutputStream.WriteAsync(body);
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 
 namespace ControlPlane.Server.Tests.Hosting;
@@ -16,91 +15,47 @@ public sealed record OtlpSpan(string ServiceName, string Scope, string TraceId, 
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
-    private readonly HttpListener _listener;
-    private readonly Task _loop;
     private readonly ConcurrentQueue<OtlpSpan> _spans = new();
     private readonly ConcurrentQueue<string> _contentTypes = new();
+    private readonly LoopbackHttpServer _server;
 
-    private OtlpReceiver(HttpListener listener, int port)
+    private OtlpReceiver()
     {
-        _listener = listener;
-        Endpoint = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
-        _loop = Task.Run(ServeAsync);
+        _server = LoopbackHttpServer.Start(ReceiveAsync);
     }
 
     /// <summary>The collector's base URL, as an operator would configure it.</summary>
-    public string Endpoint { get; }
+    public string Endpoint => _server.BaseAddress;
 
     public IReadOnlyCollection<OtlpSpan> Spans => _spans;
 
     /// <summary>The content type of every post to <c>/v1/traces</c>.</summary>
     public IReadOnlyCollection<string> ContentTypes => _contentTypes;
 
-    public static OtlpReceiver Start()
+    public static OtlpReceiver Start() => new();
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private async Task ReceiveAsync(HttpListenerContext context)
     {
-        for (var attempt = 1; ; attempt++)
+        var response = context.Response;
+        if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/traces")
         {
-            var port = FreePort.Next();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-            try
-            {
-                listener.Start();
-                return new OtlpReceiver(listener, port);
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                listener.Close();
-            }
+            response.StatusCode = 404;
+            return;
         }
-    }
 
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        try
+        _contentTypes.Enqueue(context.Request.ContentType ?? "");
+        using var body = new MemoryStream();
+        await context.Request.InputStream.CopyToAsync(body);
+        foreach (var span in Decode(body.ToArray()))
         {
-            await _loop;
+            _spans.Enqueue(span);
         }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
 
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using var response = context.Response;
-            if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/traces")
-            {
-                response.StatusCode = 404;
-                continue;
-            }
-
-            _contentTypes.Enqueue(context.Request.ContentType ?? "");
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            foreach (var span in Decode(body.ToArray()))
-            {
-                _spans.Enqueue(span);
-            }
-
-            // An empty ExportTraceServiceResponse: everything accepted.
-            response.StatusCode = 200;
-            response.ContentType = "application/x-protobuf";
-        }
+        // An empty ExportTraceServiceResponse: everything accepted.
+        response.StatusCode = 200;
+        response.ContentType = "application/x-protobuf";
     }
 
     /// <summary>ExportTraceServiceRequest: resource_spans(1) { resource(1) { attributes(1) }, scope_spans(2) { scope(1) { name(1) }, spans(2) } }.</summary>
