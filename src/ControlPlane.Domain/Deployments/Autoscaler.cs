@@ -170,15 +170,16 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     }
 
     /// <summary>
-    /// Of a dedicated deployment's desired replicas, how many must run at <paramref name="now"/>: enough for the most demand
-    /// seen within the scale-down delay and for the latest demand plus its <see cref="AutoscaleState.QuickRise"/> (what a
-    /// rise may add before a woken engine serves), within [min, desired]. The rest of the headroom may be held by the
-    /// deployment's sleeping engines instead of running replicas (<see cref="ScheduledDeployment.Awake"/>). Null for other
-    /// classes (serverless keeps its headroom running: its misses are spilled demand) and without a forecast.
+    /// Of a dedicated or serverless deployment's desired replicas, how many must run at <paramref name="now"/>: enough for the
+    /// most demand seen within the scale-down delay and for the latest demand plus its <see cref="AutoscaleState.QuickRise"/>
+    /// (what a rise may add before a woken engine serves), within [min, desired]. The rest of the headroom may be held by the
+    /// deployment's sleeping engines instead of running replicas (<see cref="ScheduledDeployment.Awake"/>): a wake takes
+    /// seconds where a load takes minutes, and placement keeps other replicas off a sleeping engine's GPUs when it has the
+    /// choice, so the engine can wake where it sleeps. Null for batch (a backlog, not a rate) and without a forecast.
     /// </summary>
     public int? Awake(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now)
     {
-        if (Forecast is not { } forecast || spec.Class != DeploymentClass.Dedicated || state.Recent is not { Count: > 0 } recent)
+        if (Forecast is not { } forecast || spec.Class is not (DeploymentClass.Dedicated or DeploymentClass.Serverless) || state.Recent is not { Count: > 0 } recent)
         {
             return null;
         }

@@ -237,13 +237,26 @@ public sealed class AutoscalerTests
     }
 
     [Fact]
-    public void Awake_ServerlessBatchOrNoForecast_IsNullSoEveryDesiredReplicaRuns()
+    public void Awake_Serverless_RunsDemandPlusItsQuickRiseAndLeavesTheRestOfTheHeadroomAsleepLikeDedicated()
+    {
+        // A serverless miss is spilled demand, but its replicas wake in seconds like a dedicated deployment's: only what a
+        // rise may add before a woken engine serves needs to run.
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var serverless = Spec with { Class = DeploymentClass.Serverless, CustomerId = null, ReservedReplicas = 0 };
+        var state = scaler.Next(Autoscaler.Start(serverless), serverless, 1_000m, T0);
+        state = scaler.Next(state, serverless, 2_000m, T0.AddMinutes(5));
+        state = scaler.Next(state, serverless, 3_000m, T0.AddMinutes(6));
+
+        Assert.Equal(5, state.Desired);
+        Assert.Equal(4, scaler.Awake(state, serverless, T0.AddMinutes(6)));
+    }
+
+    [Fact]
+    public void Awake_BatchOrNoForecast_IsNullSoEveryDesiredReplicaRuns()
     {
         var forecasting = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
-        var serverless = Spec with { Class = DeploymentClass.Serverless, CustomerId = null, ReservedReplicas = 0 };
-        var batch = serverless with { Class = DeploymentClass.Batch };
+        var batch = Spec with { Class = DeploymentClass.Batch, CustomerId = null, ReservedReplicas = 0 };
 
-        Assert.Null(forecasting.Awake(forecasting.Next(Autoscaler.Start(serverless), serverless, 2_000m, T0), serverless, T0));
         Assert.Null(forecasting.Awake(forecasting.Next(Autoscaler.Start(batch), batch, 2_000m, T0), batch, T0));
         Assert.Null(Scaler.Awake(Scaler.Next(Autoscaler.Start(Spec), Spec, 2_000m, T0), Spec, T0));
     }

@@ -348,4 +348,53 @@ public sealed class PlacementPlannerTests
 
         Assert.Equal("free", PlacementPlanner.Plan(snapshot, Spec(cls: DeploymentClass.Batch), ReplicaTier.Batch)?.NodeId);
     }
+
+    [Fact]
+    public void Plan_PreemptingBatch_KeepsOffTheGpusAnotherDeploymentsEngineSleepsOnWhenItCan()
+    {
+        // Batch fills the node; serverless "s" sleeps on GPUs 0-1. A dedicated replica of another deployment takes batch
+        // GPUs where "s" could not wake, not the lowest-numbered ones.
+        var node = Node("n").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("s", "model", [0, 1], 100)] };
+
+        var claim = PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Burst);
+
+        Assert.Equal(new GpuClaim("n", [2, 3], ["b2", "b3"]), claim);
+    }
+
+    [Fact]
+    public void Plan_PreemptingBatchWithEqualVictimsOnTwoNodes_PicksTheNodeWhereNoEngineSleeps()
+    {
+        // "a" sorts first and would win the tie, but its every GPU is under a sleeping engine.
+        var a = Node("a").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("s", "model", [0, 1, 2, 3, 4, 5, 6, 7], 100)] };
+        var snapshot = Snapshot(a, Node("z").Fill("b", ReplicaTier.Batch));
+
+        Assert.Equal("z", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Reserved)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_FreeGpus_ThoseNoEngineSleepsOnFirst()
+    {
+        var node = Node("n") with { Sleeping = [new SleepingEngine("s", "model", [0, 1, 2], 100)] };
+
+        Assert.Equal(new GpuClaim("n", [3, 4], []), PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Serverless));
+    }
+
+    [Fact]
+    public void Plan_OnlyGpusUnderASleepingEngineLeft_TakesThemRatherThanNothing()
+    {
+        var node = Node("n", gpus: 2) with { Sleeping = [new SleepingEngine("s", "model", [0, 1], 100)] };
+
+        Assert.Equal(new GpuClaim("n", [0, 1], []), PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Reserved));
+    }
+
+    [Fact]
+    public void Plan_SleepingEnginesNeverOutweighVictimTiers_BatchStillGoesBeforeServerless()
+    {
+        // Batch on "a" lodges on a sleeping engine's GPUs; serverless on "z" does not. Preempting serverless would keep the
+        // engine's wake, but a served request outranks a wake that may never be asked for.
+        var a = Node("a", gpus: 2).Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("s", "model", [0, 1], 100)] };
+        var z = Node("z", gpus: 2).Fill("sv", ReplicaTier.Serverless);
+
+        Assert.Equal("a", PlacementPlanner.Plan(Snapshot(a, z), Spec(), ReplicaTier.Reserved)?.NodeId);
+    }
 }
