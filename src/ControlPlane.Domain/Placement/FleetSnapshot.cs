@@ -313,6 +313,11 @@ internal sealed class NodeEntry(PlacementNode node)
         var sleepers = 0UL;
         foreach (var engine in Node.Sleeping ?? [])
         {
+            if (engine.Batch)
+            {
+                continue;
+            }
+
             foreach (var gpu in engine.GpuIndices)
             {
                 if (gpu is >= 0 and < 64)

@@ -39,7 +39,7 @@ public static class PlacementPlanner
         }
 
         var layout = tier == ReplicaTier.Reserved ? reservations : null;
-        if (tier != ReplicaTier.Batch && PlanWake(snapshot, spec, tier, need, layout) is { } wake)
+        if (PlanWake(snapshot, spec, tier, need, layout) is { } wake)
         {
             return wake;
         }

@@ -201,7 +201,7 @@ public sealed class AutoscalerTests
     {
         // A 10-minute horizon: the learned rise (within the horizon) is larger than the quick one (within the 60 s delay).
         var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
-        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        var state = scaler.Next(Learned(Spec), Spec, 1_000m, T0);
         state = scaler.Next(state, Spec, 2_000m, T0.AddMinutes(5));
         state = scaler.Next(state, Spec, 3_000m, T0.AddMinutes(6));
 
@@ -236,6 +236,35 @@ public sealed class AutoscalerTests
         Assert.Equal(state.Desired, scaler.Awake(state, Spec, T0.AddSeconds(60)));
     }
 
+    /// <summary>A deployment's starting state whose rises have been learned for a while (see the tests of learning below).</summary>
+    private static AutoscaleState Learned(DeploymentSpec spec) => Autoscaler.Start(spec) with { LearningSince = T0 - Forecast.DefaultRiseHalfLife };
+
+    [Fact]
+    public void Awake_WhileRisesAreStillBeingLearned_EveryDesiredReplicaRuns()
+    {
+        // A deployment an hour old has not seen its bursts yet: a quick rise of 0 would put all its headroom to sleep.
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        state = scaler.Next(state, Spec, 2_000m, T0.AddMinutes(5));
+        state = scaler.Next(state, Spec, 3_000m, T0.AddMinutes(6));
+
+        Assert.Equal(T0, state.LearningSince);
+        Assert.Equal(5, scaler.Awake(state, Spec, T0.AddMinutes(6)));
+        Assert.Equal(5, scaler.Awake(state, Spec, T0 + Forecast.DefaultRiseHalfLife - TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Next_StateStoredBeforeLearningWasRecorded_StartsLearningAtTheNextSignal()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var stored = new AutoscaleState(3, null, 0, [new DemandBucket(T0, 2_000m, 2_000m)], 500m, T0, 500m);
+
+        var state = scaler.Next(stored, Spec, 2_000m, T0.AddMinutes(1));
+
+        Assert.Equal(T0.AddMinutes(1), state.LearningSince);
+        Assert.Equal(state.Desired, scaler.Awake(state, Spec, T0.AddMinutes(1)));
+    }
+
     [Fact]
     public void Awake_Serverless_RunsDemandPlusItsQuickRiseAndLeavesTheRestOfTheHeadroomAsleepLikeDedicated()
     {
@@ -243,7 +272,7 @@ public sealed class AutoscalerTests
         // rise may add before a woken engine serves needs to run.
         var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
         var serverless = Spec with { Class = DeploymentClass.Serverless, CustomerId = null, ReservedReplicas = 0 };
-        var state = scaler.Next(Autoscaler.Start(serverless), serverless, 1_000m, T0);
+        var state = scaler.Next(Learned(serverless), serverless, 1_000m, T0);
         state = scaler.Next(state, serverless, 2_000m, T0.AddMinutes(5));
         state = scaler.Next(state, serverless, 3_000m, T0.AddMinutes(6));
 

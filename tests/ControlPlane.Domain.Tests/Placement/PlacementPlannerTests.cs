@@ -341,12 +341,24 @@ public sealed class PlacementPlannerTests
     }
 
     [Fact]
-    public void Plan_BatchReplica_NeverWakesAnEngine()
+    public void Plan_BatchReplica_WakesItsOwnEngineWhereItsGpusAreFreeButPreemptsNothingToDoSo()
     {
-        var sleeper = Node("sleeper").Fill("b", ReplicaTier.Batch).Free("b2") with { Sleeping = [new SleepingEngine("d", "model", [2], 100)] };
-        var snapshot = Snapshot(sleeper, Node("free", hourlyCostUsd: 8m));
+        // Batch "d" was preempted on GPU 2 and sleeps there. Free again, the GPU wakes it (seconds, not a reload).
+        var sleeper = Node("sleeper").Fill("b", ReplicaTier.Batch).Free("b2") with { Sleeping = [new SleepingEngine("d", "model", [2], 100, Batch: true)] };
+        var batch = Spec(cls: DeploymentClass.Batch);
+        Assert.Equal(new GpuClaim("sleeper", [2], []), PlacementPlanner.Plan(Snapshot(sleeper, Node("free", hourlyCostUsd: 8m)), batch, ReplicaTier.Batch));
 
-        Assert.Equal("free", PlacementPlanner.Plan(snapshot, Spec(cls: DeploymentClass.Batch), ReplicaTier.Batch)?.NodeId);
+        // Held by other batch work, the engine cannot wake: nothing ranks below batch.
+        var held = Node("sleeper").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("d", "model", [2], 100, Batch: true)] };
+        Assert.Equal("free", PlacementPlanner.Plan(Snapshot(held, Node("free", hourlyCostUsd: 8m)), batch, ReplicaTier.Batch)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_BatchEnginesAsleep_DoNotKeepOtherReplicasOffTheirGpus()
+    {
+        var node = Node("n").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("batch", "model", [0, 1], 100, Batch: true)] };
+
+        Assert.Equal(new GpuClaim("n", [0, 1], ["b0", "b1"]), PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Burst));
     }
 
     [Fact]
