@@ -31,7 +31,10 @@ public interface IWebhookGrain : IGrainWithStringKey
     [Alias("RotateSecretAsync")]
     Task<string?> RotateSecretAsync(string webhookId);
 
-    /// <summary>Queues <paramref name="e"/> for every webhook that receives its kind; returns once that is durable. Idempotent by event id.</summary>
+    /// <summary>
+    /// Queues <paramref name="e"/> for every webhook that receives its kind; returns once that is durable. Idempotent by
+    /// event id. An event no webhook receives is dropped.
+    /// </summary>
     [Alias("PublishAsync")]
     Task PublishAsync(WebhookEvent e);
 

@@ -147,6 +147,12 @@ public sealed partial class WebhookGrain(
             .OrderBy(w => w.WebhookId, StringComparer.Ordinal)
             .Select(w => WebhookDelivery.Queue(e, w.WebhookId, now))
             .ToList();
+        if (queued.Count == 0)
+        {
+            // Nobody listens: nothing to store (a customer without webhooks costs no row).
+            return;
+        }
+
         S.Deliveries.AddRange(queued);
         S.RecentEventIds.Add(e.EventId);
         if (S.RecentEventIds.Count > RecentEventIdsKept)
@@ -156,11 +162,8 @@ public sealed partial class WebhookGrain(
 
         await state.WriteOrReloadAsync(this, logger);
         LogPublished(CustomerId, e.Kind, e.EventId, queued.Count);
-        if (queued.Count > 0)
-        {
-            await EnsureReminderAsync();
-            ScheduleNext();
-        }
+        await EnsureReminderAsync();
+        ScheduleNext();
     }
 
     public Task<List<WebhookDelivery>> GetDeliveriesAsync() =>
@@ -215,8 +218,9 @@ public sealed partial class WebhookGrain(
         {
             result = await transport.PostAsync(webhook.Url, headers, delivery.Body, timeout.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or HttpRequestException)
+        catch (Exception e)
         {
+            // Whatever went wrong with this receiver is this attempt's failure, never the round's: the others are stored.
             result = new WebhookAttempt(null, e is OperationCanceledException ? $"no answer within {options.Value.TimeoutSeconds} s" : e.Message);
         }
 
