@@ -3,6 +3,7 @@ using ControlPlane.Server.Auth;
 using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
 using ControlPlane.Server.RateLimiting;
+using ControlPlane.Server.Webhooks;
 
 var output = ConsoleOutput.Plain;
 try
@@ -29,6 +30,7 @@ try
     var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
 
     builder.AddControlPlaneApi();
+    builder.AddControlPlaneWebhooks();
     builder.AddControlPlaneAuth(operatorToken);
     builder.AddControlPlaneRateLimiting(settings.RateLimiting);
     builder.AddControlPlaneTelemetry(settings.Tracing);

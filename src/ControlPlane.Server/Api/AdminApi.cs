@@ -44,6 +44,7 @@ public static partial class AdminApi
         MapDeployments(admin);
         MapCommits(admin);
         MapPartners(admin);
+        MapWebhooks(admin);
         MapTokens(admin);
         MapNodeIdentity(admin);
         return app;
