@@ -387,6 +387,12 @@
     return node;
   }
 
+  /** The chart with its scale above and its first and last sample times below (text outside the stretched SVG). */
+  function withAxis(chart, scale, points) {
+    const span = points.length ? el('div', { class: 'axis' }, el('span', { text: time(points[0].at) }), el('span', { text: time(points[points.length - 1].at) })) : null;
+    return el('div', {}, el('div', { class: 'muted', text: scale }), chart, span);
+  }
+
   /** A stacked area of GPUs by pool over time (one column per sample). */
   function stackChart(points) {
     const w = 800, h = 180;
@@ -409,10 +415,7 @@
         chart.append(rect);
       }
     });
-    const label = svg('text', { x: 4, y: 12, 'font-size': 11, fill: '#5f6b7a' });
-    label.textContent = `${max} GPUs`;
-    chart.append(label);
-    return chart;
+    return withAxis(chart, `scale: ${max} GPUs at the top`, points);
   }
 
   /** Preemptions per sample (bars) and spilled demand (line). */
@@ -428,10 +431,7 @@
       if (p.preemptions) chart.append(svg('rect', { x: i * step, y: h - (p.preemptions / maxP) * (h - 10), width: Math.max(1, step * 0.8), height: (p.preemptions / maxP) * (h - 10), fill: '#b42318', opacity: 0.6 }));
     });
     chart.append(svg('polyline', { fill: 'none', stroke: '#2457c5', 'stroke-width': 2, points: points.map((p, i) => `${i * step + step / 2},${h - (p.spilled / maxS) * (h - 10)}`).join(' ') }));
-    const label = svg('text', { x: 4, y: 12, 'font-size': 11, fill: '#5f6b7a' });
-    label.textContent = `bars: preemptions (max ${maxP} per sample); line: spilled tokens/s (max ${number(maxS)})`;
-    chart.append(label);
-    return chart;
+    return withAxis(chart, `red bars: replicas preempted per sample (top: ${maxP}); blue line: spilled tokens/s (top: ${number(maxS)})`, points);
   }
 
   // ---- Tokens -----------------------------------------------------------------------------------------------------
