@@ -3,7 +3,7 @@
 // What the console and the portal share: sign-in with a bearer token kept in sessionStorage, API calls with it,
 // polling and the "last heard" clock, small DOM helpers. No framework, no build step.
 const Cp = (() => {
-  const pollMs = 3000;
+  let pollMs = 3000;
   let settings = null;
   let token = null;
   let heardAt = null;
@@ -140,6 +140,7 @@ const Cp = (() => {
   /** Starts the page: a token in the URL fragment (#token=...) or in sessionStorage signs in at once. */
   function start(options) {
     settings = options;
+    pollMs = options.pollMs || pollMs;
     const fragment = new URLSearchParams(location.hash.slice(1));
     const fromUrl = fragment.get('token');
     if (fromUrl) history.replaceState(null, '', location.pathname + location.search);

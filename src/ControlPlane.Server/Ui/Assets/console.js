@@ -125,10 +125,13 @@
 
   function nodeTable(nodeList, running, out, refresh) {
     const rows = nodeList.sort((a, b) => a.region.localeCompare(b.region) || a.nodeId.localeCompare(b.nodeId)).map(n => {
+      // A node that is not heard from (suspect, down) or has no inventory yet offers none of its GPUs.
+      const usable = ['ready', 'cordoned', 'draining'].includes(n.status);
       const gpus = (n.gpus || []).map(g => {
         const use = (running[n.nodeId] || {})[g.index];
-        const cls = !g.healthy ? 'unhealthy' : use ? use.tier : 'idle';
-        const label = use ? `${g.index}: ${use.deployment} (${use.tier}${use.state === 'ready' ? '' : ', ' + use.state})` : `${g.index}: ${g.healthy ? 'idle' : 'unhealthy'}`;
+        const free = !g.healthy ? 'unhealthy' : usable ? 'idle' : 'unavailable';
+        const cls = use ? use.tier : free === 'idle' ? 'idle' : 'unhealthy';
+        const label = use ? `${g.index}: ${use.deployment} (${use.tier}${use.state === 'ready' ? '' : ', ' + use.state})` : `${g.index}: ${free}`;
         return el('span', { class: `gpu ${cls}`, title: `${g.name} ${number(g.memoryTotalMiB)} MiB`, text: label });
       });
       const warm = (n.warmModels || []).map(w => w.model).join(', ');

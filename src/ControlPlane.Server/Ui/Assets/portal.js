@@ -9,6 +9,8 @@
 
   Cp.start({
     storageKey: 'controlplane.customerToken',
+    // Every refresh reads each usage day of the term: a customer's page need not be live to the second.
+    pollMs: 15000,
     title: 'ControlPlane customer portal',
     tokenLabel: 'Customer token',
     placeholder: 'the token your provider issued you',
