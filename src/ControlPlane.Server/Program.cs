@@ -3,6 +3,7 @@ using ControlPlane.Server.Auth;
 using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
 using ControlPlane.Server.RateLimiting;
+using ControlPlane.Server.Ui;
 using ControlPlane.Server.Webhooks;
 
 var output = ConsoleOutput.Plain;
@@ -49,6 +50,7 @@ try
     app.MapAgentApi();
     app.MapGatewayApi();
     app.MapCustomerApi();
+    app.MapWebUi();
     app.MapDiagnosticsApi(settings.Diagnostics);
 
     ServerCommands.PrintBanner(app, settings, operatorToken, output);
