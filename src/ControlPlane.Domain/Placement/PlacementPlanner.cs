@@ -39,7 +39,8 @@ public static class PlacementPlanner
         }
 
         var layout = tier == ReplicaTier.Reserved ? reservations : null;
-        if (PlanWake(snapshot, spec, tier, need, layout) is { } wake)
+        var wake = tier == ReplicaTier.Batch ? PlanBatchWake(snapshot, spec, need) : PlanWake(snapshot, spec, tier, need, layout);
+        if (wake is not null)
         {
             return wake;
         }
@@ -100,6 +101,38 @@ public static class PlacementPlanner
         }
 
         return best;
+    }
+
+    /// <summary>
+    /// For batch, which preempts nothing: the GPUs of a sleeping engine of the deployment that are all free. Only nodes with
+    /// enough free GPUs are looked at (few in a full fleet), not every node the deployment's engines sleep on, since batch
+    /// asks for its whole backlog's worth of replicas on every pass.
+    /// </summary>
+    private static GpuClaim? PlanBatchWake(FleetSnapshot snapshot, DeploymentSpec spec, int need)
+    {
+        foreach (var group in snapshot.Groups)
+        {
+            if (!group.Admits(spec))
+            {
+                continue;
+            }
+
+            for (var free = need; free < group.ByFree.Count; free++)
+            {
+                foreach (var entry in group.ByFree[free])
+                {
+                    foreach (var engine in entry.Node.Sleeping ?? [])
+                    {
+                        if (CanWake(entry.Node, spec, ReplicaTier.Batch, engine))
+                        {
+                            return new GpuClaim(entry.Node.NodeId, [.. engine.GpuIndices], []);
+                        }
+                    }
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
