@@ -27,6 +27,9 @@ public static class CustomerApi
         customer.MapGet("/contracts/{contractId}/invoices", ListInvoicesAsync)
             .WithName("ListMyInvoices")
             .WithSummary("The invoices of one of the caller's contracts.");
+        customer.MapGet("/contracts/{contractId}/slas", ListSlasAsync)
+            .WithName("ListMySlas")
+            .WithSummary("The SLO periods of one of the caller's contracts: attainment and credits.");
         return app;
     }
 
@@ -58,6 +61,17 @@ public static class CustomerApi
 
         var invoices = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync();
         return invoices is null ? NotFound(contractId) : TypedResults.Ok(invoices.Select(InvoiceResponse.From).ToArray());
+    }
+
+    private static async Task<Results<Ok<SlaPeriodResponse[]>, ProblemHttpResult>> ListSlasAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (await RefuseAsync(contractId, user, grains) is { } refused)
+        {
+            return refused;
+        }
+
+        var periods = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetSlasAsync();
+        return periods is null ? NotFound(contractId) : TypedResults.Ok(periods.Select(SlaPeriodResponse.From).ToArray());
     }
 
     /// <summary>

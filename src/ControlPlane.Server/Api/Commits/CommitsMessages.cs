@@ -74,14 +74,19 @@ public sealed record ContractResponse(
     }
 }
 
-public sealed record InvoiceLineResponse(string Kind, int Quarter, string AmountUsd);
+/// <param name="Sla">For an <c>sla-credit</c> line (a negative amount), the measurement behind it; absent on other lines.</param>
+public sealed record InvoiceLineResponse(
+    string Kind,
+    int Quarter,
+    string AmountUsd,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SlaMeasurementResponse? Sla = null);
 
 public sealed record InvoiceResponse(string InvoiceId, DateTimeOffset IssuedAt, IReadOnlyList<InvoiceLineResponse> Lines, string TotalUsd)
 {
     public static InvoiceResponse From(Invoice invoice) => new(
         invoice.InvoiceId,
         invoice.IssuedAt,
-        invoice.Lines.Select(l => new InvoiceLineResponse(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents))).ToArray(),
+        invoice.Lines.Select(l => new InvoiceLineResponse(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents), l.Sla is null ? null : SlaMessages.From(l.Sla))).ToArray(),
         Money.Format(invoice.TotalCents));
 
     private static string KindName(InvoiceLineKind kind) => kind switch
@@ -90,6 +95,7 @@ public sealed record InvoiceResponse(string InvoiceId, DateTimeOffset IssuedAt, 
         InvoiceLineKind.Overage => "overage",
         InvoiceLineKind.TrueUp => "true-up",
         InvoiceLineKind.LateUsage => "late-usage",
+        InvoiceLineKind.SlaCredit => "sla-credit",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }
