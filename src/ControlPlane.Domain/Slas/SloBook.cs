@@ -130,10 +130,8 @@ public sealed class SloBook
             }
         }
 
-        // Verdicts are only recorded for lived minutes, so they never outnumber them; the guard keeps a view sane if the
-        // span ends inside a day that holds verdicts after asOf.
-        met = Math.Min(met, minutes);
-        missed = Math.Min(missed, minutes - met);
+        // Verdicts are recorded only for lived minutes that have passed, so they never outnumber the minutes (asOf is now,
+        // or a period's end): nothing is clamped here, so a minute counted twice would show.
         return new SloMeasurement(minutes, met, missed);
     }
 

@@ -42,15 +42,19 @@ public sealed partial class SchedulerGrain
     private async Task SampleSlosAsync()
     {
         var now = time.GetUtcNow();
+        // One pass over the replicas for every deployment, not one per deployment.
+        var ready = _model.Replicas().Where(IsRoutable)
+            .GroupBy(r => r.Replica.DeploymentId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         foreach (var deploymentId in _demandHeard)
         {
-            SampleSlo(deploymentId, now);
+            SampleSlo(deploymentId, now, ready.GetValueOrDefault(deploymentId));
         }
 
         await FlushSloVerdictsAsync();
     }
 
-    private void SampleSlo(string deploymentId, DateTimeOffset now)
+    private void SampleSlo(string deploymentId, DateTimeOffset now, int? readyReplicas = null)
     {
         // Until the replicas are read back from the nodes, the model would say none is ready.
         if (!_rebuilt.IsCompletedSuccessfully || !_model.Deployments.TryGetValue(deploymentId, out var deployment)
@@ -60,7 +64,7 @@ public sealed partial class SchedulerGrain
         }
 
         var spec = deployment.Spec;
-        var ready = _model.Replicas().Count(r => r.Replica.DeploymentId == deploymentId && IsRoutable(r));
+        var ready = readyReplicas ?? _model.Replicas().Count(r => r.Replica.DeploymentId == deploymentId && IsRoutable(r));
         var covered = SloMinute.Covered(_demand.GetValueOrDefault(deploymentId), ready, spec.ReservedReplicas, spec.TokensPerSecondPerReplica);
         if (!_sloTrackers.TryGetValue(deploymentId, out var tracker))
         {

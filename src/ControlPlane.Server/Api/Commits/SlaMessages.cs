@@ -17,8 +17,8 @@ public sealed record SloCreditResponse(decimal BelowPercent, decimal CreditPerce
 public sealed record SloResponse(string ContractId, string DeploymentId, string Period, decimal TargetPercent, IReadOnlyList<SloCreditResponse> Credits, DateTimeOffset SetAt)
 {
     public static SloResponse From(string contractId, SloTerms t) => new(
-        contractId, t.DeploymentId, SlaMessages.PeriodName(t.Period), t.TargetPercent,
-        t.Credits.Select(c => new SloCreditResponse(c.BelowPercent, c.CreditPercent)).ToArray(), t.SetAt);
+        contractId, t.DeploymentId, SlaMessages.PeriodName(t.Period), SlaMessages.Percent(t.TargetPercent),
+        t.Credits.Select(c => new SloCreditResponse(SlaMessages.Percent(c.BelowPercent), SlaMessages.Percent(c.CreditPercent))).ToArray(), t.SetAt);
 }
 
 /// <summary>
@@ -52,7 +52,8 @@ public sealed record SlaPeriodResponse(
         new SlaMeasurementResponse(
             v.Terms.DeploymentId, v.Period.Start, v.Period.End,
             v.Measurement.Minutes, v.Measurement.MetMinutes, v.Measurement.MissedMinutes, v.Measurement.UnmeasuredMinutes,
-            v.Measurement.AttainmentPercent, v.Terms.TargetPercent, v.Tier?.BelowPercent, v.Tier?.CreditPercent, Money.Format(v.UsageCents)),
+            SlaMessages.Percent(v.Measurement.AttainmentPercent), SlaMessages.Percent(v.Terms.TargetPercent),
+            SlaMessages.Percent(v.Tier?.BelowPercent), SlaMessages.Percent(v.Tier?.CreditPercent), Money.Format(v.UsageCents)),
         Money.Format(v.CreditCents),
         v.Final,
         v.InvoiceId);
@@ -60,12 +61,20 @@ public sealed record SlaPeriodResponse(
 
 public static class SlaMessages
 {
+    /// <summary>
+    /// A percentage without trailing zeros (<c>99</c>, <c>99.9</c>): stored decimals can come back from the store with
+    /// another scale (<c>99.0</c>), and a response must not change when nothing did.
+    /// </summary>
+    public static decimal Percent(decimal value) => value / 1.0000000000000000000000000000m;
+
+    public static decimal? Percent(decimal? value) => value is { } v ? Percent(v) : null;
+
     public static string PeriodName(SloPeriod period) => period == SloPeriod.Monthly ? "monthly" : "quarterly";
 
     /// <summary>The measurement an <c>sla-credit</c> invoice line carries.</summary>
     public static SlaMeasurementResponse From(SlaCreditDetail d) => new(
         d.DeploymentId, d.PeriodStart, d.PeriodEnd, d.Minutes, d.MetMinutes, d.MissedMinutes, d.Minutes - d.MetMinutes - d.MissedMinutes,
-        d.AttainmentPercent, d.TargetPercent, d.BelowPercent, d.CreditPercent, Money.Format(d.UsageCents));
+        Percent(d.AttainmentPercent), Percent(d.TargetPercent), Percent(d.BelowPercent), Percent(d.CreditPercent), Money.Format(d.UsageCents));
 
     /// <summary>The request as terms (set at <paramref name="now"/>), or its field errors.</summary>
     public static (SloTerms? Terms, Dictionary<string, string[]> Errors) ToTerms(string deploymentId, SetSloRequest r, DateTimeOffset now)
