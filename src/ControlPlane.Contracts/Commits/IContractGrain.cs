@@ -95,4 +95,5 @@ public sealed record ContractView(
     [property: Id(1)] List<TrueUp> TrueUps,
     [property: Id(2)] List<QuarterLine> Quarters,
     [property: Id(3)] List<ModelUsage> UsageByModel,
-    [property: Id(4)] long PendingLateUsageCents);
+    [property: Id(4)] long PendingLateUsageCents,
+    [property: Id(5)] List<SloTerms>? Slos = null);

@@ -319,7 +319,8 @@ public sealed partial class ContractGrain(
     private async Task<ContractView> ViewAsync()
     {
         var live = await LiveLedgerAsync();
-        return new ContractView(live.Terms!, live.TrueUps.ToList(), live.Book().ToList(), live.UsageByModel().ToList(), live.PendingLateUsageCents());
+        return new ContractView(live.Terms!, live.TrueUps.ToList(), live.Book().ToList(), live.UsageByModel().ToList(), live.PendingLateUsageCents(),
+            live.Slos.GroupBy(t => t.DeploymentId, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(t => t.DeploymentId, StringComparer.Ordinal).ToList());
     }
 
     /// <summary>A copy of the ledger with the usage counted in the buckets so far: what a close would see now.</summary>

@@ -75,6 +75,7 @@ public sealed class SloRequestTests(ManualCloseServerFixture fixture)
             stored!.ToJsonString()[..stored.ToJsonString().IndexOf("\"setAt\":", StringComparison.Ordinal)] + "\"setAt\":");
         using var again = await PutAsync(admin, contractId, deploymentId, Good);
         Assert.Equal(stored.ToJsonString(), (await again.Content.ReadFromJsonAsync<JsonNode>())!.ToJsonString());
+        Assert.Equal($"[{stored.ToJsonString()}]", (await admin.GetContractAsync(contractId))["slos"]!.ToJsonString());
 
         var periods = (await admin.GetJsonAsync($"/admin/v1/contracts/{contractId}/slas")).AsArray();
         var current = Assert.Single(periods)!;

@@ -53,7 +53,8 @@ public sealed record ContractResponse(
     IReadOnlyList<TrueUpView> TrueUps,
     IReadOnlyList<QuarterResponse> Quarters,
     IReadOnlyList<ModelUsageResponse> UsageByModel,
-    string PendingLateUsageUsd)
+    string PendingLateUsageUsd,
+    IReadOnlyList<SloResponse> Slos)
 {
     public static ContractResponse From(ContractView view)
     {
@@ -70,7 +71,8 @@ public sealed record ContractResponse(
                 Money.Format(q.UsageCents), Money.Format(q.CoveredCents), Money.Format(q.OverageCents),
                 Money.Format(q.UnusedCents), Money.Format(q.RolloverOutCents), q.Closed)).ToArray(),
             view.UsageByModel.Select(m => new ModelUsageResponse(m.Model, m.InputTokens, m.OutputTokens, Money.Format(m.AmountCents))).ToArray(),
-            Money.Format(view.PendingLateUsageCents));
+            Money.Format(view.PendingLateUsageCents),
+            (view.Slos ?? []).Select(slo => SloResponse.From(t.ContractId, slo)).ToArray());
     }
 }
 
