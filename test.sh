@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need (PostgreSQL, Azurite), runs every test project and deploy/verify.sh (the
+# Installs what the tests need (PostgreSQL, Chromium, Azurite), runs every test project and deploy/verify.sh (the
 # chart, alerting rules and dashboard), and ends with one line:
 # "N passed, N failed". Exits non-zero when the run failed, a test failed, or no test passed.
 set -euo pipefail
@@ -22,6 +22,13 @@ apt_install() {
 if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" > /dev/null; then
     echo "Installing PostgreSQL..."
     apt_install postgresql
+fi
+
+# Chromium: the console and portal browser tests drive Debian's package through Playwright (its own download
+# of a browser is not used).
+if ! command -v chromium > /dev/null; then
+    echo "Installing Chromium..."
+    apt_install chromium
 fi
 
 # Azurite (Azure Table storage emulator), pinned in tools/package-lock.json.

@@ -39,6 +39,9 @@ public static class GrainKeys
 
     public static string Customer(string customerId) => "customer:" + customerId;
 
+    /// <summary>A customer's webhooks and the outbox of events on their way to them.</summary>
+    public static string Webhooks(string customerId) => "webhooks:" + customerId;
+
     /// <summary>The usage ledger of a contract.</summary>
     public static string ContractLedger(string contractId) => "c-" + contractId;
 

@@ -3,6 +3,8 @@ using ControlPlane.Server.Auth;
 using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Hosting;
 using ControlPlane.Server.RateLimiting;
+using ControlPlane.Server.Ui;
+using ControlPlane.Server.Webhooks;
 
 var output = ConsoleOutput.Plain;
 try
@@ -29,6 +31,7 @@ try
     var operatorToken = OperatorToken.Resolve(settings.Auth, settings.Storage);
 
     builder.AddControlPlaneApi();
+    builder.AddControlPlaneWebhooks();
     builder.AddControlPlaneAuth(operatorToken);
     builder.AddControlPlaneRateLimiting(settings.RateLimiting);
     builder.AddControlPlaneTelemetry(settings.Tracing);
@@ -47,6 +50,7 @@ try
     app.MapAgentApi();
     app.MapGatewayApi();
     app.MapCustomerApi();
+    app.MapWebUi();
     app.MapDiagnosticsApi(settings.Diagnostics);
 
     ServerCommands.PrintBanner(app, settings, operatorToken, output);

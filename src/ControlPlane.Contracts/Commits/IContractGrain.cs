@@ -36,6 +36,14 @@ public interface IContractGrain : IGrainWithStringKey
     [Alias("CloseDueQuartersAsync")]
     Task CloseDueQuartersAsync();
 
+    /// <summary>
+    /// A hint that usage was counted for the contract: it checks its commit thresholds a few seconds later (one check for
+    /// a burst of hints). A lost hint is made up by the next one or by the contract's reminder.
+    /// </summary>
+    [Alias("UsageRecordedAsync")]
+    [Orleans.Concurrency.OneWay]
+    Task UsageRecordedAsync();
+
     /// <summary>The terms and the quarter book with usage so far; null when the contract does not exist.</summary>
     [Alias("GetAsync")]
     Task<ContractView?> GetAsync();

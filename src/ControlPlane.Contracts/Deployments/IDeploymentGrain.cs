@@ -72,7 +72,7 @@ public sealed record DeploymentCommandResult(
 /// <param name="ForecastHorizonSeconds">The horizon its autoscaler looks ahead (its learned load time); null without a forecast.</param>
 /// <param name="ScalingDemandTokensPerSecond">What a serverless deployment scales on (its demand less the dedicated slack it counts on); null for other classes.</param>
 /// <param name="AwakeReplicas">
-/// A dedicated deployment with a forecast: of its desired replicas, how many must run now (<see cref="Autoscaler.Awake"/>); the
+/// A dedicated or serverless deployment with a forecast: of its desired replicas, how many must run now (<see cref="Autoscaler.Awake"/>); the
 /// rest is headroom that its engines asleep on nodes may hold. Null: every desired replica runs.
 /// </param>
 [GenerateSerializer, Alias("deployment-view")]

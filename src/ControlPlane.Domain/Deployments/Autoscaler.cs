@@ -18,6 +18,11 @@ namespace ControlPlane.Domain.Deployments;
 /// replicas that run keep above demand (<see cref="Autoscaler.Awake"/>), because a rise waits a wake before a sleeping
 /// engine serves it, and the control plane sees a rise only at the next demand signal.
 /// </param>
+/// <param name="LearningSince">
+/// When the deployment's rises started being learned (its first demand signal with a forecast; for a state stored before
+/// this field, the first signal after). Until one <see cref="Forecast.RiseHalfLife"/> has passed, <paramref name="QuickRise"/>
+/// has not seen enough traffic to be trusted, so all the headroom runs (<see cref="Autoscaler.Awake"/>).
+/// </param>
 [GenerateSerializer, Alias("autoscale-state")]
 public sealed record AutoscaleState(
     [property: Id(0)] int Desired,
@@ -26,7 +31,8 @@ public sealed record AutoscaleState(
     [property: Id(3)] IReadOnlyList<DemandBucket>? Recent = null,
     [property: Id(4)] decimal Rise = 0,
     [property: Id(5)] DateTimeOffset? RiseAt = null,
-    [property: Id(6)] decimal QuickRise = 0);
+    [property: Id(6)] decimal QuickRise = 0,
+    [property: Id(7)] DateTimeOffset? LearningSince = null);
 
 /// <summary>The least and most demand seen in one time bucket that starts at <paramref name="Start"/>.</summary>
 [GenerateSerializer, Alias("demand-bucket")]
@@ -122,11 +128,12 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     {
         var demand = Math.Max(0, tokensPerSecond);
         var (recent, rise, riseAt, quick) = Learn(state, spec, demand, now);
+        var learning = Forecast is null || spec.Class == DeploymentClass.Batch ? state.LearningSince : state.LearningSince ?? now;
         var wanted = WantedWithHeadroom(spec, demand, recent, rise);
         var current = Clamp(spec, state.Desired);
         if (wanted >= current)
         {
-            return new AutoscaleState(wanted, null, 0, recent, rise, riseAt, quick);
+            return new AutoscaleState(wanted, null, 0, recent, rise, riseAt, quick, learning);
         }
 
         // A lower stretch goes on only while the desired count it is measured against stays the same.
@@ -135,13 +142,13 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
         var peak = going ? Math.Max(state.LowerPeak, wanted) : wanted;
         if (now - since < EffectiveScaleDownDelay)
         {
-            return new AutoscaleState(current, since, peak, recent, rise, riseAt, quick);
+            return new AutoscaleState(current, since, peak, recent, rise, riseAt, quick, learning);
         }
 
         // Scaled down to the peak; if demand now wants even fewer, that is the start of the next stretch.
         return peak > wanted
-            ? new AutoscaleState(peak, now, wanted, recent, rise, riseAt, quick)
-            : new AutoscaleState(peak, null, 0, recent, rise, riseAt, quick);
+            ? new AutoscaleState(peak, now, wanted, recent, rise, riseAt, quick, learning)
+            : new AutoscaleState(peak, null, 0, recent, rise, riseAt, quick, learning);
     }
 
     /// <summary>
@@ -170,17 +177,24 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     }
 
     /// <summary>
-    /// Of a dedicated deployment's desired replicas, how many must run at <paramref name="now"/>: enough for the most demand
-    /// seen within the scale-down delay and for the latest demand plus its <see cref="AutoscaleState.QuickRise"/> (what a
-    /// rise may add before a woken engine serves), within [min, desired]. The rest of the headroom may be held by the
-    /// deployment's sleeping engines instead of running replicas (<see cref="ScheduledDeployment.Awake"/>). Null for other
-    /// classes (serverless keeps its headroom running: its misses are spilled demand) and without a forecast.
+    /// Of a dedicated or serverless deployment's desired replicas, how many must run at <paramref name="now"/>: all of them
+    /// while its rises are still being learned (<see cref="AutoscaleState.LearningSince"/>), then enough for the
+    /// most demand seen within the scale-down delay and for the latest demand plus its <see cref="AutoscaleState.QuickRise"/>
+    /// (what a rise may add before a woken engine serves), within [min, desired]. The rest of the headroom may be held by the
+    /// deployment's sleeping engines instead of running replicas (<see cref="ScheduledDeployment.Awake"/>): a wake takes
+    /// seconds where a load takes minutes, and placement keeps other replicas off a sleeping engine's GPUs when it has the
+    /// choice, so the engine can wake where it sleeps. Null for batch (a backlog, not a rate) and without a forecast.
     /// </summary>
     public int? Awake(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now)
     {
-        if (Forecast is not { } forecast || spec.Class != DeploymentClass.Dedicated || state.Recent is not { Count: > 0 } recent)
+        if (Forecast is not { } forecast || spec.Class is not (DeploymentClass.Dedicated or DeploymentClass.Serverless) || state.Recent is not { Count: > 0 } recent)
         {
             return null;
+        }
+
+        if (state.LearningSince is not { } learning || now - learning < forecast.RiseHalfLife)
+        {
+            return Clamp(spec, state.Desired);
         }
 
         var since = now - ScaleDownDelay;

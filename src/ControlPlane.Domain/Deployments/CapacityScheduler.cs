@@ -288,15 +288,27 @@ public sealed class CapacityScheduler(Random? random = null)
                 throw new InvalidOperationException($"The planner proposed a claim its own snapshot refuses ({outcome.Status}) for {id}.");
             }
 
+            var victims = new List<PlacedReplica>();
             foreach (var victim in outcome.Preempted)
             {
+                if (_replicas.TryGetValue(victim.ReplicaId, out var held))
+                {
+                    victims.Add(held.Replica);
+                }
+
                 RemoveReplica(victim.ReplicaId);
                 Preemptions++;
             }
 
             var replica = new PlacedReplica(id, spec.DeploymentId, spec.Model, placement.Ordinal, deployment.Generation, placement.Tier, claim.GpuIndices, ReplicaState.Starting, spec.Image);
             AddReplica(replica, claim.NodeId);
-            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted, placement.Tier != ReplicaTier.Batch && Wake(claim, spec.DeploymentId)));
+            decisions.Add(new ClaimDecision(replica, claim, outcome.Preempted, Wake(claim, spec.DeploymentId)));
+
+            // A preempted batch replica's engine sleeps where it ran, as its agent does: it wakes there when the GPUs are free again.
+            foreach (var victim in victims.Where(v => v.Tier == ReplicaTier.Batch))
+            {
+                FallAsleep(victim, claim.NodeId);
+            }
         }
 
         return decisions;
@@ -378,24 +390,23 @@ public sealed class CapacityScheduler(Random? random = null)
     }
 
     /// <summary>
-    /// A ready dedicated or serverless replica released on a scale-down goes to sleep on its node when the node can hold
-    /// it asleep (<see cref="PlacementNode.SleepBytesOf"/>), as its agent does, stopping the engines that slept longest to
-    /// make room: the model takes it as asleep at once, so the next pass counts it as headroom instead of placing its
-    /// ordinal again.
+    /// A ready replica released on a scale-down, or a ready batch replica preempted, goes to sleep on its node when the node
+    /// can hold it asleep (<see cref="PlacementNode.SleepBytesOf"/>), as its agent does, making room as
+    /// <see cref="SleepingEngine.Admit"/> says: the model takes it as asleep at once, so the next pass counts it as headroom
+    /// instead of placing its ordinal again, and a batch replica wakes there once the GPUs are free.
     /// </summary>
     private void FallAsleep(PlacedReplica replica, string nodeId)
     {
-        if (replica.State != ReplicaState.Ready || replica.Tier == ReplicaTier.Batch || Snapshot.Find(nodeId) is not { } node
+        if (replica.State != ReplicaState.Ready || Snapshot.Find(nodeId) is not { } node
             || node.SleepBytesOf(replica.Model) is not { } bytes)
         {
             return;
         }
 
-        var engine = new SleepingEngine(replica.DeploymentId, replica.Model, [.. replica.GpuIndices.Order()], bytes);
-        var engines = new List<SleepingEngine>(node.Sleeping ?? []) { engine };
-        while (engines.Count > 1 && (engines.Sum(e => e.Bytes) > node.SleepBudgetBytes || engines.Count > SleepingEngine.MaxPerNode))
+        var engine = new SleepingEngine(replica.DeploymentId, replica.Model, [.. replica.GpuIndices.Order()], bytes, replica.Tier == ReplicaTier.Batch);
+        if (SleepingEngine.Admit(node.Sleeping ?? [], engine, node.SleepBudgetBytes ?? 0) is not { } engines)
         {
-            engines.RemoveAt(0);
+            return;
         }
 
         Snapshot.Upsert(node with { Sleeping = [.. engines] });

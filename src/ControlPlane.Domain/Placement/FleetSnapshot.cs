@@ -255,8 +255,11 @@ public sealed class FleetSnapshot
     }
 }
 
-/// <summary>A replica on a node and how many of its GPUs it holds.</summary>
-internal readonly record struct ReplicaOnNode(GpuHolder Holder, int Gpus);
+/// <summary>
+/// A replica on a node, how many of its GPUs it holds, and how many of those a sleeping engine on the node would wake on
+/// (<see cref="NodeEntry.UnderSleepers"/>): preempting it for another replica takes that wake away.
+/// </summary>
+internal readonly record struct ReplicaOnNode(GpuHolder Holder, int Gpus, int Sleepers = 0);
 
 /// <summary>What placement compares between nodes, apart from their slots.</summary>
 internal readonly record struct GroupKey(string Region, string Sku, int GpuMemoryGiB, decimal CostPerGpu, Ownership Ownership)
@@ -292,17 +295,50 @@ internal sealed class NodeEntry(PlacementNode node)
 
     public ReplicaOnNode[] Replicas { get; private set; } = [];
 
+    /// <summary>
+    /// The node's GPUs (bit i for GPU i, the first 64) that some engine asleep on the node would wake on. Placement keeps
+    /// off them when it has the choice: a replica placed there turns that engine's next wake (seconds) into a load (minutes).
+    /// </summary>
+    public ulong UnderSleepers { get; private set; }
+
+    /// <summary>Free GPUs under sleeping engines (<see cref="UnderSleepers"/>).</summary>
+    public int FreeUnderSleepers { get; private set; }
+
+    public bool IsUnderSleeper(int gpu) => gpu is >= 0 and < 64 && (UnderSleepers & (1UL << gpu)) != 0;
+
     public void Refresh()
     {
         Array.Clear(TierGpus);
         var holders = Node.Slots.Holders;
-        var free = 0;
-        var replicas = new List<ReplicaOnNode>();
-        foreach (var holder in holders)
+        var sleepers = 0UL;
+        foreach (var engine in Node.Sleeping ?? [])
         {
+            if (engine.Batch)
+            {
+                continue;
+            }
+
+            foreach (var gpu in engine.GpuIndices)
+            {
+                if (gpu is >= 0 and < 64)
+                {
+                    sleepers |= 1UL << gpu;
+                }
+            }
+        }
+
+        UnderSleepers = sleepers;
+        var free = 0;
+        var freeUnderSleepers = 0;
+        var replicas = new List<ReplicaOnNode>();
+        for (var gpu = 0; gpu < holders.Length; gpu++)
+        {
+            var holder = holders[gpu];
+            var under = IsUnderSleeper(gpu) ? 1 : 0;
             if (holder is null)
             {
                 free++;
+                freeUnderSleepers += under;
                 continue;
             }
 
@@ -310,15 +346,16 @@ internal sealed class NodeEntry(PlacementNode node)
             var i = replicas.FindIndex(r => string.Equals(r.Holder.ReplicaId, holder.ReplicaId, StringComparison.Ordinal));
             if (i < 0)
             {
-                replicas.Add(new ReplicaOnNode(holder, 1));
+                replicas.Add(new ReplicaOnNode(holder, 1, under));
             }
             else
             {
-                replicas[i] = replicas[i] with { Gpus = replicas[i].Gpus + 1 };
+                replicas[i] = replicas[i] with { Gpus = replicas[i].Gpus + 1, Sleepers = replicas[i].Sleepers + under };
             }
         }
 
         Free = free;
+        FreeUnderSleepers = freeUnderSleepers;
         Replicas = replicas.ToArray();
         if (_victimKeys is not null)
         {
@@ -346,7 +383,9 @@ internal sealed class NodeEntry(PlacementNode node)
         var slot = ((int)tier - 1) * width + need;
         if (_victimKeys[slot] == 0)
         {
-            _victimKeys[slot] = VictimSearch.Best(Replicas, tier, need, out _);
+            // The claim takes the node's free GPUs too: those under sleeping engines count against the node.
+            var key = VictimSearch.Best(Replicas, tier, need, out _);
+            _victimKeys[slot] = key == VictimSearch.Infeasible ? key : VictimSearch.WithSleepers(key, VictimSearch.Sleepers(key) + FreeUnderSleepers);
         }
 
         return _victimKeys[slot];

@@ -14,7 +14,7 @@ namespace ControlPlane.Domain.Placement;
 /// <param name="Slots">Who holds each GPU; its length is the node's GPU count.</param>
 /// <param name="WarmModels">Models whose weights the node holds complete in its local cache; null or empty when none (or no cache).</param>
 /// <param name="CacheFreeBytes">Free room left in the node's model cache; null when the node has no model cache.</param>
-/// <param name="Sleeping">Dedicated replicas' engines asleep on the node (see <see cref="SleepingEngine"/>); null or empty when none.</param>
+/// <param name="Sleeping">Dedicated and serverless replicas' engines asleep on the node (see <see cref="SleepingEngine"/>); null or empty when none.</param>
 /// <param name="SleepBudgetBytes">
 /// Host memory the node's agent lets the weights of sleeping engines take together (its <c>--sleep-budget-gb</c>); null when
 /// the node never puts an engine to sleep.

@@ -39,7 +39,7 @@ public static class PlacementPlanner
         }
 
         var layout = tier == ReplicaTier.Reserved ? reservations : null;
-        if (tier != ReplicaTier.Batch && PlanWake(snapshot, spec, tier, need, layout) is { } wake)
+        if (PlanWake(snapshot, spec, tier, need, layout) is { } wake)
         {
             return wake;
         }
@@ -47,7 +47,7 @@ public static class PlacementPlanner
         var free = PlanFree(snapshot, spec, need, layout);
         if (free is not null)
         {
-            return new GpuClaim(free.Node.NodeId, FreeGpus(free.Node.Slots, need), []);
+            return new GpuClaim(free.Node.NodeId, FreeGpus(free, need), []);
         }
 
         return tier == ReplicaTier.Batch ? null : PlanPreemption(snapshot, spec, tier, need, layout);
@@ -261,13 +261,19 @@ public static class PlacementPlanner
         }
 
         var victims = best.Victims(tier, need - best.Free);
-        var gpus = new List<int>(FreeGpus(best.Node.Slots, best.Free));
+        var gpus = new List<int>(FreeGpus(best, best.Free));
         var holders = best.Node.Slots.Holders;
-        for (var i = 0; i < holders.Length && gpus.Count < need; i++)
+
+        // Of the victims' GPUs, those no sleeping engine would wake on first.
+        foreach (var underSleeper in (bool[])[false, true])
         {
-            if (holders[i] is { } holder && Array.Exists(victims, v => string.Equals(v.ReplicaId, holder.ReplicaId, StringComparison.Ordinal)))
+            for (var i = 0; i < holders.Length && gpus.Count < need; i++)
             {
-                gpus.Add(i);
+                if (best.IsUnderSleeper(i) == underSleeper && holders[i] is { } holder
+                    && Array.Exists(victims, v => string.Equals(v.ReplicaId, holder.ReplicaId, StringComparison.Ordinal)))
+                {
+                    gpus.Add(i);
+                }
             }
         }
 
@@ -301,18 +307,24 @@ public static class PlacementPlanner
         return leftA != leftB ? leftA < leftB : string.CompareOrdinal(a.Node.NodeId, b.Node.NodeId) < 0;
     }
 
-    private static int[] FreeGpus(NodeSlots slots, int count)
+    /// <summary><paramref name="count"/> free GPUs of the node, those no sleeping engine would wake on first, in index order.</summary>
+    private static int[] FreeGpus(NodeEntry entry, int count)
     {
+        var holders = entry.Node.Slots.Holders;
         var gpus = new int[count];
         var n = 0;
-        for (var i = 0; i < slots.Holders.Length && n < count; i++)
+        foreach (var underSleeper in (bool[])[false, true])
         {
-            if (slots.Holders[i] is null)
+            for (var i = 0; i < holders.Length && n < count; i++)
             {
-                gpus[n++] = i;
+                if (holders[i] is null && entry.IsUnderSleeper(i) == underSleeper)
+                {
+                    gpus[n++] = i;
+                }
             }
         }
 
+        Array.Sort(gpus);
         return gpus;
     }
 }

@@ -5,8 +5,9 @@ namespace ControlPlane.Domain.Placement;
 /// <summary>
 /// Chooses which replicas on one node to preempt so that a claim gets <c>need</c> more GPUs. Options are
 /// compared, best first, by: fewest burst victims, then fewest serverless, then fewest batch (so batch goes
-/// before serverless, and a single replica that frees enough beats several), then fewest GPUs preempted.
-/// The comparison is packed into one <see cref="long"/> key, smaller is better, so the planner compares
+/// before serverless, and a single replica that frees enough beats several), then fewest GPUs under sleeping engines
+/// preempted (a sleeping engine wakes in seconds only where its GPUs are free or held by lower tiers), then fewest GPUs
+/// preempted. The comparison is packed into one <see cref="long"/> key, smaller is better, so the planner compares
 /// nodes cheaply and caches the key per node.
 /// </summary>
 internal static class VictimSearch
@@ -17,7 +18,13 @@ internal static class VictimSearch
     public const long Infeasible = -1;
 
     /// <summary>Preempted GPUs encoded in a key.</summary>
-    public static int Gpus(long key) => (int)(key & 0xFFFF);
+    public static int Gpus(long key) => (int)(key & 0xFF);
+
+    /// <summary>GPUs under sleeping engines that the claim would take, encoded in a key.</summary>
+    public static int Sleepers(long key) => (int)((key >> 8) & 0xFF);
+
+    /// <summary>The key with its count of GPUs under sleeping engines replaced.</summary>
+    public static long WithSleepers(long key, int sleepers) => (key & ~0xFF00L) | ((long)Math.Min(sleepers, 0xFF) << 8);
 
     public static long Best(ReplicaOnNode[] replicas, ReplicaTier tier, int need, out GpuHolder[] victims)
     {
@@ -62,7 +69,7 @@ internal static class VictimSearch
         var n = candidates.Length;
         for (var mask = 1UL; mask < 1UL << n; mask++)
         {
-            int burst = 0, serverless = 0, batch = 0, gpus = 0;
+            int burst = 0, serverless = 0, batch = 0, gpus = 0, sleepers = 0;
             for (var j = 0; j < n; j++)
             {
                 if ((mask & (1UL << j)) == 0)
@@ -72,6 +79,7 @@ internal static class VictimSearch
 
                 var replica = replicas[candidates[j]];
                 gpus += replica.Gpus;
+                sleepers += replica.Sleepers;
                 switch (replica.Holder.Tier)
                 {
                     case ReplicaTier.Burst: burst++; break;
@@ -85,7 +93,7 @@ internal static class VictimSearch
                 continue;
             }
 
-            var key = Key(burst, serverless, batch, gpus);
+            var key = Key(burst, serverless, batch, sleepers, gpus);
             if (key < bestKey)
             {
                 bestKey = key;
@@ -115,7 +123,11 @@ internal static class VictimSearch
 
         foreach (var list in byTier)
         {
-            list.Sort((a, b) => replicas[candidates[b]].Gpus.CompareTo(replicas[candidates[a]].Gpus));
+            list.Sort((a, b) =>
+            {
+                var c = replicas[candidates[b]].Gpus.CompareTo(replicas[candidates[a]].Gpus);
+                return c != 0 ? c : replicas[candidates[a]].Sleepers.CompareTo(replicas[candidates[b]].Sleepers);
+            });
         }
 
         int[] Prefix(List<int> list)
@@ -143,13 +155,15 @@ internal static class VictimSearch
                         continue;
                     }
 
-                    key = Key(u, s, b, burst[u] + serverless[s] + batch[b]);
                     var mask = 0UL;
+                    var sleepers = 0;
                     foreach (var j in byTier[2].Take(u).Concat(byTier[1].Take(s)).Concat(byTier[0].Take(b)))
                     {
                         mask |= 1UL << j;
+                        sleepers += replicas[candidates[j]].Sleepers;
                     }
 
+                    key = Key(u, s, b, sleepers, burst[u] + serverless[s] + batch[b]);
                     return mask;
                 }
             }
@@ -159,6 +173,6 @@ internal static class VictimSearch
         return 0;
     }
 
-    private static long Key(int burst, int serverless, int batch, int gpus) =>
-        ((long)burst << 48) | ((long)serverless << 32) | ((long)batch << 16) | (long)gpus;
+    private static long Key(int burst, int serverless, int batch, int sleepers, int gpus) =>
+        ((long)burst << 48) | ((long)serverless << 32) | ((long)batch << 16) | ((long)Math.Min(sleepers, 0xFF) << 8) | (long)Math.Min(gpus, 0xFF);
 }

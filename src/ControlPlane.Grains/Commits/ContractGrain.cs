@@ -5,6 +5,7 @@ using ControlPlane.Contracts.Slas;
 using ControlPlane.Domain.Commits;
 using ControlPlane.Domain.Metering;
 using ControlPlane.Domain.Slas;
+using ControlPlane.Grains.Webhooks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +19,9 @@ namespace ControlPlane.Grains.Commits;
 /// </summary>
 public sealed partial class ContractGrain(
     [PersistentState("contract", "store")] IPersistentState<ContractLedger> state,
+    [PersistentState("contract-alerts", "store")] IPersistentState<ContractAlertState> alerts,
     IOptions<BillingOptions> options,
+    IOptions<WebhookOptions> webhookOptions,
     TimeProvider time,
     ILogger<ContractGrain> logger) : Grain, IContractGrain, IRemindable
 {
@@ -40,6 +43,7 @@ public sealed partial class ContractGrain(
 
             // A retry after a failure between the write and the reminder must not leave a contract that never closes.
             await RegisterCloseReminderAsync();
+            await AnnounceInvoicesAsync();
             return new(again.Value, null, await ViewAsync());
         }
 
@@ -62,8 +66,11 @@ public sealed partial class ContractGrain(
             return new(null, opened.Error, null);
         }
 
+        // Stored before the ledger, so that a contract found opened without one predates webhooks (see AnnounceInvoicesAsync).
+        await alerts.WriteOrReloadAsync(this, logger);
         await state.WriteOrReloadAsync(this, logger);
         await RegisterCloseReminderAsync();
+        await AnnounceInvoicesAsync();
 
         LogCreated(terms.ContractId, terms.CustomerId, Money.Format(terms.QuarterlyCommitCents), terms.Quarters);
         return new(opened.Value, null, await ViewAsync());
@@ -90,6 +97,7 @@ public sealed partial class ContractGrain(
         }
 
         await state.WriteOrReloadAsync(this, logger);
+        await AnnounceInvoicesAsync();
         return new(result.Value, null, await ViewAsync());
     }
 
@@ -137,6 +145,7 @@ public sealed partial class ContractGrain(
             // retried close returns above without reaching here.
             LogSlaCredited(ContractId, credit.Sla!.DeploymentId, credit.Sla.PeriodStart, Money.Format(-credit.AmountCents), closed.Value.InvoiceId);
         }
+        await AnnounceInvoicesAsync();
 
         // No view: it reads every usage day of the term, and the caller wants the invoice (the reminder nothing).
         return new(closed.Value, null, null);
@@ -171,8 +180,22 @@ public sealed partial class ContractGrain(
         }
     }
 
-    public Task ReceiveReminder(string reminderName, TickStatus status) =>
-        reminderName == CloseReminder && options.Value.AutoCloseQuarters ? CloseDueQuartersAsync() : Task.CompletedTask;
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != CloseReminder)
+        {
+            return;
+        }
+
+        if (options.Value.AutoCloseQuarters)
+        {
+            await CloseDueQuartersAsync();
+        }
+
+        // The back-stop of webhooks: an announcement a crash cut short, a usage hint that was lost.
+        await AnnounceInvoicesAsync();
+        await CheckThresholdsAsync();
+    }
 
     public async Task<ContractView?> GetAsync() => Ledger.IsOpened ? await ViewAsync() : null;
 
@@ -313,6 +336,7 @@ public sealed partial class ContractGrain(
         }
 
         await state.WriteOrReloadAsync(this, logger);
+        await AnnounceInvoicesAsync();
         return new(billed.Value, null, null);
     }
 
@@ -323,14 +347,17 @@ public sealed partial class ContractGrain(
             live.Slos.GroupBy(t => t.DeploymentId, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(t => t.DeploymentId, StringComparer.Ordinal).ToList());
     }
 
-    /// <summary>A copy of the ledger with the usage counted in the buckets so far: what a close would see now.</summary>
-    private async Task<ContractLedger> LiveLedgerAsync()
+    /// <summary>
+    /// A copy of the ledger with the usage counted in the buckets so far: what a close would see now. Only quarters
+    /// <paramref name="first"/> to <paramref name="last"/> (all by default) are read.
+    /// </summary>
+    private async Task<ContractLedger> LiveLedgerAsync(int first = 1, int? last = null)
     {
         var live = Ledger.Clone();
         var calendar = live.Terms!.Calendar();
         // Days after tomorrow hold nothing: an event may be at most minutes ahead of the clock.
         var tomorrow = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(2);
-        var reads = Enumerable.Range(1, calendar.Quarters)
+        var reads = Enumerable.Range(first, (last ?? calendar.Quarters) - first + 1)
             .SelectMany(q => Days(calendar, q, tomorrow).Select(async day => (Quarter: q, Totals: await Bucket(day).GetAsync(UsageLedger))));
         foreach (var (quarter, totals) in await Task.WhenAll(reads))
         {

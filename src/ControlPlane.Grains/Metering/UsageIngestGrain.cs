@@ -44,7 +44,41 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
                 .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId]), e.DeploymentId))
                 .ToList()));
         var results = await Task.WhenAll(buckets);
-        return new IngestResult(results.Sum(r => r.Accepted), results.Sum(r => r.Duplicates), null);
+        var accepted = results.Sum(r => r.Accepted);
+        if (accepted > 0)
+        {
+            HintContracts(batch, contractsOf);
+        }
+
+        return new IngestResult(accepted, results.Sum(r => r.Duplicates), null);
+    }
+
+    /// <summary>Tells the contracts the batch's events fall in that usage was counted (they check their commit thresholds).</summary>
+    private void HintContracts(UsageBatch batch, Dictionary<string, List<ContractTerm>> contractsOf)
+    {
+        foreach (var (customerId, contracts) in contractsOf)
+        {
+            if (contracts.Count == 0)
+            {
+                continue;
+            }
+
+            DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
+            foreach (var e in batch.Events)
+            {
+                if (string.Equals(e.CustomerId, customerId, StringComparison.Ordinal))
+                {
+                    first = e.Timestamp < first ? e.Timestamp : first;
+                    last = e.Timestamp > last ? e.Timestamp : last;
+                }
+            }
+
+            foreach (var contract in contracts.Where(c => c.Start <= last && first < c.End))
+            {
+                // One-way: a hint, never waited for, never on the batch's answer.
+                _ = GrainFactory.GetGrain<IContractGrain>(GrainKeys.Contract(contract.ContractId)).UsageRecordedAsync();
+            }
+        }
     }
 
     // Called for every event: a plain loop, no delegate.

@@ -34,7 +34,13 @@ internal sealed record HeartbeatRequest(
 /// </summary>
 /// <param name="GpuIndices">The GPUs it slept on, ascending.</param>
 /// <param name="Bytes">Its weights' size (the model's size in the model cache): host memory it holds.</param>
-internal sealed record SleepingReport(string DeploymentId, string Model, IReadOnlyList<int> GpuIndices, long Bytes);
+/// <param name="Batch">True for a batch replica's engine (placement need not keep off its GPUs); absent otherwise.</param>
+internal sealed record SleepingReport(
+    string DeploymentId,
+    string Model,
+    IReadOnlyList<int> GpuIndices,
+    long Bytes,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Batch = null);
 
 /// <summary>The node's model cache in a heartbeat.</summary>
 /// <param name="FreeBytes">Free room left on the cache's filesystem.</param>

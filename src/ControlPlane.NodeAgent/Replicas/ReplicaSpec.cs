@@ -14,9 +14,9 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// </param>
 /// <param name="Tier">
 /// The replica's tier as the server placed it (<c>reserved</c>, <c>burst</c>, <c>serverless</c>, <c>batch</c>); null from a
-/// server that does not say. Only a replica of a rate-driven deployment (reserved, burst or serverless) may be put to sleep
-/// when it is no longer desired: batch has a backlog that always wants its replicas, so a released batch replica is not
-/// coming back soon.
+/// server that does not say. A replica whose tier is known may be put to sleep when it is no longer desired: a dedicated or
+/// serverless one is headroom its deployment may want back in seconds; a batch one was preempted, and its backlog wants it
+/// back on the same GPUs once they are free.
 /// </param>
 /// <param name="Image">
 /// The engine's container image as the deployment names it (e.g. <c>vllm/vllm-openai:v0.11.0</c>); null when it names none.
@@ -34,8 +34,11 @@ internal sealed record ReplicaSpec(string ReplicaId, string DeploymentId, string
     /// <summary>The longest image reference a replica may name (the server's limit too).</summary>
     public const int MaxImageLength = 512;
 
-    /// <summary>A dedicated or serverless deployment's replica: its engine may sleep instead of stopping.</summary>
-    public bool MaySleep => Tier is "reserved" or "burst" or "serverless";
+    /// <summary>A replica whose tier the server gave: its engine may sleep instead of stopping.</summary>
+    public bool MaySleep => Tier is "reserved" or "burst" or "serverless" or "batch";
+
+    /// <summary>A batch replica: its sleeping engine is the first stopped to make room, and never stops another kind's.</summary>
+    public bool IsBatch => Tier is "batch";
 
     /// <summary>The GPU indices as <c>CUDA_VISIBLE_DEVICES</c> wants them, e.g. <c>0,1</c>.</summary>
     public string GpuList => string.Join(',', GpuIndices);

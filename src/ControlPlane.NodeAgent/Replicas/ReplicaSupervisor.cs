@@ -14,9 +14,9 @@ namespace ControlPlane.NodeAgent.Replicas;
 /// replica waits (unreported, as it does not run) while a replica being stopped, or falling asleep, still holds one of
 /// its GPUs.
 /// <para>
-/// With a <see cref="SleepPolicy"/>, a dedicated or serverless replica that was ready when it left the list is put to sleep instead
-/// of being stopped, if its runtime can and its weights' size is known and fits the budget (the least recently slept
-/// engines are stopped to make room). A new replica of the same deployment and model on exactly its GPUs wakes it
+/// With a <see cref="SleepPolicy"/>, a replica that was ready when it left the list is put to sleep instead of being stopped,
+/// if its runtime can and its weights' size is known and fits the budget: batch engines are stopped first to make room, then
+/// the least recently slept; a batch engine stops instead of making room among other kinds. A new replica of the same deployment and model on exactly its GPUs wakes it
 /// (<see cref="IReplica.Wake"/>) instead of starting an engine; anything else on its GPUs starts beside it.
 /// </para>
 /// </remarks>
@@ -58,7 +58,7 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
         {
             return _sleeping
                 .Where(s => s.Replica.Status.State != ReplicaState.Failed)
-                .Select(s => new SleepingReport(s.Replica.Spec.DeploymentId, s.Replica.Spec.Model, s.Replica.Spec.GpuIndices.Order().ToArray(), s.Bytes))
+                .Select(s => new SleepingReport(s.Replica.Spec.DeploymentId, s.Replica.Spec.Model, s.Replica.Spec.GpuIndices.Order().ToArray(), s.Bytes, s.Replica.Spec.IsBatch ? true : null))
                 .ToArray();
         }
     }
@@ -351,10 +351,24 @@ internal sealed class ReplicaSupervisor(IReplicaRuntime runtime, AgentLog log, T
             return null;
         }
 
-        while (_sleeping.Count > 0 && (_sleeping.Sum(s => s.Bytes) + bytes > sleep.BudgetBytes || _sleeping.Count >= SleepPolicy.MaxSleeping))
+        // Room is made by stopping batch engines first (their backlog reloads anywhere), then the least recently slept.
+        var stopped = new List<Sleeper>();
+        var left = _sleeping.ToList();
+        while (left.Count > 0 && (left.Sum(s => s.Bytes) + bytes > sleep.BudgetBytes || left.Count >= SleepPolicy.MaxSleeping))
         {
-            var oldest = _sleeping[0];
-            evicted.Add((Evict(oldest), $"making room for replica {spec.ReplicaId} to sleep (the least recently slept engine goes first)"));
+            var victim = left.FirstOrDefault(s => s.Replica.Spec.IsBatch) ?? left[0];
+            if (spec.IsBatch && !victim.Replica.Spec.IsBatch)
+            {
+                return null;
+            }
+
+            left.Remove(victim);
+            stopped.Add(victim);
+        }
+
+        foreach (var victim in stopped)
+        {
+            evicted.Add((Evict(victim), $"making room for replica {spec.ReplicaId} to sleep (batch engines go first, then the least recently slept)"));
         }
 
         var sleeper = new Sleeper(tracked, bytes);

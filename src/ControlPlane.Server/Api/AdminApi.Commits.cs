@@ -51,6 +51,9 @@ public static partial class AdminApi
         admin.MapGet("/contracts/{contractId}/slas", ListSlasAsync)
             .WithName("ListSlas")
             .WithSummary("Every SLO period started so far: minutes met, missed and unmeasured, attainment and credit.");
+        admin.MapGet("/customers/{customerId}/contracts", ListCustomerContractsAsync)
+            .WithName("ListCustomerContracts")
+            .WithSummary("A customer's contracts with their quarter books, in term order.");
         admin.MapGet("/customers/{customerId}/usage", GetPayAsYouGoUsageAsync)
             .WithName("GetPayAsYouGoUsage")
             .WithSummary("A customer's usage outside any contract, billed at list price, for one month.");
@@ -115,6 +118,18 @@ public static partial class AdminApi
     {
         var view = Ids.IsValid(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync() : null;
         return view is null ? ContractNotFound(contractId) : TypedResults.Ok(ContractResponse.From(view));
+    }
+
+    private static async Task<Results<Ok<ContractResponse[]>, ValidationProblem>> ListCustomerContractsAsync(string customerId, IGrainFactory grains)
+    {
+        if (!Ids.IsValid(customerId))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["customerId"] = ["Not a valid customer id."] });
+        }
+
+        var terms = await grains.GetGrain<ICustomerGrain>(GrainKeys.Customer(customerId)).GetContractsAsync();
+        var views = await Task.WhenAll(terms.Select(t => grains.GetGrain<IContractGrain>(GrainKeys.Contract(t.ContractId)).GetAsync()));
+        return TypedResults.Ok(views.OfType<ContractView>().Select(ContractResponse.From).ToArray());
     }
 
     private static async Task<Results<Ok<TrueUpResponse>, ValidationProblem, ProblemHttpResult>> AddTrueUpAsync(

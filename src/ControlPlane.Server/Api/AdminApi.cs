@@ -41,9 +41,13 @@ public static partial class AdminApi
         admin.MapGet("/pools", ListPoolsAsync)
             .WithName("ListPools")
             .WithSummary("Capacity per region and SKU: GPUs total and healthy by node status; dedicated (reserved, burst), shared, idle and unavailable.");
+        admin.MapGet("/capacity/history", (CapacityHistory history) => TypedResults.Ok(history.Read()))
+            .WithName("GetCapacityHistory")
+            .WithSummary("GPUs by pool per region, preemptions and spilled demand over the last hours: this silo's in-memory samples (Console:CapacitySampleSeconds).");
         MapDeployments(admin);
         MapCommits(admin);
         MapPartners(admin);
+        MapWebhooks(admin);
         MapTokens(admin);
         MapNodeIdentity(admin);
         return app;

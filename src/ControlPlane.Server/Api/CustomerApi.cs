@@ -2,6 +2,7 @@ using System.Security.Claims;
 using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
+using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Commits;
 using ControlPlane.Server.Api.Commits;
 using ControlPlane.Server.Auth;
@@ -30,6 +31,12 @@ public static class CustomerApi
         customer.MapGet("/contracts/{contractId}/slas", ListSlasAsync)
             .WithName("ListMySlas")
             .WithSummary("The SLO periods of one of the caller's contracts: attainment and credits.");
+        customer.MapGet("/contracts/{contractId}/forecast", GetForecastAsync)
+            .WithName("GetMyForecast")
+            .WithSummary("The current quarter's balance, when it runs out at the burn so far this quarter, and the true-up that would cover the term.");
+        customer.MapGet("/contracts/{contractId}/usage/daily", GetDailyUsageAsync)
+            .WithName("GetMyDailyUsage")
+            .WithSummary("Usage by UTC day and model in one quarter (default: the current one, else the last).");
         return app;
     }
 
@@ -72,6 +79,73 @@ public static class CustomerApi
 
         var periods = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetSlasAsync();
         return periods is null ? NotFound(contractId) : TypedResults.Ok(periods.Select(SlaPeriodResponse.From).ToArray());
+    }
+
+    private static async Task<Results<Ok<ContractForecastResponse>, ProblemHttpResult>> GetForecastAsync(
+        string contractId, ClaimsPrincipal user, IGrainFactory grains, TimeProvider time)
+    {
+        if (await RefuseAsync(contractId, user, grains) is { } refused)
+        {
+            return refused;
+        }
+
+        var view = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync();
+        if (view is null)
+        {
+            return NotFound(contractId);
+        }
+
+        var now = time.GetUtcNow();
+        var forecast = CommitForecasting.Project(view.Quarters, now);
+        if (forecast is null)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The contract's term is not running.",
+                detail: $"Contract '{contractId}' runs from {view.Quarters[0].Start:yyyy-MM-dd} to {view.Quarters[^1].End:yyyy-MM-dd}: there is no current quarter to forecast.");
+        }
+
+        return TypedResults.Ok(ContractForecastResponse.From(contractId, now, view.Quarters[forecast.Quarter - 1], forecast));
+    }
+
+    private static async Task<Results<Ok<QuarterUsageResponse>, ValidationProblem, ProblemHttpResult>> GetDailyUsageAsync(
+        string contractId, int? quarter, ClaimsPrincipal user, IGrainFactory grains, TimeProvider time)
+    {
+        if (await RefuseAsync(contractId, user, grains) is { } refused)
+        {
+            return refused;
+        }
+
+        var view = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetAsync();
+        if (view is null)
+        {
+            return NotFound(contractId);
+        }
+
+        var terms = view.Terms;
+        var calendar = terms.Calendar();
+        var now = time.GetUtcNow();
+        var k = quarter ?? view.Quarters.FirstOrDefault(q => q.Start <= now && now < q.End)?.Quarter ?? (now < calendar.TermStart ? 1 : terms.Quarters);
+        if (k < 1 || k > terms.Quarters)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["quarter"] = [$"Between 1 and {terms.Quarters}."] });
+        }
+
+        // Days after tomorrow hold nothing yet: an event may be at most minutes ahead of the clock.
+        var until = DateOnly.FromDateTime(now.UtcDateTime).AddDays(2);
+        var days = new List<DateOnly>();
+        for (var day = calendar.StartDay(k); day < calendar.EndDay(k) && day < until; day = day.AddDays(1))
+        {
+            days.Add(day);
+        }
+
+        var ledger = GrainKeys.ContractLedger(contractId);
+        var totals = await Task.WhenAll(days.Select(async d =>
+        {
+            var t = await grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(terms.CustomerId, d)).GetAsync(ledger);
+            return (d, (IReadOnlyList<Domain.Metering.UsageAggregate>)[.. t.Counted, .. t.PendingLate]);
+        }));
+        return TypedResults.Ok(QuarterUsageResponse.From(contractId, k, terms.DiscountPercent, totals.Where(t => t.Item2.Count > 0)));
     }
 
     /// <summary>

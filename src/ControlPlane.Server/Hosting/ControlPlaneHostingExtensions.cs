@@ -28,6 +28,7 @@ public static class ControlPlaneHostingExtensions
         builder.Services.AddSingleton(offset == 0 ? TimeProvider.System : new OffsetTimeProvider(TimeSpan.FromSeconds(offset)));
         builder.Services.AddSingleton<PartnerCache>();
         builder.Services.AddSingleton<DeploymentIndex>();
+        builder.Services.AddSingleton<Api.Fleet.CapacityHistory>();
         builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.SectionName).ValidateOnStart();
         builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BillingOptions>, BillingOptionsValidator>();

@@ -1,6 +1,7 @@
 using ControlPlane.Grains.Commits;
 using ControlPlane.Grains.Deployments;
 using ControlPlane.Grains.Fleet;
+using ControlPlane.Grains.Webhooks;
 using ControlPlane.Server.Options;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +21,8 @@ public sealed record ControlPlaneSettings(
     DiagnosticsOptions Diagnostics,
     HostingOptions Hosting,
     RateLimitingOptions RateLimiting,
-    TracingOptions Tracing)
+    TracingOptions Tracing,
+    WebhookOptions Webhooks)
 {
     public static ControlPlaneSettings Read(IConfiguration configuration)
     {
@@ -34,6 +36,7 @@ public sealed record ControlPlaneSettings(
         var hosting = Bind<HostingOptions>(configuration, HostingOptions.SectionName);
         var rateLimiting = Bind<RateLimitingOptions>(configuration, RateLimitingOptions.SectionName);
         var tracing = Bind<TracingOptions>(configuration, TracingOptions.SectionName);
+        var webhooks = Bind<WebhookOptions>(configuration, WebhookOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, new StorageOptionsValidator().Validate(null, storage));
@@ -45,12 +48,13 @@ public sealed record ControlPlaneSettings(
         Collect(failures, new HostingOptionsValidator().Validate(null, hosting));
         Collect(failures, new RateLimitingOptionsValidator().Validate(null, rateLimiting));
         Collect(failures, new TracingOptionsValidator(configuration).Validate(null, tracing));
+        Collect(failures, new WebhookOptionsValidator().Validate(null, webhooks));
         if (failures.Count > 0)
         {
             throw new StartupException("Invalid configuration:" + string.Concat(failures.Select(f => Environment.NewLine + "  - " + f)));
         }
 
-        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, hosting, rateLimiting, tracing);
+        return new ControlPlaneSettings(storage, clustering, auth, fleet, billing, capacity, diagnostics, hosting, rateLimiting, tracing, webhooks);
     }
 
     private static T Bind<T>(IConfiguration configuration, string section) where T : new()

@@ -82,8 +82,11 @@ public static class OrleansHosting
             silo.Services.AddSingleton<NodeLivenessReporter>();
             silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLivenessReporter>());
 
-            // Node watchdogs and quarter-close checks may tick faster than Orleans' one-minute default (tests, small fleets).
-            var fastest = TimeSpan.FromSeconds(Math.Min(settings.Fleet.WatchdogPeriodSeconds, settings.Billing.AutoCloseCheckSeconds));
+            // Node watchdogs, quarter-close checks and webhook outboxes may tick faster than Orleans' one-minute default (tests,
+            // small fleets).
+            var fastest = TimeSpan.FromSeconds(Math.Min(
+                Math.Min(settings.Fleet.WatchdogPeriodSeconds, settings.Billing.AutoCloseCheckSeconds),
+                settings.Webhooks.ReminderSeconds));
             silo.Configure<ReminderOptions>(o =>
             {
                 if (fastest < o.MinimumReminderPeriod)

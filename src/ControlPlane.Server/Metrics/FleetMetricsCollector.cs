@@ -4,18 +4,22 @@ using ControlPlane.Contracts.Fleet;
 using ControlPlane.Contracts.Pools;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Pools;
+using ControlPlane.Server.Api.Fleet;
 using ControlPlane.Server.Api.Partners;
 
 namespace ControlPlane.Server.Metrics;
 
 /// <summary>
 /// Refreshes the fleet gauges from the pool grains and the scheduler on a timer. Every silo reports the same cluster-wide
-/// view (aggregate with <c>max by</c>, not <c>sum</c>); the cost is one call per region per period.
+/// view (aggregate with <c>max by</c>, not <c>sum</c>); the cost is one call per region per period. The scheduler summary
+/// also feeds the console's <see cref="CapacityHistory"/>.
 /// </summary>
 public sealed partial class FleetMetricsCollector(
     IGrainFactory grains,
     ControlPlaneMetrics metrics,
     PartnerCache partners,
+    CapacityHistory history,
+    TimeProvider time,
     IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     ILogger<FleetMetricsCollector> logger) : BackgroundService
@@ -47,7 +51,9 @@ public sealed partial class FleetMetricsCollector(
                 var totals = await Task.WhenAll(regions.Select(r => grains.GetGrain<IPoolGrain>(GrainKeys.Pool(r)).GetTotalsAsync()));
                 metrics.UpdateFleet(totals);
                 var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
-                metrics.UpdateScheduler(await scheduler.GetSummaryAsync());
+                var summary = await scheduler.GetSummaryAsync();
+                metrics.UpdateScheduler(summary);
+                history.Record(time.GetUtcNow(), summary);
                 var partnerList = await partners.GetAsync();
                 var plan = SharingPlan.Compute(await scheduler.ListDemandAsync(), partnerList);
                 metrics.UpdateSharing(new ControlPlaneMetrics.SharingFigures(

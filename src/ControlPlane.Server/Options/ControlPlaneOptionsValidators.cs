@@ -346,3 +346,27 @@ public sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimiting
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
+
+public sealed class WebhookOptionsValidator : IValidateOptions<ControlPlane.Grains.Webhooks.WebhookOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ControlPlane.Grains.Webhooks.WebhookOptions options)
+    {
+        var errors = new List<string>();
+        Check(errors, "InitialRetrySeconds", options.InitialRetrySeconds, 1, 3600);
+        Check(errors, "MaxRetrySeconds", options.MaxRetrySeconds, Math.Max(1, options.InitialRetrySeconds), 86_400);
+        Check(errors, "GiveUpAfterHours", options.GiveUpAfterHours, 1, 24 * 30);
+        Check(errors, "TimeoutSeconds", options.TimeoutSeconds, 1, 120);
+        Check(errors, "ReminderSeconds", options.ReminderSeconds, 1, 3600);
+        Check(errors, "CommitCheckDelaySeconds", options.CommitCheckDelaySeconds, 0, 3600);
+        Check(errors, "KeepFinished", options.KeepFinished, 0, 1000);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Check(List<string> errors, string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add(FormattableString.Invariant($"Webhooks:{key} must be between {min} and {max}."));
+        }
+    }
+}

@@ -74,6 +74,7 @@ internal sealed class DemoCommand(SimulatorOptions options, TextWriter output, T
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             var admin = new AdminClient(http, server.BaseAddress, token);
+            await LiveRun.PrintWebUiAsync(admin, output, "[demo]", server.BaseAddress, token, GatewayTraffic.Customer, stopping);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             if (options.Seconds > 0)
             {

@@ -70,6 +70,29 @@ internal static class LiveRun
             """);
     }
 
+    /// <summary>
+    /// The operator console's and the customer portal's addresses, each with a token in its fragment so that opening it
+    /// signs in at once (a fragment never leaves the browser; the page takes it out of the address bar).
+    /// </summary>
+    public static async Task PrintWebUiAsync(AdminClient admin, TextWriter output, string prefix, Uri server, string operatorToken, string customerId, CancellationToken cancellationToken)
+    {
+        var root = server.AbsoluteUri.TrimEnd('/');
+        output.WriteLine($"{prefix} operator console: {root}/console#token={Uri.EscapeDataString(operatorToken)}");
+        try
+        {
+            var customerToken = (await admin.PostAsync("admin/v1/tokens", new { role = "customer", subject = customerId }, cancellationToken))
+                .GetProperty("token").GetString()!;
+            output.WriteLine($"{prefix} customer portal ({customerId}): {root}/portal#token={Uri.EscapeDataString(customerToken)}");
+        }
+        catch (AdminApiException e)
+        {
+            output.WriteLine($"{prefix} no customer portal link: {e.Message}");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
     private static async Task PrintSummariesAsync(AdminClient admin, TextWriter output, CancellationToken cancellationToken)
     {
         var summary = new FleetSummary();

@@ -92,6 +92,9 @@ internal sealed class ServerChild : IAsyncDisposable
             ["Storage__DataDirectory"] = dataDirectory,
             ["Fleet__HeartbeatIntervalSeconds"] = HeartbeatIntervalSeconds.ToString(CultureInfo.InvariantCulture),
             ["Metrics__FleetRefreshSeconds"] = "2",
+            // The console's capacity history every 10 s (2 hours of it), so each 45 s spike shows in it.
+            ["Console__CapacitySampleSeconds"] = "10",
+            ["Console__CapacityHistoryHours"] = "2",
 
             // Free ports for the silo, so the demo runs beside another local silo (which takes 11111 and 30000).
             ["Clustering__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),

@@ -594,7 +594,7 @@ internal sealed class FleetSimulation
                     // node holds the weights.
                     scheduler.SetReplicaState(claim.Replica.ReplicaId, ReplicaState.Ready);
                     Placed(claim).Ready = true;
-                    CountPreempted(claim);
+                    CountPreempted(scheduler, claim);
                     if (_deployments[_index[claim.Replica.DeploymentId]].Model is { } startModel)
                     {
                         Cache(claim.Claim.NodeId, startModel);
@@ -612,7 +612,7 @@ internal sealed class FleetSimulation
                         StartLoad(scheduler, claim, seconds);
                     }
 
-                    CountPreempted(claim);
+                    CountPreempted(scheduler, claim);
                     break;
                 case UnplacedDecision { Tier: ReplicaTier.Reserved or ReplicaTier.Burst } missed:
                     // Each pass of a settle reports it again: count a replica once a step.
@@ -639,31 +639,35 @@ internal sealed class FleetSimulation
         /// </summary>
         private void Release(CapacityScheduler scheduler, ReleaseDecision release)
         {
-            if (!_placed.Remove(release.ReplicaId, out var placed) || release.Reason != ReleaseReason.ScaledDown || !placed.Ready
-                || placed.Tier == ReplicaTier.Batch || _deployments[placed.Deployment].Model is not { } model
-                || scheduler.Snapshot.Find(release.NodeId) is not { Schedulable: true } node)
+            if (!_placed.Remove(release.ReplicaId, out var placed) || release.Reason != ReleaseReason.ScaledDown)
             {
                 return;
             }
 
-            var budget = (long)(_simulation._fleet.Loading.SleepGB(_simulation._groupOf[release.NodeId]) * 1e9);
+            Sleep(scheduler, placed, release.NodeId);
+        }
+
+        /// <summary>
+        /// A ready replica leaving its GPUs (released on a scale-down, or a batch replica preempted) goes to sleep on its node
+        /// when the node's host memory for sleeping engines holds its weights, as its agent does (<see cref="SleepingEngine.Admit"/>).
+        /// </summary>
+        private void Sleep(CapacityScheduler scheduler, PlacedHere placed, string nodeId)
+        {
+            if (!placed.Ready || _deployments[placed.Deployment].Model is not { } model
+                || scheduler.Snapshot.Find(nodeId) is not { Schedulable: true } node)
+            {
+                return;
+            }
+
+            var budget = (long)(_simulation._fleet.Loading.SleepGB(_simulation._groupOf[nodeId]) * 1e9);
             var bytes = (long)(model.WeightsGB * 1e9);
-            if (bytes <= 0 || bytes > budget)
+            var engine = new SleepingEngine(_deployments[placed.Deployment].Id, model.Name, placed.Gpus.Order().ToArray(), bytes, placed.Tier == ReplicaTier.Batch);
+            if (bytes <= 0 || SleepingEngine.Admit(_sleeping.GetValueOrDefault(nodeId) ?? [], engine, budget) is not { } engines)
             {
                 return;
             }
 
-            if (!_sleeping.TryGetValue(release.NodeId, out var engines))
-            {
-                _sleeping[release.NodeId] = engines = [];
-            }
-
-            engines.Add(new SleepingEngine(_deployments[placed.Deployment].Id, model.Name, placed.Gpus.Order().ToArray(), bytes));
-            while (engines.Sum(e => e.Bytes) > budget || engines.Count > SleepingEngine.MaxPerNode)
-            {
-                engines.RemoveAt(0);
-            }
-
+            _sleeping[nodeId] = engines;
             ReportSleeping(scheduler, node, engines);
         }
 
@@ -717,11 +721,15 @@ internal sealed class FleetSimulation
             _loads.Enqueue(new Load(claim.Replica.ReplicaId, scheduler, nodeId, i, !warm, seconds, _epochs.GetValueOrDefault(nodeId)), (seconds + loadTime.TotalSeconds, _sequence++));
         }
 
-        private void CountPreempted(ClaimDecision claim)
+        private void CountPreempted(CapacityScheduler scheduler, ClaimDecision claim)
         {
             foreach (var victim in claim.Preempted)
             {
-                _placed.Remove(victim.ReplicaId);
+                if (_placed.Remove(victim.ReplicaId, out var placed) && victim.Tier == ReplicaTier.Batch)
+                {
+                    Sleep(scheduler, placed, claim.Claim.NodeId);
+                }
+
                 switch (victim.Tier)
                 {
                     case ReplicaTier.Batch: Tally.PreemptedBatch++; break;

@@ -201,7 +201,7 @@ public sealed class AutoscalerTests
     {
         // A 10-minute horizon: the learned rise (within the horizon) is larger than the quick one (within the 60 s delay).
         var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
-        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        var state = scaler.Next(Learned(Spec), Spec, 1_000m, T0);
         state = scaler.Next(state, Spec, 2_000m, T0.AddMinutes(5));
         state = scaler.Next(state, Spec, 3_000m, T0.AddMinutes(6));
 
@@ -236,14 +236,56 @@ public sealed class AutoscalerTests
         Assert.Equal(state.Desired, scaler.Awake(state, Spec, T0.AddSeconds(60)));
     }
 
+    /// <summary>A deployment's starting state whose rises have been learned for a while (see the tests of learning below).</summary>
+    private static AutoscaleState Learned(DeploymentSpec spec) => Autoscaler.Start(spec) with { LearningSince = T0 - Forecast.DefaultRiseHalfLife };
+
     [Fact]
-    public void Awake_ServerlessBatchOrNoForecast_IsNullSoEveryDesiredReplicaRuns()
+    public void Awake_WhileRisesAreStillBeingLearned_EveryDesiredReplicaRuns()
+    {
+        // A deployment an hour old has not seen its bursts yet: a quick rise of 0 would put all its headroom to sleep.
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var state = scaler.Next(Autoscaler.Start(Spec), Spec, 1_000m, T0);
+        state = scaler.Next(state, Spec, 2_000m, T0.AddMinutes(5));
+        state = scaler.Next(state, Spec, 3_000m, T0.AddMinutes(6));
+
+        Assert.Equal(T0, state.LearningSince);
+        Assert.Equal(5, scaler.Awake(state, Spec, T0.AddMinutes(6)));
+        Assert.Equal(5, scaler.Awake(state, Spec, T0 + Forecast.DefaultRiseHalfLife - TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Next_StateStoredBeforeLearningWasRecorded_StartsLearningAtTheNextSignal()
+    {
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var stored = new AutoscaleState(3, null, 0, [new DemandBucket(T0, 2_000m, 2_000m)], 500m, T0, 500m);
+
+        var state = scaler.Next(stored, Spec, 2_000m, T0.AddMinutes(1));
+
+        Assert.Equal(T0.AddMinutes(1), state.LearningSince);
+        Assert.Equal(state.Desired, scaler.Awake(state, Spec, T0.AddMinutes(1)));
+    }
+
+    [Fact]
+    public void Awake_Serverless_RunsDemandPlusItsQuickRiseAndLeavesTheRestOfTheHeadroomAsleepLikeDedicated()
+    {
+        // A serverless miss is spilled demand, but its replicas wake in seconds like a dedicated deployment's: only what a
+        // rise may add before a woken engine serves needs to run.
+        var scaler = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromMinutes(10)));
+        var serverless = Spec with { Class = DeploymentClass.Serverless, CustomerId = null, ReservedReplicas = 0 };
+        var state = scaler.Next(Learned(serverless), serverless, 1_000m, T0);
+        state = scaler.Next(state, serverless, 2_000m, T0.AddMinutes(5));
+        state = scaler.Next(state, serverless, 3_000m, T0.AddMinutes(6));
+
+        Assert.Equal(5, state.Desired);
+        Assert.Equal(4, scaler.Awake(state, serverless, T0.AddMinutes(6)));
+    }
+
+    [Fact]
+    public void Awake_BatchOrNoForecast_IsNullSoEveryDesiredReplicaRuns()
     {
         var forecasting = new Autoscaler(TimeSpan.FromSeconds(60), Forecast.For(TimeSpan.FromSeconds(120)));
-        var serverless = Spec with { Class = DeploymentClass.Serverless, CustomerId = null, ReservedReplicas = 0 };
-        var batch = serverless with { Class = DeploymentClass.Batch };
+        var batch = Spec with { Class = DeploymentClass.Batch, CustomerId = null, ReservedReplicas = 0 };
 
-        Assert.Null(forecasting.Awake(forecasting.Next(Autoscaler.Start(serverless), serverless, 2_000m, T0), serverless, T0));
         Assert.Null(forecasting.Awake(forecasting.Next(Autoscaler.Start(batch), batch, 2_000m, T0), batch, T0));
         Assert.Null(Scaler.Awake(Scaler.Next(Autoscaler.Start(Spec), Spec, 2_000m, T0), Spec, T0));
     }

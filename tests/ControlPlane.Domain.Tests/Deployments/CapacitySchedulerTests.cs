@@ -339,6 +339,57 @@ public sealed class CapacitySchedulerTests
     }
 
     [Fact]
+    public void Settle_ReadyBatchPreempted_SleepsWhereItRanAndWakesThereOnceTheGpusAreFree()
+    {
+        var scheduler = new CapacityScheduler(new Random(1));
+        var node = TestFleet.Node("n0", 8) with { SleepBudgetBytes = 1_000, WarmModels = [new WarmModel("model", 100)] };
+        scheduler.SetNode(node, NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(8), 8, 1));
+        scheduler.Settle();
+        Ready(scheduler);
+
+        // A dedicated rise preempts two ready batch replicas: their engines sleep on the GPUs they ran on.
+        var spec = Dedicated(reserved: 0, max: 1);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 1, 1));
+        var claim = scheduler.Settle().OfType<ClaimDecision>().Single(c => c.Replica.DeploymentId == "ded");
+        Assert.Equal(2, claim.Preempted.Length);
+        var asleep = scheduler.Snapshot.SleepingOf("batch").Select(s => s.Engine).ToArray();
+        Assert.Equal(2, asleep.Length);
+        Assert.All(asleep, e => Assert.True(e.Batch));
+        Assert.Equal(claim.Claim.GpuIndices.Order(), asleep.SelectMany(e => e.GpuIndices).Order());
+
+        // The dedicated replica goes: batch takes its GPUs back by waking its engines there, not by loading again.
+        scheduler.SetDeployment(new ScheduledDeployment(spec with { MinReplicas = 0 }, 0, 1));
+        var back = scheduler.Settle().OfType<ClaimDecision>().Where(c => c.Replica.DeploymentId == "batch").ToArray();
+        Assert.Equal(2, back.Length);
+        Assert.All(back, c => Assert.True(c.Wakes));
+        Assert.Empty(scheduler.Snapshot.SleepingOf("batch"));
+    }
+
+    [Fact]
+    public void Settle_BatchLodgingOnASleepingDedicatedEngine_IsPreemptedByItsWakeAndSleepsInItsTurn()
+    {
+        // Batch sleeps never keep a dedicated engine from waking, and the GPUs they sleep on are no obstacle to placement.
+        var scheduler = new CapacityScheduler(new Random(1));
+        var node = TestFleet.Node("n0", 8) with { SleepBudgetBytes = 1_000, WarmModels = [new WarmModel("model", 100)] };
+        scheduler.SetNode(node, NodeHealth.Ready, NodeScheduling.Schedulable, [], 1);
+        var spec = Dedicated(reserved: 0, max: 2);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 2, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(8), 8, 1));
+        scheduler.Settle();
+        Ready(scheduler);
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 2, 1, Awake: 1));
+        scheduler.Settle();
+        Ready(scheduler);
+        Assert.Single(scheduler.Snapshot.SleepingOf("ded"));
+
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 2, 1, Awake: 2));
+        var wake = scheduler.Settle().OfType<ClaimDecision>().Single(c => c.Replica.DeploymentId == "ded");
+        Assert.True(wake.Wakes);
+        Assert.Equal(2, scheduler.Snapshot.SleepingOf("batch").Count());
+    }
+
+    [Fact]
     public void SetNode_ReportsWithoutAnEngineReleasedToSleep_KeepItAsleepForAFewReportsThenTakeItAsStopped()
     {
         var scheduler = SleepingFleet();

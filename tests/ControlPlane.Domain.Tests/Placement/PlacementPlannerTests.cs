@@ -341,11 +341,72 @@ public sealed class PlacementPlannerTests
     }
 
     [Fact]
-    public void Plan_BatchReplica_NeverWakesAnEngine()
+    public void Plan_BatchReplica_WakesItsOwnEngineWhereItsGpusAreFreeButPreemptsNothingToDoSo()
     {
-        var sleeper = Node("sleeper").Fill("b", ReplicaTier.Batch).Free("b2") with { Sleeping = [new SleepingEngine("d", "model", [2], 100)] };
-        var snapshot = Snapshot(sleeper, Node("free", hourlyCostUsd: 8m));
+        // Batch "d" was preempted on GPU 2 and sleeps there. Free again, the GPU wakes it (seconds, not a reload).
+        var sleeper = Node("sleeper").Fill("b", ReplicaTier.Batch).Free("b2") with { Sleeping = [new SleepingEngine("d", "model", [2], 100, Batch: true)] };
+        var batch = Spec(cls: DeploymentClass.Batch);
+        Assert.Equal(new GpuClaim("sleeper", [2], []), PlacementPlanner.Plan(Snapshot(sleeper, Node("free", hourlyCostUsd: 8m)), batch, ReplicaTier.Batch));
 
-        Assert.Equal("free", PlacementPlanner.Plan(snapshot, Spec(cls: DeploymentClass.Batch), ReplicaTier.Batch)?.NodeId);
+        // Held by other batch work, the engine cannot wake: nothing ranks below batch.
+        var held = Node("sleeper").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("d", "model", [2], 100, Batch: true)] };
+        Assert.Equal("free", PlacementPlanner.Plan(Snapshot(held, Node("free", hourlyCostUsd: 8m)), batch, ReplicaTier.Batch)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_BatchEnginesAsleep_DoNotKeepOtherReplicasOffTheirGpus()
+    {
+        var node = Node("n").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("batch", "model", [0, 1], 100, Batch: true)] };
+
+        Assert.Equal(new GpuClaim("n", [0, 1], ["b0", "b1"]), PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Burst));
+    }
+
+    [Fact]
+    public void Plan_PreemptingBatch_KeepsOffTheGpusAnotherDeploymentsEngineSleepsOnWhenItCan()
+    {
+        // Batch fills the node; serverless "s" sleeps on GPUs 0-1. A dedicated replica of another deployment takes batch
+        // GPUs where "s" could not wake, not the lowest-numbered ones.
+        var node = Node("n").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("s", "model", [0, 1], 100)] };
+
+        var claim = PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Burst);
+
+        Assert.Equal(new GpuClaim("n", [2, 3], ["b2", "b3"]), claim);
+    }
+
+    [Fact]
+    public void Plan_PreemptingBatchWithEqualVictimsOnTwoNodes_PicksTheNodeWhereNoEngineSleeps()
+    {
+        // "a" sorts first and would win the tie, but its every GPU is under a sleeping engine.
+        var a = Node("a").Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("s", "model", [0, 1, 2, 3, 4, 5, 6, 7], 100)] };
+        var snapshot = Snapshot(a, Node("z").Fill("b", ReplicaTier.Batch));
+
+        Assert.Equal("z", PlacementPlanner.Plan(snapshot, Spec(), ReplicaTier.Reserved)?.NodeId);
+    }
+
+    [Fact]
+    public void Plan_FreeGpus_ThoseNoEngineSleepsOnFirst()
+    {
+        var node = Node("n") with { Sleeping = [new SleepingEngine("s", "model", [0, 1, 2], 100)] };
+
+        Assert.Equal(new GpuClaim("n", [3, 4], []), PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Serverless));
+    }
+
+    [Fact]
+    public void Plan_OnlyGpusUnderASleepingEngineLeft_TakesThemRatherThanNothing()
+    {
+        var node = Node("n", gpus: 2) with { Sleeping = [new SleepingEngine("s", "model", [0, 1], 100)] };
+
+        Assert.Equal(new GpuClaim("n", [0, 1], []), PlacementPlanner.Plan(Snapshot(node), Spec(gpus: 2), ReplicaTier.Reserved));
+    }
+
+    [Fact]
+    public void Plan_SleepingEnginesNeverOutweighVictimTiers_BatchStillGoesBeforeServerless()
+    {
+        // Batch on "a" lodges on a sleeping engine's GPUs; serverless on "z" does not. Preempting serverless would keep the
+        // engine's wake, but a served request outranks a wake that may never be asked for.
+        var a = Node("a", gpus: 2).Fill("b", ReplicaTier.Batch) with { Sleeping = [new SleepingEngine("s", "model", [0, 1], 100)] };
+        var z = Node("z", gpus: 2).Fill("sv", ReplicaTier.Serverless);
+
+        Assert.Equal("a", PlacementPlanner.Plan(Snapshot(a, z), Spec(), ReplicaTier.Reserved)?.NodeId);
     }
 }

@@ -74,6 +74,15 @@ public sealed class FaultyStoreClusterFixture(PostgresFixture postgres) : IAsync
             // As the server registers it: node grains report the heartbeats they accept to the scheduler through it.
             silo.Services.AddSingleton<ControlPlane.Grains.Fleet.NodeLivenessReporter>();
             silo.Services.AddHostedService(sp => sp.GetRequiredService<ControlPlane.Grains.Fleet.NodeLivenessReporter>());
+            // As the server registers them: outboxes post with the real HTTP transport (tests point webhooks at a closed
+            // port: deliveries fail and wait an hour), and contracts check their commit thresholds at once after usage.
+            silo.Services.AddHttpClient();
+            silo.Services.AddSingleton<ControlPlane.Grains.Webhooks.IWebhookTransport, ControlPlane.Server.Webhooks.HttpWebhookTransport>();
+            silo.Services.Configure<ControlPlane.Grains.Webhooks.WebhookOptions>(o =>
+            {
+                o.CommitCheckDelaySeconds = 0;
+                o.InitialRetrySeconds = 3600;
+            });
             // No forecast: desired replicas follow demand exactly, so a test knows the count.
             silo.Services.Configure<CapacityOptions>(o => o.ForecastHorizonSeconds = 0);
             silo.Services.AddLogging(logging => logging.AddProvider(Log));

@@ -75,7 +75,7 @@ public sealed class ReplicaSpecTests
     [InlineData("reserved", true)]
     [InlineData("burst", true)]
     [InlineData("serverless", true)]
-    [InlineData("batch", false)]
+    [InlineData("batch", true)]
     [InlineData(null, false)]
     public void TryCreate_Tier_IsKeptAndSaysWhetherTheReplicaMaySleep(string? tier, bool maySleep)
     {

@@ -60,12 +60,11 @@ public sealed class ReplicaSupervisorSleepTests
     }
 
     [Theory]
-    [InlineData("batch", "model-a", true)]
     [InlineData(null, "model-a", true)]
     [InlineData("reserved", "model-a", false)]
     [InlineData("reserved", "model-not-cached", true)]
     [InlineData("reserved", "model-huge", true)]
-    public void Reconcile_BatchNotReadyUnknownSizeOrOverBudget_Stops(string? tier, string model, bool ready)
+    public void Reconcile_NoTierNotReadyUnknownSizeOrOverBudget_Stops(string? tier, string model, bool ready)
     {
         _supervisor.Reconcile([new DesiredReplica("r1", "dep-1", model, [0], null, tier)]);
         if (ready)
@@ -198,6 +197,58 @@ public sealed class ReplicaSupervisorSleepTests
         Assert.Equal(0, _runtime.Get("r3").StopCalls);
         Assert.Equal([[1], [2]], _supervisor.Sleeping()!.Select(s => s.GpuIndices.ToArray()));
         Assert.Contains(_log.Lines, l => l.Contains("stopping replica r1: making room for replica r3 to sleep", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Reconcile_ReadyBatchReplicaPreempted_SleepsAndIsReportedAsBatch()
+    {
+        var b1 = StartReady(new DesiredReplica("b1", "dep-2", "model-b", [0], null, "batch"));
+
+        // The scheduler gives its GPU to a dedicated replica: the batch engine sleeps, and the newcomer waits for it.
+        _supervisor.Reconcile([Desired("r1", "reserved", 0)]);
+
+        Assert.Equal((1, 0), (b1.SleepCalls, b1.StopCalls));
+        var sleeping = Assert.Single(_supervisor.Sleeping()!);
+        Assert.Equal(("dep-2", true), (sleeping.DeploymentId, sleeping.Batch));
+
+        // Its GPU free again, a batch replica of the deployment there wakes it instead of loading the model again.
+        var b2 = new DesiredReplica("b2", "dep-2", "model-b", [0], null, "batch");
+        _supervisor.Reconcile([b2]);
+        _runtime.Get("r1").FinishStopping();
+        _supervisor.Reconcile([b2]);
+        Assert.Equal("b2", Assert.Single(_runtime.Woken).Spec.ReplicaId);
+    }
+
+    [Fact]
+    public void Reconcile_MakingRoomToSleep_StopsBatchEnginesBeforeTheLeastRecentlySlept()
+    {
+        StartReady(Desired("r1", "reserved", 0));
+        _supervisor.Reconcile([]);
+        StartReady(new DesiredReplica("b1", "dep-2", "model-b", [1], null, "batch"));
+        _supervisor.Reconcile([]);
+        StartReady(Desired("r3", "reserved", 2));
+
+        _supervisor.Reconcile([]);
+
+        Assert.Equal((0, 1), (_runtime.Get("r1").StopCalls, _runtime.Get("b1").StopCalls));
+        Assert.Equal([null, null], _supervisor.Sleeping()!.Select(s => s.Batch));
+        Assert.Contains(_log.Lines, l => l.Contains("stopping replica b1: making room for replica r3 to sleep (batch engines go first", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Reconcile_BatchEngineWithoutRoom_StopsRatherThanStopAnotherKindsEngine()
+    {
+        StartReady(Desired("r1", "reserved", 0));
+        _supervisor.Reconcile([]);
+        StartReady(Desired("r2", "reserved", 1));
+        _supervisor.Reconcile([]);
+        var b1 = StartReady(new DesiredReplica("b1", "dep-2", "model-b", [2], null, "batch"));
+
+        _supervisor.Reconcile([]);
+
+        Assert.Equal((0, 1), (b1.SleepCalls, b1.StopCalls));
+        Assert.Equal((0, 0), (_runtime.Get("r1").StopCalls, _runtime.Get("r2").StopCalls));
+        Assert.Equal(2, _supervisor.Sleeping()!.Count);
     }
 
     [Fact]

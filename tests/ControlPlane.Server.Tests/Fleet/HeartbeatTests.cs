@@ -240,13 +240,20 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         using var response = await node.PostAsJsonAsync($"/agent/v1/nodes/{nodeId}/heartbeat", new
         {
             sequence = 1, agentSessionId = "s", gpus = ApiClient.Gpus(8),
-            sleeping = new[] { new { deploymentId = "acme-chat", model = "meta-llama/Llama-3.1-70B", gpuIndices = new[] { 5, 4 }, bytes = 141_000_000_000L } },
+            sleeping = new object[]
+            {
+                new { deploymentId = "acme-chat", model = "meta-llama/Llama-3.1-70B", gpuIndices = new[] { 5, 4 }, bytes = 141_000_000_000L },
+                new { deploymentId = "batch-8b", model = "meta-llama/Llama-3.1-8B", gpuIndices = new[] { 6 }, bytes = 16_000_000_000L, batch = true },
+            },
             sleepBudgetBytes = 512_000_000_000L,
         }, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(512_000_000_000L, (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleepBudgetBytes"]!.GetValue<long>());
-        var sleeping = Assert.Single((await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray())!;
+        var engines = (await admin.GetJsonAsync($"/admin/v1/nodes/{nodeId}"))["sleeping"]!.AsArray();
+        Assert.Equal(2, engines.Count);
+        Assert.Equal([false, true], engines.Select(e => e!["batch"]!.GetValue<bool>()));
+        var sleeping = engines[0]!;
         Assert.Equal("acme-chat", sleeping["deploymentId"]!.GetValue<string>());
         Assert.Equal("meta-llama/Llama-3.1-70B", sleeping["model"]!.GetValue<string>());
         Assert.Equal([4, 5], sleeping["gpuIndices"]!.AsArray().Select(g => g!.GetValue<int>()));

@@ -64,6 +64,24 @@ public sealed partial class DemoCommandTests : IDisposable
             ["sim-eu-west-h100-01", "sim-eu-west-l40s-03", "sim-us-east-h200-02"],
             Directory.GetDirectories(Path.Combine(_dataDirectory.FullName, "model-cache")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
+        // The console and portal links sign in at once: their tokens are the operator's and one of acme's, whose
+        // contract the portal shows.
+        var links = WebUiLinks().Match(_output.ToString());
+        Assert.True(links.Success, _output.ToString());
+        Assert.Equal(
+            (await File.ReadAllTextAsync(Path.Combine(_dataDirectory.FullName, "operator-token"))).Trim(),
+            Uri.UnescapeDataString(links.Groups[1].Value));
+        using var customer = Client(port, Uri.UnescapeDataString(links.Groups[2].Value));
+        await PollAsync(
+            demo,
+            async () =>
+            {
+                using var response = await customer.GetAsync("v1/contracts");
+                var body = await response.Content.ReadAsStringAsync();
+                return response.IsSuccessStatusCode && body.Contains("\"acme-demo\"", StringComparison.Ordinal) ? body : null;
+            },
+            "acme's contract through the portal's token");
+
         var pid = int.Parse(ServerPid().Match(_output.ToString()).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         await stopping.CancelAsync();
         var exitCode = await demo.WaitAsync(TimeSpan.FromSeconds(60));
@@ -167,6 +185,9 @@ public sealed partial class DemoCommandTests : IDisposable
 
     [GeneratedRegex(@"^           shared: [^\n]*", RegexOptions.Multiline)]
     private static partial Regex SharingLine();
+
+    [GeneratedRegex(@"\[demo\] operator console: http://\S+/console#token=(\S+)\n(?:.*\n)*?\[demo\] customer portal \(acme\): http://\S+/portal#token=(\S+)")]
+    private static partial Regex WebUiLinks();
 
     [GeneratedRegex(@"control plane started \(pid (\d+)\)")]
     private static partial Regex ServerPid();

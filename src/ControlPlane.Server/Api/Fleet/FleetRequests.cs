@@ -22,7 +22,7 @@ public sealed record EnrollNodeResponse(string NodeId, string Token);
 /// <param name="AgentSessionId">New per agent process, so a restart is told apart from a delayed request.</param>
 /// <param name="InventoryError">Why the agent could not read its GPUs, when it could not.</param>
 /// <param name="ModelCache">The node's local model cache; absent when the agent has none (then nothing is warm there).</param>
-/// <param name="Sleeping">Engines of dedicated replicas asleep on the node; absent when the agent never puts one to sleep (none).</param>
+/// <param name="Sleeping">Engines of replicas asleep on the node; absent when the agent never puts one to sleep (none).</param>
 /// <param name="SleepBudgetBytes">Host memory the agent lets sleeping engines take together; absent when it never puts one to sleep.</param>
 public sealed record HeartbeatRequest(
     long? Sequence,
@@ -36,12 +36,13 @@ public sealed record HeartbeatRequest(
     long? SleepBudgetBytes = null);
 
 /// <summary>
-/// A dedicated replica's engine asleep on the node: its weights in host memory, its GPUs' memory given back; a new replica
+/// A replica's engine asleep on the node: its weights in host memory, its GPUs' memory given back; a new replica
 /// of the deployment on exactly these GPUs wakes it.
 /// </summary>
 /// <param name="GpuIndices">The node's GPUs it slept on.</param>
 /// <param name="Bytes">Host memory its weights take.</param>
-public sealed record SleepingEngineRequest(string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, long? Bytes);
+/// <param name="Batch">True for a batch replica's engine (absent: a dedicated or serverless one).</param>
+public sealed record SleepingEngineRequest(string? DeploymentId, string? Model, IReadOnlyList<int>? GpuIndices, long? Bytes, bool? Batch = null);
 
 /// <summary>What a node holds in its local model cache.</summary>
 /// <param name="FreeBytes">Free room left on the cache's filesystem.</param>
@@ -256,7 +257,7 @@ public static partial class FleetValidation
 
     /// <summary>The sleeping engines of a validated request, their GPUs ascending; none when the agent sent no list.</summary>
     public static SleepingEngine[] ToSleeping(IReadOnlyList<SleepingEngineRequest?>? sleeping) =>
-        (sleeping ?? []).Select(s => new SleepingEngine(s!.DeploymentId!, s.Model!, s.GpuIndices!.Order().ToArray(), s.Bytes!.Value)).ToArray();
+        (sleeping ?? []).Select(s => new SleepingEngine(s!.DeploymentId!, s.Model!, s.GpuIndices!.Order().ToArray(), s.Bytes!.Value, s.Batch == true)).ToArray();
 
     private static void Validate(ModelCacheRequest cache, Dictionary<string, string[]> errors)
     {

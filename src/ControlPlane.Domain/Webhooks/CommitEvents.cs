@@ -1,0 +1,73 @@
+using ControlPlane.Domain.Commits;
+
+namespace ControlPlane.Domain.Webhooks;
+
+/// <summary>The webhook events of dollar commits: thresholds of a quarter's available commit, and invoices.</summary>
+public static class CommitEvents
+{
+    /// <summary>The one id of "quarter <paramref name="quarter"/> of a contract reached <paramref name="percent"/>%".</summary>
+    public static string ThresholdEventId(string contractId, int quarter, int percent) =>
+        FormattableString.Invariant($"{WebhookEventKinds.CommitThreshold}:{contractId}:q{quarter}:{percent}");
+
+    /// <summary>The one id of "invoice <paramref name="invoiceId"/> was issued" (invoice ids are unique: they start with the contract id).</summary>
+    public static string InvoiceEventId(string invoiceId) => $"{WebhookEventKinds.InvoiceIssued}:{invoiceId}";
+
+    public static WebhookEvent ThresholdReached(ContractTerms terms, QuarterLine quarter, int percent, DateTimeOffset now) =>
+        WebhookEvent.Create(
+            WebhookEventKinds.CommitThreshold,
+            ThresholdEventId(terms.ContractId, quarter.Quarter, percent),
+            terms.CustomerId,
+            now,
+            new CommitThresholdData(
+                terms.ContractId,
+                quarter.Quarter,
+                percent,
+                quarter.Start,
+                quarter.End,
+                Money.Format(quarter.CommitCents),
+                Money.Format(quarter.RolloverInCents),
+                Money.Format(quarter.AvailableCents),
+                Money.Format(quarter.UsageCents),
+                Money.Format(Math.Max(0, quarter.AvailableCents - quarter.UsageCents))));
+
+    public static WebhookEvent InvoiceIssued(ContractTerms terms, Invoice invoice, DateTimeOffset now) =>
+        WebhookEvent.Create(
+            WebhookEventKinds.InvoiceIssued,
+            InvoiceEventId(invoice.InvoiceId),
+            terms.CustomerId,
+            now,
+            new InvoiceIssuedData(
+                terms.ContractId,
+                invoice.InvoiceId,
+                invoice.IssuedAt,
+                Money.Format(invoice.TotalCents),
+                invoice.Lines.Select(l => new InvoiceLineData(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents))).ToArray()));
+
+    private static string KindName(InvoiceLineKind kind) => kind switch
+    {
+        InvoiceLineKind.Commit => "commit",
+        InvoiceLineKind.Overage => "overage",
+        InvoiceLineKind.TrueUp => "true-up",
+        InvoiceLineKind.LateUsage => "late-usage",
+        InvoiceLineKind.SlaCredit => "sla-credit",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+}
+
+/// <summary><c>data</c> of <see cref="WebhookEventKinds.CommitThreshold"/>: the quarter's book when the threshold was seen.</summary>
+public sealed record CommitThresholdData(
+    string ContractId,
+    int Quarter,
+    int ThresholdPercent,
+    DateTimeOffset QuarterStart,
+    DateTimeOffset QuarterEnd,
+    string CommitUsd,
+    string RolloverInUsd,
+    string AvailableUsd,
+    string UsageUsd,
+    string RemainingUsd);
+
+/// <summary><c>data</c> of <see cref="WebhookEventKinds.InvoiceIssued"/>.</summary>
+public sealed record InvoiceIssuedData(string ContractId, string InvoiceId, DateTimeOffset IssuedAt, string TotalUsd, InvoiceLineData[] Lines);
+
+public sealed record InvoiceLineData(string Kind, int Quarter, string AmountUsd);

@@ -1,0 +1,125 @@
+using ControlPlane.Server.Tests.Hosting;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace ControlPlane.Server.Tests.Ui;
+
+/// <summary>The operator console in a real headless Chromium against the real server.</summary>
+[Collection(WebUiServerFixture.CollectionName)]
+public sealed class ConsoleTests(WebUiServerFixture fixture, Chromium chromium) : IClassFixture<Chromium>
+{
+    private ServerProcess Server => fixture.Server;
+
+    private async Task<IPage> SignInAsync(string token)
+    {
+        var page = await chromium.NewPageAsync(Server.BaseAddress);
+        await page.GotoAsync("/console");
+        await page.GetByLabel("Operator token").FillAsync(token);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        return page;
+    }
+
+    [Fact]
+    public async Task SignIn_OperatorToken_ShowsEveryNodeReadyAndTheRegions()
+    {
+        var page = await SignInAsync(Server.OperatorToken);
+
+        foreach (var nodeId in fixture.NodeIds)
+        {
+            await Expect(page.Locator($"#nodes tr[data-node='{nodeId}'] .badge")).ToHaveTextAsync("ready");
+        }
+
+        await Expect(page.Locator("#nodes tr[data-node='ui-gpu-a1']")).ToContainTextAsync("h100-sxm-80gb");
+        await Expect(page.Locator("#nodes tr[data-node='ui-gpu-a1']")).ToContainTextAsync("4/4");
+        await Expect(page.Locator("#pools tr[data-region='eu-west'][data-sku='h100-sxm-80gb']")).ToBeVisibleAsync();
+        await Expect(page.Locator("#pools tr[data-region='us-east'][data-sku='h100-sxm-80gb']")).ToBeVisibleAsync();
+        await Expect(page.Locator("#heard")).ToContainTextAsync("Last heard from the server");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Cordon_Confirmed_NodeShowsCordonedAndTheAdminApiAgrees()
+    {
+        var nodeId = fixture.NodeIds[1];
+        var page = await SignInAsync(Server.OperatorToken);
+        var row = page.Locator($"#nodes tr[data-node='{nodeId}']");
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("ready");
+
+        // Cancelling the confirmation changes nothing.
+        await row.Locator("button[data-action='cordon']").ClickAsync();
+        await page.Locator("#confirm-cancel").ClickAsync();
+        using var admin = Server.CreateOperatorClient();
+        Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
+
+        await row.Locator("button[data-action='cordon']").ClickAsync();
+        await Expect(page.Locator("#confirm")).ToContainTextAsync($"Cordon {nodeId}?");
+        await page.Locator("#confirm-ok").ClickAsync();
+
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("cordoned");
+        Assert.Equal("cordoned", await admin.NodeStatusAsync(nodeId));
+
+        await row.Locator("button[data-action='uncordon']").ClickAsync();
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("ready");
+        Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task SignIn_WrongToken_IsRefusedWithAMessageAndNothingShown()
+    {
+        var page = await SignInAsync("cpop_not-the-operator-token-0000000000");
+
+        await Expect(page.Locator("#signin-error")).ToContainTextAsync("This token was refused");
+        await Expect(page.Locator("#nodes")).ToHaveCountAsync(0);
+        Assert.Null(await page.EvaluateAsync<string?>("sessionStorage.getItem('controlplane.operatorToken')"));
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task SignIn_CustomerToken_IsRefusedAsNotAnOperator()
+    {
+        var page = await SignInAsync(fixture.Acme.Token);
+
+        await Expect(page.Locator("#signin-error")).ToContainTextAsync("not an operator token");
+        await Expect(page.Locator("#nodes")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task TokenInTheFragment_SignsInAtOnceAndLeavesTheAddressBar()
+    {
+        var page = await chromium.NewPageAsync(Server.BaseAddress);
+        await page.GotoAsync("/console#token=" + Uri.EscapeDataString(Server.OperatorToken));
+
+        await Expect(page.Locator($"#nodes tr[data-node='{fixture.NodeIds[0]}']")).ToBeVisibleAsync();
+        Assert.DoesNotContain("token", page.Url, StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Commits_Customer_ShowsItsContractQuarterBookAndInvoice()
+    {
+        var page = await SignInAsync(Server.OperatorToken);
+        await page.Locator("nav button[data-tab='Commits']").ClickAsync();
+        await page.Locator("#commits-customer").FillAsync(fixture.Acme.CustomerId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show contracts" }).ClickAsync();
+
+        var contract = page.Locator($"[data-contract='{fixture.Acme.ContractId}']");
+        await Expect(contract.Locator("tr[data-quarter='1']")).ToContainTextAsync("$100.00");
+        await Expect(contract).ToContainTextAsync("commit Q1 $100.00");
+        await Expect(page.Locator($"[data-contract='{fixture.Other.ContractId}']")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Capacity_ShowsSamplesPerRegion()
+    {
+        var page = await SignInAsync(Server.OperatorToken);
+        await page.Locator("nav button[data-tab='Capacity']").ClickAsync();
+
+        await Expect(page.Locator("#main [data-region='eu-west'] svg rect").First).ToBeAttachedAsync();
+        await Expect(page.Locator("#main")).ToContainTextAsync("one every 1 s");
+        await page.Context.CloseAsync();
+    }
+}
