@@ -141,8 +141,8 @@ public sealed partial class ContractGrain(
         LogClosed(ContractId, quarter, Money.Format(closed.Value.TotalCents));
         foreach (var credit in closed.Value.Lines.Where(l => l.Kind == InvoiceLineKind.SlaCredit))
         {
-            // Where an sla-credit event (a webhook to the customer) is raised: once, after the invoice is durable. A
-            // retried close returns above without reaching here.
+            // Where an sla-credit event of its own (a kind in WebhookEventKinds) is to be published: once, after the invoice
+            // is durable (a retried close returns above). Until then the invoice.issued event carries the line.
             LogSlaCredited(ContractId, credit.Sla!.DeploymentId, credit.Sla.PeriodStart, Money.Format(-credit.AmountCents), closed.Value.InvoiceId);
         }
         await AnnounceInvoicesAsync();

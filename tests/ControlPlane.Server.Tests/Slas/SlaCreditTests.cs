@@ -26,9 +26,10 @@ public sealed class SlaCreditTests(PostgresFixture postgres)
     {
         var ct = TestContext.Current.CancellationToken;
         var db = await postgres.CreateDatabaseAsync("sla_credits", ct);
-        // The server's clock starts at 23:58 on 31 January; the ports are fixed so that the agents, the gateway and the
-        // test's clients find the silo again after it restarts.
-        var offset = new DateTimeOffset(2026, 1, 31, 23, 58, 0, TimeSpan.Zero) - DateTimeOffset.UtcNow;
+        // The server's clock starts at 23:57:30 on 31 January (the set-up must create the deployment before 23:59 for
+        // January to hold a whole minute of it); the ports are fixed so that the agents, the gateway and the test's
+        // clients find the silo again after it restarts.
+        var offset = new DateTimeOffset(2026, 1, 31, 23, 57, 30, TimeSpan.Zero) - DateTimeOffset.UtcNow;
         var http = FreePort.Next();
         var silo = FreePort.Next(http);
         var settings = new Dictionary<string, string>
