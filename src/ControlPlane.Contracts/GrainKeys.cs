@@ -32,6 +32,9 @@ public static class GrainKeys
     /// </summary>
     public const string Scheduler = "scheduler:fleet";
 
+    /// <summary>The durable SLO minute verdicts of a dedicated deployment (kept after the deployment is deleted: its credits need them).</summary>
+    public static string SloMeter(string deploymentId) => "slo:" + deploymentId;
+
     public static string Contract(string contractId) => "contract:" + contractId;
 
     public static string Customer(string customerId) => "customer:" + customerId;

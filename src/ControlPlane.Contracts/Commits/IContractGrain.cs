@@ -1,4 +1,5 @@
 using ControlPlane.Domain.Commits;
+using ControlPlane.Domain.Slas;
 
 namespace ControlPlane.Contracts.Commits;
 
@@ -54,7 +55,39 @@ public interface IContractGrain : IGrainWithStringKey
     /// <summary>The invoice closing the first open quarter would issue now.</summary>
     [Alias("PreviewAsync")]
     Task<ContractOutcome> PreviewAsync();
+
+    /// <summary>
+    /// Sets the SLO terms of one of the customer's dedicated deployments (<see cref="ContractLedger.SetSlo"/>): the
+    /// terms as stored, or why not. Setting the same terms again changes nothing.
+    /// </summary>
+    [Alias("SetSloAsync")]
+    Task<SloOutcome> SetSloAsync(SloTerms terms);
+
+    /// <summary>Every SLO period started so far, with its measurement and credit; null when the contract does not exist.</summary>
+    [Alias("GetSlasAsync")]
+    Task<List<SlaPeriodView>?> GetSlasAsync();
 }
+
+[GenerateSerializer, Alias("slo-outcome")]
+public sealed record SloOutcome(
+    [property: Id(0)] SloTerms? Terms,
+    [property: Id(1)] LedgerError? Error);
+
+/// <summary>
+/// One SLO period of one deployment as operators and the customer see it: the measurement behind it and the credit,
+/// final once its quarter closed (then <see cref="InvoiceId"/> names the invoice that carries it, if any was earned),
+/// else what the close would give if the period ended as it stands.
+/// </summary>
+[GenerateSerializer, Alias("sla-period-view")]
+public sealed record SlaPeriodView(
+    [property: Id(0)] SloPeriodSpan Period,
+    [property: Id(1)] SloTerms Terms,
+    [property: Id(2)] SloMeasurement Measurement,
+    [property: Id(3)] SloCreditTier? Tier,
+    [property: Id(4)] long UsageCents,
+    [property: Id(5)] long CreditCents,
+    [property: Id(6)] bool Final,
+    [property: Id(7)] string? InvoiceId);
 
 /// <summary>The result of a contract command: an invoice (when one was issued or previewed), or why not.</summary>
 [GenerateSerializer, Alias("contract-outcome")]
@@ -70,4 +103,5 @@ public sealed record ContractView(
     [property: Id(1)] List<TrueUp> TrueUps,
     [property: Id(2)] List<QuarterLine> Quarters,
     [property: Id(3)] List<ModelUsage> UsageByModel,
-    [property: Id(4)] long PendingLateUsageCents);
+    [property: Id(4)] long PendingLateUsageCents,
+    [property: Id(5)] List<SloTerms>? Slos = null);

@@ -30,6 +30,13 @@ public interface IDeploymentGrain : IGrainWithStringKey
     Task SetScalingDemandAsync(decimal scalingTokensPerSecond, decimal forDemandTokensPerSecond);
 
     /// <summary>
+    /// Tells the scheduler the demand last heard again, as if it had changed (a scheduler that started again knows no
+    /// demand, and would measure the SLO blind); nothing when no demand was heard since this deployment's activation.
+    /// </summary>
+    [Alias("TellDemandAgainAsync")]
+    Task TellDemandAgainAsync();
+
+    /// <summary>
     /// One of its replicas took <paramref name="loadTime"/> from placement to ready: the deployment learns its load time
     /// (<see cref="LoadTimeEstimate"/>), its forecast horizon. A repeat for the same replica is ignored.
     /// </summary>

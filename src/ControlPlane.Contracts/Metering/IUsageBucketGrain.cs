@@ -45,15 +45,21 @@ public sealed record MeteredEvent(
     [property: Id(2)] Rate ListRate,
     [property: Id(3)] long InputTokens,
     [property: Id(4)] long OutputTokens,
-    [property: Id(5)] string Ledger);
+    [property: Id(5)] string Ledger,
+    [property: Id(6)] string? DeploymentId = null);
 
 [GenerateSerializer, Alias("record-result")]
 public sealed record RecordResult(
     [property: Id(0)] int Accepted,
     [property: Id(1)] int Duplicates);
 
+/// <param name="ByDeployment">
+/// The ledger's usage of the day per deployment, counted and late alike (what an SLA credit is a share of); days
+/// counted before deployments were tracked have none.
+/// </param>
 [GenerateSerializer, Alias("bucket-totals")]
 public sealed record BucketTotals(
     [property: Id(0)] bool Sealed,
     [property: Id(1)] List<UsageAggregate> Counted,
-    [property: Id(2)] List<UsageAggregate> PendingLate);
+    [property: Id(2)] List<UsageAggregate> PendingLate,
+    [property: Id(3)] Dictionary<string, List<UsageAggregate>>? ByDeployment = null);

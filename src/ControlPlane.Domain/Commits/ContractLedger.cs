@@ -1,4 +1,5 @@
 using ControlPlane.Domain.Metering;
+using ControlPlane.Domain.Slas;
 
 namespace ControlPlane.Domain.Commits;
 
@@ -84,6 +85,9 @@ public sealed class ContractLedger
 
     /// <summary>Late usage already billed, per invoice and quarter.</summary>
     [Id(6)] public List<LateUsageCharge> BilledLateUsage { get; set; } = [];
+
+    /// <summary>SLO terms per dedicated deployment in the order they were set; the last set before a period ends governs it.</summary>
+    [Id(7)] public List<SloTerms> Slos { get; set; } = [];
 
     public bool IsOpened => Terms is not null;
 
@@ -203,9 +207,11 @@ public sealed class ContractLedger
     /// <summary>
     /// Closes quarter <paramref name="quarter"/>: freezes its usage and issues its invoice (next quarter's
     /// commit, its overage, pending late usage). Closing a closed quarter returns the invoice it issued
-    /// and changes nothing. Quarters close in order, and not before they end.
+    /// and changes nothing. Quarters close in order, and not before they end. <paramref name="sla"/> are the quarter's
+    /// SLO periods as measured now (<see cref="SlaPeriods"/> says which): those that missed a credit step earn an
+    /// <c>sla-credit</c> line, on this invoice only.
     /// </summary>
-    public LedgerResult<Invoice> CloseQuarter(int quarter, DateTimeOffset now)
+    public LedgerResult<Invoice> CloseQuarter(int quarter, DateTimeOffset now, IReadOnlyList<SlaPeriodInput>? sla = null)
     {
         var check = CheckClose(quarter, now);
         if (!check.IsSuccess)
@@ -218,7 +224,7 @@ public sealed class ContractLedger
             return issued;
         }
 
-        var plan = PlanClose(Terms!, quarter, now);
+        var plan = PlanClose(Terms!, quarter, now, sla);
         ClosedQuarters.Add(plan.Closed);
         BilledLateUsage.AddRange(plan.Late);
         PendingLateUsage.Clear();
@@ -304,15 +310,90 @@ public sealed class ContractLedger
     /// issued or the contract is not opened. Changes nothing: with no new usage, closing at the same instant
     /// issues exactly this invoice.
     /// </summary>
-    public Invoice? Preview(DateTimeOffset now)
+    public Invoice? Preview(DateTimeOffset now, IReadOnlyList<SlaPeriodInput>? sla = null)
     {
         if (Terms is null)
         {
             return null;
         }
 
-        return TermClosed ? PlanAfterTerm(Terms, now)?.Invoice : PlanClose(Terms, FirstOpenQuarter, now).Invoice;
+        return TermClosed ? PlanAfterTerm(Terms, now)?.Invoice : PlanClose(Terms, FirstOpenQuarter, now, sla).Invoice;
     }
+
+    /// <summary>
+    /// Sets the SLO terms of a dedicated deployment: they govern every period that ends after <see cref="SloTerms.SetAt"/>
+    /// (the current one included) until replaced, in quarters not closed yet (a closed quarter's credits are final).
+    /// Setting the same terms again (a retried request) changes nothing. Refused when invalid or when every quarter is closed.
+    /// </summary>
+    public LedgerResult<SloTerms> SetSlo(SloTerms slo)
+    {
+        if (Terms is null)
+        {
+            return NotOpened();
+        }
+
+        var errors = slo.Validate();
+        if (errors.Count > 0)
+        {
+            return LedgerError.Invalid(errors);
+        }
+
+        if (TermClosed)
+        {
+            return LedgerError.Conflict("deploymentId", "every quarter of the term is closed");
+        }
+
+        if (SloOf(slo.DeploymentId) is { } current && SameTerms(current, slo))
+        {
+            return current;
+        }
+
+        Slos.Add(slo);
+        return slo;
+    }
+
+    /// <summary>The SLO terms now in force for a deployment; null when it has none.</summary>
+    public SloTerms? SloOf(string deploymentId) =>
+        Slos.LastOrDefault(t => string.Equals(t.DeploymentId, deploymentId, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The SLO periods of quarter <paramref name="quarter"/> the contract judges, each with the terms in force for it:
+    /// what a caller measures (minutes, usage) to build the <see cref="SlaPeriodInput"/>s of a close or a preview.
+    /// </summary>
+    public IReadOnlyList<(SloTerms Terms, SloPeriodSpan Period)> SlaPeriods(int quarter)
+    {
+        var terms = RequireTerms();
+        if (quarter < 1 || quarter > terms.Quarters)
+        {
+            return [];
+        }
+
+        // A quarter's periods are cut by the terms in force at its end; each period is judged by the terms in force at its own end.
+        var calendar = terms.Calendar();
+        var quarterEnd = calendar.End(quarter);
+        var periods = new List<(SloTerms Terms, SloPeriodSpan Period)>();
+        foreach (var deploymentId in Slos.Select(t => t.DeploymentId).Distinct(StringComparer.Ordinal))
+        {
+            var atEnd = Slos.LastOrDefault(t => t.DeploymentId == deploymentId && t.SetAt < quarterEnd);
+            if (atEnd is null)
+            {
+                continue;
+            }
+
+            foreach (var period in SloPeriods.Of(calendar, quarter, atEnd.Period))
+            {
+                if (SlaCredits.InForce(Slos, deploymentId, period) is { } inForce)
+                {
+                    periods.Add((inForce, period));
+                }
+            }
+        }
+
+        return periods;
+    }
+
+    private static bool SameTerms(SloTerms a, SloTerms b) =>
+        a.Period == b.Period && a.TargetPercent == b.TargetPercent && a.Credits.SequenceEqual(b.Credits);
 
     /// <summary>The quarter book: closed quarters from their frozen usage, open ones priced from their usage so far.</summary>
     /// <exception cref="InvalidOperationException">The contract is not opened.</exception>
@@ -361,6 +442,7 @@ public sealed class ContractLedger
         QuarterUsage = QuarterUsage.ToDictionary(q => q.Key, q => q.Value.ToList()),
         PendingLateUsage = PendingLateUsage.ToDictionary(q => q.Key, q => q.Value.ToList()),
         BilledLateUsage = BilledLateUsage.Select(c => c with { Usage = [.. c.Usage] }).ToList(),
+        Slos = [.. Slos],
     };
 
     /// <summary>Usage of quarter <paramref name="quarter"/> in cents: frozen once closed, priced now while open.</summary>
@@ -378,12 +460,14 @@ public sealed class ContractLedger
     private long[] UsageCentsByQuarter(ContractTerms terms) =>
         Enumerable.Range(1, terms.Quarters).Select(k => UsageCentsOf(terms, k)).ToArray();
 
-    private (Invoice Invoice, ClosedQuarter Closed, List<LateUsageCharge> Late) PlanClose(ContractTerms terms, int quarter, DateTimeOffset now)
+    private (Invoice Invoice, ClosedQuarter Closed, List<LateUsageCharge> Late) PlanClose(
+        ContractTerms terms, int quarter, DateTimeOffset now, IReadOnlyList<SlaPeriodInput>? sla)
     {
         var book = QuarterBook.Compute(terms, TrueUps, UsageCentsByQuarter(terms), closedThrough: quarter);
         var invoiceId = InvoicePlanner.CloseId(terms.ContractId, quarter);
         var late = PlanLateUsage(terms, invoiceId);
-        var invoice = InvoicePlanner.OnClose(terms, book, quarter, LateAmounts(late), now);
+        var credits = SlaCredits.Lines((sla ?? []).Where(i => i.Period.Quarter == quarter), terms.DiscountPercent);
+        var invoice = InvoicePlanner.OnClose(terms, book, quarter, LateAmounts(late), now, credits);
         return (invoice, new ClosedQuarter(quarter, book[quarter - 1].UsageCents, now, invoiceId), late);
     }
 

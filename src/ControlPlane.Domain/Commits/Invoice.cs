@@ -12,14 +12,18 @@ public enum InvoiceLineKind
     TrueUp,
     /// <summary>Usage of a closed quarter that arrived after it closed, at the contract's rate.</summary>
     LateUsage,
+    /// <summary>A credit (a negative amount) for an SLO period of the quarter that missed its target.</summary>
+    SlaCredit,
 }
 
-/// <summary>One charge on an invoice, in cents.</summary>
+/// <summary>One charge on an invoice, in cents (a credit is negative).</summary>
+/// <param name="Sla">For an <see cref="InvoiceLineKind.SlaCredit"/> line, the measurement behind it; null otherwise.</param>
 [GenerateSerializer, Alias("invoice-line")]
 public sealed record InvoiceLine(
     [property: Id(0)] InvoiceLineKind Kind,
     [property: Id(1)] int Quarter,
-    [property: Id(2)] long AmountCents);
+    [property: Id(2)] long AmountCents,
+    [property: Id(3)] Slas.SlaCreditDetail? Sla = null);
 
 /// <summary>
 /// An issued invoice; never changed once issued. Two invoices are equal when their ids, dates and lines

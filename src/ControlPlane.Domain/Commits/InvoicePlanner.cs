@@ -30,12 +30,14 @@ public static class InvoicePlanner
     /// <param name="quarter">The quarter closing.</param>
     /// <param name="lateUsage">Late usage to bill, per closed quarter, each priced and rounded once.</param>
     /// <param name="issuedAt">When it is issued.</param>
+    /// <param name="slaCredits">The quarter's <c>sla-credit</c> lines (<see cref="Slas.SlaCredits.Lines"/>), printed last.</param>
     public static Invoice OnClose(
         ContractTerms terms,
         IReadOnlyList<QuarterLine> book,
         int quarter,
         IReadOnlyList<(int Quarter, long AmountCents)> lateUsage,
-        DateTimeOffset issuedAt)
+        DateTimeOffset issuedAt,
+        IReadOnlyList<InvoiceLine>? slaCredits = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(quarter, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(quarter, terms.Quarters);
@@ -53,6 +55,7 @@ public static class InvoicePlanner
         }
 
         lines.AddRange(LateUsageLines(lateUsage));
+        lines.AddRange(slaCredits ?? []);
         return new Invoice(CloseId(terms.ContractId, quarter), issuedAt, lines);
     }
 

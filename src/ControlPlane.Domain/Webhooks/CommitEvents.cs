@@ -49,6 +49,7 @@ public static class CommitEvents
         InvoiceLineKind.Overage => "overage",
         InvoiceLineKind.TrueUp => "true-up",
         InvoiceLineKind.LateUsage => "late-usage",
+        InvoiceLineKind.SlaCredit => "sla-credit",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }

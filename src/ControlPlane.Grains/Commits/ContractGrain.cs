@@ -1,8 +1,10 @@
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Contracts.Metering;
+using ControlPlane.Contracts.Slas;
 using ControlPlane.Domain.Commits;
 using ControlPlane.Domain.Metering;
+using ControlPlane.Domain.Slas;
 using ControlPlane.Grains.Webhooks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -114,6 +116,8 @@ public sealed partial class ContractGrain(
         }
 
         var invoiceId = InvoicePlanner.CloseId(ContractId, quarter);
+        // Measured before anything is sealed or taken: a close that fails here has changed nothing.
+        var sla = await SlaInputsAsync(Ledger, quarter);
         var frozen = await SealQuarterAsync(quarter);
         var late = await TakeLateUsageAsync(invoiceId);
         foreach (var usage in frozen)
@@ -126,7 +130,7 @@ public sealed partial class ContractGrain(
             Ledger.RecordUsage(q, usage);
         }
 
-        var closed = Ledger.CloseQuarter(quarter, time.GetUtcNow());
+        var closed = Ledger.CloseQuarter(quarter, time.GetUtcNow(), sla);
         if (!closed.IsSuccess)
         {
             await state.ReloadAsync(this, logger);
@@ -135,6 +139,12 @@ public sealed partial class ContractGrain(
 
         await state.WriteOrReloadAsync(this, logger);
         LogClosed(ContractId, quarter, Money.Format(closed.Value.TotalCents));
+        foreach (var credit in closed.Value.Lines.Where(l => l.Kind == InvoiceLineKind.SlaCredit))
+        {
+            // Where an sla-credit event of its own (a kind in WebhookEventKinds) is to be published: once, after the invoice
+            // is durable (a retried close returns above). Until then the invoice.issued event carries the line.
+            LogSlaCredited(ContractId, credit.Sla!.DeploymentId, credit.Sla.PeriodStart, Money.Format(-credit.AmountCents), closed.Value.InvoiceId);
+        }
         await AnnounceInvoicesAsync();
 
         // No view: it reads every usage day of the term, and the caller wants the invoice (the reminder nothing).
@@ -200,7 +210,97 @@ public sealed partial class ContractGrain(
         }
 
         var live = await LiveLedgerAsync();
-        return new(live.Preview(time.GetUtcNow()), null, null);
+        var sla = live.TermClosed ? [] : await SlaInputsAsync(live, live.FirstOpenQuarter);
+        return new(live.Preview(time.GetUtcNow(), sla), null, null);
+    }
+
+    public async Task<SloOutcome> SetSloAsync(SloTerms terms)
+    {
+        if (!Ledger.IsOpened)
+        {
+            return new(null, NotFound().Error);
+        }
+
+        var before = Ledger.Slos.Count;
+        var set = Ledger.SetSlo(terms);
+        if (!set.IsSuccess)
+        {
+            return new(null, set.Error);
+        }
+
+        if (Ledger.Slos.Count != before)
+        {
+            await state.WriteOrReloadAsync(this, logger);
+        }
+
+        return new(set.Value, null);
+    }
+
+    public async Task<List<SlaPeriodView>?> GetSlasAsync()
+    {
+        if (!Ledger.IsOpened)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var calendar = Ledger.Terms!.Calendar();
+        var views = new List<SlaPeriodView>();
+        for (var quarter = 1; quarter <= calendar.Quarters && calendar.Start(quarter) <= now; quarter++)
+        {
+            if (quarter <= Ledger.ClosedThrough)
+            {
+                var invoice = Ledger.Invoices.Find(i => i.InvoiceId == Ledger.ClosedQuarters[quarter - 1].InvoiceId);
+                foreach (var (terms, period) in Ledger.SlaPeriods(quarter))
+                {
+                    var line = invoice?.Lines.Find(l => l.Sla is { } d && d.DeploymentId == terms.DeploymentId && d.PeriodStart == period.Start);
+                    views.Add(line?.Sla is { } detail
+                        ? new SlaPeriodView(period, terms, new SloMeasurement(detail.Minutes, detail.MetMinutes, detail.MissedMinutes),
+                            new SloCreditTier(detail.BelowPercent, detail.CreditPercent), detail.UsageCents, -line.AmountCents, true, invoice!.InvoiceId)
+                        : View(await SlaInputAsync(terms, period, now), true));
+                }
+
+                continue;
+            }
+
+            foreach (var input in (await SlaInputsAsync(Ledger, quarter)).Where(i => i.Period.StartAt <= now))
+            {
+                views.Add(View(input, false));
+            }
+        }
+
+        return views;
+    }
+
+    private SlaPeriodView View(SlaPeriodInput input, bool final)
+    {
+        var assessed = SlaCredits.Assess(input, Ledger.Terms!.DiscountPercent);
+        return new SlaPeriodView(input.Period, input.Terms, input.Measurement, assessed.Tier, assessed.UsageCents,
+            final ? 0 : assessed.CreditCents, final, null);
+    }
+
+    /// <summary>The SLO periods of a quarter, each measured as of now (or its end) with the deployment's usage in it.</summary>
+    private async Task<List<SlaPeriodInput>> SlaInputsAsync(ContractLedger ledger, int quarter)
+    {
+        var now = time.GetUtcNow();
+        return (await Task.WhenAll(ledger.SlaPeriods(quarter).Select(p => SlaInputAsync(p.Terms, p.Period, now)))).ToList();
+    }
+
+    private async Task<SlaPeriodInput> SlaInputAsync(SloTerms terms, SloPeriodSpan period, DateTimeOffset now)
+    {
+        var measurement = period.StartAt > now
+            ? SloMeasurement.None
+            : await GrainFactory.GetGrain<ISloMeterGrain>(GrainKeys.SloMeter(terms.DeploymentId)).MeasureAsync(period.StartAt, period.EndAt, now);
+        var last = DateOnly.FromDateTime(now.UtcDateTime).AddDays(2);
+        var days = new List<DateOnly>();
+        for (var day = period.Start; day < period.End && day < last; day = day.AddDays(1))
+        {
+            days.Add(day);
+        }
+
+        var totals = await Task.WhenAll(days.Select(d => Bucket(d).GetAsync(UsageLedger)));
+        var usage = UsageAggregate.Merge(totals.SelectMany(t => t.ByDeployment?.GetValueOrDefault(terms.DeploymentId) ?? []));
+        return new SlaPeriodInput(terms, period, measurement, usage);
     }
 
     public async Task<ContractOutcome> BillLateUsageAsync()
@@ -243,7 +343,8 @@ public sealed partial class ContractGrain(
     private async Task<ContractView> ViewAsync()
     {
         var live = await LiveLedgerAsync();
-        return new ContractView(live.Terms!, live.TrueUps.ToList(), live.Book().ToList(), live.UsageByModel().ToList(), live.PendingLateUsageCents());
+        return new ContractView(live.Terms!, live.TrueUps.ToList(), live.Book().ToList(), live.UsageByModel().ToList(), live.PendingLateUsageCents(),
+            live.Slos.GroupBy(t => t.DeploymentId, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(t => t.DeploymentId, StringComparer.Ordinal).ToList());
     }
 
     /// <summary>
@@ -310,6 +411,9 @@ public sealed partial class ContractGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Contract {ContractId} closed quarter {Quarter}: invoice of {TotalUsd} USD")]
     private partial void LogClosed(string contractId, int quarter, string totalUsd);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Contract {ContractId} credited {CreditUsd} USD for deployment {DeploymentId}'s SLO period from {PeriodStart} on invoice {InvoiceId}")]
+    private partial void LogSlaCredited(string contractId, string deploymentId, DateOnly periodStart, string creditUsd, string invoiceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Contract {ContractId} could not close a due quarter: {Reason}")]
     private partial void LogAutoCloseFailed(string contractId, string reason);

@@ -25,4 +25,12 @@ public sealed class CapacityOptions
     /// </summary>
     /// <value>5 seconds.</value>
     public int ReconcileSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// How often the scheduler checks each dedicated deployment's SLO (ready capacity against demand up to the
+    /// reservation), besides at every demand signal. A state holds from one check to the next if that comes within three
+    /// periods; a longer silence is unmeasured time.
+    /// </summary>
+    /// <value>5 seconds.</value>
+    public int SloSampleSeconds { get; set; } = 5;
 }

@@ -1,5 +1,6 @@
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Deployments;
+using ControlPlane.Contracts.Slas;
 using ControlPlane.Domain.Deployments;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,7 @@ public sealed partial class DeploymentGrain(
 
     // The last demand seen and the autoscaler's live state: stored only when the desired count changes.
     private decimal _demand;
+    private bool _demandHeard;
     private AutoscaleState? _autoscale;
 
     // A serverless deployment's demand net of the dedicated slack it counts on (null: not heard yet, scale on demand),
@@ -50,9 +52,14 @@ public sealed partial class DeploymentGrain(
     {
         if (S.Spec is not null)
         {
-            return S.Spec.Equals(spec)
-                ? new DeploymentCommandResult(DeploymentCommandStatus.Done, await ViewAsync())
-                : new DeploymentCommandResult(DeploymentCommandStatus.Conflict, await ViewAsync());
+            if (!S.Spec.Equals(spec))
+            {
+                return new DeploymentCommandResult(DeploymentCommandStatus.Conflict, await ViewAsync());
+            }
+
+            // A retry after a failure between the write and the meter's start must not leave the deployment unmeasured.
+            await StartSloMeterAsync();
+            return new DeploymentCommandResult(DeploymentCommandStatus.Done, await ViewAsync());
         }
 
         var autoscale = Autoscaler.Start(spec);
@@ -67,6 +74,7 @@ public sealed partial class DeploymentGrain(
         S.Autoscale = _autoscale = autoscale;
         S.CreatedAt = time.GetUtcNow();
         await state.WriteOrReloadAsync(this, logger, Reloaded);
+        await StartSloMeterAsync();
         LogCreated(spec.DeploymentId, spec.Class, spec.ReservedReplicas, spec.MaxReplicas);
         return new DeploymentCommandResult(DeploymentCommandStatus.Done, await ViewAsync());
     }
@@ -81,8 +89,21 @@ public sealed partial class DeploymentGrain(
         }
 
         _demand = tokensPerSecond;
+        _demandHeard = true;
         await ScaleAsync();
         return new DeploymentCommandResult(DeploymentCommandStatus.Done, null);
+    }
+
+    public async Task TellDemandAgainAsync()
+    {
+        // Without a signal since activation the demand is not known: telling 0 would make the SLO look met.
+        if (S.Spec is null || !_demandHeard)
+        {
+            return;
+        }
+
+        _told = null;
+        await ScaleAsync();
     }
 
     public async Task SetScalingDemandAsync(decimal scalingTokensPerSecond, decimal forDemandTokensPerSecond)
@@ -163,11 +184,17 @@ public sealed partial class DeploymentGrain(
 
         var id = S.Spec.DeploymentId;
         await Scheduler.RemoveAsync(id);
+        if (S.Spec.Class == DeploymentClass.Dedicated)
+        {
+            await GrainFactory.GetGrain<ISloMeterGrain>(GrainKeys.SloMeter(id)).StopAsync(time.GetUtcNow());
+        }
+
         await state.ClearStateAsync();
         state.State = new DeploymentState();
         _autoscale = null;
         _autoscaler = AutoscalerFor(null);
         _demand = 0;
+        _demandHeard = false;
         _scalingDemand = null;
         _told = null;
         _scaleDownTimer?.Dispose();
@@ -212,6 +239,12 @@ public sealed partial class DeploymentGrain(
 
         WatchScaleDown(next);
     }
+
+    /// <summary>A dedicated deployment's SLO minutes count from its creation (<see cref="ISloMeterGrain"/>).</summary>
+    private Task StartSloMeterAsync() =>
+        S.Spec!.Class == DeploymentClass.Dedicated
+            ? GrainFactory.GetGrain<ISloMeterGrain>(GrainKeys.SloMeter(S.Spec.DeploymentId)).StartAsync(S.CreatedAt)
+            : Task.CompletedTask;
 
     private decimal ScalingInput(DeploymentSpec spec) =>
         spec.Class == DeploymentClass.Serverless && _scalingDemand is { } net ? net : _demand;

@@ -35,4 +35,10 @@ public sealed partial class SchedulerGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduler could not hand its record of nodes heard over to its next activation ({Reason}); that one starts without it")]
     private partial void LogHeardNotHandedOver(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SLO verdicts of deployment {DeploymentId} ({Count} minutes) were not stored; they are sent again with the next")]
+    private partial void LogSloNotStored(string deploymentId, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {DeploymentId} could not be asked for its demand again; its SLO minutes are unmeasured until its next signal")]
+    private partial void LogDemandNotTold(string deploymentId, Exception exception);
 }

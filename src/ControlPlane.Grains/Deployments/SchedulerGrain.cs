@@ -121,6 +121,7 @@ public sealed partial class SchedulerGrain(
             new GrainTimerCreationOptions(NodeLivenessReporter.Period, NodeLivenessReporter.Period) { KeepAlive = true });
         // A reminder brings the scheduler back after its silo dies even if nothing calls it.
         await this.RegisterOrUpdateReminder(WatchReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        StartSloMeasurement();
 
         // Read back where replicas are, but not inside the activation: node grains call the scheduler, and a node
         // waiting on this activation could not answer it (each would wait on the other until a call timed out).
@@ -139,6 +140,7 @@ public sealed partial class SchedulerGrain(
 
         await RefreshStaleAsync();
         LogActivated(_model.Snapshot.NodeCount, _model.Deployments.Count, _model.ReplicaCount);
+        _ = AskDemandAgainAsync();
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
@@ -172,6 +174,7 @@ public sealed partial class SchedulerGrain(
             ScalingChanged();
         }
 
+        HeardDemand(deploymentId);
         if (!_model.Deployments.TryGetValue(deploymentId, out var known))
         {
             return null;
@@ -201,6 +204,7 @@ public sealed partial class SchedulerGrain(
         _keeps.Remove(deploymentId);
         _keptForRises.Remove(deploymentId);
         _scalingSent.Remove(deploymentId);
+        ForgetSlo(deploymentId);
         if (before is null)
         {
             return false;

@@ -63,7 +63,9 @@ public sealed partial class UsageBucketGrain(
 
     public Task<BucketTotals> GetAsync(string ledger) =>
         Task.FromResult(_totals.Ledgers.TryGetValue(ledger, out var day)
-            ? new BucketTotals(day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList())
+            ? new BucketTotals(
+                day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList(),
+                day.ByDeployment?.ToDictionary(d => d.Key, d => d.Value.Values.ToList(), StringComparer.Ordinal))
             : new BucketTotals(false, [], []));
 
     private (Answer, bool Changed) Apply(Change change)
@@ -140,6 +142,17 @@ public sealed partial class UsageBucketGrain(
             var key = last.Value.Key;
             var usage = new UsageAggregate(e.Model, e.ListRate, e.InputTokens, e.OutputTokens);
             target[key] = target.TryGetValue(key, out var sum) ? sum.Add(usage) : usage;
+            if (e.DeploymentId is { } deploymentId)
+            {
+                day.ByDeployment ??= new(StringComparer.Ordinal);
+                if (!day.ByDeployment.TryGetValue(deploymentId, out var ofDeployment))
+                {
+                    ofDeployment = new(StringComparer.Ordinal);
+                    day.ByDeployment[deploymentId] = ofDeployment;
+                }
+
+                ofDeployment[key] = ofDeployment.TryGetValue(key, out var deploymentSum) ? deploymentSum.Add(usage) : usage;
+            }
         }
 
         return new RecordResult(accepted, duplicates);

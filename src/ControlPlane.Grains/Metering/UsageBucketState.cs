@@ -46,4 +46,7 @@ public sealed class LedgerDay
 
     /// <summary>Late usage handed to each invoice, so a retried close gets the same answer.</summary>
     [Id(3)] public Dictionary<string, List<UsageAggregate>> BilledLate { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Token totals per deployment, then per model and list rate, counted and late alike (SLA credits).</summary>
+    [Id(4)] public Dictionary<string, Dictionary<string, UsageAggregate>>? ByDeployment { get; set; }
 }

@@ -41,7 +41,7 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         var buckets = batch.Events
             .GroupBy(e => (e.CustomerId, Day: DateOnly.FromDateTime(e.Timestamp.UtcDateTime)))
             .Select(g => GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(g.Key.CustomerId, g.Key.Day)).RecordAsync(g
-                .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId])))
+                .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId]), e.DeploymentId))
                 .ToList()));
         var results = await Task.WhenAll(buckets);
         var accepted = results.Sum(r => r.Accepted);

@@ -1,6 +1,8 @@
 using ControlPlane.Domain;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
+using ControlPlane.Contracts.Deployments;
+using ControlPlane.Domain.Deployments;
 using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Commits;
 using ControlPlane.Domain.Metering;
@@ -43,6 +45,12 @@ public static partial class AdminApi
         admin.MapPost("/contracts/{contractId}/invoices/late-usage", BillLateUsageAsync)
             .WithName("BillLateUsage")
             .WithSummary("After the last quarter closed: invoice late usage that arrived since (automatic when quarters auto-close).");
+        admin.MapPut("/contracts/{contractId}/slos/{deploymentId}", SetSloAsync)
+            .WithName("SetSlo")
+            .WithSummary("Set the SLO of one of the contract's dedicated deployments: availability target and credit schedule.");
+        admin.MapGet("/contracts/{contractId}/slas", ListSlasAsync)
+            .WithName("ListSlas")
+            .WithSummary("Every SLO period started so far: minutes met, missed and unmeasured, attainment and credit.");
         admin.MapGet("/customers/{customerId}/contracts", ListCustomerContractsAsync)
             .WithName("ListCustomerContracts")
             .WithSummary("A customer's contracts with their quarter books, in term order.");
@@ -217,6 +225,46 @@ public static partial class AdminApi
         }
 
         return outcome.Invoice is null ? TypedResults.NoContent() : TypedResults.Ok(InvoiceResponse.From(outcome.Invoice));
+    }
+
+    private static async Task<Results<Ok<SloResponse>, ValidationProblem, ProblemHttpResult>> SetSloAsync(
+        string contractId, string deploymentId, SetSloRequest request, IGrainFactory grains, TimeProvider time)
+    {
+        if (!Ids.IsValid(contractId))
+        {
+            return ContractNotFound(contractId);
+        }
+
+        var (terms, errors) = SlaMessages.ToTerms(deploymentId, request, time.GetUtcNow());
+        if (terms is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The SLO is not valid.");
+        }
+
+        var contract = grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId));
+        var view = await contract.GetAsync();
+        if (view is null)
+        {
+            return ContractNotFound(contractId);
+        }
+
+        // Only a dedicated deployment of the contract's own customer has an SLO to measure.
+        var deployment = await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).GetAsync();
+        if (deployment is null || deployment.Spec.Class != DeploymentClass.Dedicated || deployment.Spec.CustomerId != view.Terms.CustomerId)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["deploymentId"] = [$"must name an existing dedicated deployment of customer {view.Terms.CustomerId}"] },
+                title: "The SLO is not valid.");
+        }
+
+        var outcome = await contract.SetSloAsync(terms);
+        return outcome.Error is { } error ? Problem(error, "The SLO was refused.") : TypedResults.Ok(SloResponse.From(contractId, outcome.Terms!));
+    }
+
+    private static async Task<Results<Ok<SlaPeriodResponse[]>, ProblemHttpResult>> ListSlasAsync(string contractId, IGrainFactory grains)
+    {
+        var periods = Ids.IsValid(contractId) ? await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetSlasAsync() : null;
+        return periods is null ? ContractNotFound(contractId) : TypedResults.Ok(periods.Select(SlaPeriodResponse.From).ToArray());
     }
 
     private static async Task<Results<Ok<PayAsYouGoUsageResponse>, ValidationProblem>> GetPayAsYouGoUsageAsync(

@@ -28,6 +28,9 @@ public static class CustomerApi
         customer.MapGet("/contracts/{contractId}/invoices", ListInvoicesAsync)
             .WithName("ListMyInvoices")
             .WithSummary("The invoices of one of the caller's contracts.");
+        customer.MapGet("/contracts/{contractId}/slas", ListSlasAsync)
+            .WithName("ListMySlas")
+            .WithSummary("The SLO periods of one of the caller's contracts: attainment and credits.");
         customer.MapGet("/contracts/{contractId}/forecast", GetForecastAsync)
             .WithName("GetMyForecast")
             .WithSummary("The current quarter's balance, when it runs out at the burn so far this quarter, and the true-up that would cover the term.");
@@ -65,6 +68,17 @@ public static class CustomerApi
 
         var invoices = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetInvoicesAsync();
         return invoices is null ? NotFound(contractId) : TypedResults.Ok(invoices.Select(InvoiceResponse.From).ToArray());
+    }
+
+    private static async Task<Results<Ok<SlaPeriodResponse[]>, ProblemHttpResult>> ListSlasAsync(string contractId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (await RefuseAsync(contractId, user, grains) is { } refused)
+        {
+            return refused;
+        }
+
+        var periods = await grains.GetGrain<IContractGrain>(GrainKeys.Contract(contractId)).GetSlasAsync();
+        return periods is null ? NotFound(contractId) : TypedResults.Ok(periods.Select(SlaPeriodResponse.From).ToArray());
     }
 
     private static async Task<Results<Ok<ContractForecastResponse>, ProblemHttpResult>> GetForecastAsync(

@@ -24,7 +24,8 @@ public static class ControlPlaneHostingExtensions
     /// <summary>Options, JSON, errors as ProblemDetails, OpenAPI.</summary>
     public static IHostApplicationBuilder AddControlPlaneApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(TimeProvider.System);
+        var offset = builder.Configuration.GetValue<long>($"{DiagnosticsOptions.SectionName}:{nameof(DiagnosticsOptions.ClockOffsetSeconds)}");
+        builder.Services.AddSingleton(offset == 0 ? TimeProvider.System : new OffsetTimeProvider(TimeSpan.FromSeconds(offset)));
         builder.Services.AddSingleton<PartnerCache>();
         builder.Services.AddSingleton<DeploymentIndex>();
         builder.Services.AddSingleton<Api.Fleet.CapacityHistory>();

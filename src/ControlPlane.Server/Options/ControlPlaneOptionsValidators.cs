@@ -247,6 +247,11 @@ public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
             errors.Add("Capacity:ReconcileSeconds must be between 1 and 3600.");
         }
 
+        if (options.SloSampleSeconds is < 1 or > 20)
+        {
+            errors.Add("Capacity:SloSampleSeconds must be between 1 and 20 (three periods must fit in a minute).");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -13,4 +13,12 @@ public sealed class DiagnosticsOptions
     /// </summary>
     /// <value>Default <see langword="false"/>.</value>
     public bool LoadBaselines { get; set; }
+
+    /// <summary>
+    /// Runs the server's clock this many seconds ahead of (or, negative, behind) the machine's, at the machine's pace:
+    /// for tests that must watch a month or a quarter end pass (SLA periods, quarter closes) without waiting for one.
+    /// Every silo of a cluster, and a silo started again on the same state, must be given the same offset. Never in production.
+    /// </summary>
+    /// <value>Default 0.</value>
+    public long ClockOffsetSeconds { get; set; }
 }

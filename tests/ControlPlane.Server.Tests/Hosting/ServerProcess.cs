@@ -70,7 +70,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     private static ServerProcess StartOnce(IReadOnlyDictionary<string, string>? settings, string? dataDirectory, IReadOnlyList<string>? arguments)
     {
-        var httpPort = FreePort.Next();
+        // A caller that chose the HTTP address (a silo started again where its clients and agents know it) is polled there.
+        var httpPort = settings?.TryGetValue("ASPNETCORE_URLS", out var urls) == true ? new Uri(urls).Port : FreePort.Next();
         dataDirectory ??= Directory.CreateTempSubdirectory("controlplane-data-").FullName;
         var info = new ProcessStartInfo("dotnet")
         {

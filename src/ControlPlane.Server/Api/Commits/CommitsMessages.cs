@@ -53,7 +53,8 @@ public sealed record ContractResponse(
     IReadOnlyList<TrueUpView> TrueUps,
     IReadOnlyList<QuarterResponse> Quarters,
     IReadOnlyList<ModelUsageResponse> UsageByModel,
-    string PendingLateUsageUsd)
+    string PendingLateUsageUsd,
+    IReadOnlyList<SloResponse> Slos)
 {
     public static ContractResponse From(ContractView view)
     {
@@ -70,18 +71,24 @@ public sealed record ContractResponse(
                 Money.Format(q.UsageCents), Money.Format(q.CoveredCents), Money.Format(q.OverageCents),
                 Money.Format(q.UnusedCents), Money.Format(q.RolloverOutCents), q.Closed)).ToArray(),
             view.UsageByModel.Select(m => new ModelUsageResponse(m.Model, m.InputTokens, m.OutputTokens, Money.Format(m.AmountCents))).ToArray(),
-            Money.Format(view.PendingLateUsageCents));
+            Money.Format(view.PendingLateUsageCents),
+            (view.Slos ?? []).Select(slo => SloResponse.From(t.ContractId, slo)).ToArray());
     }
 }
 
-public sealed record InvoiceLineResponse(string Kind, int Quarter, string AmountUsd);
+/// <param name="Sla">For an <c>sla-credit</c> line (a negative amount), the measurement behind it; absent on other lines.</param>
+public sealed record InvoiceLineResponse(
+    string Kind,
+    int Quarter,
+    string AmountUsd,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SlaMeasurementResponse? Sla = null);
 
 public sealed record InvoiceResponse(string InvoiceId, DateTimeOffset IssuedAt, IReadOnlyList<InvoiceLineResponse> Lines, string TotalUsd)
 {
     public static InvoiceResponse From(Invoice invoice) => new(
         invoice.InvoiceId,
         invoice.IssuedAt,
-        invoice.Lines.Select(l => new InvoiceLineResponse(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents))).ToArray(),
+        invoice.Lines.Select(l => new InvoiceLineResponse(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents), l.Sla is null ? null : SlaMessages.From(l.Sla))).ToArray(),
         Money.Format(invoice.TotalCents));
 
     private static string KindName(InvoiceLineKind kind) => kind switch
@@ -90,6 +97,7 @@ public sealed record InvoiceResponse(string InvoiceId, DateTimeOffset IssuedAt, 
         InvoiceLineKind.Overage => "overage",
         InvoiceLineKind.TrueUp => "true-up",
         InvoiceLineKind.LateUsage => "late-usage",
+        InvoiceLineKind.SlaCredit => "sla-credit",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }
