@@ -43,6 +43,38 @@ public static class CommitEvents
                 Money.Format(invoice.TotalCents),
                 invoice.Lines.Select(l => new InvoiceLineData(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents))).ToArray()));
 
+    /// <summary>
+    /// The one id of "invoice <paramref name="invoiceId"/> credits <paramref name="deploymentId"/>'s period from
+    /// <paramref name="periodStart"/>" (a period is credited once, on one invoice).
+    /// </summary>
+    public static string SlaCreditEventId(string invoiceId, string deploymentId, DateOnly periodStart) =>
+        FormattableString.Invariant($"{WebhookEventKinds.SlaCredit}:{invoiceId}:{deploymentId}:{periodStart:yyyy-MM-dd}");
+
+    /// <summary>One event per <c>sla-credit</c> line of an issued invoice, with the measurement behind it.</summary>
+    public static IEnumerable<WebhookEvent> SlaCredited(ContractTerms terms, Invoice invoice, DateTimeOffset now) =>
+        invoice.Lines
+            .Where(l => l.Kind == InvoiceLineKind.SlaCredit && l.Sla is not null)
+            .Select(l => WebhookEvent.Create(
+                WebhookEventKinds.SlaCredit,
+                SlaCreditEventId(invoice.InvoiceId, l.Sla!.DeploymentId, l.Sla.PeriodStart),
+                terms.CustomerId,
+                now,
+                new SlaCreditData(
+                    terms.ContractId,
+                    invoice.InvoiceId,
+                    l.Quarter,
+                    l.Sla.DeploymentId,
+                    l.Sla.PeriodStart,
+                    l.Sla.PeriodEnd,
+                    l.Sla.Minutes,
+                    l.Sla.MetMinutes,
+                    l.Sla.MissedMinutes,
+                    l.Sla.AttainmentPercent,
+                    l.Sla.TargetPercent,
+                    l.Sla.CreditPercent,
+                    Money.Format(l.Sla.UsageCents),
+                    Money.Format(-l.AmountCents))));
+
     private static string KindName(InvoiceLineKind kind) => kind switch
     {
         InvoiceLineKind.Commit => "commit",
@@ -71,3 +103,24 @@ public sealed record CommitThresholdData(
 public sealed record InvoiceIssuedData(string ContractId, string InvoiceId, DateTimeOffset IssuedAt, string TotalUsd, InvoiceLineData[] Lines);
 
 public sealed record InvoiceLineData(string Kind, int Quarter, string AmountUsd);
+
+/// <summary>
+/// <c>data</c> of <see cref="WebhookEventKinds.SlaCredit"/>: the credited period's measurement (minutes of the period the
+/// deployment existed, met and missed ones, attainment and target in percent) and the credit (<c>creditUsd</c>, positive:
+/// the invoice line is its negative).
+/// </summary>
+public sealed record SlaCreditData(
+    string ContractId,
+    string InvoiceId,
+    int Quarter,
+    string DeploymentId,
+    DateOnly PeriodStart,
+    DateOnly PeriodEnd,
+    long Minutes,
+    long MetMinutes,
+    long MissedMinutes,
+    decimal AttainmentPercent,
+    decimal TargetPercent,
+    decimal CreditPercent,
+    string UsageUsd,
+    string CreditUsd);

@@ -13,7 +13,10 @@ public static class WebhookEventKinds
     /// <summary>A contract issued an invoice.</summary>
     public const string InvoiceIssued = "invoice.issued";
 
-    public static readonly IReadOnlyList<string> All = [CommitThreshold, InvoiceIssued];
+    /// <summary>A contract's invoice carries an SLA credit: a dedicated deployment's period fell below its SLO target.</summary>
+    public const string SlaCredit = "sla-credit";
+
+    public static readonly IReadOnlyList<string> All = [CommitThreshold, InvoiceIssued, SlaCredit];
 
     public static bool IsKnown(string? kind) => kind is not null && All.Contains(kind, StringComparer.Ordinal);
 }

@@ -116,6 +116,11 @@ public sealed partial class ContractGrain
             foreach (var invoice in pending)
             {
                 await Webhooks.PublishAsync(CommitEvents.InvoiceIssued(Ledger.Terms!, invoice, now));
+                foreach (var credit in CommitEvents.SlaCredited(Ledger.Terms!, invoice, now))
+                {
+                    await Webhooks.PublishAsync(credit);
+                }
+
                 alerts.State.Invoices.Add(invoice.InvoiceId);
             }
 

@@ -141,8 +141,7 @@ public sealed partial class ContractGrain(
         LogClosed(ContractId, quarter, Money.Format(closed.Value.TotalCents));
         foreach (var credit in closed.Value.Lines.Where(l => l.Kind == InvoiceLineKind.SlaCredit))
         {
-            // Where an sla-credit event of its own (a kind in WebhookEventKinds) is to be published: once, after the invoice
-            // is durable (a retried close returns above). Until then the invoice.issued event carries the line.
+            // Announced with the invoice (AnnounceInvoicesAsync publishes an sla-credit event per credit line).
             LogSlaCredited(ContractId, credit.Sla!.DeploymentId, credit.Sla.PeriodStart, Money.Format(-credit.AmountCents), closed.Value.InvoiceId);
         }
         await AnnounceInvoicesAsync();

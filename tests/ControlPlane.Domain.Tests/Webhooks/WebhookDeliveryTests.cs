@@ -100,4 +100,25 @@ public sealed class WebhookDeliveryTests
         Assert.Equal("overage", data["lines"]![1]!["kind"]!.GetValue<string>());
         Assert.Equal("123.45", data["lines"]![1]!["amountUsd"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void SlaCredited_OneEventPerCreditLineWithItsMeasurementAndAnIdThatIsTheSameEveryTime()
+    {
+        var detail = new ControlPlane.Domain.Slas.SlaCreditDetail("acme-chat", new DateOnly(2026, 1, 1), new DateOnly(2026, 2, 1), 44_640, 44_580, 60, 99.8655m, 99.9m, 99.9m, 10m, 600_00);
+        var invoice = new Invoice("acme-2026-close-Q1", Now, [new(InvoiceLineKind.Commit, 2, 10_000_00), new(InvoiceLineKind.SlaCredit, 1, -60_00, detail)]);
+
+        var events = CommitEvents.SlaCredited(Terms, invoice, Now).ToArray();
+
+        var e = Assert.Single(events);
+        Assert.Equal(WebhookEventKinds.SlaCredit, e.Kind);
+        Assert.Equal("sla-credit:acme-2026-close-Q1:acme-chat:2026-01-01", e.EventId);
+        Assert.Equal(e.Body, CommitEvents.SlaCredited(Terms, invoice, Now).Single().Body);
+        var data = JsonNode.Parse(e.Body)!["data"]!;
+        Assert.Equal("60.00", data["creditUsd"]!.GetValue<string>());
+        Assert.Equal("600.00", data["usageUsd"]!.GetValue<string>());
+        Assert.Equal("2026-01-01", data["periodStart"]!.GetValue<string>());
+        Assert.Equal(60, data["missedMinutes"]!.GetValue<long>());
+        Assert.Equal(99.8655m, data["attainmentPercent"]!.GetValue<decimal>());
+        Assert.Empty(CommitEvents.SlaCredited(Terms, invoice with { Lines = [new(InvoiceLineKind.Commit, 2, 10_000_00)] }, Now));
+    }
 }

@@ -32,6 +32,9 @@ public sealed class PortalTests(WebUiServerFixture fixture, Chromium chromium) :
         await Expect(page.Locator("#usage-by-model tr[data-model='ui-model-70b']")).ToContainTextAsync("$12.00");
         await Expect(page.Locator("#usage-by-day tbody tr")).ToHaveCountAsync(2);
         await Expect(page.Locator("#invoices")).ToContainTextAsync("commit Q1: $100.00");
+        var sla = page.Locator($"#slas tr[data-sla^='{WebUiServerFixture.AcmeDeploymentId}:']").First;
+        await Expect(sla).ToContainTextAsync("99.9%");
+        await Expect(sla).ToContainTextAsync("as it stands");
         Assert.DoesNotContain(fixture.Other.ContractId, await page.ContentAsync(), StringComparison.Ordinal);
         await page.Context.CloseAsync();
     }
@@ -43,6 +46,7 @@ public sealed class PortalTests(WebUiServerFixture fixture, Chromium chromium) :
 
         await Expect(page.Locator($"section[data-contract='{fixture.Other.ContractId}']")).ToBeVisibleAsync();
         await Expect(page.Locator("[data-figure='used'] .value")).ToHaveTextAsync("$0.00");
+        await Expect(page.GetByText("No SLO terms on this contract.")).ToBeVisibleAsync();
         Assert.DoesNotContain(fixture.Acme.ContractId, await page.ContentAsync(), StringComparison.Ordinal);
         await page.Context.CloseAsync();
     }

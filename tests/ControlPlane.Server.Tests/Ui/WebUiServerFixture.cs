@@ -46,6 +46,15 @@ public sealed class WebUiServerFixture : IAsyncLifetime
         Acme = await ContractAsync(admin, "ui-acme", start);
         Other = await ContractAsync(admin, "ui-other", start);
 
+        // Acme's dedicated deployment carries SLO terms (nothing is placed: it asks for no replica).
+        await LiquidCapacityTestsCreateAsync(admin);
+        using (var slo = await admin.PutAsync(
+            $"/admin/v1/contracts/{Acme.ContractId}/slos/{AcmeDeploymentId}",
+            new StringContent("""{"period":"monthly","targetPercent":99.9,"credits":[{"belowPercent":99.9,"creditPercent":10}]}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            slo.EnsureSuccessStatusCode();
+        }
+
         await admin.SetPriceAsync("ui-model-70b", 2m, 6m);
         using var gateway = _server.CreateClient(await admin.IssueTokenAsync("gateway", "ui-gateway"));
         var now = DateTimeOffset.UtcNow;
@@ -54,6 +63,16 @@ public sealed class WebUiServerFixture : IAsyncLifetime
             Event("ui-e1", Acme.CustomerId, "ui-model-70b", 1_000_000, 500_000, now.AddMinutes(-5)),
             Event("ui-e2", Acme.CustomerId, "ui-model-70b", 2_000_000, 1_000_000, now.AddDays(-1)));
     }
+
+    /// <summary>Acme's dedicated deployment, with SLO terms on its contract.</summary>
+    public const string AcmeDeploymentId = "ui-acme-chat";
+
+    private static Task LiquidCapacityTestsCreateAsync(HttpClient admin) =>
+        ControlPlane.Server.Tests.Deployments.LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = AcmeDeploymentId, model = "ui-model-70b", @class = "dedicated", customerId = "ui-acme", gpusPerReplica = 1,
+            minGpuMemoryGiB = 80, minReplicas = 0, reservedReplicas = 0, maxReplicas = 1, tokensPerSecondPerReplica = 100,
+        });
 
     private async Task<(string, string, string)> ContractAsync(HttpClient admin, string customerId, string start)
     {

@@ -43,10 +43,11 @@
     if (!chosen || !contracts.some(c => c.contractId === chosen)) chosen = (running || contracts[contracts.length - 1]).contractId;
     const contract = contracts.find(c => c.contractId === chosen);
     const id = encodeURIComponent(contract.contractId);
-    const [forecast, daily, invoices] = await Promise.all([
+    const [forecast, daily, invoices, slas] = await Promise.all([
       api('GET', `/v1/contracts/${id}/forecast`).catch(e => ({ error: e.message })),
       api('GET', `/v1/contracts/${id}/usage/daily`),
-      api('GET', `/v1/contracts/${id}/invoices`)]);
+      api('GET', `/v1/contracts/${id}/invoices`),
+      api('GET', `/v1/contracts/${id}/slas`)]);
 
     const picker = contracts.length > 1
       ? el('p', {}, 'Contract ', el('select', { id: 'contract', onchange: event => { chosen = event.target.value; refresh(); } },
@@ -63,7 +64,25 @@
         contract.usageByModel.map(m => el('tr', { 'data-model': m.model }, el('td', { text: m.model }), el('td', { class: 'num', text: number(m.inputTokens) }),
           el('td', { class: 'num', text: number(m.outputTokens) }), el('td', { class: 'num', text: usd(m.amountUsd) }))), { id: 'usage-by-model' })),
       panel(`Usage by day (Q${daily.quarter})`, dailyTable(daily)),
+      panel('SLA periods and credits', slaTable(slas)),
       panel('Invoices', invoiceList(invoices)));
+  }
+
+  function slaTable(slas) {
+    if (slas.length === 0) return el('p', { class: 'muted', text: 'No SLO terms on this contract.' });
+    const pct = v => (v === null || v === undefined ? 'none yet' : `${v}%`);
+    return el('div', {}, table(['Deployment', 'Period', { class: 'num', text: 'Attainment' }, { class: 'num', text: 'Target' },
+      { class: 'num', text: 'Minutes met / missed / unmeasured' }, { class: 'num', text: 'Credit' }, 'State'],
+    slas.slice().reverse().map(p => {
+      const m = p.measurement;
+      return el('tr', { 'data-sla': `${m.deploymentId}:${m.periodStart}` }, el('td', { text: m.deploymentId }),
+        el('td', { text: `${m.periodStart} to ${m.periodEnd}` }), el('td', { class: 'num', text: pct(m.attainmentPercent) }),
+        el('td', { class: 'num', text: `${m.targetPercent}%` }),
+        el('td', { class: 'num', text: `${number(m.metMinutes)} / ${number(m.missedMinutes)} / ${number(m.unmeasuredMinutes)}` }),
+        el('td', { class: 'num', text: p.creditUsd === '0.00' ? '-' : `${usd(p.creditUsd)} (${m.creditPercent}% of ${usd(m.usageUsd)})` }),
+        el('td', { text: p.final ? (p.invoiceId ? `on ${p.invoiceId}` : 'final') : 'as it stands' }));
+    }), { id: 'slas' }),
+    el('p', { class: 'muted', text: 'A minute counts as met when ready capacity covered your demand up to the reservation; a minute nobody measured counts as missed. A credit goes on the close invoice of its quarter, once.' }));
   }
 
   function balance(f) {
