@@ -102,9 +102,10 @@ public sealed class HeartbeatTests(EmbeddedServerFixture fixture)
         Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
 
         // Interval 1 s: suspect after 2 missed, down after 6 missed. The agent says nothing more.
+        // Ready was seen above; on a loaded machine the watch's first look may already find it suspect.
         var seen = await admin.WatchStatusUntilAsync(nodeId, "down", TimeSpan.FromSeconds(30));
 
-        Assert.Equal(["ready", "suspect", "down"], seen);
+        Assert.Equal(["suspect", "down"], seen.SkipWhile(s => s == "ready"));
         var pools = await admin.GetJsonAsync("/admin/v1/pools");
         Assert.Contains(pools.AsArray(), p => p!["nodesByStatus"]!["down"] is not null);
 

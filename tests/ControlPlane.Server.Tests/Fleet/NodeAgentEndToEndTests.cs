@@ -43,8 +43,9 @@ public sealed class NodeAgentEndToEndTests(EmbeddedServerFixture fixture)
         agent.Kill(entireProcessTree: true);
         await agent.WaitForExitAsync(TestContext.Current.CancellationToken);
 
+        // The node was ready up to the kill; on a loaded machine the first look after it may already find it suspect.
         var seen = await admin.WatchStatusUntilAsync(nodeId, "down", TimeSpan.FromSeconds(30));
-        Assert.Equal(["ready", "suspect", "down"], seen);
+        Assert.Equal(["suspect", "down"], seen.SkipWhile(s => s == "ready"));
     }
 
     [Fact]
