@@ -237,6 +237,11 @@ internal sealed class GatewayTraffic
         }
     }
 
+    /// <summary>The title of the API's 409 for a reservation that does not fit (now: no ready node may hold it).</summary>
+    private const string ReservationRefused = "The reservation cannot be honoured.";
+
+    private const int ReservationAttempts = 30;
+
     private static async Task CreateAsync(AdminClient admin, int totalGpus, TextWriter output, CancellationToken cancellationToken)
     {
         object[] deployments =
@@ -248,10 +253,35 @@ internal sealed class GatewayTraffic
         ];
         foreach (var deployment in deployments)
         {
-            var created = await admin.PostAsync("admin/v1/deployments", deployment, cancellationToken, accepted: [HttpStatusCode.Created, HttpStatusCode.Conflict]);
-            if (created.ValueKind == JsonValueKind.Object && created.TryGetProperty("deploymentId", out var id))
+            // The agents were just started: until their first heartbeats make the nodes ready, a reservation has nowhere to
+            // go and is refused (409). Ask again for a while rather than run the demo without its dedicated deployment.
+            for (var attempt = 1; ; attempt++)
             {
-                output.WriteLine($"[traffic] created deployment {id.GetString()} ({created.GetProperty("class").GetString()}, {created.GetProperty("reservedReplicas").GetInt32()} reserved, at most {created.GetProperty("maxReplicas").GetInt32()} replicas)");
+                var created = await admin.PostAsync("admin/v1/deployments", deployment, cancellationToken, accepted: [HttpStatusCode.Created, HttpStatusCode.Conflict]);
+                if (created.ValueKind == JsonValueKind.Object && created.TryGetProperty("deploymentId", out var id))
+                {
+                    output.WriteLine($"[traffic] created deployment {id.GetString()} ({created.GetProperty("class").GetString()}, {created.GetProperty("reservedReplicas").GetInt32()} reserved, at most {created.GetProperty("maxReplicas").GetInt32()} replicas)");
+                    break;
+                }
+
+                var refused = created.ValueKind == JsonValueKind.Object && created.TryGetProperty("title", out var title)
+                    && title.GetString() == ReservationRefused;
+                if (!refused || attempt == ReservationAttempts)
+                {
+                    if (refused)
+                    {
+                        output.WriteLine($"[traffic] a deployment's reservation was still refused after {ReservationAttempts} attempts: {created.GetProperty("detail").GetString()}");
+                    }
+
+                    break;
+                }
+
+                if (attempt == 1)
+                {
+                    output.WriteLine("[traffic] a reservation has no ready node yet; asking again every 2 s while the agents' first heartbeats arrive");
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             }
         }
 
