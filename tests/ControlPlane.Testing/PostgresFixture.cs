@@ -14,7 +14,9 @@ namespace ControlPlane.Testing;
 /// public sealed class PostgresCollection : ICollectionFixture&lt;PostgresFixture&gt;;
 /// </code>
 /// then <c>[Collection(PostgresFixture.CollectionName)]</c> on a test class that takes a <see cref="PostgresFixture"/>
-/// and calls <see cref="CreateDatabaseAsync"/>.
+/// and calls <see cref="CreateDatabaseAsync"/>. Those classes run one after another. To let them run in parallel on
+/// one server, declare it an assembly fixture instead (<c>[assembly: AssemblyFixture(typeof(PostgresFixture))]</c>, as
+/// ControlPlane.Server.Tests does) and leave the classes in collections of their own.
 /// </example>
 public sealed partial class PostgresFixture : IAsyncLifetime
 {

@@ -6,7 +6,6 @@ using Npgsql;
 namespace ControlPlane.Server.Tests.Fleet;
 
 /// <summary>The fleet on PostgreSQL: what survives a restart, and what a heartbeat costs the database.</summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class DurableFleetTests(PostgresFixture postgres)
 {
     private static Dictionary<string, string> Durable(string connectionString) => new()

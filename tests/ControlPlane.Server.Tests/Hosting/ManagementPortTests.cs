@@ -7,7 +7,6 @@ using Xunit;
 namespace ControlPlane.Server.Tests.Hosting;
 
 /// <summary>Health and metrics on their own port, and readiness that survives a database blip.</summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class ManagementPortTests(PostgresFixture postgres)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

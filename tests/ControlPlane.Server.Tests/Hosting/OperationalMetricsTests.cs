@@ -9,7 +9,6 @@ using Xunit;
 namespace ControlPlane.Server.Tests.Hosting;
 
 /// <summary>The metrics the alerting rules read, from a real server on PostgreSQL that meets the faults they watch for.</summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed partial class OperationalMetricsTests(PostgresFixture postgres)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

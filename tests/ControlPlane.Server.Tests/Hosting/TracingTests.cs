@@ -9,7 +9,6 @@ namespace ControlPlane.Server.Tests.Hosting;
 /// Traces and logs of a real server on PostgreSQL that exports over OTLP/HTTP to a collector in the test: a request
 /// that reaches a grain and the database is one trace, and the log lines written during it name that trace.
 /// </summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class TracingTests(PostgresFixture postgres)
 {
     private const string OperatorToken = "tracing-tests-operator-token";

@@ -10,7 +10,6 @@ namespace ControlPlane.Server.Tests.Storage;
 /// The migrated query texts, run the way the Orleans ADO.NET providers run them (by key from
 /// OrleansQuery, named parameters), for the cases a cluster test cannot force: races and edge rows.
 /// </summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class OrleansQueryContractTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private string _db = "";

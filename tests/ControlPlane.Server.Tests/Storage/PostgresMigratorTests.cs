@@ -5,7 +5,6 @@ using Xunit;
 
 namespace ControlPlane.Server.Tests.Storage;
 
-[Collection(PostgresFixture.CollectionName)]
 public sealed class PostgresMigratorTests(PostgresFixture postgres)
 {
     private static readonly string[] AllMigrations = ["0001_orleans_storage", "0002_orleans_reminders", "0003_usage_buckets"];

@@ -9,7 +9,6 @@ namespace ControlPlane.Server.Tests.Storage;
 /// What the migrator and the start-up check make of a database: one that holds Orleans' official ADO.NET
 /// schema, one whose queries were changed by hand, and one these migrations made and nobody touched.
 /// </summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class PostgresSchemaTests(PostgresFixture postgres)
 {
     /// <summary>

@@ -8,7 +8,6 @@ using Xunit;
 namespace ControlPlane.Server.Tests.Storage;
 
 /// <summary>The server process and its <c>migrate</c> command on databases that are not as the migrations left them.</summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class SchemaStartupTests(PostgresFixture postgres)
 {
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);

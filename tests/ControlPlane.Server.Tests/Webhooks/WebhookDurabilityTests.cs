@@ -9,7 +9,6 @@ namespace ControlPlane.Server.Tests.Webhooks;
 /// Webhooks on PostgreSQL: an outbox that outlives its silo (nobody calls it after the restart: its durable reminder
 /// brings it back), and commit thresholds announced once per quarter whatever is resent or restarted.
 /// </summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class WebhookDurabilityTests(PostgresFixture postgres)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
