@@ -10,7 +10,7 @@ namespace ControlPlane.Server.Tests;
 /// <summary>
 /// Starts the test collections that spend minutes waiting on real time first: the SLA test waits for the server's clock
 /// to cross a month end and for whole minutes after it (about 6 minutes), the cluster tests for failure detection (about
-/// 3 minutes together). The rest of the assembly then runs beside them rather than after them. The other collections
+/// 2 minutes together). The rest of the assembly then runs beside them rather than after them. The other collections
 /// keep xunit's default (random) order.
 /// </summary>
 public sealed class LongTestsFirst : ITestCollectionOrderer
