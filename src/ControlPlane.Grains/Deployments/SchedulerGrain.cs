@@ -388,9 +388,10 @@ public sealed partial class SchedulerGrain(
         {
             await GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId)).CheckSilenceAsync(silence, grainLost);
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e)
         {
-            // Its silo may not be declared dead yet: the next sweep asks again.
+            // Nobody awaits this call: whatever it throws is logged here. Its silo may not be declared dead yet, or
+            // the node failed: the next sweep asks again.
             LogNodeUnreachable(nodeId, e.Message);
         }
     }

@@ -145,6 +145,24 @@ public sealed class SchedulerGrainWriteTests(FaultyStoreClusterFixture fixture) 
         Assert.Equal(placed[0].ReplicaId, Assert.Single((await Scheduler.GetReplicasAsync(spec.DeploymentId))!).ReplicaId);
     }
 
+    [Fact]
+    public async Task SilenceCheck_NodeCallThrowsSomethingUnexpected_IsLogged()
+    {
+        // A ready node whose agent is never heard again: once it is silent for the suspect window, the scheduler asks
+        // its grain to check its health, without waiting for the answer. The first of those calls fails with what a
+        // bug would throw, not an Orleans error.
+        var nodeId = TestFleet.NewId("n");
+        var (node, _) = await TestFleet.ReadyNodeAsync(Grains, nodeId, TestFleet.NewId("r"));
+        fixture.Faults.FailCalls(node, nameof(INodeGrain.CheckSilenceAsync));
+        await Scheduler.ListAsync();
+
+        await Poll.UntilAsync(
+            () => Task.FromResult(fixture.Log.Entries),
+            entries => entries.Any(e => IsSchedulerWarningAbout(e, nodeId) && e.Message.Contains("injected failure", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(40),
+            "the scheduler's warning about the failed silence check");
+    }
+
     private static bool IsSchedulerWarningAbout(LogRecorder.Entry entry, string nodeId) =>
         entry.Category == typeof(ControlPlane.Grains.Deployments.SchedulerGrain).FullName
         && entry.Level >= LogLevel.Warning

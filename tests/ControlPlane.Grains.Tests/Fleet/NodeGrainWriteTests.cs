@@ -35,6 +35,27 @@ public sealed class NodeGrainWriteTests(FaultyStoreClusterFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task EnrollAsync_TheDirectorysWriteFails_NeitherListedNorEnrolledUntilTheRetry()
+    {
+        var nodeId = TestFleet.NewId("n");
+        var region = TestFleet.NewId("r");
+        var node = Grains.GetGrain<INodeGrain>(GrainKeys.Node(nodeId));
+        var directory = Grains.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory);
+        var enrollment = new NodeEnrollment(nodeId, region, "own-dc", Ownership.Owned, 20m, "key-1");
+        await directory.ListRegionsAsync();
+        fixture.Faults.FailWrites(directory);
+
+        // The directory's group commit failed: the directory reads back what it stored, and the node stores nothing.
+        await Assert.ThrowsAnyAsync<Exception>(() => node.EnrollAsync(enrollment));
+        Assert.Empty(await directory.ListNodesAsync(region));
+        Assert.Null(await node.GetAsync());
+        Assert.Equal(EnrollmentStatus.Enrolled, (await node.EnrollAsync(enrollment)).Status);
+
+        await fixture.Cluster.DeactivateAsync(directory);
+        Assert.Equal([nodeId], await directory.ListNodesAsync(region));
+    }
+
+    [Fact]
     public async Task ClaimAsync_WriteFails_TheNodeNeitherHoldsNorRunsTheReplica()
     {
         var nodeId = TestFleet.NewId("n");
