@@ -66,8 +66,8 @@ public static class CommitEvents
                     l.Model,
                     l.InputTokens,
                     l.OutputTokens,
-                    l.ListRate.InputUsdPer1M,
-                    l.ListRate.OutputUsdPer1M,
+                    l.ListRate.InputUsdPer1M / 1.0000000000000000000000000000m,
+                    l.ListRate.OutputUsdPer1M / 1.0000000000000000000000000000m,
                     Money.Format(l.AmountCents))).ToArray()));
 
     /// <summary>

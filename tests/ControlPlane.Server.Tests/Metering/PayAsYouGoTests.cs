@@ -107,6 +107,39 @@ public sealed class PayAsYouGoTests(ManualCloseServerFixture fixture)
         Assert.Equal(["month"], await response.ErrorKeysAsync());
     }
 
+    [Theory]
+    [InlineData("GET", "/admin/v1/customers/payg-bad/pay-as-you-go/invoices/preview?month=2026-13", "month")]
+    [InlineData("GET", "/admin/v1/customers/payg-bad/pay-as-you-go/invoices/preview?month=2019-12", "month")]
+    [InlineData("GET", "/admin/v1/customers/bad%20id/pay-as-you-go/invoices", "customerId")]
+    [InlineData("POST", "/admin/v1/customers/payg-bad/pay-as-you-go/months/2026-1/close", "month")]
+    [InlineData("POST", "/admin/v1/customers/bad%20id/pay-as-you-go/months/2026-10/close", "customerId")]
+    [InlineData("GET", "/v1/pay-as-you-go/invoices/preview?month=October", "month")]
+    public async Task PayAsYouGoInvoices_BadInput_Returns400NamingTheField(string method, string path, string field)
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var client = path.StartsWith("/v1/", StringComparison.Ordinal) ? Server.CreateClient(await admin.IssueTokenAsync("customer", NewId("payg-bad"))) : Server.CreateOperatorClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal([field], await response.ErrorKeysAsync());
+    }
+
+    [Fact]
+    public async Task PayAsYouGoInvoices_NothingYet_EmptyListAndNoPreview()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var customerId = NewId("payg-none");
+        using var customer = Server.CreateClient(await admin.IssueTokenAsync("customer", customerId));
+
+        using var preview = await admin.GetAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices/preview", TestContext.Current.CancellationToken);
+        using var mine = await customer.GetAsync("/v1/pay-as-you-go/invoices/preview?month=2026-10", TestContext.Current.CancellationToken);
+
+        Assert.Equal((HttpStatusCode.NoContent, HttpStatusCode.NoContent), (preview.StatusCode, mine.StatusCode));
+        Assert.Empty((await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices")).AsArray());
+        Assert.Empty((await customer.GetJsonAsync("/v1/pay-as-you-go/invoices")).AsArray());
+    }
+
     private static async Task<string> TotalAsync(HttpClient admin, string customerId, string month) =>
         (await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/usage?month={month}"))["totalUsd"]!.GetValue<string>();
 }
