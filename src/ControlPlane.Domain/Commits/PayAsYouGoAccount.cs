@@ -17,7 +17,7 @@ public sealed record ClosedMonth(
 /// pay-as-you-go ledger; this book only says which months to read, seal and bill. Pure: time is passed in.
 /// </summary>
 /// <remarks>
-/// The rules (docs/billing.md, "Pay-as-you-go"):
+/// The rules (docs/architecture.md, "Pay-as-you-go invoices"):
 /// <list type="bullet">
 /// <item>A month closes once it has ended, in order: never while an earlier month with usage is open.</item>
 /// <item>A closed month is final and its invoice never changes. Usage for it that arrives later is late usage: billed,

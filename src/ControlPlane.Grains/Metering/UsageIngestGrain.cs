@@ -66,7 +66,7 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         foreach (var e in batch.Events)
         {
             var contracts = contractsOf[e.CustomerId];
-            if (contracts.Count > 0 && contracts.Exists(c => c.Covers(e.Timestamp)))
+            if (contracts.Exists(c => c.Covers(e.Timestamp)))
             {
                 continue;
             }

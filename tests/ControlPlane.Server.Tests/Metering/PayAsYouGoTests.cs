@@ -65,6 +65,13 @@ public sealed class PayAsYouGoTests(ManualCloseServerFixture fixture)
         Assert.Empty((await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/usage?month=2026-01"))["usage"]!.AsArray());
         // In the term: $6 at list, $3 at the contract's rate.
         Assert.Equal("3.00", (await admin.GetContractAsync(contractId))["quarters"]![0]!["usageUsd"]!.GetValue<string>());
+        // After the term: the pay-as-you-go invoice of April, at list price.
+        var april = await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices/preview?month=2026-04");
+        Assert.Equal(
+            ("usage", "2026-04", model, 8_000_000L, "8.00", "8.00"),
+            (april["lines"]![0]!["kind"]!.GetValue<string>(), april["lines"]![0]!["month"]!.GetValue<string>(), april["lines"]![0]!["model"]!.GetValue<string>(),
+                april["lines"]![0]!["inputTokens"]!.GetValue<long>(), april["lines"]![0]!["amountUsd"]!.GetValue<string>(), april["totalUsd"]!.GetValue<string>()));
+        Assert.Single(april["lines"]!.AsArray());
     }
 
     [Fact]
