@@ -124,6 +124,12 @@ public sealed partial class PayAsYouGoGrain(
             return new(Account.InvoiceOf(target), null, target, true);
         }
 
+        // A month it never heard of has no usage acknowledged: nothing to read (nor to activate buckets for).
+        if (!Account.OpenMonths.Contains(target))
+        {
+            return new(null, null, target);
+        }
+
         // What the close would take: the month's days as counted (and counted after a seal a failed close made), and the
         // late usage pending, which goes on the oldest open month's invoice.
         var days = await Task.WhenAll(Days(target).Select(d => Bucket(d).GetAsync(UsageLedger)));
