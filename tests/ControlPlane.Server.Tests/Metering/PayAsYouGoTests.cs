@@ -147,6 +147,22 @@ public sealed class PayAsYouGoTests(ManualCloseServerFixture fixture)
         Assert.Empty((await customer.GetJsonAsync("/v1/pay-as-you-go/invoices")).AsArray());
     }
 
+    [Theory]
+    [InlineData("customer", "GET", "/admin/v1/customers/payg-auth/pay-as-you-go/invoices", HttpStatusCode.Forbidden)]
+    [InlineData("customer", "POST", "/admin/v1/customers/payg-auth/pay-as-you-go/months/2026-10/close", HttpStatusCode.Forbidden)]
+    [InlineData("gateway", "GET", "/v1/pay-as-you-go/invoices", HttpStatusCode.Forbidden)]
+    [InlineData("gateway", "GET", "/admin/v1/customers/payg-auth/pay-as-you-go/invoices/preview", HttpStatusCode.Forbidden)]
+    [InlineData(null, "GET", "/v1/pay-as-you-go/invoices/preview", HttpStatusCode.Unauthorized)]
+    public async Task PayAsYouGoInvoices_WrongRole_Refused(string? role, string method, string path, HttpStatusCode expected)
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var client = Server.CreateClient(role is null ? null : await admin.IssueTokenAsync(role, "payg-auth"));
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
     private static async Task<string> TotalAsync(HttpClient admin, string customerId, string month) =>
         (await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/usage?month={month}"))["totalUsd"]!.GetValue<string>();
 }
