@@ -63,6 +63,21 @@ public sealed class PayAsYouGoWriteTests(FaultyStoreClusterFixture fixture) : IC
         Assert.Equal([new PayAsYouGoLine(PayAsYouGoLineKind.LateUsage, September, "m", ListRate, 1_000_000, 0, 100)], next.Lines);
     }
 
+    [Fact]
+    public async Task CloseMonthAsync_UsageTheBookNeverHeardOf_OperatorCloseBillsIt()
+    {
+        // Counted before the book existed (an older version): the bucket holds it, the book knows no month.
+        var customer = "payg-o-" + Guid.NewGuid().ToString("N")[..8];
+        var book = Grains.GetGrain<IPayAsYouGoGrain>(GrainKeys.PayAsYouGo(customer));
+        await Grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(customer, new DateOnly(2026, 9, 15)))
+            .RecordAsync([new MeteredEvent("old", "m", ListRate, 0, 1_000_000, GrainKeys.PayAsYouGoLedger(customer))]);
+
+        Assert.Null((await book.PreviewAsync(September)).Invoice);
+        var closed = await book.CloseMonthAsync(September);
+
+        Assert.Equal([new PayAsYouGoLine(PayAsYouGoLineKind.Usage, September, "m", ListRate, 0, 1_000_000, 200)], closed.Invoice!.Lines);
+    }
+
     /// <summary>What the usage ingest does: the bucket stores the event, then the book hears of its month.</summary>
     private async Task RecordAsync(string customer, string eventId, DateOnly day, long inputTokens)
     {
