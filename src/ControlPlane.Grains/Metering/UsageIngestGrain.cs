@@ -1,6 +1,7 @@
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Commits;
 using Orleans.Concurrency;
 
 namespace ControlPlane.Grains.Metering;
@@ -65,8 +66,7 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         Dictionary<string, HashSet<DateOnly>>? months = null;
         foreach (var e in batch.Events)
         {
-            var contracts = contractsOf[e.CustomerId];
-            if (contracts.Exists(c => c.Covers(e.Timestamp)))
+            if (CoveringContract(e, contractsOf[e.CustomerId]) is not null)
             {
                 continue;
             }
@@ -78,7 +78,7 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
                 months[e.CustomerId] = ofCustomer;
             }
 
-            ofCustomer.Add(Domain.Commits.BillingMonths.Of(e.Timestamp));
+            ofCustomer.Add(BillingMonths.Of(e.Timestamp));
         }
 
         return months is null
@@ -114,17 +114,20 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         }
     }
 
-    // Called for every event: a plain loop, no delegate.
-    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts)
+    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts) =>
+        CoveringContract(e, contracts) is { } contract ? GrainKeys.ContractLedger(contract.ContractId) : GrainKeys.PayAsYouGoLedger(e.CustomerId);
+
+    // Called for every event (twice): a plain loop, no delegate.
+    private static ContractTerm? CoveringContract(UsageEvent e, List<ContractTerm> contracts)
     {
         foreach (var contract in contracts)
         {
             if (contract.Covers(e.Timestamp))
             {
-                return GrainKeys.ContractLedger(contract.ContractId);
+                return contract;
             }
         }
 
-        return GrainKeys.PayAsYouGoLedger(e.CustomerId);
+        return null;
     }
 }
