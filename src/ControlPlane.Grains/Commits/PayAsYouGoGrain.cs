@@ -130,10 +130,11 @@ public sealed partial class PayAsYouGoGrain(
             return new(null, null, target);
         }
 
-        // What the close would take: the month's days as counted (and counted after a seal a failed close made), and the
-        // late usage pending, which goes on the oldest open month's invoice.
+        // What the close would take: the month's days as counted, with what they counted after a seal a failed close made
+        // (pending, or already handed to this month's invoice id: an open month's days hand late usage to no other), and
+        // the late usage pending, which goes on the oldest open month's invoice.
         var days = await Task.WhenAll(Days(target).Select(d => Bucket(d).GetAsync(UsageLedger)));
-        var usage = days.SelectMany(t => t.Counted.Concat(t.PendingLate)).ToList();
+        var usage = days.SelectMany(t => t.Counted.Concat(t.PendingLate).Concat(t.BilledLate ?? [])).ToList();
         var late = new List<(DateOnly, UsageAggregate)>();
         if (first is null || target <= first)
         {

@@ -33,10 +33,12 @@ public sealed class PayAsYouGoWriteTests(FaultyStoreClusterFixture fixture) : IC
         Assert.Empty(await book.GetInvoicesAsync());
         // The failed attempt sealed the day: this event is counted after the seal, and still September's usage.
         await RecordAsync(customer, "b", new DateOnly(2026, 9, 3), 2_000_000);
+        var preview = await book.PreviewAsync(September);
         var closed = await book.CloseMonthAsync(September);
 
         Assert.True(closed.Closed);
         Assert.Equal([new PayAsYouGoLine(PayAsYouGoLineKind.Usage, September, "m", ListRate, 3_000_000, 0, 300)], closed.Invoice!.Lines);
+        Assert.Equal(closed.Invoice.Lines, preview.Invoice!.Lines);
         await fixture.Cluster.DeactivateAsync(book);
         Assert.Equal([closed.Invoice], await book.GetInvoicesAsync());
         Assert.Equal(closed.Invoice, (await book.CloseMonthAsync(September)).Invoice);
