@@ -39,6 +39,9 @@ public static class GrainKeys
 
     public static string Customer(string customerId) => "customer:" + customerId;
 
+    /// <summary>A customer's pay-as-you-go book: its months, their closes and invoices.</summary>
+    public static string PayAsYouGo(string customerId) => "payg:" + customerId;
+
     /// <summary>A customer's webhooks and the outbox of events on their way to them.</summary>
     public static string Webhooks(string customerId) => "webhooks:" + customerId;
 

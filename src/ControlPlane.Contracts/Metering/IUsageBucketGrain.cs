@@ -57,9 +57,11 @@ public sealed record RecordResult(
 /// The ledger's usage of the day per deployment, counted and late alike (what an SLA credit is a share of); days
 /// counted before deployments were tracked have none.
 /// </param>
+/// <param name="BilledLate">Late usage already handed to invoices (all of them together).</param>
 [GenerateSerializer, Alias("bucket-totals")]
 public sealed record BucketTotals(
     [property: Id(0)] bool Sealed,
     [property: Id(1)] List<UsageAggregate> Counted,
     [property: Id(2)] List<UsageAggregate> PendingLate,
-    [property: Id(3)] Dictionary<string, List<UsageAggregate>>? ByDeployment = null);
+    [property: Id(3)] Dictionary<string, List<UsageAggregate>>? ByDeployment = null,
+    [property: Id(4)] List<UsageAggregate>? BilledLate = null);

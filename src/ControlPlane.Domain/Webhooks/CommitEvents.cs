@@ -44,6 +44,33 @@ public static class CommitEvents
                 invoice.Lines.Select(l => new InvoiceLineData(KindName(l.Kind), l.Quarter, Money.Format(l.AmountCents))).ToArray()));
 
     /// <summary>
+    /// A customer's pay-as-you-go invoice, as <see cref="WebhookEventKinds.InvoiceIssued"/> with <c>billing</c>
+    /// <c>pay-as-you-go</c>, no <c>contractId</c>, its month, and a line per model and list rate.
+    /// </summary>
+    public static WebhookEvent PayAsYouGoInvoiceIssued(PayAsYouGoInvoice invoice, DateTimeOffset now) =>
+        WebhookEvent.Create(
+            WebhookEventKinds.InvoiceIssued,
+            InvoiceEventId(invoice.InvoiceId),
+            invoice.CustomerId,
+            now,
+            new PayAsYouGoInvoiceIssuedData(
+                null,
+                "pay-as-you-go",
+                BillingMonths.Format(invoice.Month),
+                invoice.InvoiceId,
+                invoice.IssuedAt,
+                Money.Format(invoice.TotalCents),
+                invoice.Lines.Select(l => new PayAsYouGoLineData(
+                    l.Kind == PayAsYouGoLineKind.LateUsage ? "late-usage" : "usage",
+                    BillingMonths.Format(l.Month),
+                    l.Model,
+                    l.InputTokens,
+                    l.OutputTokens,
+                    l.ListRate.InputUsdPer1M / 1.0000000000000000000000000000m,
+                    l.ListRate.OutputUsdPer1M / 1.0000000000000000000000000000m,
+                    Money.Format(l.AmountCents))).ToArray()));
+
+    /// <summary>
     /// The one id of "invoice <paramref name="invoiceId"/> credits <paramref name="deploymentId"/>'s period from
     /// <paramref name="periodStart"/>" (a period is credited once, on one invoice).
     /// </summary>
@@ -103,6 +130,27 @@ public sealed record CommitThresholdData(
 public sealed record InvoiceIssuedData(string ContractId, string InvoiceId, DateTimeOffset IssuedAt, string TotalUsd, InvoiceLineData[] Lines);
 
 public sealed record InvoiceLineData(string Kind, int Quarter, string AmountUsd);
+
+/// <summary><c>data</c> of <see cref="WebhookEventKinds.InvoiceIssued"/> for a pay-as-you-go invoice (<c>contractId</c> null).</summary>
+public sealed record PayAsYouGoInvoiceIssuedData(
+    string? ContractId,
+    string Billing,
+    string Month,
+    string InvoiceId,
+    DateTimeOffset IssuedAt,
+    string TotalUsd,
+    PayAsYouGoLineData[] Lines);
+
+/// <summary>A pay-as-you-go line: <c>usage</c> of the invoice's month or <c>late-usage</c> of an earlier one, at list price.</summary>
+public sealed record PayAsYouGoLineData(
+    string Kind,
+    string Month,
+    string Model,
+    long InputTokens,
+    long OutputTokens,
+    decimal InputUsdPer1M,
+    decimal OutputUsdPer1M,
+    string AmountUsd);
 
 /// <summary>
 /// <c>data</c> of <see cref="WebhookEventKinds.SlaCredit"/>: the credited period's measurement (minutes of the period the

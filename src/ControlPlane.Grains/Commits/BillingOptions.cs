@@ -1,6 +1,6 @@
 namespace ControlPlane.Grains.Commits;
 
-/// <summary>Quarter closing (configuration section <c>Billing</c>).</summary>
+/// <summary>Quarter and pay-as-you-go month closing (configuration section <c>Billing</c>).</summary>
 public sealed class BillingOptions
 {
     public const string SectionName = "Billing";
@@ -13,8 +13,20 @@ public sealed class BillingOptions
     /// <value>35.</value>
     public int LateUsageGraceDays { get; set; } = 35;
 
+    /// <summary>Close pay-as-you-go months (and issue their invoices) by a durable reminder; off: operators close them.</summary>
+    /// <value>true.</value>
+    public bool AutoClosePaygMonths { get; set; } = true;
+
     /// <summary>
-    /// How often each contract's durable reminder checks for quarters due to close. Orleans' minimum
+    /// Days after a pay-as-you-go month's end during which its usage still counts in that month; then the month closes
+    /// and later usage for it is late usage, billed on the next invoice.
+    /// </summary>
+    /// <value>3.</value>
+    public int PaygGraceDays { get; set; } = 3;
+
+    /// <summary>
+    /// How often each contract's (and each pay-as-you-go customer's with an open month) durable reminder checks for
+    /// quarters (months) due to close. Orleans' minimum
     /// reminder period is lowered to match when this is under a minute (tests).
     /// </summary>
     /// <value>3600 seconds.</value>

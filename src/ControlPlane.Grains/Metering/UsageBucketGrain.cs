@@ -65,7 +65,8 @@ public sealed partial class UsageBucketGrain(
         Task.FromResult(_totals.Ledgers.TryGetValue(ledger, out var day)
             ? new BucketTotals(
                 day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList(),
-                day.ByDeployment?.ToDictionary(d => d.Key, d => d.Value.Values.ToList(), StringComparer.Ordinal))
+                day.ByDeployment?.ToDictionary(d => d.Key, d => d.Value.Values.ToList(), StringComparer.Ordinal),
+                day.BilledLate.Count == 0 ? null : day.BilledLate.Values.SelectMany(u => u).ToList())
             : new BucketTotals(false, [], []));
 
     private (Answer, bool Changed) Apply(Change change)

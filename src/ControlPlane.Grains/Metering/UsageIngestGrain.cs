@@ -1,6 +1,7 @@
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Contracts.Metering;
+using ControlPlane.Domain.Commits;
 using Orleans.Concurrency;
 
 namespace ControlPlane.Grains.Metering;
@@ -44,6 +45,7 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
                 .Select(e => new MeteredEvent(e.EventId, e.Model, prices.RateAt(e.Model, e.Timestamp)!, e.InputTokens, e.OutputTokens, LedgerOf(e, contractsOf[e.CustomerId]), e.DeploymentId))
                 .ToList()));
         var results = await Task.WhenAll(buckets);
+        await TellPayAsYouGoAsync(batch, contractsOf);
         var accepted = results.Sum(r => r.Accepted);
         if (accepted > 0)
         {
@@ -51,6 +53,37 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         }
 
         return new IngestResult(accepted, results.Sum(r => r.Duplicates), null);
+    }
+
+    /// <summary>
+    /// Tells each customer's pay-as-you-go book the months of the batch's events no contract covers, after the buckets
+    /// stored them (so a month's close, which waits for this call or comes after it, sees them in a sealed day at worst:
+    /// late usage) and before the batch is acknowledged (a failure here fails the batch, and its resend tells again,
+    /// duplicates and all). Awaited: the months are what makes a close happen at all.
+    /// </summary>
+    private Task TellPayAsYouGoAsync(UsageBatch batch, Dictionary<string, List<ContractTerm>> contractsOf)
+    {
+        Dictionary<string, HashSet<DateOnly>>? months = null;
+        foreach (var e in batch.Events)
+        {
+            if (CoveringContract(e, contractsOf[e.CustomerId]) is not null)
+            {
+                continue;
+            }
+
+            months ??= new(StringComparer.Ordinal);
+            if (!months.TryGetValue(e.CustomerId, out var ofCustomer))
+            {
+                ofCustomer = [];
+                months[e.CustomerId] = ofCustomer;
+            }
+
+            ofCustomer.Add(BillingMonths.Of(e.Timestamp));
+        }
+
+        return months is null
+            ? Task.CompletedTask
+            : Task.WhenAll(months.Select(m => GrainFactory.GetGrain<IPayAsYouGoGrain>(GrainKeys.PayAsYouGo(m.Key)).UsageRecordedAsync(m.Value.Order().ToList())));
     }
 
     /// <summary>Tells the contracts the batch's events fall in that usage was counted (they check their commit thresholds).</summary>
@@ -81,17 +114,20 @@ public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
         }
     }
 
-    // Called for every event: a plain loop, no delegate.
-    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts)
+    private static string LedgerOf(UsageEvent e, List<ContractTerm> contracts) =>
+        CoveringContract(e, contracts) is { } contract ? GrainKeys.ContractLedger(contract.ContractId) : GrainKeys.PayAsYouGoLedger(e.CustomerId);
+
+    // Called for every event (twice): a plain loop, no delegate.
+    private static ContractTerm? CoveringContract(UsageEvent e, List<ContractTerm> contracts)
     {
         foreach (var contract in contracts)
         {
             if (contract.Covers(e.Timestamp))
             {
-                return GrainKeys.ContractLedger(contract.ContractId);
+                return contract;
             }
         }
 
-        return GrainKeys.PayAsYouGoLedger(e.CustomerId);
+        return null;
     }
 }

@@ -291,7 +291,8 @@ public static partial class AdminApi
         var ledger = GrainKeys.PayAsYouGoLedger(customerId);
         var days = Enumerable.Range(0, DateTime.DaysInMonth(first.Year, first.Month)).Select(first.AddDays);
         var totals = await Task.WhenAll(days.Select(d => grains.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(customerId, d)).GetAsync(ledger)));
-        var usage = UsageAggregate.Merge(totals.SelectMany(t => t.Counted.Concat(t.PendingLate)));
+        // Late usage too, billed or not: this is what happened in the month, whichever invoice bills it.
+        var usage = UsageAggregate.Merge(totals.SelectMany(t => t.Counted.Concat(t.PendingLate).Concat(t.BilledLate ?? [])));
         return TypedResults.Ok(PayAsYouGoUsageResponse.From(customerId, first, usage));
     }
 

@@ -46,6 +46,7 @@ public static partial class AdminApi
             .WithSummary("GPUs by pool per region, preemptions and spilled demand over the last hours: this silo's in-memory samples (Console:CapacitySampleSeconds).");
         MapDeployments(admin);
         MapCommits(admin);
+        MapPayAsYouGo(admin);
         MapPartners(admin);
         MapWebhooks(admin);
         MapTokens(admin);

@@ -37,6 +37,12 @@ public static class CustomerApi
         customer.MapGet("/contracts/{contractId}/usage/daily", GetDailyUsageAsync)
             .WithName("GetMyDailyUsage")
             .WithSummary("Usage by UTC day and model in one quarter (default: the current one, else the last).");
+        customer.MapGet("/pay-as-you-go/invoices", (ClaimsPrincipal user, IGrainFactory grains) => PayAsYouGoEndpoints.ListInvoicesAsync(user.Subject()!, grains))
+            .WithName("ListMyPayAsYouGoInvoices")
+            .WithSummary("The caller's pay-as-you-go invoices (usage no contract covers, by month at list price), oldest first.");
+        customer.MapGet("/pay-as-you-go/invoices/preview", (string? month, ClaimsPrincipal user, IGrainFactory grains) => PayAsYouGoEndpoints.PreviewAsync(user.Subject()!, month, grains))
+            .WithName("PreviewMyPayAsYouGoInvoice")
+            .WithSummary("The invoice closing a pay-as-you-go month (?month=yyyy-MM; default the oldest open one) would issue now.");
         return app;
     }
 

@@ -218,6 +218,11 @@ public sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
             errors.Add("Billing:LateUsageGraceDays must be between 0 and 365.");
         }
 
+        if (options.PaygGraceDays is < 0 or > 365)
+        {
+            errors.Add("Billing:PaygGraceDays must be between 0 and 365.");
+        }
+
         if (options.AutoCloseCheckSeconds is < 1 or > 86_400)
         {
             errors.Add("Billing:AutoCloseCheckSeconds must be between 1 and 86400.");

@@ -65,6 +65,13 @@ public sealed class PayAsYouGoTests(ManualCloseServerFixture fixture)
         Assert.Empty((await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/usage?month=2026-01"))["usage"]!.AsArray());
         // In the term: $6 at list, $3 at the contract's rate.
         Assert.Equal("3.00", (await admin.GetContractAsync(contractId))["quarters"]![0]!["usageUsd"]!.GetValue<string>());
+        // After the term: the pay-as-you-go invoice of April, at list price.
+        var april = await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices/preview?month=2026-04");
+        Assert.Equal(
+            ("usage", "2026-04", model, 8_000_000L, "8.00", "8.00"),
+            (april["lines"]![0]!["kind"]!.GetValue<string>(), april["lines"]![0]!["month"]!.GetValue<string>(), april["lines"]![0]!["model"]!.GetValue<string>(),
+                april["lines"]![0]!["inputTokens"]!.GetValue<long>(), april["lines"]![0]!["amountUsd"]!.GetValue<string>(), april["totalUsd"]!.GetValue<string>()));
+        Assert.Single(april["lines"]!.AsArray());
     }
 
     [Fact]
@@ -105,6 +112,55 @@ public sealed class PayAsYouGoTests(ManualCloseServerFixture fixture)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(["month"], await response.ErrorKeysAsync());
+    }
+
+    [Theory]
+    [InlineData("GET", "/admin/v1/customers/payg-bad/pay-as-you-go/invoices/preview?month=2026-13", "month")]
+    [InlineData("GET", "/admin/v1/customers/payg-bad/pay-as-you-go/invoices/preview?month=2019-12", "month")]
+    [InlineData("GET", "/admin/v1/customers/bad%20id/pay-as-you-go/invoices", "customerId")]
+    [InlineData("POST", "/admin/v1/customers/payg-bad/pay-as-you-go/months/2026-1/close", "month")]
+    [InlineData("POST", "/admin/v1/customers/bad%20id/pay-as-you-go/months/2026-10/close", "customerId")]
+    [InlineData("GET", "/v1/pay-as-you-go/invoices/preview?month=October", "month")]
+    public async Task PayAsYouGoInvoices_BadInput_Returns400NamingTheField(string method, string path, string field)
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var client = path.StartsWith("/v1/", StringComparison.Ordinal) ? Server.CreateClient(await admin.IssueTokenAsync("customer", NewId("payg-bad"))) : Server.CreateOperatorClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal([field], await response.ErrorKeysAsync());
+    }
+
+    [Fact]
+    public async Task PayAsYouGoInvoices_NothingYet_EmptyListAndNoPreview()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var customerId = NewId("payg-none");
+        using var customer = Server.CreateClient(await admin.IssueTokenAsync("customer", customerId));
+
+        using var preview = await admin.GetAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices/preview", TestContext.Current.CancellationToken);
+        using var mine = await customer.GetAsync("/v1/pay-as-you-go/invoices/preview?month=2026-10", TestContext.Current.CancellationToken);
+
+        Assert.Equal((HttpStatusCode.NoContent, HttpStatusCode.NoContent), (preview.StatusCode, mine.StatusCode));
+        Assert.Empty((await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices")).AsArray());
+        Assert.Empty((await customer.GetJsonAsync("/v1/pay-as-you-go/invoices")).AsArray());
+    }
+
+    [Theory]
+    [InlineData("customer", "GET", "/admin/v1/customers/payg-auth/pay-as-you-go/invoices", HttpStatusCode.Forbidden)]
+    [InlineData("customer", "POST", "/admin/v1/customers/payg-auth/pay-as-you-go/months/2026-10/close", HttpStatusCode.Forbidden)]
+    [InlineData("gateway", "GET", "/v1/pay-as-you-go/invoices", HttpStatusCode.Forbidden)]
+    [InlineData("gateway", "GET", "/admin/v1/customers/payg-auth/pay-as-you-go/invoices/preview", HttpStatusCode.Forbidden)]
+    [InlineData(null, "GET", "/v1/pay-as-you-go/invoices/preview", HttpStatusCode.Unauthorized)]
+    public async Task PayAsYouGoInvoices_WrongRole_Refused(string? role, string method, string path, HttpStatusCode expected)
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var client = Server.CreateClient(role is null ? null : await admin.IssueTokenAsync(role, "payg-auth"));
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
+
+        Assert.Equal(expected, response.StatusCode);
     }
 
     private static async Task<string> TotalAsync(HttpClient admin, string customerId, string month) =>

@@ -1,3 +1,4 @@
+using ControlPlane.Server.Tests.Commits;
 using ControlPlane.Server.Tests.Hosting;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -62,6 +63,32 @@ public sealed class ConsoleTests(WebUiServerFixture fixture, Chromium chromium) 
         await page.Locator("#confirm-ok").ClickAsync();
         await Expect(row.Locator(".badge")).ToHaveTextAsync("ready");
         Assert.Equal("ready", await admin.NodeStatusAsync(nodeId));
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Commits_PayAsYouGoCustomer_PreviewThenCloseTheEndedMonthWithConfirmation()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var customerId = BillingApi.NewId("ui-payg-op");
+        using var gateway = Server.CreateClient(await admin.IssueTokenAsync("gateway", "ui-payg-op-gateway"));
+        // Usage of a month that has ended: 2M input at 2.00 per million, at list price.
+        var lastMonth = DateTimeOffset.UtcNow.AddMonths(-1);
+        var month = lastMonth.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        await gateway.SendUsageAsync(BillingApi.NewId("ui-payg-op-batch"), BillingApi.Event(BillingApi.NewId("ui-payg-op-e"), customerId, "ui-model-70b", 2_000_000, 0, lastMonth));
+        var page = await SignInAsync(Server.OperatorToken);
+        await page.Locator("nav button[data-tab='Commits']").ClickAsync();
+        await page.Locator("#commits-customer").FillAsync(customerId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show contracts" }).ClickAsync();
+
+        var payg = page.Locator($"[data-payg='{customerId}']");
+        await Expect(payg.Locator($"tr[data-preview='{month}']")).ToContainTextAsync("$4.00");
+        await payg.GetByRole(AriaRole.Button, new() { Name = $"Close {month}" }).ClickAsync();
+        await Expect(page.Locator("#confirm")).ToContainTextAsync("A closed month is final.");
+        await page.Locator("#confirm-ok").ClickAsync();
+
+        await Expect(payg.Locator($"tr[data-invoice='payg-{customerId}-{month}']")).ToContainTextAsync("$4.00");
+        Assert.Single((await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices")).AsArray());
         await page.Context.CloseAsync();
     }
 

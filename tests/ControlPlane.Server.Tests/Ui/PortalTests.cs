@@ -1,6 +1,7 @@
 using ControlPlane.Server.Tests.Hosting;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
+using static ControlPlane.Server.Tests.Commits.BillingApi;
 
 namespace ControlPlane.Server.Tests.Ui;
 
@@ -48,6 +49,24 @@ public sealed class PortalTests(WebUiServerFixture fixture, Chromium chromium) :
         await Expect(page.Locator("[data-figure='used'] .value")).ToHaveTextAsync("$0.00");
         await Expect(page.GetByText("No SLO terms on this contract.")).ToBeVisibleAsync();
         Assert.DoesNotContain(fixture.Acme.ContractId, await page.ContentAsync(), StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task SignIn_NoContract_SeesItsPayAsYouGoMonthAtListPrice()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var customerId = NewId("ui-payg");
+        using var gateway = Server.CreateClient(await admin.IssueTokenAsync("gateway", "ui-payg-gateway"));
+        // 1M input at 2.00 and 0.5M output at 6.00 per million, at list price: $5.00.
+        await gateway.SendUsageAsync(NewId("ui-payg-batch"), Event(NewId("ui-payg-e"), customerId, "ui-model-70b", 1_000_000, 500_000, DateTimeOffset.UtcNow.AddMinutes(-1)));
+
+        var page = await SignInAsync(await admin.IssueTokenAsync("customer", customerId));
+
+        await Expect(page.Locator("#payg-open")).ToContainTextAsync("so far: $5.00");
+        await Expect(page.Locator("#payg-open tr[data-line^='usage:']")).ToContainTextAsync("$2.00 / $6.00");
+        await Expect(page.GetByText("No pay-as-you-go invoice yet.")).ToBeVisibleAsync();
+        await Expect(page.Locator("section[data-contract]")).ToHaveCountAsync(0);
         await page.Context.CloseAsync();
     }
 

@@ -284,8 +284,13 @@
         priceList.map(p => el('tr', {}, el('td', { text: p.model }), el('td', { class: 'num', text: usd(p.inputUsdPer1M) }),
           el('td', { class: 'num', text: usd(p.outputUsdPer1M) }), el('td', { class: 'muted', text: time(p.effectiveFrom) })))));
       if (!shown) { contracts.replaceChildren(el('p', { class: 'muted', text: 'Name a customer to see its contracts.' })); return; }
-      const list = await api('GET', `/admin/v1/customers/${encodeURIComponent(shown)}/contracts`);
-      if (!list.length) { contracts.replaceChildren(el('p', { class: 'muted', text: `${shown} has no contract.` })); return; }
+      const customerPath = `/admin/v1/customers/${encodeURIComponent(shown)}`;
+      const [list, paygInvoices, paygOpen] = await Promise.all([
+        api('GET', `${customerPath}/contracts`),
+        api('GET', `${customerPath}/pay-as-you-go/invoices`),
+        api('GET', `${customerPath}/pay-as-you-go/invoices/preview`)]);
+      const payg = paygBlock(shown, paygInvoices, paygOpen, out, refresh);
+      if (!list.length) { contracts.replaceChildren(el('p', { class: 'muted', text: `${shown} has no contract.` }), payg); return; }
       const blocks = [];
       for (const c of list) {
         const [invoices, preview] = await Promise.all([
@@ -293,7 +298,7 @@
           api('GET', `/admin/v1/contracts/${encodeURIComponent(c.contractId)}/invoices/preview`).catch(e => ({ error: e.message }))]);
         blocks.push(contractBlock(c, invoices, preview, out, refresh));
       }
-      contracts.replaceChildren(...blocks);
+      contracts.replaceChildren(...blocks, payg);
     }
 
     return Cp.every(refresh);
@@ -335,6 +340,31 @@
       el('h4', { text: 'Invoices' }),
       invoiceTable(invoices, preview),
       el('h4', { text: 'True-up' }), trueUp);
+  }
+
+  // Usage no contract covers: one invoice per calendar month (UTC) at list price; the oldest open month closes first.
+  function paygBlock(customerId, invoices, open, out, refresh) {
+    const lines = i => i.lines.map(l => `${l.kind} ${l.month} ${l.model} ${usd(l.amountUsd)}`).join('; ');
+    const rows = invoices.map(i => el('tr', { 'data-invoice': i.invoiceId }, el('td', { text: i.invoiceId }), el('td', { text: time(i.issuedAt) }),
+      el('td', { text: lines(i) }), el('td', { class: 'num', text: usd(i.totalUsd) })));
+    let close = null;
+    if (open) {
+      rows.push(el('tr', { class: 'muted', 'data-preview': open.month }, el('td', { text: 'preview' }), el('td', { text: `if ${open.month} closed now` }),
+        el('td', { text: lines(open) }), el('td', { class: 'num', text: usd(open.totalUsd) })));
+      const [year, month] = open.month.split('-').map(Number);
+      if (Date.now() >= Date.UTC(year, month, 1)) {
+        close = el('button', {
+          class: 'action', text: `Close ${open.month}`,
+          onclick: () => act(out, `Close ${open.month} for ${customerId} and issue its invoice? A closed month is final.`, 'Close month',
+            () => api('POST', `/admin/v1/customers/${encodeURIComponent(customerId)}/pay-as-you-go/months/${open.month}/close`), refresh),
+        });
+      }
+    }
+    return el('div', { 'data-payg': customerId },
+      el('h3', { text: `Pay-as-you-go (${customerId})` }),
+      el('p', { class: 'muted', text: 'Usage no contract covers, by calendar month (UTC) at list price; a month closes by itself Billing:PaygGraceDays after its end.' }),
+      rows.length ? table(['Invoice', 'Issued', 'Lines', { class: 'num', text: 'Total' }], rows) : el('p', { class: 'muted', text: 'No pay-as-you-go usage.' }),
+      close);
   }
 
   function invoiceTable(invoices, preview) {

@@ -33,9 +33,13 @@
   }
 
   async function refresh() {
-    const contracts = await api('GET', '/v1/contracts');
+    const [contracts, paygInvoices, paygOpen] = await Promise.all([
+      api('GET', '/v1/contracts'),
+      api('GET', '/v1/pay-as-you-go/invoices'),
+      api('GET', '/v1/pay-as-you-go/invoices/preview')]);
+    const payg = payAsYouGo(paygOpen, paygInvoices);
     if (contracts.length === 0) {
-      main.replaceChildren(panel('No contract', el('p', { text: 'You have no contract yet. Usage without one is billed monthly at list price.' })));
+      main.replaceChildren(panel('No contract', el('p', { text: 'You have no contract yet. Usage without one is billed monthly at list price.' })), payg);
       return;
     }
     const now = Date.now();
@@ -65,7 +69,28 @@
           el('td', { class: 'num', text: number(m.outputTokens) }), el('td', { class: 'num', text: usd(m.amountUsd) }))), { id: 'usage-by-model' })),
       panel(`Usage by day (Q${daily.quarter})`, dailyTable(daily)),
       panel('SLA periods and credits', slaTable(slas)),
-      panel('Invoices', invoiceList(invoices)));
+      panel('Invoices', invoiceList(invoices)),
+      (paygOpen || paygInvoices.length > 0) ? payg : null);
+  }
+
+  // Usage no contract covers: billed by calendar month (UTC) at list price, one invoice a month.
+  function payAsYouGo(open, invoices) {
+    const lines = i => table(['', 'Month', 'Model', { class: 'num', text: 'Input tokens' }, { class: 'num', text: 'Output tokens' },
+      { class: 'num', text: 'List price per 1M (in / out)' }, { class: 'num', text: 'Amount' }],
+    i.lines.map(l => el('tr', { 'data-line': `${l.kind}:${l.month}:${l.model}` }, el('td', { text: l.kind }), el('td', { text: l.month }),
+      el('td', { text: l.model }), el('td', { class: 'num', text: number(l.inputTokens) }), el('td', { class: 'num', text: number(l.outputTokens) }),
+      el('td', { class: 'num', text: `${usd(l.inputUsdPer1M)} / ${usd(l.outputUsdPer1M)}` }), el('td', { class: 'num', text: usd(l.amountUsd) }))));
+    return el('section', { class: 'panel', id: 'payg' }, el('h2', { text: 'Pay-as-you-go (usage no contract covers, at list price)' }),
+      open
+        ? el('div', { id: 'payg-open', 'data-month': open.month }, el('h3', { text: `${open.month} so far: ${usd(open.totalUsd)}` }), lines(open))
+        : el('p', { class: 'muted', text: 'No pay-as-you-go usage this month.' }),
+      el('h3', { text: 'Pay-as-you-go invoices' }),
+      invoices.length === 0
+        ? el('p', { class: 'muted', text: 'No pay-as-you-go invoice yet.' })
+        : table(['Invoice', 'Month', 'Issued', { class: 'num', text: 'Total' }],
+          invoices.slice().reverse().map(i => el('tr', { 'data-invoice': i.invoiceId }, el('td', { text: i.invoiceId }), el('td', { text: i.month }),
+            el('td', { text: time(i.issuedAt) }), el('td', { class: 'num', text: usd(i.totalUsd) }))), { id: 'payg-invoices' }),
+      el('p', { class: 'muted', text: 'A month is invoiced a few days after it ends; usage that arrives for a month already invoiced goes on the next invoice, never changing an issued one.' }));
   }
 
   function slaTable(slas) {
