@@ -13,7 +13,6 @@ namespace ControlPlane.Server.Tests.Commits;
 /// (<c>Diagnostics:ClockOffsetSeconds</c>), takes October's usage and is killed; the second starts on 1 November, as after
 /// ten minutes of downtime, and its durable reminder (every 2 s, no grace) closes October.
 /// </summary>
-[Collection(PostgresFixture.CollectionName)]
 public sealed class PayAsYouGoInvoiceTests(PostgresFixture postgres)
 {
     private const string Customer = "payg-inv-cust";
