@@ -32,9 +32,9 @@ public sealed record LateUsageCharge(
 public enum UsageRoute
 {
     /// <summary>Into its quarter, which is not closed.</summary>
-    Quarter,
+    Quarter = 0,
     /// <summary>Its quarter is closed: late usage, billed on the next invoice.</summary>
-    Late,
+    Late = 1,
 }
 
 /// <summary>A model's usage over the whole term, on-time and late.</summary>

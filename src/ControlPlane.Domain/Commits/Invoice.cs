@@ -5,15 +5,15 @@ namespace ControlPlane.Domain.Commits;
 public enum InvoiceLineKind
 {
     /// <summary>A quarter's commit (true-ups in force included), billed before the quarter is served.</summary>
-    Commit,
+    Commit = 0,
     /// <summary>A closed quarter's usage beyond its available balance, at the contract's rate.</summary>
-    Overage,
+    Overage = 1,
     /// <summary>The raise of a quarter whose commit was already invoiced.</summary>
-    TrueUp,
+    TrueUp = 2,
     /// <summary>Usage of a closed quarter that arrived after it closed, at the contract's rate.</summary>
-    LateUsage,
+    LateUsage = 3,
     /// <summary>A credit (a negative amount) for an SLO period of the quarter that missed its target.</summary>
-    SlaCredit,
+    SlaCredit = 4,
 }
 
 /// <summary>One charge on an invoice, in cents (a credit is negative).</summary>

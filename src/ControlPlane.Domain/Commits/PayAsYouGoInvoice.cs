@@ -7,9 +7,9 @@ namespace ControlPlane.Domain.Commits;
 public enum PayAsYouGoLineKind
 {
     /// <summary>The invoice's own month's usage of one model at one list rate.</summary>
-    Usage,
+    Usage = 0,
     /// <summary>Usage of an earlier, closed month that arrived after its invoice: billed on the next one, never on its own.</summary>
-    LateUsage,
+    LateUsage = 1,
 }
 
 /// <summary>

@@ -5,11 +5,11 @@ namespace ControlPlane.Domain.Deployments;
 public enum DeploymentClass
 {
     /// <summary>A customer's dedicated endpoint: reserved replicas are guaranteed, more are burst.</summary>
-    Dedicated,
+    Dedicated = 0,
     /// <summary>Shared serverless capacity.</summary>
-    Serverless,
+    Serverless = 1,
     /// <summary>Shared batch work: a backlog that takes what is left and goes first when GPUs are needed.</summary>
-    Batch,
+    Batch = 2,
 }
 
 /// <summary>

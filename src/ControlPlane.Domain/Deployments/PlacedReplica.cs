@@ -5,11 +5,11 @@ namespace ControlPlane.Domain.Deployments;
 public enum ReplicaState
 {
     /// <summary>Placed; the agent is loading the model (or has not heard of it yet).</summary>
-    Starting,
+    Starting = 0,
     /// <summary>Serving: the gateway may route to it.</summary>
-    Ready,
+    Ready = 1,
     /// <summary>The agent's runtime could not start it, or it stopped on its own.</summary>
-    Failed,
+    Failed = 2,
 }
 
 /// <summary>

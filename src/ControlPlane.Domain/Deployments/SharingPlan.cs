@@ -7,17 +7,17 @@ namespace ControlPlane.Domain.Deployments;
 public enum RouteKind
 {
     /// <summary>One of the deployment's own ready replicas.</summary>
-    Replica,
+    Replica = 0,
     /// <summary>A ready replica of a dedicated deployment of the same model, at lower priority than its own traffic.</summary>
-    DedicatedSlack,
+    DedicatedSlack = 1,
     /// <summary>
     /// A ready replica of a serverless or batch deployment of the same model: for a dedicated deployment's overflow at
     /// top priority (batch's requests wait, serverless' are never displaced), for a serverless deployment's overflow on a
     /// batch replica (batch's requests wait), or for batch at the lowest.
     /// </summary>
-    SharedReplica,
+    SharedReplica = 2,
     /// <summary>A distribution partner serving the model.</summary>
-    Partner,
+    Partner = 3,
 }
 
 /// <summary>A replica that can take traffic now (ready, on a node that is not suspect).</summary>

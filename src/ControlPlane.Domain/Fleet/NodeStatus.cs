@@ -5,13 +5,13 @@ namespace ControlPlane.Domain.Fleet;
 public enum NodeHealth
 {
     /// <summary>Enrolled by an operator; no heartbeat with inventory yet.</summary>
-    Enrolled,
+    Enrolled = 0,
     /// <summary>Heartbeating on time.</summary>
-    Ready,
+    Ready = 1,
     /// <summary>Missed enough heartbeats to stop routing to it, not enough to give its work away.</summary>
-    Suspect,
+    Suspect = 2,
     /// <summary>Missed so many heartbeats that its work is re-placed.</summary>
-    Down,
+    Down = 3,
 }
 
 /// <summary>What an operator has said about new placements on a node.</summary>
@@ -19,31 +19,31 @@ public enum NodeHealth
 public enum NodeScheduling
 {
     /// <summary>New work may be placed.</summary>
-    Schedulable,
+    Schedulable = 0,
     /// <summary>No new placements; what runs stays.</summary>
-    Cordoned,
+    Cordoned = 1,
     /// <summary>No new placements; what runs is moved away.</summary>
-    Draining,
+    Draining = 2,
 }
 
 /// <summary>The single status an operator reads: health problems first, then operator intent.</summary>
 [GenerateSerializer, Alias("node-status")]
 public enum NodeStatus
 {
-    Enrolled,
-    Ready,
-    Suspect,
-    Down,
-    Cordoned,
-    Draining,
+    Enrolled = 0,
+    Ready = 1,
+    Suspect = 2,
+    Down = 3,
+    Cordoned = 4,
+    Draining = 5,
 }
 
 /// <summary>Whether the provider owns a node or rents it (owned is preferred at equal cost).</summary>
 [GenerateSerializer, Alias("ownership")]
 public enum Ownership
 {
-    Owned,
-    Rented,
+    Owned = 0,
+    Rented = 1,
 }
 
 public static class NodeStatuses

@@ -7,9 +7,9 @@ namespace ControlPlane.Domain.Slas;
 public enum SloPeriod
 {
     /// <summary>A month of the term: [start + m months, start + m + 1 months).</summary>
-    Monthly,
+    Monthly = 0,
     /// <summary>A quarter of the term (the contract's own quarters).</summary>
-    Quarterly,
+    Quarterly = 1,
 }
 
 /// <summary>One step of a credit schedule: a period whose attainment is below <paramref name="BelowPercent"/> earns <paramref name="CreditPercent"/>.</summary>

@@ -5,13 +5,13 @@ namespace ControlPlane.Domain.Webhooks;
 public enum WebhookDeliveryState
 {
     /// <summary>Not attempted yet.</summary>
-    Pending,
+    Pending = 0,
     /// <summary>Attempted and refused or unreachable; tried again at <see cref="WebhookDelivery.NextAttemptAt"/>.</summary>
-    Failing,
+    Failing = 1,
     /// <summary>A receiver answered 2xx.</summary>
-    Delivered,
+    Delivered = 2,
     /// <summary>Still failing when the retry window ended; not tried again.</summary>
-    GivenUp,
+    GivenUp = 3,
 }
 
 /// <summary>One event on its way to one webhook.</summary>
