@@ -3,12 +3,6 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Grains.Commits;
 
-[GenerateSerializer, Alias("customer-state")]
-public sealed class CustomerState
-{
-    [Id(0)] public List<ContractTerm> Contracts { get; set; } = [];
-}
-
 public sealed class CustomerGrain(
     [PersistentState("customer", "store")] IPersistentState<CustomerState> state,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain

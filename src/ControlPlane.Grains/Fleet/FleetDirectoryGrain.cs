@@ -4,13 +4,6 @@ using Orleans.Concurrency;
 
 namespace ControlPlane.Grains.Fleet;
 
-[GenerateSerializer, Alias("fleet-directory-state")]
-public sealed class FleetDirectoryState
-{
-    /// <summary>Node id to region.</summary>
-    [Id(0)] public Dictionary<string, string> Nodes { get; set; } = new(StringComparer.Ordinal);
-}
-
 /// <summary>
 /// The list of enrolled nodes and regions; written on enrollment only, in groups
 /// (<see cref="GroupCommit{TChange, TResult}"/>): its state lists the whole fleet, so enrolling nodes one write each

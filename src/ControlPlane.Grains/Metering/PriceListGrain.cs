@@ -4,13 +4,6 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Grains.Metering;
 
-[GenerateSerializer, Alias("price-list-state")]
-public sealed class PriceListState
-{
-    [Id(0)] public long Version { get; set; }
-    [Id(1)] public Dictionary<string, List<ModelPrice>> Models { get; set; } = new(StringComparer.Ordinal);
-}
-
 /// <summary>The list prices; written only when an operator changes a price.</summary>
 public sealed class PriceListGrain(
     [PersistentState("price-list", "store")] IPersistentState<PriceListState> state,
