@@ -79,6 +79,7 @@ public sealed class ConsoleTests(WebUiServerFixture fixture, Chromium chromium) 
         await gateway.SendUsageAsync(BillingApi.NewId("ui-payg-op-batch"), BillingApi.Event(BillingApi.NewId("ui-payg-op-e"), customerId, "ui-model-70b", 2_000_000, 0, lastMonth));
         var page = await SignInAsync(Server.OperatorToken);
         await page.Locator("nav button[data-tab='Commits']").ClickAsync();
+        await Expect(page.Locator("#commits-customer")).Not.ToHaveValueAsync("");
         await page.Locator("#commits-customer").FillAsync(customerId);
         await page.GetByRole(AriaRole.Button, new() { Name = "Show contracts" }).ClickAsync();
 
