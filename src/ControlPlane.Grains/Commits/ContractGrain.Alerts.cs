@@ -2,7 +2,6 @@ using ControlPlane.Contracts;
 using ControlPlane.Contracts.Webhooks;
 using ControlPlane.Domain.Commits;
 using ControlPlane.Domain.Webhooks;
-using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Grains.Commits;
 
@@ -131,10 +130,4 @@ public sealed partial class ContractGrain
             LogAlertsFailed(ContractId, e);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Contract {ContractId} quarter {Quarter} reached {Percent}% of its available commit")]
-    private partial void LogThresholdReached(string contractId, int quarter, int percent);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Contract {ContractId} could not tell its webhooks yet; it tries again later")]
-    private partial void LogAlertsFailed(string contractId, Exception exception);
 }

@@ -1,5 +1,6 @@
 using ControlPlane.Server.Tests.Commits;
 using ControlPlane.Server.Tests.Hosting;
+using ControlPlane.Server.Tests.Webhooks;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -78,6 +79,7 @@ public sealed class ConsoleTests(WebUiServerFixture fixture, Chromium chromium) 
         await gateway.SendUsageAsync(BillingApi.NewId("ui-payg-op-batch"), BillingApi.Event(BillingApi.NewId("ui-payg-op-e"), customerId, "ui-model-70b", 2_000_000, 0, lastMonth));
         var page = await SignInAsync(Server.OperatorToken);
         await page.Locator("nav button[data-tab='Commits']").ClickAsync();
+        await Expect(page.Locator("#commits-customer")).Not.ToHaveValueAsync("");
         await page.Locator("#commits-customer").FillAsync(customerId);
         await page.GetByRole(AriaRole.Button, new() { Name = "Show contracts" }).ClickAsync();
 
@@ -89,6 +91,28 @@ public sealed class ConsoleTests(WebUiServerFixture fixture, Chromium chromium) 
 
         await Expect(payg.Locator($"tr[data-invoice='payg-{customerId}-{month}']")).ToContainTextAsync("$4.00");
         Assert.Single((await admin.GetJsonAsync($"/admin/v1/customers/{customerId}/pay-as-you-go/invoices")).AsArray());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Commits_Customer_ShowsItsWebhooksAndTheirDeliveryState()
+    {
+        using var admin = Server.CreateOperatorClient();
+        var customerId = BillingApi.NewId("ui-hooks");
+        await admin.PutWebhookAsync(customerId, "ops-hook", "https://hooks.example.invalid/controlplane");
+        var page = await SignInAsync(Server.OperatorToken);
+        await page.Locator("nav button[data-tab='Commits']").ClickAsync();
+        // The first refresh picks a customer with deployments; name ours after it so it is not overwritten.
+        await Expect(page.Locator("#commits-customer")).Not.ToHaveValueAsync("");
+        await page.Locator("#commits-customer").FillAsync(customerId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show contracts" }).ClickAsync();
+
+        var hooks = page.Locator($"[data-webhooks='{customerId}']");
+        var row = hooks.Locator("tr[data-webhook='ops-hook']");
+        await Expect(row).ToContainTextAsync("https://hooks.example.invalid/controlplane");
+        await Expect(row).ToContainTextAsync("failing");
+        await Expect(hooks).ToContainTextAsync("Deliveries (newest first)");
+        Assert.Equal((await admin.DeliveriesAsync(customerId)).Count, await hooks.Locator("tr[data-delivery]").CountAsync());
         await page.Context.CloseAsync();
     }
 

@@ -289,7 +289,9 @@
         api('GET', `${customerPath}/contracts`),
         api('GET', `${customerPath}/pay-as-you-go/invoices`),
         api('GET', `${customerPath}/pay-as-you-go/invoices/preview`)]);
-      const payg = paygBlock(shown, paygInvoices, paygOpen, out, refresh);
+      const [hooks, deliveries] = await Promise.all([
+        api('GET', `${customerPath}/webhooks`), api('GET', `${customerPath}/webhooks/deliveries`)]);
+      const payg = el('div', {}, paygBlock(shown, paygInvoices, paygOpen, out, refresh), webhookBlock(shown, hooks.webhooks, deliveries));
       if (!list.length) { contracts.replaceChildren(el('p', { class: 'muted', text: `${shown} has no contract.` }), payg); return; }
       const blocks = [];
       for (const c of list) {
@@ -365,6 +367,25 @@
       el('p', { class: 'muted', text: 'Usage no contract covers, by calendar month (UTC) at list price; a month closes by itself Billing:PaygGraceDays after its end.' }),
       rows.length ? table(['Invoice', 'Issued', 'Lines', { class: 'num', text: 'Total' }], rows) : el('p', { class: 'muted', text: 'No pay-as-you-go usage.' }),
       close);
+  }
+
+  // The customer's webhooks (GET .../webhooks) and their deliveries, newest first (GET .../webhooks/deliveries).
+  function webhookBlock(customerId, hooks, deliveries) {
+    const counts = c => `${c.pending} pending, ${c.failing} failing, ${c.delivered} delivered, ${c.givenUp} given up`;
+    const hookRows = hooks.map(h => el('tr', { 'data-webhook': h.webhookId }, el('td', { text: h.webhookId }), el('td', { text: h.url }),
+      el('td', { text: h.kinds.join(', ') }), el('td', { text: counts(h.deliveries) })));
+    const deliveryRows = deliveries.map(d => el('tr', { 'data-delivery': d.eventId, 'data-state': d.state },
+      el('td', { text: d.eventId }), el('td', { text: d.kind }), el('td', { text: d.webhookId }), el('td', { text: d.state }),
+      el('td', { class: 'num', text: String(d.attempts) }), el('td', { text: d.lastAttemptAt ? time(d.lastAttemptAt) : '' }),
+      el('td', { text: d.nextAttemptAt ? time(d.nextAttemptAt) : '' }),
+      el('td', { text: [d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : '', d.lastError || ''].filter(x => x).join(': ') })));
+    return el('div', { 'data-webhooks': customerId },
+      el('h3', { text: `Webhooks (${customerId})` }),
+      hookRows.length ? table(['Webhook', 'URL', 'Kinds', 'Deliveries'], hookRows) : el('p', { class: 'muted', text: 'No webhooks.' }),
+      el('h4', { text: 'Deliveries (newest first)' }),
+      deliveryRows.length
+        ? table(['Event', 'Kind', 'Webhook', 'State', { class: 'num', text: 'Attempts' }, 'Last attempt', 'Next attempt', 'Last error'], deliveryRows)
+        : el('p', { class: 'muted', text: 'No deliveries.' }));
   }
 
   function invoiceTable(invoices, preview) {
