@@ -89,6 +89,29 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     /// <summary>A new deployment starts at its minimum and waits for demand.</summary>
     public static AutoscaleState Start(DeploymentSpec spec) => new(Clamp(spec, spec.MinReplicas), null, 0);
 
+    /// <summary>
+    /// <paramref name="state"/> within the limits of <paramref name="spec"/> at once, without a demand signal (an operator
+    /// changed them: no demand is made up, and what was learned is kept). A desired count the limits move starts any lower
+    /// stretch again (it was measured against the old count); a pending scale-down whose target the limits move goes to
+    /// the target within them, and is dropped when that is no longer below the desired count.
+    /// </summary>
+    public static AutoscaleState Limit(AutoscaleState state, DeploymentSpec spec)
+    {
+        var desired = Clamp(spec, state.Desired);
+        if (desired != state.Desired)
+        {
+            return state with { Desired = desired, LowerSince = null, LowerPeak = 0 };
+        }
+
+        if (state.LowerSince is null)
+        {
+            return state;
+        }
+
+        var peak = Clamp(spec, state.LowerPeak);
+        return peak < desired ? state with { LowerPeak = peak } : state with { LowerSince = null, LowerPeak = 0 };
+    }
+
     /// <summary>How long demand must stay lower before a scale-down: the delay, and with a forecast at least its horizon.</summary>
     public TimeSpan EffectiveScaleDownDelay => Forecast is { } f && f.Horizon > ScaleDownDelay ? f.Horizon : ScaleDownDelay;
 

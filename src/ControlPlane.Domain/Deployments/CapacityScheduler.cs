@@ -17,7 +17,7 @@ public sealed record ClaimDecision(PlacedReplica Replica, GpuClaim Claim, GpuHol
 public sealed record UnplacedDecision(string DeploymentId, int Ordinal, ReplicaTier Tier) : SchedulingDecision;
 
 /// <summary>A replica where the scheduler believes it is, with what it knows of its node.</summary>
-/// <param name="Moving">It is being replaced: an older spec generation, or its node is draining.</param>
+/// <param name="Moving">It is being replaced: an older spec generation, a tier its ordinal no longer has, or its node is draining.</param>
 /// <param name="NodeHealth">The health of its node (a suspect node's replicas are not routed to).</param>
 public sealed record ScheduledReplica(PlacedReplica Replica, string NodeId, bool Moving, NodeHealth NodeHealth);
 
@@ -592,7 +592,7 @@ public sealed class CapacityScheduler(Random? random = null)
     private ScheduledReplica Describe(PlacedReplica replica, string nodeId, ScheduledDeployment? deployment) =>
         new(replica,
             nodeId,
-            IsDraining(nodeId) || (deployment is not null && deployment.Generation != replica.Generation),
+            IsDraining(nodeId) || (deployment is not null && !Reconciler.IsCurrent(replica, deployment)),
             _nodes.TryGetValue(nodeId, out var facts) ? facts.Health : NodeHealth.Enrolled);
 
     private sealed record NodeFacts(NodeHealth Health, NodeScheduling Scheduling, long Version);

@@ -36,7 +36,8 @@ public sealed record ReconcilePlan(IReadOnlyList<ReplicaRelease> Releases, IRead
 /// <item>Each of a deployment's ordinals below its desired count should have one replica of the current spec
 /// generation on a node that is not draining; ordinals above it are released (the highest first: burst before
 /// reserved, because reserved ordinals are the lowest).</item>
-/// <item>A replica that must move (an older generation after a migration, or on a draining node) and is serving
+/// <item>A replica that must move (an older generation after a migration, a tier its ordinal no longer has after a
+/// reservation changed, or on a draining node) and is serving
 /// is replaced make-before-break: the new replica is placed beside it and the old one is released only once the
 /// new one is ready. At most <see cref="MaxReplacementsInFlight"/> replacements per deployment run at a time, so a
 /// migration never takes more than that many replicas' worth of extra GPUs or drops ready capacity.</item>
@@ -131,9 +132,16 @@ public static class Reconciler
         }
     }
 
-    /// <summary>Of the current spec and not on a draining node: a replica that may stay.</summary>
+    /// <summary>
+    /// Of the current spec, at the tier its ordinal has now and not on a draining node: a replica that may stay. A changed
+    /// reservation (<see cref="DeploymentLimits"/>) keeps the generation but moves ordinals between reserved and burst: those
+    /// replicas are replaced at their new tier, make-before-break, like an older generation's.
+    /// </summary>
+    public static bool IsCurrent(PlacedReplica replica, ScheduledDeployment deployment) =>
+        replica.Generation == deployment.Generation && replica.Tier == deployment.Spec.TierOf(replica.Ordinal);
+
     private static bool IsCurrent(ReplicaLocation replica, ScheduledDeployment deployment) =>
-        replica.Replica.Generation == deployment.Generation && !replica.Evicting;
+        IsCurrent(replica.Replica, deployment) && !replica.Evicting;
 
     private static ReplicaRelease Release(ReplicaLocation replica, ReleaseReason reason) => new(replica.Replica.ReplicaId, replica.NodeId, reason);
 }
