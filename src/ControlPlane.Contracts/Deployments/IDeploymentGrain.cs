@@ -47,6 +47,17 @@ public interface IDeploymentGrain : IGrainWithStringKey
     [Alias("MigrateAsync")]
     Task<DeploymentCommandResult> MigrateAsync(DeploymentSpec spec);
 
+    /// <summary>
+    /// Changes the replica limits (<see cref="DeploymentLimits"/>: fields left out keep their value). The result is held to
+    /// the rules of a new spec (<see cref="DeploymentCommandStatus.Invalid"/> with the field errors), and a raised
+    /// reservation to admission control like a creation's (<see cref="DeploymentCommandStatus.Refused"/>); either changes
+    /// nothing. Once stored, the desired count is clamped into the new limits (<see cref="Autoscaler.Limit"/>) and the
+    /// scheduler has it at once. The generation stays: replicas are replaced only where an ordinal moved between reserved
+    /// and burst. The same limits again is a success that changes nothing.
+    /// </summary>
+    [Alias("SetLimitsAsync")]
+    Task<DeploymentCommandResult> SetLimitsAsync(DeploymentLimits limits);
+
     /// <summary>Stops and forgets the deployment; false when there was none.</summary>
     [Alias("DeleteAsync")]
     Task<bool> DeleteAsync();
@@ -61,12 +72,16 @@ public enum DeploymentCommandStatus
     Conflict,
     /// <summary>Admission control refused the reservation.</summary>
     Refused,
+    /// <summary>The change breaks the rules of a spec (<see cref="DeploymentCommandResult.Errors"/> says which).</summary>
+    Invalid,
 }
 
+/// <param name="Errors">With <see cref="DeploymentCommandStatus.Invalid"/>: the field errors, keyed like the request's fields.</param>
 [GenerateSerializer, Alias("deployment-command-result")]
 public sealed record DeploymentCommandResult(
     [property: Id(0)] DeploymentCommandStatus Status,
-    [property: Id(1)] DeploymentView? Deployment);
+    [property: Id(1)] DeploymentView? Deployment,
+    [property: Id(2)] IReadOnlyDictionary<string, string[]>? Errors = null);
 
 /// <summary>A deployment as operators see it.</summary>
 /// <param name="ForecastHorizonSeconds">The horizon its autoscaler looks ahead (its learned load time); null without a forecast.</param>

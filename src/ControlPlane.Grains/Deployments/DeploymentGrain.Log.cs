@@ -14,6 +14,9 @@ public sealed partial class DeploymentGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} migrating to generation {Generation}: model {Model}, {Gpus} GPUs per replica")]
     private partial void LogMigrating(string deploymentId, int generation, string model, int gpus);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} limits now min {Min}, {Reserved} reserved, max {Max}; desired {Desired} replicas")]
+    private partial void LogLimitsChanged(string deploymentId, int min, int reserved, int max, int desired);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} deleted")]
     private partial void LogDeleted(string deploymentId);
 

@@ -175,6 +175,55 @@ public sealed partial class DeploymentGrain(
         return new DeploymentCommandResult(DeploymentCommandStatus.Done, await ViewAsync());
     }
 
+    public async Task<DeploymentCommandResult> SetLimitsAsync(DeploymentLimits limits)
+    {
+        if (S.Spec is null)
+        {
+            return new DeploymentCommandResult(DeploymentCommandStatus.NotFound, null);
+        }
+
+        var (spec, errors) = limits.Check(S.Spec);
+        if (spec is null)
+        {
+            return new DeploymentCommandResult(DeploymentCommandStatus.Invalid, null, errors);
+        }
+
+        var autoscale = Autoscaler.Limit(_autoscale ?? S.Autoscale ?? Autoscaler.Start(spec), spec);
+        if (!S.Spec.Equals(spec))
+        {
+            // The same generation: the scheduler keeps the replicas, and takes the clamped desired count with the spec.
+            var offer = new ScheduledDeployment(spec, autoscale.Desired, S.Generation, _autoscaler.Awake(autoscale, spec, time.GetUtcNow()));
+            switch (await Scheduler.AdmitAsync(offer))
+            {
+                case AdmissionResult.Refused:
+                    return new DeploymentCommandResult(DeploymentCommandStatus.Refused, await ViewAsync());
+                case AdmissionResult.Stale:
+                    // The scheduler holds a newer generation than this grain stored: nothing here is safe to change.
+                    return new DeploymentCommandResult(DeploymentCommandStatus.Conflict, await ViewAsync());
+            }
+
+            S.Spec = spec;
+            S.Autoscale = autoscale;
+            await state.WriteOrReloadAsync(this, logger, Reloaded);
+            _autoscale = autoscale;
+            LogLimitsChanged(spec.DeploymentId, spec.MinReplicas, spec.ReservedReplicas, spec.MaxReplicas, autoscale.Desired);
+        }
+
+        // Also on a retry whose first try stored the change but failed to tell. Without a demand heard since activation the
+        // admission carried the desired count: telling a demand of 0 would make the SLO look met.
+        if (_demandHeard && _told != Telling(autoscale))
+        {
+            var scaling = await TellSchedulerAsync(autoscale);
+            if (spec.Class == DeploymentClass.Serverless)
+            {
+                _scalingDemand = scaling;
+            }
+        }
+
+        WatchScaleDown(autoscale);
+        return new DeploymentCommandResult(DeploymentCommandStatus.Done, await ViewAsync());
+    }
+
     public async Task<bool> DeleteAsync()
     {
         if (S.Spec is null)

@@ -250,7 +250,8 @@ public sealed partial class SchedulerGrain(
 
     /// <summary>
     /// The entry after an admission: the known one when the offer is stale or refused (or the same again), else the offer
-    /// (a migration keeps the desired count the deployment already has).
+    /// (a migration keeps the desired count the deployment already has; new limits of the same generation bring the desired
+    /// count the deployment clamped to them, so no pass places or keeps replicas beyond the new maximum meanwhile).
     /// </summary>
     private ScheduledDeployment? Admitted(ScheduledDeployment? known, ScheduledDeployment offer)
     {
@@ -259,13 +260,15 @@ public sealed partial class SchedulerGrain(
             return known;
         }
 
-        if (!_model.CanAdmit(offer.Spec))
+        // New limits of the same generation that reserve no more ask nothing new of the fleet.
+        var limitsOnly = known is not null && known.Generation == offer.Generation && !DeploymentLimits.NeedsAdmission(known.Spec, offer.Spec);
+        if (!limitsOnly && !_model.CanAdmit(offer.Spec))
         {
             LogRefused(offer.Spec.DeploymentId, offer.Spec.ReservedReplicas, offer.Spec.GpusPerReplica);
             return known;
         }
 
-        return known is null ? offer : offer with { Desired = known.Desired, Awake = known.Awake };
+        return known is null || known.Generation == offer.Generation ? offer : offer with { Desired = known.Desired, Awake = known.Awake };
     }
 
     /// <summary>After a failed write: the model's deployments are put back to what storage holds.</summary>

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ControlPlane.Server.Api;
 
-/// <summary>Deployments: create (admission control), read, list, migrate, delete.</summary>
+/// <summary>Deployments: create (admission control), read, list, change limits, migrate, delete.</summary>
 public static partial class AdminApi
 {
     private static void MapDeployments(RouteGroupBuilder admin)
@@ -24,6 +24,9 @@ public static partial class AdminApi
         admin.MapPost("/deployments/{deploymentId}/migrate", MigrateDeploymentAsync)
             .WithName("MigrateDeployment")
             .WithSummary("Move to other hardware, another model or another size, make-before-break, replica by replica.");
+        admin.MapPatch("/deployments/{deploymentId}", SetDeploymentLimitsAsync)
+            .WithName("SetDeploymentLimits")
+            .WithSummary("Change minReplicas, maxReplicas or reservedReplicas (fields left out keep their value); 409 when a raised reservation cannot be honoured.");
         admin.MapDelete("/deployments/{deploymentId}", DeleteDeploymentAsync)
             .WithName("DeleteDeployment")
             .WithSummary("Stop every replica and forget the deployment.");
@@ -97,6 +100,33 @@ public static partial class AdminApi
                 statusCode: StatusCodes.Status409Conflict,
                 title: "The reservation cannot be honoured on the new hardware.",
                 detail: $"{spec.ReservedReplicas} reserved replicas of {spec.GpusPerReplica} GPUs do not fit on the nodes the new spec allows beside the other reservations; nothing changed."),
+        };
+    }
+
+    private static async Task<Results<Ok<DeploymentResponse>, ValidationProblem, ProblemHttpResult>> SetDeploymentLimitsAsync(
+        string deploymentId, SetDeploymentLimitsRequest request, IGrainFactory grains)
+    {
+        if (!Ids.IsValid(deploymentId))
+        {
+            return DeploymentNotFound(deploymentId);
+        }
+
+        var limits = new DeploymentLimits(request.MinReplicas, request.MaxReplicas, request.ReservedReplicas);
+        var result = await grains.GetGrain<IDeploymentGrain>(GrainKeys.Deployment(deploymentId)).SetLimitsAsync(limits);
+        return result.Status switch
+        {
+            DeploymentCommandStatus.Done => TypedResults.Ok(DeploymentMapping.ToResponse(result.Deployment!)),
+            DeploymentCommandStatus.NotFound => DeploymentNotFound(deploymentId),
+            DeploymentCommandStatus.Invalid => TypedResults.ValidationProblem(
+                result.Errors!.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), title: "The limits are not valid."),
+            DeploymentCommandStatus.Conflict => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The deployment changed meanwhile.",
+                detail: $"Deployment '{deploymentId}' is being changed by another request; nothing changed. Read it again and retry."),
+            _ => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The reservation cannot be honoured.",
+                detail: $"{limits.ApplyTo(result.Deployment!.Spec).ReservedReplicas} reserved replicas of {result.Deployment.Spec.GpusPerReplica} GPUs (at least {result.Deployment.Spec.MinGpuMemoryGiB} GiB each) do not fit on the compatible nodes beside the other customers' reservations, even by preempting all shared work; nothing changed."),
         };
     }
 

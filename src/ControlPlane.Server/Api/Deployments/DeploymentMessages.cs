@@ -41,6 +41,13 @@ public sealed record CreateDeploymentRequest(
 /// <param name="Image">A new engine image: its replicas are replaced make-before-break, as for a new model.</param>
 public sealed record MigrateDeploymentRequest(string[]? Skus, string? Model, int? GpusPerReplica, int? MinGpuMemoryGiB, string? Image = null);
 
+/// <summary>
+/// Body of <c>PATCH /admin/v1/deployments/{id}</c>: new replica limits; fields left out keep their value. The result is held
+/// to the rules of a new deployment.
+/// </summary>
+/// <param name="ReservedReplicas">Dedicated only: a raise must pass admission control like a new reservation.</param>
+public sealed record SetDeploymentLimitsRequest(int? MinReplicas, int? MaxReplicas, int? ReservedReplicas);
+
 /// <summary>A demand signal: the tokens per second the gateway sees (or expects) for a deployment.</summary>
 public sealed record DemandSignal(string? DeploymentId, decimal? TokensPerSecond);
 
