@@ -117,6 +117,51 @@ public sealed class ConsoleTests(WebUiServerFixture fixture, Chromium chromium) 
     }
 
     [Fact]
+    public async Task Deployments_ScaleLimits_ConfirmedLimitsReachTheAdminApiAndABadOneShowsTheProblem()
+    {
+        const string id = "ui-limits-ded";
+        using var admin = Server.CreateOperatorClient();
+        await ControlPlane.Server.Tests.Deployments.LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = id, model = "ui-model-8b", @class = "dedicated", customerId = fixture.Acme.CustomerId, gpusPerReplica = 1,
+            regions = new[] { "eu-west" }, minReplicas = 0, reservedReplicas = 0, maxReplicas = 4, tokensPerSecondPerReplica = 100,
+        });
+        var page = await SignInAsync(Server.OperatorToken);
+        await page.Locator("nav button[data-tab='Deployments']").ClickAsync();
+        // The page's first refresh lists the deployment; selecting it shows its detail with the limits form.
+        await page.Locator($"#deployments tr[data-deployment='{id}']").ClickAsync();
+        var detail = page.Locator($"[data-detail='{id}']");
+        var form = detail.Locator("form[data-form='limits']");
+        await Expect(form.Locator("input[name='maxReplicas']")).ToHaveValueAsync("4");
+
+        // Cancelling the confirmation changes nothing.
+        await form.Locator("input[name='maxReplicas']").FillAsync("2");
+        await form.Locator("input[name='reservedReplicas']").FillAsync("1");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Scale limits" }).ClickAsync();
+        await Expect(page.Locator("#confirm")).ToContainTextAsync($"Scale {id} limits: reserved 0 -> 1, max 4 -> 2?");
+        await page.Locator("#confirm-cancel").ClickAsync();
+        Assert.Equal(4, (await admin.GetJsonAsync($"/admin/v1/deployments/{id}"))["maxReplicas"]!.GetValue<int>());
+
+        await form.Locator("input[name='maxReplicas']").FillAsync("2");
+        await form.Locator("input[name='reservedReplicas']").FillAsync("1");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Scale limits" }).ClickAsync();
+        await page.Locator("#confirm-ok").ClickAsync();
+
+        await Expect(page.Locator("#main .notice")).ToHaveTextAsync("Scale limits: done.");
+        await Expect(detail).ToContainTextAsync("(min 0, reserved 1, max 2)");
+        var stored = await admin.GetJsonAsync($"/admin/v1/deployments/{id}");
+        Assert.Equal((0, 1, 2), (stored["minReplicas"]!.GetValue<int>(), stored["reservedReplicas"]!.GetValue<int>(), stored["maxReplicas"]!.GetValue<int>()));
+
+        // A minimum above the maximum is refused by the API, which says why; nothing changes.
+        await detail.Locator("form[data-form='limits'] input[name='minReplicas']").FillAsync("3");
+        await detail.Locator("form[data-form='limits']").GetByRole(AriaRole.Button, new() { Name = "Scale limits" }).ClickAsync();
+        await page.Locator("#confirm-ok").ClickAsync();
+        await Expect(page.Locator("#main .error[role='alert']")).ToContainTextAsync("minReplicas: must be between 0 and maxReplicas");
+        Assert.Equal(0, (await admin.GetJsonAsync($"/admin/v1/deployments/{id}"))["minReplicas"]!.GetValue<int>());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task SignIn_WrongToken_IsRefusedWithAMessageAndNothingShown()
     {
         var page = await SignInAsync("cpop_not-the-operator-token-0000000000");

@@ -184,7 +184,8 @@
       el('td', { class: 'num', text: number(d.demandTokensPerSecond) }), el('td', { class: 'num', text: number(d.spilledTokensPerSecond) })));
       list.replaceChildren(table(['Deployment', 'Model', 'Class', 'Customer', { class: 'num', text: 'Desired' }, { class: 'num', text: 'Placed' },
         { class: 'num', text: 'Ready' }, { class: 'num', text: 'Demand tok/s' }, { class: 'num', text: 'Spilled tok/s' }], rows, { id: 'deployments' }));
-      if (selected) {
+      // A form being filled in is not rebuilt under the operator's fingers: its figures refresh once it loses focus.
+      if (selected && !(detail.contains(document.activeElement) && document.activeElement.matches('input, select'))) {
         try {
           detail.replaceChildren(deploymentDetail(await api('GET', `/admin/v1/deployments/${encodeURIComponent(selected)}`), out, () => { selected = null; return refresh(); }, refresh));
         } catch (e) {
@@ -221,18 +222,47 @@
     },
     el('label', {}, 'SKUs', skus), el('label', {}, 'Model', model), el('label', {}, 'GPUs per replica', gpus),
     el('button', { class: 'action', type: 'submit', text: 'Migrate' }));
+    const limits = limitsForm(d, out, refresh);
     const figures = `${d.class}${d.customerId ? ' for ' + d.customerId : ''}, generation ${d.generation}: desired ${d.desiredReplicas} ` +
       `(min ${d.minReplicas}, reserved ${d.reservedReplicas}, max ${d.maxReplicas}), ${d.gpusPerReplica} GPU(s) of at least ${d.minGpuMemoryGiB} GiB per replica, ` +
       `demand ${number(d.demandTokensPerSecond)} tok/s, spilled ${number(d.spilledTokensPerSecond)} tok/s`;
     return el('div', { 'data-detail': d.deploymentId },
       el('p', {}, el('strong', { text: d.deploymentId }), ' ', figures),
       rows.length ? table(['Node', 'Replica', 'GPUs', 'State', 'Tier', 'Model'], rows) : el('p', { class: 'muted', text: 'No replicas placed.' }),
+      el('h3', { text: 'Scale limits (replicas)' }), limits,
       el('h3', { text: 'Migrate (hardware, model, size)' }), migrate,
       el('p', {}, el('button', {
         class: 'action danger', text: 'Delete deployment',
         onclick: () => act(out, `Delete ${d.deploymentId}? Every replica stops and the deployment is forgotten.`, 'Delete',
           () => api('DELETE', `/admin/v1/deployments/${encodeURIComponent(d.deploymentId)}`), afterDelete),
       })));
+  }
+
+  /** PATCH /admin/v1/deployments/{id} with the limits the operator changed (the others keep their value). */
+  function limitsForm(d, out, refresh) {
+    const names = d.class === 'dedicated' ? ['minReplicas', 'reservedReplicas', 'maxReplicas'] : ['minReplicas', 'maxReplicas'];
+    const labels = { minReplicas: 'Min', reservedReplicas: 'Reserved', maxReplicas: 'Max' };
+    const inputs = Object.fromEntries(names.map(n => [n, el('input', { name: n, type: 'number', min: n === 'maxReplicas' ? 1 : 0, step: 1, value: d[n] })]));
+    return el('form', {
+      class: 'inline', 'data-form': 'limits',
+      onsubmit: event => {
+        event.preventDefault();
+        const body = {};
+        for (const [name, input] of Object.entries(inputs)) {
+          if (input.value !== '' && Number(input.value) !== d[name]) body[name] = Number(input.value);
+        }
+        const changes = Object.entries(body).map(([name, value]) => `${labels[name].toLowerCase()} ${d[name]} -> ${value}`);
+        if (!changes.length) {
+          out.className = 'notice';
+          out.textContent = `Scale limits: change min${d.class === 'dedicated' ? ', reserved' : ''} or max of ${d.deploymentId} first.`;
+          return;
+        }
+        act(out, `Scale ${d.deploymentId} limits: ${changes.join(', ')}? Replicas above a lower maximum stop at once; a higher reservation must fit beside the other customers' reservations.`,
+          'Scale limits', () => api('PATCH', `/admin/v1/deployments/${encodeURIComponent(d.deploymentId)}`, body), refresh);
+      },
+    },
+    names.map(n => el('label', {}, labels[n], inputs[n])),
+    el('button', { class: 'action', type: 'submit', text: 'Scale limits' }));
   }
 
   function createForm(out, refresh) {
