@@ -68,6 +68,34 @@ public sealed class DeploymentLimitsTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task ReservationRaised_TheBurstReplicaOfThatOrdinalIsReplacedAsReservedMakeBeforeBreak()
+    {
+        var db = await postgres.CreateDatabaseAsync("deployment_limits_reserve", Ct);
+        await using var server = await ServerProcess.StartAsync(Settings(db), ct: Ct);
+        using var admin = server.CreateOperatorClient();
+        using var gateway = server.CreateClient(await Commits.BillingApi.IssueTokenAsync(admin, "gateway", "limits-gateway"));
+        await using var nodes = new SimulatedNodes(server, TimeSpan.FromMilliseconds(500));
+        await nodes.StartAsync(admin, "lim-c", 1, "lim-c");
+        await CreateAsync(admin, Dedicated("lim-c-ded", "lim-c", gpus: 2, reserved: 1, max: 3));
+        await DemandAsync(gateway, "lim-c-ded", 3_000);
+        var before = await UntilAsync(admin, "lim-c-ded", d => Ready(d) == 3, "three ready replicas");
+        Assert.Equal(["reserved", "burst", "burst"], Replicas(before).Select(r => r["tier"]!.GetValue<string>()));
+        var reservedId = Replicas(before)[0]["replicaId"]!.GetValue<string>();
+
+        var raised = await PatchAsync(admin, "lim-c-ded", """{"reservedReplicas":2}""");
+        Assert.Equal(HttpStatusCode.OK, raised.Status);
+        Assert.Equal((0, 2, 3, 3, 1), Limits(raised.Body));
+
+        // Ordinal 1 is reserved now: its burst replica serves until a reserved successor is ready; ordinals 0 and 2 stay.
+        var after = await UntilAsync(
+            admin, "lim-c-ded", d => Ready(d) == 3 && Replicas(d).Count == 3 && Replicas(d)[1]["tier"]!.GetValue<string>() == "reserved", "a reserved replica at ordinal 1");
+        Assert.Equal(["reserved", "reserved", "burst"], Replicas(after).Select(r => r["tier"]!.GetValue<string>()));
+        Assert.Equal(reservedId, Replicas(after)[0]["replicaId"]!.GetValue<string>());
+        Assert.Equal(Replicas(before)[2]["replicaId"]!.GetValue<string>(), Replicas(after)[2]["replicaId"]!.GetValue<string>());
+        Assert.Empty(nodes.Violations);
+    }
+
+    [Fact]
     public async Task BadInputUnknownIdOrAReservationWithoutRoom_Is4xxProblemAndChangesNothing()
     {
         var db = await postgres.CreateDatabaseAsync("deployment_limits_refused", Ct);
