@@ -95,6 +95,40 @@ public sealed class DeploymentGrainWriteTests(FaultyStoreClusterFixture fixture)
     }
 
     [Fact]
+    public async Task SetLimitsAsync_RetryAfterAFailedWrite_IsWrittenClampsTheDesiredCountAndSurvivesReactivation()
+    {
+        var spec = TestFleet.Spec(TestFleet.NewId("limits"), TestFleet.NewId("r"), DeploymentClass.Dedicated);
+        var deployment = await CreateAsync(spec);
+        await deployment.ReportDemandAsync(350m);
+        fixture.Faults.FailWrites(deployment);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => deployment.SetLimitsAsync(new DeploymentLimits(null, 2, null)));
+        var unchanged = (await deployment.GetAsync())!;
+        Assert.Equal((spec, 4), (unchanged.Spec, unchanged.DesiredReplicas));
+        var done = await deployment.SetLimitsAsync(new DeploymentLimits(null, 2, null));
+        Assert.Equal((DeploymentCommandStatus.Done, 2), (done.Status, done.Deployment!.DesiredReplicas));
+
+        await fixture.Cluster.DeactivateAsync(deployment);
+        var view = (await deployment.GetAsync())!;
+        Assert.Equal((spec with { MaxReplicas = 2 }, 2, 1), (view.Spec, view.DesiredReplicas, view.Generation));
+        Assert.Equal(2, Assert.Single(await Scheduler.ListAsync(), d => d.Spec.DeploymentId == spec.DeploymentId).DesiredReplicas);
+    }
+
+    [Fact]
+    public async Task SetLimitsAsync_Invalid_ChangesNothingAndNamesTheField()
+    {
+        var spec = TestFleet.Spec(TestFleet.NewId("limits-bad"), TestFleet.NewId("r"), DeploymentClass.Dedicated);
+        var deployment = await CreateAsync(spec);
+
+        var result = await deployment.SetLimitsAsync(new DeploymentLimits(5, null, null));
+
+        Assert.Equal(DeploymentCommandStatus.Invalid, result.Status);
+        Assert.Equal(["minReplicas"], result.Errors!.Keys);
+        Assert.Equal(spec, (await deployment.GetAsync())!.Spec);
+        Assert.Equal(1, await StoredVersionAsync(deployment));
+    }
+
+    [Fact]
     public async Task ObserveLoadAsync_RetryAfterAFailedWrite_CountsTheLoad()
     {
         var deployment = await CreateAsync(TestFleet.Spec(TestFleet.NewId("load"), TestFleet.NewId("r")));
