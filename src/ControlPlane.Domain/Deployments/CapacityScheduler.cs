@@ -356,7 +356,7 @@ public sealed class CapacityScheduler(Random? random = null)
     private IReadOnlyDictionary<string, ScheduledDeployment> Running()
     {
         Dictionary<string, ScheduledDeployment>? running = null;
-        var pooled = _headroom.Count == 0 ? null : ModelHeadroom.Awake(_deployments.Values, _headroom, _modelRises);
+        var pooled = _headroom.Count == 0 ? null : ModelHeadroom.Awake(_deployments.Values, _headroom, _modelRises, Placed);
         foreach (var (id, deployment) in _deployments)
         {
             if (deployment.Awake is not { } own)
@@ -397,6 +397,9 @@ public sealed class CapacityScheduler(Random? random = null)
 
         return running ?? (IReadOnlyDictionary<string, ScheduledDeployment>)_deployments;
     }
+
+    /// <summary>A deployment's replicas placed now (loading or ready; not its sleeping engines).</summary>
+    private int Placed(string deploymentId) => _byDeployment.TryGetValue(deploymentId, out var ids) ? ids.Count : 0;
 
     /// <summary>
     /// The replicas a deployment with an awake count holds, running or asleep: its desired count, and for a dedicated

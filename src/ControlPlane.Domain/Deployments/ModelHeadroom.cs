@@ -26,8 +26,11 @@ public static class ModelHeadroom
 {
     /// <summary>
     /// Of each deployment's desired replicas, how many must run: at least what its demand alone needs, and the running
-    /// spare of each model at least its quick-rise room, added one replica at a time to the deployment whose own quick rise
-    /// is least covered by what it was given (ties by id). A model with a deployment that has an <see cref="ScheduledDeployment.Awake"/>
+    /// spare of each model at least its quick-rise room, added one replica at a time: first to deployments with a replica
+    /// placed above what they were given (<paramref name="placed"/>), so the room stays on engines that run rather than one
+    /// deployment's engine sleeping while another's wakes (each swap preempts the shared work lodging on the woken
+    /// engine's GPUs and costs seconds of a wake), then to the deployment whose own quick rise is least covered by what it
+    /// was given (ties by id). A model with a deployment that has an <see cref="ScheduledDeployment.Awake"/>
     /// but no <see cref="DeploymentHeadroom"/> yet is not pooled: each of its deployments keeps its own awake count.
     /// Deployments without an awake count (all their replicas run) add their spare to their model's. The answer holds only
     /// the deployments with an awake count, in models that are pooled.
@@ -35,7 +38,8 @@ public static class ModelHeadroom
     public static IReadOnlyDictionary<string, int> Awake(
         IEnumerable<ScheduledDeployment> deployments,
         IReadOnlyDictionary<string, DeploymentHeadroom> headroom,
-        IReadOnlyDictionary<string, decimal> modelRises)
+        IReadOnlyDictionary<string, decimal> modelRises,
+        Func<string, int>? placed = null)
     {
         ArgumentNullException.ThrowIfNull(deployments);
         ArgumentNullException.ThrowIfNull(headroom);
@@ -82,6 +86,7 @@ public static class ModelHeadroom
             while (capacity < target)
             {
                 var best = -1;
+                var bestRuns = false;
                 var uncovered = decimal.MinValue;
                 for (var i = 0; i < pooled.Count; i++)
                 {
@@ -92,10 +97,12 @@ public static class ModelHeadroom
                         continue;
                     }
 
+                    var runs = placed is not null && placed(d.Spec.DeploymentId) > given;
                     var left = rise - ((given - floor) * d.Spec.TokensPerSecondPerReplica);
-                    if (left > uncovered)
+                    if ((runs && !bestRuns) || (runs == bestRuns && left > uncovered))
                     {
                         best = i;
+                        bestRuns = runs;
                         uncovered = left;
                     }
                 }

@@ -43,6 +43,23 @@ public sealed class ModelHeadroomTests
     }
 
     [Fact]
+    public void Awake_RoomAlreadyRunningOnOneDeployment_StaysThereRatherThanWakingAnothersEngine()
+    {
+        // b's own rise is the least covered, but a already runs two replicas above its demand: the room stays on them.
+        var deployments = new[] { Dedicated("a", 8), Dedicated("b", 8) };
+        var told = Told(("a", 2_000m, 2, 1_000m), ("b", 2_000m, 2, 2_000m));
+        var placed = new Dictionary<string, int> { ["a"] = 4, ["b"] = 2 };
+
+        var awake = ModelHeadroom.Awake(deployments, told, new Dictionary<string, decimal> { ["model"] = 2_000m }, id => placed[id]);
+
+        Assert.Equal((4, 2), (awake["a"], awake["b"]));
+
+        // Without knowing what runs, the room goes where the own rise is least covered: one to b, then one to a (a tie).
+        var unplaced = ModelHeadroom.Awake(deployments, told, new Dictionary<string, decimal> { ["model"] = 2_000m });
+        Assert.Equal((3, 3), (unplaced["a"], unplaced["b"]));
+    }
+
+    [Fact]
     public void Awake_DeploymentWithAnAwakeCountButNoHeadroomYet_LeavesItsModelUnpooled()
     {
         var deployments = new[] { Dedicated("a", 8), Dedicated("b", 8) };
