@@ -29,9 +29,12 @@ public interface ISchedulerGrain : IGrainWithStringKey
     /// <paramref name="keptForRises"/>: a dedicated deployment's spare kept for its own quick rises
     /// (<see cref="AutoscaleState.QuickRise"/>), which serverless does not count on when it scales
     /// (<see cref="ModelDemand.KeptForRises"/>); 0 for other classes.
+    /// <paramref name="headroom"/>: with an awake count, how many must run for the demand alone and the deployment's quick
+    /// rise, so the scheduler keeps the room for quick rises per model (<see cref="ModelHeadroom"/>); null keeps
+    /// <paramref name="awake"/> as it is.
     /// </summary>
-    [Alias("SetDesiredAsync.3")]
-    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0);
+    [Alias("SetDesiredAsync.4")]
+    Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0, DeploymentHeadroom? headroom = null);
 
     /// <summary>Removes a deployment; its replicas are stopped. False when it was not there.</summary>
     [Alias("RemoveAsync")]

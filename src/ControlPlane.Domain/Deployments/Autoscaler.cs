@@ -150,7 +150,7 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     public AutoscaleState Next(AutoscaleState state, DeploymentSpec spec, decimal tokensPerSecond, DateTimeOffset now)
     {
         var demand = Math.Max(0, tokensPerSecond);
-        var (recent, rise, riseAt, quick) = Learn(state, spec, demand, now);
+        var (recent, rise, riseAt, quick) = Learn(state, spec.Class != DeploymentClass.Batch, demand, now);
         var learning = Forecast is null || spec.Class == DeploymentClass.Batch ? state.LearningSince : state.LearningSince ?? now;
         var wanted = WantedWithHeadroom(spec, demand, recent, rise);
         var current = Clamp(spec, state.Desired);
@@ -208,7 +208,28 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     /// seconds where a load takes minutes, and placement keeps other replicas off a sleeping engine's GPUs when it has the
     /// choice, so the engine can wake where it sleeps. Null for batch (a backlog, not a rate) and without a forecast.
     /// </summary>
-    public int? Awake(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now)
+    public int? Awake(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now) => AwakeWith(state, spec, now, state.QuickRise);
+
+    /// <summary>
+    /// Of the desired replicas, how many must run for the deployment's demand alone: <see cref="Awake"/>
+    /// without its quick rise (all of them while its rises are still being learned). The scheduler adds the headroom for
+    /// quick rises per model (<see cref="ModelHeadroom"/>): replicas of a model serve each other's rises.
+    /// </summary>
+    public int? AwakeForDemand(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now) => AwakeWith(state, spec, now, 0m);
+
+    /// <summary>
+    /// Learns from demand seen at <paramref name="now"/> without deciding anything: the state's recent demand, rise and
+    /// quick rise, as <see cref="Next"/> learns them. For a signal that is not one deployment's, such as the summed demand of a
+    /// model's deployments (<see cref="ModelHeadroom"/>).
+    /// </summary>
+    public AutoscaleState Observe(AutoscaleState state, decimal tokensPerSecond, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var (recent, rise, riseAt, quick) = Learn(state, rateDriven: true, Math.Max(0, tokensPerSecond), now);
+        return state with { Recent = recent, Rise = rise, RiseAt = riseAt, QuickRise = quick, LearningSince = Forecast is null ? state.LearningSince : state.LearningSince ?? now };
+    }
+
+    private int? AwakeWith(AutoscaleState state, DeploymentSpec spec, DateTimeOffset now, decimal quickRise)
     {
         if (Forecast is not { } forecast || spec.Class is not (DeploymentClass.Dedicated or DeploymentClass.Serverless) || state.Recent is not { Count: > 0 } recent)
         {
@@ -231,7 +252,7 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
         }
 
         var demand = recent[^1].Max;
-        return Math.Min(Clamp(spec, state.Desired), Wanted(spec, Math.Max(most, demand + state.QuickRise)));
+        return Math.Min(Clamp(spec, state.Desired), Wanted(spec, Math.Max(most, demand + quickRise)));
     }
 
     /// <summary>The replicas the deployment keeps: its desired count, or where a pending scale-down will take it.</summary>
@@ -244,9 +265,9 @@ public sealed record Autoscaler(TimeSpan ScaleDownDelay, Forecast? Forecast = nu
     /// Records the demand in the horizon's buckets and updates the learned rise: the demand now less the least demand of
     /// the horizon is a rise that capacity asked for a horizon ago would have had to cover.
     /// </summary>
-    private (IReadOnlyList<DemandBucket>? Recent, decimal Rise, DateTimeOffset? RiseAt, decimal QuickRise) Learn(AutoscaleState state, DeploymentSpec spec, decimal demand, DateTimeOffset now)
+    private (IReadOnlyList<DemandBucket>? Recent, decimal Rise, DateTimeOffset? RiseAt, decimal QuickRise) Learn(AutoscaleState state, bool rateDriven, decimal demand, DateTimeOffset now)
     {
-        if (Forecast is not { } forecast || spec.Class == DeploymentClass.Batch)
+        if (Forecast is not { } forecast || !rateDriven)
         {
             return (state.Recent, state.Rise, state.RiseAt, state.QuickRise);
         }

@@ -37,6 +37,10 @@ public sealed class CapacityScheduler(Random? random = null)
 {
     private readonly Random _random = random ?? Random.Shared;
     private readonly Dictionary<string, ScheduledDeployment> _deployments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeploymentHeadroom> _headroom = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, decimal> _modelRises = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _sleepNodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DeploymentSpec Spec, bool Can)> _canSleep = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (PlacedReplica Replica, string NodeId)> _replicas = new(StringComparer.Ordinal);
 
     // Replica ids by node and by deployment, so a node's report and a deployment's view touch only their own replicas.
@@ -91,6 +95,11 @@ public sealed class CapacityScheduler(Random? random = null)
 
         _nodes[node.NodeId] = new NodeFacts(health, scheduling, version);
         Snapshot.Upsert(WithFallingAsleep(node, health));
+        if (node.SleepBudgetBytes is > 0 && node.Schedulable ? _sleepNodes.Add(node.NodeId) : _sleepNodes.Remove(node.NodeId))
+        {
+            _canSleep.Clear();
+        }
+
         return true;
     }
 
@@ -145,10 +154,30 @@ public sealed class CapacityScheduler(Random? random = null)
         _deployments[id] = deployment;
     }
 
+    /// <summary>
+    /// What a rate-driven deployment last said about its headroom (null forgets it): with the models' quick rises
+    /// (<see cref="SetModelRise"/>), the headroom for quick rises runs per model (<see cref="ModelHeadroom"/>). Not stored.
+    /// </summary>
+    public void SetHeadroom(string deploymentId, DeploymentHeadroom? headroom)
+    {
+        if (headroom is null)
+        {
+            _headroom.Remove(deploymentId);
+        }
+        else
+        {
+            _headroom[deploymentId] = headroom;
+        }
+    }
+
+    /// <summary>A model's learned quick rise (<see cref="ModelRises"/>), tokens per second. Not stored.</summary>
+    public void SetModelRise(string model, decimal quickRise) => _modelRises[model] = quickRise;
+
     /// <summary>Removes a deployment; its replicas are released by the next pass.</summary>
     public bool RemoveDeployment(string deploymentId)
     {
         _layoutStale = true;
+        _headroom.Remove(deploymentId);
         return _deployments.Remove(deploymentId);
     }
 
@@ -315,24 +344,36 @@ public sealed class CapacityScheduler(Random? random = null)
     }
 
     /// <summary>
-    /// The deployments with the replicas that must run: a deployment's headroom above its <see cref="ScheduledDeployment.Awake"/>
-    /// count is left to its sleeping engines where it has enough that a replica could wake now
-    /// (<see cref="PlacementPlanner.CanWake"/>); the rest of its desired replicas run. Running replicas above that count are
-    /// released, and their agents put them to sleep: the headroom keeps its engines while its GPUs do shared work.
+    /// The deployments with the replicas that must run. Of a deployment's desired replicas, its awake count must run: its
+    /// own <see cref="ScheduledDeployment.Awake"/>, or where its model's headroom is pooled, what
+    /// <see cref="ModelHeadroom.Awake"/> gives it. The rest is left to its sleeping engines where it has enough that a replica
+    /// could wake now (<see cref="PlacementPlanner.CanWake"/>); the rest of its desired replicas run. Running replicas above
+    /// the awake count are released, and their agents put them to sleep: the headroom keeps its engines while its GPUs do
+    /// shared work. A dedicated deployment with an awake count also keeps engines for its whole reservation where nodes can
+    /// hold engines asleep: replicas up to its reserved count are placed, and sleep once ready, so a rise within the
+    /// reservation is a wake of seconds, never a load of minutes.
     /// </summary>
     private IReadOnlyDictionary<string, ScheduledDeployment> Running()
     {
         Dictionary<string, ScheduledDeployment>? running = null;
+        var pooled = _headroom.Count == 0 ? null : ModelHeadroom.Awake(_deployments.Values, _headroom, _modelRises, Placed);
         foreach (var (id, deployment) in _deployments)
         {
-            if (deployment.Awake is not { } awake || awake >= deployment.Desired)
+            if (deployment.Awake is not { } own)
             {
                 continue;
             }
 
             var spec = deployment.Spec;
+            var awake = Math.Max(0, pooled is not null && pooled.TryGetValue(id, out var given) ? given : own);
+            var desired = HeldAsleep(deployment);
+            if (awake >= desired)
+            {
+                continue;
+            }
+
             var wakeable = 0;
-            var headroom = deployment.Desired - Math.Max(0, awake);
+            var headroom = desired - awake;
             foreach (var (nodeId, engine) in Snapshot.SleepingOf(id))
             {
                 if (wakeable >= headroom)
@@ -346,8 +387,8 @@ public sealed class CapacityScheduler(Random? random = null)
                 }
             }
 
-            var run = SleepsNow(id, deployment, deployment.Desired - wakeable, Math.Max(0, awake));
-            if (run < deployment.Desired)
+            var run = SleepsNow(id, deployment, desired - wakeable, awake);
+            if (run != deployment.Desired)
             {
                 running ??= new Dictionary<string, ScheduledDeployment>(_deployments, StringComparer.Ordinal);
                 running[id] = deployment with { Desired = run };
@@ -355,6 +396,31 @@ public sealed class CapacityScheduler(Random? random = null)
         }
 
         return running ?? (IReadOnlyDictionary<string, ScheduledDeployment>)_deployments;
+    }
+
+    /// <summary>A deployment's replicas placed now (loading or ready; not its sleeping engines).</summary>
+    private int Placed(string deploymentId) => _byDeployment.TryGetValue(deploymentId, out var ids) ? ids.Count : 0;
+
+    /// <summary>
+    /// The replicas a deployment with an awake count holds, running or asleep: its desired count, and for a dedicated
+    /// deployment at least its reservation where some schedulable node it may run on can hold engines asleep (a replica
+    /// placed for the reservation there loads, then sleeps; where no node could, it would run idle).
+    /// </summary>
+    private int HeldAsleep(ScheduledDeployment deployment)
+    {
+        var spec = deployment.Spec;
+        if (deployment.Awake is null || spec.Class != DeploymentClass.Dedicated || deployment.Desired >= spec.ReservedReplicas || _sleepNodes.Count == 0)
+        {
+            return deployment.Desired;
+        }
+
+        if (!_canSleep.TryGetValue(spec.DeploymentId, out var known) || !known.Spec.Equals(spec))
+        {
+            var can = _sleepNodes.Any(id => Snapshot.Find(id) is { } node && PlacementPlanner.IsCompatible(spec, node));
+            _canSleep[spec.DeploymentId] = known = (spec, can);
+        }
+
+        return known.Can ? Math.Max(deployment.Desired, Math.Min(spec.ReservedReplicas, spec.MaxReplicas)) : deployment.Desired;
     }
 
     /// <summary>

@@ -35,7 +35,7 @@ public sealed partial class DeploymentGrain(
     // A serverless deployment's demand net of the dedicated slack it counts on (null: not heard yet, scale on demand),
     // and what the scheduler last took from this deployment (null: nothing since activation).
     private decimal? _scalingDemand;
-    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises)? _told;
+    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises, DeploymentHeadroom? Headroom)? _told;
 
     private DeploymentState S => state.State;
 
@@ -302,8 +302,19 @@ public sealed partial class DeploymentGrain(
     /// What the scheduler takes: also, for a dedicated deployment, how many of the desired replicas must run now (the rest
     /// may sleep) and the spare they keep for its quick rises (serverless does not count on it).
     /// </summary>
-    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises) Telling(AutoscaleState autoscale) =>
-        (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, _autoscaler.Awake(autoscale, S.Spec!, time.GetUtcNow()), KeptForRises(autoscale));
+    private (int Desired, int Keeps, decimal Demand, int? Awake, decimal KeptForRises, DeploymentHeadroom? Headroom) Telling(AutoscaleState autoscale)
+    {
+        var now = time.GetUtcNow();
+        var awake = _autoscaler.Awake(autoscale, S.Spec!, now);
+        var headroom = awake is not null && _autoscaler.AwakeForDemand(autoscale, S.Spec!, now) is { } forDemand
+            ? new DeploymentHeadroom(_demand, forDemand, Steady(autoscale.QuickRise, _told?.Headroom?.QuickRise))
+            : null;
+        return (autoscale.Desired, Autoscaler.Keeps(autoscale), _demand, awake, KeptForRises(autoscale), headroom);
+    }
+
+    /// <summary>A quick rise to tell: the figure told last while the rise moved by less than 5% (or 1 token/s) from it.</summary>
+    private static decimal Steady(decimal quick, decimal? told) =>
+        told is { } before && Math.Abs(quick - before) < Math.Max(1m, before / 20) ? before : quick;
 
     /// <summary>
     /// The quick rise to tell: it decays a little with every signal, so the figure the scheduler took stands until the
@@ -324,7 +335,7 @@ public sealed partial class DeploymentGrain(
     private async Task<decimal?> TellSchedulerAsync(AutoscaleState autoscale)
     {
         var telling = Telling(autoscale);
-        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand, telling.Awake, telling.KeptForRises);
+        var scaling = await Scheduler.SetDesiredAsync(S.Spec!.DeploymentId, telling.Desired, telling.Keeps, telling.Demand, telling.Awake, telling.KeptForRises, telling.Headroom);
         _told = telling;
         return scaling;
     }

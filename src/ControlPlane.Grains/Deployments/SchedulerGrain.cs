@@ -90,6 +90,9 @@ public sealed partial class SchedulerGrain(
 
     // What each dedicated deployment's running replicas keep spare for its own quick rises (not counted on by serverless).
     private readonly Dictionary<string, decimal> _keptForRises = new(StringComparer.Ordinal);
+
+    // Each model's quick rise, learned from its deployments' summed demand (not stored: learnt again after a restart).
+    private ModelRises? _modelRises;
     private readonly Dictionary<string, (decimal Scaling, decimal ForDemand)> _scalingSent = new(StringComparer.Ordinal);
     private Task _scalingLoop = Task.CompletedTask;
     private bool _scalingDirty;
@@ -163,8 +166,27 @@ public sealed partial class SchedulerGrain(
         return before is not null && before.Generation > deployment.Generation ? AdmissionResult.Stale : AdmissionResult.Refused;
     }
 
-    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0)
+    public async Task<decimal?> SetDesiredAsync(string deploymentId, int desired, int keeps, decimal demandTokensPerSecond, int? awake = null, decimal keptForRises = 0, DeploymentHeadroom? headroom = null)
     {
+        // Not stored: each deployment tells it again with its next demand signal, and meanwhile its own awake count holds.
+        _model.SetHeadroom(deploymentId, headroom);
+        if (_model.Deployments.TryGetValue(deploymentId, out var spec) && spec.Spec.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless)
+        {
+            var model = spec.Spec.Model;
+            var sum = Math.Max(0m, demandTokensPerSecond);
+            foreach (var other in _model.Deployments.Values)
+            {
+                if (other.Spec.DeploymentId != deploymentId && other.Spec.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless
+                    && string.Equals(other.Spec.Model, model, StringComparison.Ordinal))
+                {
+                    sum += Math.Max(0m, _demand.GetValueOrDefault(other.Spec.DeploymentId));
+                }
+            }
+
+            _modelRises ??= new ModelRises(TimeSpan.FromSeconds(options.Value.ScaleDownDelaySeconds));
+            _model.SetModelRise(model, _modelRises.Observe(model, sum, time.GetUtcNow()));
+        }
+
         if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps
             || _keptForRises.GetValueOrDefault(deploymentId) != keptForRises)
         {

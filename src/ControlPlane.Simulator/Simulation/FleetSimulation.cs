@@ -216,6 +216,7 @@ internal sealed class FleetSimulation
         private readonly int[] _ready;
         private readonly int[] _held;
         private readonly Dictionary<string, FleetModel> _models;
+        private readonly Dictionary<string, ModelRises> _modelRises;
         private int _nextNodeEvent;
         private long _sequence;
         private int _downGpus;
@@ -269,6 +270,7 @@ internal sealed class FleetSimulation
             {
                 _models[d.Spec.Model] = d.Model ?? new FleetModel(d.Spec.Model, 0, 0, d.LoadTime);
             }
+            _modelRises = Partitions.ToDictionary(p => p.Name, _ => new ModelRises(simulation._fleet.ScaleDownDelay), StringComparer.Ordinal);
             _desired = Enumerable.Repeat(-1, _deployments.Count).ToArray();
             _awake = new int?[_deployments.Count];
             _ready = new int[_deployments.Count];
@@ -501,6 +503,28 @@ internal sealed class FleetSimulation
                     Scale(i, k, now, slack);
                 }
             }
+
+            if (_policy.SleepsHeadroom)
+            {
+                LearnModelRises(k, now);
+            }
+        }
+
+        /// <summary>
+        /// Each model's summed demand into its scheduler's <see cref="ModelRises"/>, as the product's scheduler learns it from
+        /// the demand its deployments report: the quick rise the model's running replicas keep room for (<see cref="ModelHeadroom"/>).
+        /// </summary>
+        private void LearnModelRises(int k, DateTimeOffset now)
+        {
+            foreach (var partition in Partitions)
+            {
+                var rises = _modelRises[partition.Name];
+                foreach (var model in partition.Deployments.Where(d => d.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless).GroupBy(d => d.Spec.Model, StringComparer.Ordinal))
+                {
+                    var demand = model.Sum(d => (decimal)Math.Round(_simulation._demand[_index[d.Id]][k], 3));
+                    partition.Scheduler.SetModelRise(model.Key, rises.Observe(model.Key, demand, now));
+                }
+            }
         }
 
         private void Scale(int i, int k, DateTimeOffset now, IReadOnlyDictionary<string, decimal>? scaling)
@@ -526,6 +550,12 @@ internal sealed class FleetSimulation
             _autoscale[i] = _autoscalers[i].Next(_autoscale[i], d.Spec, signal, now);
             var desired = _policy.Desired(d, _autoscale[i].Desired, Autoscaler.Wanted(d.Spec, (decimal)Math.Round(foreseen, 3)));
             var awake = _policy.SleepsHeadroom ? _autoscalers[i].Awake(_autoscale[i], d.Spec, now) : null;
+            if (awake is not null && _autoscalers[i].AwakeForDemand(_autoscale[i], d.Spec, now) is { } forDemand)
+            {
+                // What the deployment grain tells the scheduler with its desired count: the model's headroom is pooled there.
+                scheduler.SetHeadroom(d.Id, new DeploymentHeadroom((decimal)Math.Round(_simulation._demand[i][k], 3), forDemand, _autoscale[i].QuickRise));
+            }
+
             if (desired != _desired[i] || awake != _awake[i])
             {
                 _desired[i] = desired;

@@ -179,10 +179,15 @@ public sealed class CapacitySchedulerPropertyTests
             }
         }
 
-        // Headroom held asleep never adds replicas: no deployment holds an ordinal at or above what it desires.
+        // Headroom held asleep never adds replicas beyond what is desired, or for a dedicated deployment with an awake count,
+        // its reservation (placed to sleep): no deployment holds an ordinal at or above that.
         foreach (var deployment in scheduler.Deployments.Values)
         {
-            Assert.All(scheduler.ReplicasOf(deployment.Spec.DeploymentId), r => Assert.True(r.Replica.Ordinal < deployment.Desired, $"{r.Replica.ReplicaId} above {deployment.Desired} desired"));
+            var spec = deployment.Spec;
+            var most = deployment.Awake is not null && spec.Class == DeploymentClass.Dedicated
+                ? Math.Max(deployment.Desired, Math.Min(spec.ReservedReplicas, spec.MaxReplicas))
+                : deployment.Desired;
+            Assert.All(scheduler.ReplicasOf(spec.DeploymentId), r => Assert.True(r.Replica.Ordinal < most, $"{r.Replica.ReplicaId} above {most} desired or reserved"));
         }
 
         // The model's replicas and the slot maps agree: each replica's GPUs are its own, on one node.

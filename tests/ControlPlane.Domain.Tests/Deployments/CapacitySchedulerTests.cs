@@ -339,6 +339,40 @@ public sealed class CapacitySchedulerTests
     }
 
     [Fact]
+    public void Settle_ReservationAboveDesiredOnNodesThatSleepEngines_LoadsTheWholeReservationAndSleepsAllButTheAwake()
+    {
+        var scheduler = SleepingFleet();
+        var spec = Dedicated(reserved: 4, max: 6);
+        scheduler.SetDeployment(new ScheduledDeployment(Batch(16), 16, 1));
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 1, 1, Awake: 1));
+
+        // The reservation's engines are loaded though one replica is desired, so a rise within it is a wake, not a load.
+        scheduler.Settle();
+        Assert.Equal([0, 1, 2, 3], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+        Ready(scheduler);
+        scheduler.Settle();
+        Assert.Equal([0], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+        Assert.Equal(3, scheduler.Snapshot.SleepingOf("ded").Count());
+
+        // A rise to the reservation wakes the three; none loads.
+        scheduler.SetDeployment(new ScheduledDeployment(spec, 4, 1, Awake: 4));
+        var claims = scheduler.Settle().OfType<ClaimDecision>().Where(c => c.Replica.DeploymentId == "ded").ToArray();
+        Assert.Equal(3, claims.Length);
+        Assert.All(claims, c => Assert.True(c.Wakes));
+    }
+
+    [Fact]
+    public void Settle_ReservationAboveDesiredWhereNoNodeSleepsEngines_RunsOnlyTheDesired()
+    {
+        var scheduler = Fleet(2);
+        scheduler.SetDeployment(new ScheduledDeployment(Dedicated(reserved: 4, max: 6), 1, 1, Awake: 1));
+
+        scheduler.Settle();
+
+        Assert.Equal([0], scheduler.ReplicasOf("ded").Select(r => r.Replica.Ordinal));
+    }
+
+    [Fact]
     public void Settle_ReadyBatchPreempted_SleepsWhereItRanAndWakesThereOnceTheGpusAreFree()
     {
         var scheduler = new CapacityScheduler(new Random(1));

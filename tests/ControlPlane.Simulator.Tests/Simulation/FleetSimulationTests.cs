@@ -69,14 +69,16 @@ public sealed class FleetSimulationTests
 
         var report = Simulate(fleet, hours: 1, trace: spike);
 
-        // Liquid: before the spike one replica serves the steady 1,000 tokens/s (no rise learned yet); at the spike the
-        // reserved one and both burst replicas preempt four batch replicas each, and nothing else. Until they have loaded,
-        // the spike's 14,000 tokens/s above the ready replica would take batch replicas of the model, but the new
-        // replicas took every batch GPU: 5 steps of the load unserved, out of 37.8 M tokens due.
+        // Liquid: before the spike one replica serves the steady 1,000 tokens/s (no rise learned yet) and the second
+        // reserved one was loaded and sleeps, its GPUs lent to batch. At the spike it wakes in seconds, and both burst
+        // replicas preempt four batch replicas each, and nothing else. Until they have loaded, the spike's 8,000 tokens/s
+        // above the two ready replicas would take batch replicas of the model, but the new replicas took every batch
+        // GPU: 5 steps of the load unserved, out of 37.8 M tokens due; within the reservation nothing is missed.
         var liquid = report.Policies["liquid"];
-        Assert.Equal(12, liquid.Preemptions);
-        Assert.Equal(new PreemptionReport(Batch: 12, Serverless: 0, Burst: 0, ByDedicated: 12), liquid.PreemptedReplicas);
-        Assert.Equal(Math.Round(1 - 5 * 60 * 14_000.0 / 37_800_000, 6), liquid.DedicatedServedShare);
+        Assert.Equal(8, liquid.Preemptions);
+        Assert.Equal(new PreemptionReport(Batch: 8, Serverless: 0, Burst: 0, ByDedicated: 8), liquid.PreemptedReplicas);
+        Assert.Equal(Math.Round(1 - 5 * 60 * 8_000.0 / 37_800_000, 6), liquid.DedicatedServedShare);
+        Assert.Equal(1.0, liquid.ReservedServedShare);
         Assert.Equal(new WaitReport(1, 300, 300, 300), liquid.TimeToCapacity);
 
         // Static: the reservation's node is a silo of its own; 8,000 tokens/s above it go unserved for the whole
