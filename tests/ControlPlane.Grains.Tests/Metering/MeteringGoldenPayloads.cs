@@ -22,6 +22,34 @@ public static class MeteringGoldenPayloads
         },
     };
 
+    /// <summary>Golden/usage-bucket-totals.bin: a bucket's totals as its store keeps them (see <see cref="UsageBucketTotalsGoldenTests"/>).</summary>
+    public static UsageBucketTotals UsageBucketTotals()
+    {
+        var llama = new Rate(0.123456m, 2.654321m);
+        var mistral = new Rate(0.2m, 0.4m);
+        return new()
+        {
+            Ledgers = new(StringComparer.Ordinal)
+            {
+                ["c-golden"] = new LedgerDay
+                {
+                    Counted = new(StringComparer.Ordinal) { ["llama-70b|0.123456|2.654321"] = new UsageAggregate("llama-70b", llama, 9_876_543_210, 123_456_789) },
+                    Sealed = true,
+                    Late = new(StringComparer.Ordinal) { ["llama-70b|0.123456|2.654321"] = new UsageAggregate("llama-70b", llama, 11, 5) },
+                    BilledLate = new(StringComparer.Ordinal) { ["c-golden-q2"] = [new UsageAggregate("llama-70b", llama, 16, 7)] },
+                    ByDeployment = new(StringComparer.Ordinal)
+                    {
+                        ["d-golden"] = new(StringComparer.Ordinal) { ["llama-70b|0.123456|2.654321"] = new UsageAggregate("llama-70b", llama, 9_876_543_221, 123_456_794) },
+                    },
+                },
+                ["p-golden-customer"] = new LedgerDay
+                {
+                    Counted = new(StringComparer.Ordinal) { ["mistral-7b|0.2|0.4"] = new UsageAggregate("mistral-7b", mistral, 1_000, 100) },
+                },
+            },
+        };
+    }
+
     /// <summary>
     /// Golden/usage-bucket-state.json, taken from the database before buckets moved to their own store (read only since;
     /// <see cref="LedgerDay.ByDeployment"/> came after, so such a record never holds it): see <see cref="LegacyUsageBucketTests"/>.

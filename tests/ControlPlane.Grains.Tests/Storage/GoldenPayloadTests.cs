@@ -14,8 +14,6 @@ namespace ControlPlane.Grains.Tests.Storage;
 /// </summary>
 public sealed class GoldenPayloadTests
 {
-    private const string ProjectFolder = "ControlPlane.Grains.Tests";
-
     public static TheoryData<string> Payloads => new(GoldenPayloads.All.Select(p => p.Path));
 
     public static TheoryData<string> CurrentPayloads => new(GoldenPayloads.All.Where(p => p.Current).Select(p => p.Path));
@@ -25,7 +23,7 @@ public sealed class GoldenPayloadTests
     public void GoldenPayload_ReadWithTheProductsSerializer_HoldsItsValues(string path)
     {
         var golden = GoldenPayloads.All.Single(p => p.Path == path);
-        var payload = ReadOrWriteOnce(golden);
+        var payload = StoredShapes.ReadOrWriteOnce(golden.Path, () => StoredShapes.Serialize(golden.Holds()));
         var type = golden.StateType;
 
         using (var json = JsonDocument.Parse(payload))
@@ -64,7 +62,7 @@ public sealed class GoldenPayloadTests
     [Fact]
     public void EveryGoldenFile_IsAGoldenPayload()
     {
-        var project = RepoPaths.Combine("tests", ProjectFolder);
+        var project = RepoPaths.Combine("tests", StoredShapes.ProjectFolder);
         var files = Directory.EnumerateFiles(project, "*.json", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(project, f).Replace('\\', '/'))
             .Where(f => f.Split('/') is [_, "Golden", _]);
@@ -105,22 +103,5 @@ public sealed class GoldenPayloadTests
             .Where(t => !written.Contains(t))
             .ToHashSet();
         return (written, readOnly);
-    }
-
-    /// <summary>The committed payload; one not there yet is written once, from its values, for review and commit.</summary>
-    private static byte[] ReadOrWriteOnce(GoldenPayload golden)
-    {
-        var built = Path.Combine(AppContext.BaseDirectory, golden.Path);
-        if (File.Exists(built))
-        {
-            return File.ReadAllBytes(built);
-        }
-
-        var source = RepoPaths.Combine("tests", ProjectFolder, golden.Path);
-        Assert.False(File.Exists(source), $"{source} is not in the build output: rebuild.");
-        Directory.CreateDirectory(Path.GetDirectoryName(source)!);
-        File.WriteAllBytes(source, StoredShapes.Serialize(golden.Holds()));
-        Assert.Fail($"{source} did not exist: written from {golden.StateType.Name}'s golden values; review it, commit it and run again.");
-        return [];
     }
 }

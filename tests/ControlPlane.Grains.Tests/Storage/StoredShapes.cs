@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Reflection;
-using System.Text;
 using ControlPlane.Server.Hosting;
+using ControlPlane.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -21,6 +21,7 @@ public static class StoredShapes
 {
     // The host is built, never started: the storage options it resolves are the ones a running silo's storage gets.
     // It stays alive with the serializer, whose converters may reach the host's services.
+    private static readonly Lazy<IHost> LazyHost = new(ProductSilo);
     private static readonly Lazy<IGrainStorageSerializer> LazySerializer = new(ProductSerializer);
 
     /// <summary>An instant as written in a golden payload's expected values, e.g. <c>At("2026-12-01T10:11:12.5+00:00")</c>.</summary>
@@ -54,7 +55,10 @@ public static class StoredShapes
         }
     }
 
-    private static IGrainStorageSerializer ProductSerializer()
+    /// <summary>The services of the product's silo (PostgreSQL mode), built and never started.</summary>
+    public static IServiceProvider ProductServices => LazyHost.Value.Services;
+
+    private static IHost ProductSilo()
     {
         var settings = ControlPlaneSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -63,9 +67,35 @@ public static class StoredShapes
         }).Build());
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.AddControlPlaneSilo(settings);
-        var host = builder.Build();
-        var options = host.Services.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(OrleansHosting.StorageName);
+        return builder.Build();
+    }
+
+    private static IGrainStorageSerializer ProductSerializer()
+    {
+        var options = ProductServices.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(OrleansHosting.StorageName);
         return options.GrainStorageSerializer ?? throw new InvalidOperationException("The product's ADO.NET grain storage has no serializer.");
+    }
+
+    public const string ProjectFolder = "ControlPlane.Grains.Tests";
+
+    /// <summary>
+    /// A committed golden payload (<paramref name="path"/> relative to this test project). One not there yet is written
+    /// once into the source tree, from <paramref name="write"/>, and the test fails: review it, commit it, run again.
+    /// </summary>
+    public static byte[] ReadOrWriteOnce(string path, Func<byte[]> write)
+    {
+        var built = Path.Combine(AppContext.BaseDirectory, path);
+        if (File.Exists(built))
+        {
+            return File.ReadAllBytes(built);
+        }
+
+        var source = RepoPaths.Combine("tests", ProjectFolder, path);
+        Assert.False(File.Exists(source), $"{source} is not in the build output: rebuild.");
+        Directory.CreateDirectory(Path.GetDirectoryName(source)!);
+        File.WriteAllBytes(source, write());
+        Assert.Fail($"{source} did not exist: written once from its golden values. Review it, commit it and run again.");
+        return [];
     }
 
     /// <summary>The stored properties of a state type: what the serializer writes and reads back (public, with a setter or init).</summary>
@@ -75,7 +105,7 @@ public static class StoredShapes
             .OrderBy(p => p.MetadataToken);
 
     /// <summary>Asserts that <paramref name="actual"/> holds what <paramref name="expected"/> holds, property by property, all the way down.</summary>
-    public static void AssertEquivalent(object expected, object actual)
+    public static void AssertEquivalent(object expected, object? actual)
     {
         var differences = new List<string>();
         Compare(expected, actual, expected.GetType().Name, differences);
@@ -225,56 +255,4 @@ public static class StoredShapes
         DateTimeOffset d => d.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? value.GetType().Name,
     };
-
-    /// <summary>Every stored property type reachable from <paramref name="root"/>, one line each (for writing samples).</summary>
-    public static string DescribeGraph(Type root)
-    {
-        var seen = new HashSet<Type>();
-        var text = new StringBuilder();
-        var queue = new Queue<Type>([root]);
-        while (queue.TryDequeue(out var type))
-        {
-            type = Nullable.GetUnderlyingType(type) ?? type;
-            if (!seen.Add(type))
-            {
-                continue;
-            }
-
-            if (type.IsEnum)
-            {
-                text.Append(type.FullName).Append(": ").AppendLine(string.Join(", ", Enum.GetValues(type).Cast<object>().Select(Show)));
-                continue;
-            }
-
-            if (IsScalar(type))
-            {
-                continue;
-            }
-
-            if (type.IsGenericType)
-            {
-                foreach (var argument in type.GetGenericArguments())
-                {
-                    queue.Enqueue(argument);
-                }
-
-                continue;
-            }
-
-            if (type.IsArray)
-            {
-                queue.Enqueue(type.GetElementType()!);
-                continue;
-            }
-
-            text.Append(type.FullName).AppendLine(":");
-            foreach (var property in StoredProperties(type))
-            {
-                text.Append("    ").Append(property.Name).Append(" : ").AppendLine(property.PropertyType.ToString());
-                queue.Enqueue(property.PropertyType);
-            }
-        }
-
-        return text.ToString();
-    }
 }
