@@ -9,8 +9,8 @@ namespace ControlPlane.Grains.Tests.Storage;
 
 /// <summary>
 /// Grain state stored today must read back after every later change: each golden payload (<see cref="GoldenPayloads"/>)
-/// is read with the product's grain-storage serializer and must hold exactly its values, so a renamed type or property, a
-/// renumbered enum member or a changed default fails here before it loses a stored row.
+/// is read with the product's grain-storage serializer and must hold exactly its values, so a renamed type or property or
+/// a renumbered enum member fails here before it loses a stored row.
 /// </summary>
 public sealed class GoldenPayloadTests
 {
