@@ -18,7 +18,7 @@ public sealed class ShippedFleetTests
             new SimulationSettings(24, 60, seed));
 
     /// <summary>
-    /// Every target of issue 10, the distance to the oracle included (1.90 points; the oracle spills a hundred times the
+    /// Every target of issue 10, the distance to the oracle included (0.58 points; the oracle spills fifty times the
     /// serverless demand liquid does, so part of its lead is demand liquid serves).
     /// </summary>
     [Fact]
@@ -39,7 +39,10 @@ public sealed class ShippedFleetTests
         // Shared work ran on dedicated headroom, headroom slept, and loads were warm: the mechanisms did it, not a smaller figure.
         Assert.True(liquid.SharedTokensOnDedicated > 0);
         Assert.True(liquid.Loads.Wakes > 0);
-        Assert.True(liquid.Loads.Warm > liquid.Loads.Cold, $"warm {liquid.Loads.Warm}, cold {liquid.Loads.Cold}");
+        // Loads of dedicated and serverless replicas (what a customer waits on) are mostly warm; batch replicas land on
+        // whatever GPUs are free, and most of the day's dedicated rises are wakes, not loads at all.
+        var served = liquid.Deployments.Where(d => !string.Equals(d.Class, "batch", StringComparison.Ordinal)).ToArray();
+        Assert.True(served.Sum(d => d.WarmLoads) > 2 * served.Sum(d => d.ColdLoads), $"warm {served.Sum(d => d.WarmLoads)}, cold {served.Sum(d => d.ColdLoads)}");
         Assert.Equal(0, fixedSilos.SharedTokensOnDedicated);
     }
 
