@@ -87,7 +87,7 @@ internal static class SimulatorCli
         }
 
         // The caller handles SIGINT and SIGTERM: the commands stop their agents and servers, however long that takes.
-        return parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, stopping);
+        return parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, stopping);
     }
 
     private static async Task<int> RunAsync(OptionsCommand command, ParseResult parse, CancellationToken stopping)
