@@ -1,4 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
+using System.CommandLine;
 using ControlPlane.Simulator.Cli;
 
 namespace ControlPlane.Simulator.Load;
@@ -56,47 +56,66 @@ internal sealed record LoadFloodOptions(
     /// <summary>The server's limit (<c>DeploymentMapping.MaxDemandSignals</c>).</summary>
     public const int MaxSignalsPerDemand = 1_000;
 
-    /// <summary>The options only <c>load-flood</c> takes.</summary>
-    public static readonly HashSet<string> Names = ["--flood", "--flood-rate", "--victims", "--victim-rate", "--signals"];
-
-    private static readonly HashSet<string> Allowed = [.. Names, "--server", "--token", "--seconds", "--rounds", "--concurrency"];
-
-    /// <summary>Parses <c>load-flood</c>'s arguments (<paramref name="args"/>[0] is the command).</summary>
-    public static bool TryParse(
-        IReadOnlyList<string> args,
-        Func<string, string?> getEnvironmentVariable,
-        [NotNullWhen(true)] out SimulatorOptions? options,
-        [NotNullWhen(false)] out string? error)
+    /// <summary><c>load-flood</c>: floods a running control plane and measures what other callers see meanwhile.</summary>
+    public static OptionsCommand CreateCommand(Func<string, string?> getEnvironmentVariable)
     {
-        options = null;
-        if (!SimulatorOptions.TryCollect(args, Allowed.Contains, name => name.StartsWith("--", StringComparison.Ordinal) ? $"{name} is not an option of load-flood" : null, out var values, out error))
+        var access = new ControlPlaneAccess(getEnvironmentVariable);
+        var flood = new Option<string>("--flood")
         {
-            return false;
-        }
+            HelpName = "F",
+            Description = "customer, customer-own, gateway, bad-token, all, or a comma-separated list; each runs in its own phase, after an idle one",
+            DefaultValueFactory = _ => "all",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (ParseFloods(text, out _) is { } why)
+                {
+                    result.AddError(why);
+                }
 
-        Uri? server = null;
-        string? token = null;
-        int seconds = DefaultSeconds, rounds = DefaultRounds, concurrency = DefaultConcurrency, victims = DefaultVictims, rate = DefaultVictimRate, signals = DefaultSignalsPerDemand, floodRate = 0;
-        IReadOnlyList<FloodKind> floods = [];
-        error = SimulatorOptions.ParseInt(values, "--seconds", 1, 3_600, ref seconds)
-            ?? SimulatorOptions.ParseInt(values, "--rounds", 1, 100, ref rounds)
-            ?? SimulatorOptions.ParseInt(values, "--concurrency", 1, MaxConcurrency, ref concurrency)
-            ?? SimulatorOptions.ParseInt(values, "--victims", 1, MaxVictims, ref victims)
-            ?? SimulatorOptions.ParseInt(values, "--victim-rate", 1, 1_000, ref rate)
-            ?? SimulatorOptions.ParseInt(values, "--signals", 1, MaxSignalsPerDemand, ref signals)
-            ?? SimulatorOptions.ParseInt(values, "--flood-rate", 0, 1_000_000, ref floodRate)
-            ?? ParseFloods(values.GetValueOrDefault("--flood", "all"), out floods)
-            ?? SimulatorOptions.ParseServer("load-flood", values, getEnvironmentVariable, out server, out token);
-        if (error is not null)
-        {
-            return false;
-        }
-
-        options = SimulatorOptions.ForCommand(SimulatorCommand.LoadFlood, server, token) with
-        {
-            Flood = new LoadFloodOptions(floods, seconds, rounds, concurrency, victims, rate, signals, floodRate),
+                return text;
+            },
         };
-        return true;
+        var seconds = SimulatorCli.Int("--seconds", "S", "length of each phase", DefaultSeconds, 1, 3_600);
+        var rounds = SimulatorCli.Int("--rounds", "N", "how often the phases repeat", DefaultRounds, 1, 100);
+        var concurrency = SimulatorCli.Int("--concurrency", "N", "the flood's connections", DefaultConcurrency, 1, MaxConcurrency);
+        var floodRate = SimulatorCli.Int(
+            "--flood-rate", "R", "the flood's requests a second, on a fixed schedule (0: each connection sends its next request as soon as one is answered, as fast as the server answers)", 0, 0, 1_000_000);
+        var victims = SimulatorCli.Int("--victims", "N", "victim customers, each reading its invoices; one gateway and two nodes are victims too", DefaultVictims, 1, MaxVictims);
+        var victimRate = SimulatorCli.Int("--victim-rate", "R", "requests a second of each victim customer and of the victim gateway; nodes heartbeat once a second", DefaultVictimRate, 1, 1_000);
+        var signals = SimulatorCli.Int("--signals", "N", "made-up deployments in each of the gateway flood's demand requests", DefaultSignalsPerDemand, 1, MaxSignalsPerDemand);
+        var command = new OptionsCommand(
+            "load-flood",
+            """
+            Flood the server from one customer token (made-up contracts, or its own contract), one gateway token (demand for
+            made-up deployments) or with forged tokens, while victims (other customers, a gateway, nodes) keep calling at a
+            steady rate, and print the victims' latency against an idle phase, the flood's 429 share and grain activations.
+            """,
+            parse =>
+            {
+                if (access.Resolve("load-flood", parse, out var server, out var token) is { } why)
+                {
+                    return (null, why);
+                }
+
+                _ = ParseFloods(parse.GetValue(flood)!, out var floods); // checked by the option's parser
+                return (SimulatorOptions.ForCommand(SimulatorCommand.LoadFlood, server, token) with
+                {
+                    Flood = new LoadFloodOptions(
+                        floods,
+                        parse.GetValue(seconds),
+                        parse.GetValue(rounds),
+                        parse.GetValue(concurrency),
+                        parse.GetValue(victims),
+                        parse.GetValue(victimRate),
+                        parse.GetValue(signals),
+                        parse.GetValue(floodRate)),
+                }, null);
+            })
+        {
+            access.Server, access.Token, flood, seconds, rounds, concurrency, floodRate, victims, victimRate, signals,
+        };
+        return command;
     }
 
     /// <summary>The name of a flood as the option and the report spell it.</summary>

@@ -1,4 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
+using System.CommandLine;
 using ControlPlane.Simulator.Cli;
 
 namespace ControlPlane.Simulator.Load;
@@ -44,83 +44,73 @@ internal sealed record LoadUsageOptions(
     public const int MaxConcurrency = 256;
     public const int MaxCustomers = 1_000;
 
-    /// <summary>The options only <c>load-usage</c> takes.</summary>
-    public static readonly HashSet<string> Names = ["--batches", "--batch-size", "--concurrency", "--customers", "--postgres", "--baseline-writes", "--grain-writes", "--history-days", "--views", "--view-contract"];
-
-    private static readonly HashSet<string> Allowed = [.. Names, "--server", "--token"];
-
-    /// <summary>Parses <c>load-usage</c>'s arguments (<paramref name="args"/>[0] is the command).</summary>
-    public static bool TryParse(
-        IReadOnlyList<string> args,
-        Func<string, string?> getEnvironmentVariable,
-        [NotNullWhen(true)] out SimulatorOptions? options,
-        [NotNullWhen(false)] out string? error)
+    /// <summary><c>load-usage</c>: usage batches to a running control plane as fast as it takes them, and the baselines.</summary>
+    public static OptionsCommand CreateCommand(Func<string, string?> getEnvironmentVariable)
     {
-        options = null;
-        if (!SimulatorOptions.TryCollect(
-                args,
-                Allowed.Contains,
-                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--seed" or "--port" or "--data-dir" or "--no-traffic" || Simulation.SimulateOptions.Names.Contains(name)
-                    ? $"{name} is not an option of load-usage"
-                    : null,
-                out var values,
-                out error))
-        {
-            return false;
-        }
-
-        int batches = DefaultBatches, batchSize = DefaultBatchSize, concurrency = DefaultConcurrency, customers = DefaultCustomers, baselineWrites = DefaultBaselineWrites, grainWrites = 0;
-        int historyDays = DefaultHistoryDays, views = DefaultViews;
-        error = SimulatorOptions.ParseInt(values, "--batches", 1, 1_000_000, ref batches)
-            ?? SimulatorOptions.ParseInt(values, "--batch-size", 1, MaxBatchSize, ref batchSize)
-            ?? SimulatorOptions.ParseInt(values, "--concurrency", 1, MaxConcurrency, ref concurrency)
-            ?? SimulatorOptions.ParseInt(values, "--customers", 1, MaxCustomers, ref customers)
-            ?? SimulatorOptions.ParseInt(values, "--baseline-writes", 1, 100_000_000, ref baselineWrites)
-            ?? SimulatorOptions.ParseInt(values, "--grain-writes", 0, 100_000_000, ref grainWrites)
-            ?? SimulatorOptions.ParseInt(values, "--history-days", 0, 365, ref historyDays)
-            ?? SimulatorOptions.ParseInt(values, "--views", 1, 10_000, ref views);
-        if (error is not null)
-        {
-            return false;
-        }
-
-        var postgres = values.GetValueOrDefault("--postgres");
-        if (postgres is not null && postgres.Trim().Length == 0)
-        {
-            error = "--postgres must not be empty";
-            return false;
-        }
-
-        var viewContract = values.GetValueOrDefault("--view-contract");
-        if (viewContract is not null && viewContract.Trim().Length == 0)
-        {
-            error = "--view-contract must not be empty";
-            return false;
-        }
-
-        if (grainWrites > 0 && SimulatorOptions.Fallback(values.GetValueOrDefault("--server"), SimulatorOptions.ServerVariable, getEnvironmentVariable) is null)
-        {
-            error = "--grain-writes needs --server: the grain-state writes go through the server's baseline endpoint";
-            return false;
-        }
-
-        Uri? server = null;
-        string? token = null;
-        var serverGiven = SimulatorOptions.Fallback(values.GetValueOrDefault("--server"), SimulatorOptions.ServerVariable, getEnvironmentVariable) is not null;
-        if (serverGiven || postgres is null)
-        {
-            // Without a server only the baseline runs; with neither there is nothing to do.
-            error = SimulatorOptions.ParseServer("load-usage", values, getEnvironmentVariable, out server, out token);
-            if (error is not null)
+        var access = new ControlPlaneAccess(getEnvironmentVariable);
+        var batches = SimulatorCli.Int("--batches", "N", "batches to send", DefaultBatches, 1, 1_000_000);
+        var batchSize = SimulatorCli.Int("--batch-size", "N", "events a batch", DefaultBatchSize, 1, MaxBatchSize);
+        var concurrency = SimulatorCli.Int("--concurrency", "N", "batches in flight at once", DefaultConcurrency, 1, MaxConcurrency);
+        var customers = SimulatorCli.Int("--customers", "N", "customers (one contract each) the events are spread over", DefaultCustomers, 1, MaxCustomers);
+        var postgres = SimulatorCli.Text(
+            "--postgres",
+            "CS",
+            "also measure the baseline: single-row UPSERTs/s (one transaction each, a row the size of a small grain state) against this PostgreSQL database, i.e. plain grain-state writes/s; with no --server, only the baseline runs");
+        var baselineWrites = SimulatorCli.Int("--baseline-writes", "N", "UPSERTs the baseline makes", DefaultBaselineWrites, 1, 100_000_000);
+        var grainWrites = SimulatorCli.Int(
+            "--grain-writes", "N", "also measure plain grain-state writes/s through the server's baseline endpoint (needs Diagnostics__LoadBaselines=true on the server; 0: off)", 0, 0, 100_000_000);
+        var historyDays = SimulatorCli.Int(
+            "--history-days",
+            "N",
+            "before the load, one small batch for each of the N days before today, and contracts that start N days ago, so each contract's quarter holds N + 1 days of usage; the contract view is timed after the load (the default: a 90-day quarter; 0: none)",
+            DefaultHistoryDays,
+            0,
+            365);
+        var views = SimulatorCli.Int("--views", "N", "times the contract view is read after the load", DefaultViews, 1, 10_000);
+        var viewContract = SimulatorCli.Text("--view-contract", "ID", "no load: only time the view of this contract (after a server restart: a cold read)");
+        var command = new OptionsCommand(
+            "load-usage",
+            """
+            Benchmark usage ingestion: set a price, open a contract per customer, issue a gateway token, send batches of new
+            events through POST /gateway/v1/usage and print events/s, batches/s and batch latency; with --postgres also the
+            baseline.
+            """,
+            parse =>
             {
-                return false;
-            }
-        }
+                var connectionString = parse.GetValue(postgres);
+                var writes = parse.GetValue(grainWrites);
+                if (writes > 0 && !access.HasServer(parse))
+                {
+                    return (null, "--grain-writes needs --server: the grain-state writes go through the server's baseline endpoint");
+                }
 
-        options = SimulatorOptions.ForCommand(SimulatorCommand.LoadUsage, server, token) with
+                Uri? server = null;
+                string? token = null;
+
+                // Without a server only the baseline runs; with neither there is nothing to do.
+                if ((access.HasServer(parse) || connectionString is null) && access.Resolve("load-usage", parse, out server, out token) is { } why)
+                {
+                    return (null, why);
+                }
+
+                return (SimulatorOptions.ForCommand(SimulatorCommand.LoadUsage, server, token) with
+                {
+                    Load = new LoadUsageOptions(
+                        parse.GetValue(batches),
+                        parse.GetValue(batchSize),
+                        parse.GetValue(concurrency),
+                        parse.GetValue(customers),
+                        connectionString,
+                        parse.GetValue(baselineWrites),
+                        writes,
+                        parse.GetValue(historyDays),
+                        parse.GetValue(views),
+                        parse.GetValue(viewContract)),
+                }, null);
+            })
         {
-            Load = new LoadUsageOptions(batches, batchSize, concurrency, customers, postgres, baselineWrites, grainWrites, historyDays, views, viewContract),
+            access.Server, access.Token, batches, batchSize, concurrency, customers, postgres, baselineWrites, grainWrites, historyDays, views, viewContract,
         };
-        return true;
+        return command;
     }
 }

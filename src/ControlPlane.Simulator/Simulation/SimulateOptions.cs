@@ -1,7 +1,6 @@
-using System.Diagnostics.CodeAnalysis;
+using System.CommandLine;
 using System.Globalization;
 using ControlPlane.Simulator.Cli;
-using ControlPlane.Simulator.Load;
 
 namespace ControlPlane.Simulator.Simulation;
 
@@ -34,140 +33,103 @@ internal sealed record SimulateOptions(
 
     public const int MaxSteps = 10_000_000;
 
-    /// <summary>The options only <c>simulate</c> takes.</summary>
-    public static readonly HashSet<string> Names = ["--fleet", "--trace", "--policy", "--hours", "--report-json", "--plot", "--step-seconds"];
-
-    private static readonly HashSet<string> Allowed = [.. Names, "--seed"];
-
-    /// <summary>Parses <c>simulate</c>'s arguments (<paramref name="args"/>[0] is the command).</summary>
-    public static bool TryParse(
-        IReadOnlyList<string> args,
-        [NotNullWhen(true)] out SimulatorOptions? options,
-        [NotNullWhen(false)] out string? error)
+    /// <summary><c>simulate</c>: a fleet file and traces through the discrete-event simulator, in virtual time.</summary>
+    public static OptionsCommand CreateCommand()
     {
-        options = null;
-
-        // --trace may be given several times; the shared collector keeps one value per name, so traces are taken out first.
-        var traces = new List<string>();
-        var rest = new List<string> { args[0] };
-        for (var i = 1; i < args.Count; i++)
+        var fleet = SimulatorCli.Text("--fleet", "FILE", "the fleet file: nodes, models, failures, deployments (deploy/sim/fleet-1k.json)");
+        fleet.Required = true;
+        var traces = new Option<string[]>("--trace")
         {
-            var (name, value) = SimulatorOptions.SplitArgument(args[i]);
-            if (name != "--trace")
+            HelpName = "FILE",
+            Description = "a request trace, CSV TIMESTAMP,ContextTokens,GeneratedTokens; repeatable, named by file name without extension; the first drives deployments that name none",
+            Required = true,
+            CustomParser = result =>
             {
-                rest.Add(args[i]);
-                continue;
-            }
-
-            if (value is null)
-            {
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                var paths = result.Tokens.Select(t => t.Value).ToArray();
+                if (paths.Any(string.IsNullOrWhiteSpace))
                 {
-                    error = "--trace needs a value";
-                    return false;
+                    result.AddError("--trace must not be empty");
+                }
+                else if (paths.GroupBy(t => Path.GetFileNameWithoutExtension(t), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+                {
+                    result.AddError($"--trace: two traces are named '{duplicate.Key}' (a trace is named by its file name without extension)");
                 }
 
-                value = args[++i];
-            }
-
-            traces.Add(value);
-        }
-
-        if (!SimulatorOptions.TryCollect(
-                rest,
-                Allowed.Contains,
-                name => name is "--nodes" or "--chaos-seconds" or "--seconds" or "--port" or "--data-dir" or "--server" or "--token" or "--no-traffic" || LoadUsageOptions.Names.Contains(name)
-                    ? $"{name} is not an option of simulate"
-                    : null,
-                out var values,
-                out error))
-        {
-            return false;
-        }
-
-        int seed = SimulatorOptions.DefaultSeed, stepSeconds = DefaultStepSeconds;
-        error = SimulatorOptions.ParseInt(values, "--seed", int.MinValue, int.MaxValue, ref seed)
-            ?? SimulatorOptions.ParseInt(values, "--step-seconds", 1, MaxStepSeconds, ref stepSeconds);
-        if (error is not null)
-        {
-            return false;
-        }
-
-        var fleet = values.GetValueOrDefault("--fleet");
-        if (string.IsNullOrWhiteSpace(fleet))
-        {
-            error = "simulate needs --fleet FILE: the fleet file (see deploy/sim/fleet-1k.json)";
-            return false;
-        }
-
-        if (traces.Count == 0 || traces.Any(string.IsNullOrWhiteSpace))
-        {
-            error = "simulate needs --trace FILE (one or more): a CSV of TIMESTAMP,ContextTokens,GeneratedTokens";
-            return false;
-        }
-
-        var duplicate = traces.GroupBy(t => Path.GetFileNameWithoutExtension(t), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            error = $"--trace: two traces are named '{duplicate.Key}' (a trace is named by its file name without extension)";
-            return false;
-        }
-
-        var report = values.GetValueOrDefault("--report-json");
-        if (string.IsNullOrWhiteSpace(report))
-        {
-            error = "simulate needs --report-json FILE: where the report goes";
-            return false;
-        }
-
-        var plot = values.GetValueOrDefault("--plot");
-        if (plot is not null && plot.Trim().Length == 0)
-        {
-            error = "--plot must not be empty";
-            return false;
-        }
-
-        string[] policies;
-        switch (values.GetValueOrDefault("--policy", DefaultPolicy))
-        {
-            case LiquidPolicy.PolicyName:
-                policies = [LiquidPolicy.PolicyName];
-                break;
-            case StaticPolicy.PolicyName:
-                policies = [StaticPolicy.PolicyName];
-                break;
-            case OraclePolicy.PolicyName:
-                policies = [OraclePolicy.PolicyName];
-                break;
-            case "both":
-                policies = [LiquidPolicy.PolicyName, StaticPolicy.PolicyName];
-                break;
-            case "all":
-                policies = [LiquidPolicy.PolicyName, StaticPolicy.PolicyName, OraclePolicy.PolicyName];
-                break;
-            default:
-                error = $"--policy must be liquid, static, oracle, both (liquid and static) or all, got '{values["--policy"]}'";
-                return false;
-        }
-
-        var hours = DefaultHours;
-        if (values.TryGetValue("--hours", out var hoursText)
-            && (!double.TryParse(hoursText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out hours) || hours <= 0 || hours > MaxHours))
-        {
-            error = $"--hours must be a number more than 0 and at most {MaxHours}, got '{hoursText}'";
-            return false;
-        }
-
-        if (Math.Ceiling(hours * 3600 / stepSeconds) > MaxSteps)
-        {
-            error = $"--hours {hoursText} in steps of {stepSeconds} s is more than {MaxSteps:N0} steps: take longer steps";
-            return false;
-        }
-
-        options = SimulatorOptions.ForCommand(SimulatorCommand.Simulate, seed: seed) with
-        {
-            Simulate = new SimulateOptions(fleet, traces, policies, hours, report, plot, seed, stepSeconds),
+                return paths;
+            },
         };
-        return true;
+        var report = SimulatorCli.Text("--report-json", "FILE", "where the JSON report goes");
+        report.Required = true;
+        var policy = new Option<string>("--policy")
+        {
+            HelpName = "liquid|static|oracle|both|all",
+            Description = "liquid (one pool, this project), static (fixed silos), oracle (liquid with foresight: the limit), both (liquid and static) or all",
+            DefaultValueFactory = _ => DefaultPolicy,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (PoliciesNamed(text) is null)
+                {
+                    result.AddError($"--policy must be liquid, static, oracle, both (liquid and static) or all, got '{text}'");
+                }
+
+                return text;
+            },
+        };
+        var hours = new Option<double>("--hours")
+        {
+            HelpName = "H",
+            Description = $"simulated hours, fractions allowed (at most {MaxHours})",
+            DefaultValueFactory = _ => DefaultHours,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > MaxHours)
+                {
+                    result.AddError($"--hours must be a number more than 0 and at most {MaxHours}, got '{text}'");
+                }
+
+                return value;
+            },
+        };
+        var plot = SimulatorCli.Text("--plot", "FILE", "also draw utilization and GPUs by pool over time, as SVG");
+        var seed = SimulatorCli.Int("--seed", "N", "seed of node failures and replica ids", SimulatorOptions.DefaultSeed, int.MinValue, int.MaxValue);
+        var stepSeconds = SimulatorCli.Int("--step-seconds", "S", "simulated seconds a step", DefaultStepSeconds, 1, MaxStepSeconds);
+        var command = new OptionsCommand(
+            "simulate",
+            """
+            Discrete-event fleet simulation in virtual time, with the project's own scheduler, preemption and autoscaler:
+            utilization, dedicated SLO attainment, preemptions, spilled tokens, GPU cost and revenue per policy (see
+            docs/simulator.md).
+            """,
+            parse =>
+            {
+                var (h, step) = (parse.GetValue(hours), parse.GetValue(stepSeconds));
+                if (Math.Ceiling(h * 3600 / step) > MaxSteps)
+                {
+                    return (null, F($"--hours {h} in steps of {step} s is more than {MaxSteps:N0} steps: take longer steps"));
+                }
+
+                var s = parse.GetValue(seed);
+                return (SimulatorOptions.ForCommand(SimulatorCommand.Simulate, seed: s) with
+                {
+                    Simulate = new SimulateOptions(parse.GetValue(fleet)!, parse.GetValue(traces)!, PoliciesNamed(parse.GetValue(policy)!)!, h, parse.GetValue(report)!, parse.GetValue(plot), s, step),
+                }, null);
+            })
+        {
+            fleet, traces, report, policy, hours, plot, seed, stepSeconds,
+        };
+        return command;
     }
+
+    /// <summary>The policies <c>--policy</c> names, in order; null: none it knows.</summary>
+    private static string[]? PoliciesNamed(string name) => name switch
+    {
+        LiquidPolicy.PolicyName or StaticPolicy.PolicyName or OraclePolicy.PolicyName => [name],
+        "both" => [LiquidPolicy.PolicyName, StaticPolicy.PolicyName],
+        "all" => [LiquidPolicy.PolicyName, StaticPolicy.PolicyName, OraclePolicy.PolicyName],
+        _ => null,
+    };
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

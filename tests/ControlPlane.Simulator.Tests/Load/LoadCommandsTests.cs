@@ -139,7 +139,7 @@ public sealed class LoadCommandsTests : IAsyncLifetime
     private static SimulatorOptions LoadOptions(ServerChild server, string token, params string[] args)
     {
         var command = args.Contains("--grain-writes") ? "load-usage" : args.Contains("--victims") ? "load-flood" : "load-heartbeats";
-        Assert.True(SimulatorOptions.TryParse([command, "--server", server.BaseAddress.AbsoluteUri, "--token", token, .. args], _ => null, out var options, out var error), error);
+        Assert.True(SimulatorCli.TryParse([command, "--server", server.BaseAddress.AbsoluteUri, "--token", token, .. args], _ => null, out var options, out var error), error);
         return options;
     }
 

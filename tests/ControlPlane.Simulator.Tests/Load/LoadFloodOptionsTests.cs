@@ -10,7 +10,7 @@ public sealed class LoadFloodOptionsTests
     [Fact]
     public void TryParse_ServerAndTokenAlone_Defaults()
     {
-        Assert.True(SimulatorOptions.TryParse(["load-flood", "--server", "http://cp:5000", "--token", "cpop_abc"], NoEnvironment, out var options, out var error), error);
+        Assert.True(SimulatorCli.TryParse(["load-flood", "--server", "http://cp:5000", "--token", "cpop_abc"], NoEnvironment, out var options, out var error), error);
 
         Assert.Equal(SimulatorCommand.LoadFlood, options.Command);
         Assert.Equal(new Uri("http://cp:5000/"), options.Server);
@@ -23,7 +23,7 @@ public sealed class LoadFloodOptionsTests
     [Fact]
     public void TryParse_AllValues_TakesThem()
     {
-        Assert.True(SimulatorOptions.TryParse(
+        Assert.True(SimulatorCli.TryParse(
             ["load-flood", "--server=http://127.0.0.1:5080", "--token", "t", "--flood", "bad-token,customer-own", "--seconds", "5", "--rounds=3", "--concurrency", "64", "--victims", "8", "--victim-rate", "2", "--signals", "1000", "--flood-rate", "2000"],
             NoEnvironment,
             out var options,
@@ -40,10 +40,10 @@ public sealed class LoadFloodOptionsTests
     [InlineData("load-flood --server http://x --token t --flood ,", "--flood must name at least one flood")]
     [InlineData("load-flood --server http://x --token t --concurrency 0", "--concurrency must be a whole number from 1 to 256, got '0'")]
     [InlineData("load-flood --server http://x --token t --signals 1001", "--signals must be a whole number from 1 to 1000, got '1001'")]
-    [InlineData("load-flood --server http://x --token t --nodes 3", "--nodes is not an option of load-flood")]
+    [InlineData("load-flood --server http://x --token t --nodes 3", "Unrecognized command or argument '--nodes'.")]
     public void TryParse_BadArguments_SaysWhy(string line, string expected)
     {
-        Assert.False(SimulatorOptions.TryParse(line.Split(' '), NoEnvironment, out _, out var error));
-        Assert.Equal(expected, error);
+        Assert.False(SimulatorCli.TryParse(line.Split(' '), NoEnvironment, out _, out var error));
+        Assert.Contains(expected, error.Split(Environment.NewLine));
     }
 }

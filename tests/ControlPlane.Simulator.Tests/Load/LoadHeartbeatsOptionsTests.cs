@@ -10,7 +10,7 @@ public sealed class LoadHeartbeatsOptionsTests
     [Fact]
     public void TryParse_ServerAndTokenAlone_Defaults()
     {
-        Assert.True(SimulatorOptions.TryParse(["load-heartbeats", "--server", "http://cp:5000", "--token", "cpop_abc"], NoEnvironment, out var options, out var error), error);
+        Assert.True(SimulatorCli.TryParse(["load-heartbeats", "--server", "http://cp:5000", "--token", "cpop_abc"], NoEnvironment, out var options, out var error), error);
 
         Assert.Equal(SimulatorCommand.LoadHeartbeats, options.Command);
         Assert.Equal(new Uri("http://cp:5000/"), options.Server);
@@ -24,7 +24,7 @@ public sealed class LoadHeartbeatsOptionsTests
     {
         var environment = new Dictionary<string, string> { [SimulatorOptions.TokenVariable] = "cpop_env" };
 
-        Assert.True(SimulatorOptions.TryParse(
+        Assert.True(SimulatorCli.TryParse(
             ["load-heartbeats", "--server=http://127.0.0.1:5080", "--nodes", "13637", "--seconds", "30", "--concurrency=64", "--rounds", "3", "--warmup-seconds", "0"],
             environment.GetValueOrDefault,
             out var options,
@@ -42,27 +42,17 @@ public sealed class LoadHeartbeatsOptionsTests
     [InlineData("load-heartbeats --server http://x --token t --concurrency 257", "--concurrency must be a whole number from 1 to 256")]
     [InlineData("load-heartbeats --server http://x --token t --rounds 0", "--rounds must be a whole number from 1 to 100")]
     [InlineData("load-heartbeats --server http://x --token t --warmup-seconds -1", "--warmup-seconds must be a whole number from 0 to 600")]
-    [InlineData("load-heartbeats --server http://x --token t --batches 3", "--batches is not an option of load-heartbeats")]
-    [InlineData("load-heartbeats --server http://x --token t --chaos-seconds 5", "--chaos-seconds is not an option of load-heartbeats")]
-    [InlineData("load-heartbeats --server http://x --token t fast", "unknown argument 'fast'")]
-    [InlineData("demo --rounds 3", "--rounds is not an option of demo")]
+    [InlineData("load-heartbeats --server http://x --token t --batches 3", "Unrecognized command or argument '--batches'.")]
+    [InlineData("load-heartbeats --server http://x --token t --chaos-seconds 5", "Unrecognized command or argument '--chaos-seconds'.")]
+    [InlineData("load-heartbeats --server http://x --token t fast", "Unrecognized command or argument 'fast'.")]
+    [InlineData("demo --rounds 3", "Unrecognized command or argument '--rounds'.")]
     public void TryParse_BadArguments_SaysWhy(string commandLine, string expected)
     {
         var args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
-        Assert.False(SimulatorOptions.TryParse(args, NoEnvironment, out var options, out var error));
+        Assert.False(SimulatorCli.TryParse(args, NoEnvironment, out var options, out var error));
 
         Assert.Null(options);
-        Assert.StartsWith(expected, error);
-    }
-
-    [Fact]
-    public void Usage_NamesTheCommandAndItsOptions()
-    {
-        Assert.Contains("load-heartbeats --server URL --token TOKEN", SimulatorOptions.Usage, StringComparison.Ordinal);
-        foreach (var name in LoadHeartbeatsOptions.Names)
-        {
-            Assert.Contains(name, SimulatorOptions.Usage, StringComparison.Ordinal);
-        }
+        Assert.Contains(error.Split(Environment.NewLine), line => line.StartsWith(expected, StringComparison.Ordinal));
     }
 }

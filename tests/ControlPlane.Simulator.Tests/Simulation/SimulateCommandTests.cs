@@ -12,7 +12,7 @@ public sealed class SimulateCommandTests : IDisposable
 
     private async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
-        Assert.True(SimulatorOptions.TryParse(["simulate", .. args], _ => null, out var options, out var parseError), parseError);
+        Assert.True(SimulatorCli.TryParse(["simulate", .. args], _ => null, out var options, out var parseError), parseError);
         var output = new StringWriter();
         var error = new StringWriter();
         var exitCode = await new SimulateCommand(options, output, error).RunAsync(TestContext.Current.CancellationToken);
