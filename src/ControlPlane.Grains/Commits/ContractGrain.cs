@@ -1,3 +1,5 @@
+using Orleans.Serialization;
+using ControlPlane.Grains.Metering;
 using ControlPlane.Contracts;
 using ControlPlane.Contracts.Commits;
 using ControlPlane.Contracts.Metering;
@@ -23,6 +25,8 @@ public sealed partial class ContractGrain(
     IOptions<BillingOptions> options,
     IOptions<WebhookOptions> webhookOptions,
     TimeProvider time,
+    IUsageBucketStore usageStore,
+    Serializer<UsageBucketTotals> usageSerializer,
     ILogger<ContractGrain> logger) : Grain, IContractGrain, IRemindable
 {
     private const string CloseReminder = "contract-close";
@@ -297,7 +301,7 @@ public sealed partial class ContractGrain(
             days.Add(day);
         }
 
-        var totals = await Task.WhenAll(days.Select(d => Bucket(d).GetAsync(UsageLedger)));
+        var totals = await ReadDaysAsync(days);
         var usage = UsageAggregate.Merge(totals.SelectMany(t => t.ByDeployment?.GetValueOrDefault(terms.DeploymentId) ?? []));
         return new SlaPeriodInput(terms, period, measurement, usage);
     }
@@ -356,9 +360,11 @@ public sealed partial class ContractGrain(
         var calendar = live.Terms!.Calendar();
         // Days after tomorrow hold nothing: an event may be at most minutes ahead of the clock.
         var tomorrow = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(2);
-        var reads = Enumerable.Range(first, (last ?? calendar.Quarters) - first + 1)
-            .SelectMany(q => Days(calendar, q, tomorrow).Select(async day => (Quarter: q, Totals: await Bucket(day).GetAsync(UsageLedger))));
-        foreach (var (quarter, totals) in await Task.WhenAll(reads))
+        var days = Enumerable.Range(first, (last ?? calendar.Quarters) - first + 1)
+            .SelectMany(q => Days(calendar, q, tomorrow).Select(day => (Quarter: q, Day: day)))
+            .ToArray();
+        var read = await ReadDaysAsync(days.Select(d => d.Day).ToArray());
+        foreach (var (quarter, totals) in days.Select((d, i) => (d.Quarter, read[i])))
         {
             var usage = quarter < live.FirstOpenQuarter ? totals.PendingLate : totals.Counted;
             foreach (var aggregate in usage)
@@ -389,6 +395,10 @@ public sealed partial class ContractGrain(
 
     /// <summary>This contract's ledger name inside its customer's day buckets.</summary>
     private string UsageLedger => GrainKeys.ContractLedger(ContractId);
+
+    /// <summary>The contract's usage on each of <paramref name="days"/>, for a view or a preview (<see cref="UsageDays"/>): one store read.</summary>
+    private Task<BucketTotals[]> ReadDaysAsync(IReadOnlyList<DateOnly> days) =>
+        UsageDays.ReadAsync(usageStore, usageSerializer, GrainFactory, Ledger.Terms!.CustomerId, UsageLedger, days);
 
     private IUsageBucketGrain Bucket(DateOnly day) =>
         GrainFactory.GetGrain<IUsageBucketGrain>(GrainKeys.UsageBucket(Ledger.Terms!.CustomerId, day));

@@ -18,6 +18,12 @@ public interface IUsageBucketStore
     Task<StoredBucketTotals?> ReadTotalsAsync(GrainId bucket);
 
     /// <summary>
+    /// The totals of each of <paramref name="buckets"/> that something was committed to, in one read (a contract's quarter
+    /// is some 92 days); buckets the store holds nothing of are not in the answer.
+    /// </summary>
+    Task<IReadOnlyDictionary<GrainId, StoredBucketTotals>> ReadTotalsAsync(IReadOnlyCollection<GrainId> buckets);
+
+    /// <summary>
     /// The event-id hashes of every commit up to <paramref name="version"/>, each 16 bytes, back to back, in commit
     /// order, handed to <paramref name="chunk"/> one commit at a time (a busy day holds millions).
     /// </summary>

@@ -22,6 +22,24 @@ public sealed class MemoryUsageBucketStore : IUsageBucketStore
         }
     }
 
+    public Task<IReadOnlyDictionary<GrainId, StoredBucketTotals>> ReadTotalsAsync(IReadOnlyCollection<GrainId> buckets)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        var found = new Dictionary<GrainId, StoredBucketTotals>();
+        lock (_lock)
+        {
+            foreach (var bucket in buckets)
+            {
+                if (_buckets.TryGetValue(bucket, out var stored))
+                {
+                    found[bucket] = new StoredBucketTotals([.. stored.Totals], stored.Version);
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<GrainId, StoredBucketTotals>>(found);
+    }
+
     public Task ReadSeenAsync(GrainId bucket, int version, Action<ReadOnlyMemory<byte>> chunk)
     {
         List<(int Version, byte[] Ids)> chunks;

@@ -61,13 +61,7 @@ public sealed partial class UsageBucketGrain(
     public async Task<List<UsageAggregate>> TakeLateUsageAsync(string ledger, string invoiceId) =>
         (await Commit.SubmitAsync(new TakeLate(ledger, invoiceId))).Usage;
 
-    public Task<BucketTotals> GetAsync(string ledger) =>
-        Task.FromResult(_totals.Ledgers.TryGetValue(ledger, out var day)
-            ? new BucketTotals(
-                day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList(),
-                day.ByDeployment?.ToDictionary(d => d.Key, d => d.Value.Values.ToList(), StringComparer.Ordinal),
-                day.BilledLate.Count == 0 ? null : day.BilledLate.Values.SelectMany(u => u).ToList())
-            : new BucketTotals(false, [], []));
+    public Task<BucketTotals> GetAsync(string ledger) => Task.FromResult(_totals.Of(ledger));
 
     private (Answer, bool Changed) Apply(Change change)
     {

@@ -1,3 +1,4 @@
+using ControlPlane.Contracts.Metering;
 using ControlPlane.Domain.Metering;
 
 namespace ControlPlane.Grains.Metering;
@@ -11,6 +12,15 @@ public sealed class UsageBucketTotals
 {
     /// <summary>The usage of each ledger (contract or pay-as-you-go) of the day.</summary>
     [Id(0)] public Dictionary<string, LedgerDay> Ledgers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>What a reader of one ledger's day sees (<see cref="IUsageBucketGrain.GetAsync"/>).</summary>
+    public BucketTotals Of(string ledger) =>
+        Ledgers.TryGetValue(ledger, out var day)
+            ? new BucketTotals(
+                day.Sealed, day.Counted.Values.ToList(), day.Late.Values.ToList(),
+                day.ByDeployment?.ToDictionary(d => d.Key, d => d.Value.Values.ToList(), StringComparer.Ordinal),
+                day.BilledLate.Count == 0 ? null : day.BilledLate.Values.SelectMany(u => u).ToList())
+            : new BucketTotals(false, [], []);
 }
 
 /// <summary>

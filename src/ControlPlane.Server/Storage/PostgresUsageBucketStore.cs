@@ -55,6 +55,44 @@ public sealed class PostgresUsageBucketStore(NpgsqlDataSource dataSource, string
         }
     }
 
+    public async Task<IReadOnlyDictionary<GrainId, StoredBucketTotals>> ReadTotalsAsync(IReadOnlyCollection<GrainId> buckets)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        var byKey = new Dictionary<string, GrainId>(StringComparer.Ordinal);
+        foreach (var bucket in buckets)
+        {
+            byKey[bucket.Key.ToString()!] = bucket;
+        }
+
+        var found = new Dictionary<GrainId, StoredBucketTotals>();
+        if (byKey.Count == 0)
+        {
+            return found;
+        }
+
+        try
+        {
+            await using var command = dataSource.CreateCommand(
+                "SELECT BucketKey, Totals, Version FROM UsageBucketTotals WHERE ServiceId = $1 AND BucketKey = ANY($2)");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = serviceId });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. byKey.Keys] });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                if (byKey.TryGetValue(reader.GetString(0), out var bucket))
+                {
+                    found[bucket] = new StoredBucketTotals(reader.GetFieldValue<byte[]>(1), reader.GetInt32(2));
+                }
+            }
+
+            return found;
+        }
+        catch (DbException e)
+        {
+            throw StorageFailures.Translate(e, $"read of the totals of {byKey.Count} buckets");
+        }
+    }
+
     public async Task ReadSeenAsync(GrainId bucket, int version, Action<ReadOnlyMemory<byte>> chunk)
     {
         try

@@ -64,6 +64,47 @@ public sealed class LegacyUsageBucketTests(AdoNetClusterFixture fixture) : IClas
         Assert.Equal(0, await StoredVersions.ReadBucketAsync(fixture.ConnectionString, key));
     }
 
+    [Fact]
+    public async Task UsageDays_StoredDaysInOneReadAndOldOrEmptyDaysFromTheirBuckets_ReadAsEachBucketAnswers()
+    {
+        var customer = "golden-" + Guid.NewGuid().ToString("N")[..8];
+        var days = new[] { new DateOnly(2026, 2, 1), new DateOnly(2026, 2, 2), new DateOnly(2026, 2, 3), new DateOnly(2026, 2, 4) };
+        Assert.Equal("usage:" + customer + ":20260201", ControlPlane.Contracts.GrainKeys.UsageBucket(customer, days[0]));
+        var buckets = days.Select(d => Grains.GetGrain<IUsageBucketGrain>(ControlPlane.Contracts.GrainKeys.UsageBucket(customer, d))).ToArray();
+
+        // Day 1 is stored the old way; days 2 and 3 in the store (3 with two commits); day 4 holds nothing.
+        await StoreOldRecordAsync(buckets[0].GetGrainId());
+        await buckets[1].RecordAsync([new MeteredEvent("d2-1", "llama-70b", Llama, 10, 1, Contract)]);
+        await buckets[2].RecordAsync([new MeteredEvent("d3-1", "llama-70b", Llama, 20, 2, Contract, "dep-a")]);
+        await buckets[2].RecordAsync([new MeteredEvent("d3-2", "llama-70b", Llama, 30, 3, Contract, "dep-a")]);
+        foreach (var bucket in buckets)
+        {
+            await fixture.Cluster.DeactivateAsync(bucket);
+        }
+
+        var services = fixture.Cluster.Silos[0].ServiceProvider;
+        var store = services.GetRequiredService<IUsageBucketStore>();
+        var stored = await store.ReadTotalsAsync(buckets.Select(b => b.GetGrainId()).ToArray());
+        Assert.Equal([buckets[1].GetGrainId(), buckets[2].GetGrainId()], stored.Keys.OrderBy(k => k.Key.ToString(), StringComparer.Ordinal));
+        Assert.Equal(2, stored[buckets[2].GetGrainId()].Version);
+
+        var read = await UsageDays.ReadAsync(store, services.GetRequiredService<Orleans.Serialization.Serializer<UsageBucketTotals>>(), Grains, customer, Contract, days);
+
+        Assert.Equal(new UsageAggregate("llama-70b", Llama, 6_015, 75), Assert.Single(read[0].Counted));
+        Assert.True(read[0].Sealed);
+        Assert.Equal(new UsageAggregate("llama-70b", Llama, 10, 1), Assert.Single(read[1].Counted));
+        Assert.Equal(new UsageAggregate("llama-70b", Llama, 50, 5), Assert.Single(read[2].Counted));
+        Assert.Equal(new UsageAggregate("llama-70b", Llama, 50, 5), Assert.Single(read[2].ByDeployment!["dep-a"]));
+        Assert.Empty(read[3].Counted);
+        for (var i = 0; i < days.Length; i++)
+        {
+            var asked = await buckets[i].GetAsync(Contract);
+            Assert.Equal(asked.Counted, read[i].Counted);
+            Assert.Equal(asked.PendingLate, read[i].PendingLate);
+            Assert.Equal(asked.Sealed, read[i].Sealed);
+        }
+    }
+
     private static List<MeteredEvent> GoldenEvents() =>
         [.. Enumerable.Range(0, 11).Select(i => new MeteredEvent($"golden-{i}", "llama-70b", Llama, 1, 1, Contract))];
 

@@ -103,6 +103,11 @@ internal sealed class FaultInjectingUsageBucketStore(IUsageBucketStore inner, In
             ? throw new InjectedFault($"injected read failure of the totals of {bucket}")
             : inner.ReadTotalsAsync(bucket);
 
+    public Task<IReadOnlyDictionary<GrainId, StoredBucketTotals>> ReadTotalsAsync(IReadOnlyCollection<GrainId> buckets) =>
+        buckets.FirstOrDefault(faults.TakeRead) is { } failing && !failing.IsDefault
+            ? throw new InjectedFault($"injected read failure of the totals of {failing}")
+            : inner.ReadTotalsAsync(buckets);
+
     public Task ReadSeenAsync(GrainId bucket, int version, Action<ReadOnlyMemory<byte>> chunk) =>
         faults.TakeSeenRead(bucket)
             ? throw new InjectedFault($"injected read failure of the ids counted by {bucket}")
