@@ -124,10 +124,17 @@ internal sealed class FleetSimulation
         var serverlessDemand = serverless.Sum(t => t.DemandTokens);
         var spilled = serverless.Sum(t => t.SpilledTokens);
         var lost = serverless.Sum(t => Math.Max(0, t.SpilledTokens - t.PartnerTokens));
+        var worstReserved = dedicated
+            .Where(t => t.DueReservedTokens > 0)
+            .OrderBy(t => t.ReservedServedShare)
+            .ThenBy(t => t.Deployment.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
         return new PolicyReport(
             Utilization: PolicyTally.Round(tally.HealthyGpuSeconds <= 0 ? 0 : tally.WorkingGpuSeconds / tally.HealthyGpuSeconds, 6),
             DedicatedServedShare: PolicyTally.Round(DeploymentTally.Share(dedicated.Sum(t => t.ServedDueTokens), dedicated.Sum(t => t.DueTokens)), 6),
             ReservedServedShare: PolicyTally.Round(DeploymentTally.Share(dedicated.Sum(t => t.ServedReservedTokens), dedicated.Sum(t => t.DueReservedTokens)), 6),
+            WorstReservedServedShare: PolicyTally.Round(worstReserved?.ReservedServedShare ?? 1, 6),
+            WorstReservedDeployment: worstReserved?.Deployment.Id,
             ServerlessSpilledShare: PolicyTally.Round(DeploymentTally.Share(spilled, serverlessDemand, empty: 0), 6),
             ServerlessLostShare: PolicyTally.Round(DeploymentTally.Share(lost, serverlessDemand, empty: 0), 6),
             TimeToCapacity: WaitReport.Of(dedicated.SelectMany(t => t.ShortfallSeconds).ToArray()),

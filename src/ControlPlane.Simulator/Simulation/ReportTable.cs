@@ -14,6 +14,7 @@ internal static class ReportTable
             ("utilization", p => Percent(p.Utilization, 1)),
             ("dedicated tokens served of due", p => PercentDown(p.DedicatedServedShare, 3)),
             ("  within reservation", p => PercentDown(p.ReservedServedShare, 3)),
+            ("  within reservation, worst deployment", p => PercentDown(p.WorstReservedServedShare, 3)),
             ("  wait for capacity p50/p99", p => F($"{p.TimeToCapacity.P50Seconds:0}/{p.TimeToCapacity.P99Seconds:0} s")),
             ("  waits", p => F($"{p.TimeToCapacity.Count:N0}")),
             ("serverless spilled (to partners)", p => Percent(p.ServerlessSpilledShare, 2)),

@@ -75,6 +75,11 @@ internal sealed record TraceReport(string Name, string File, int Rows, DateTimeO
 /// due demand is its demand capped at <c>maxReplicas × tokensPerSecondPerReplica</c>.
 /// </param>
 /// <param name="ReservedServedShare">The same with demand capped at the reservation (<c>reservedReplicas × tokensPerSecondPerReplica</c>): how well the guarantee held.</param>
+/// <param name="WorstReservedServedShare">
+/// <paramref name="ReservedServedShare"/> of the dedicated deployment served least within its reservation: what that one
+/// customer saw, which the fleet's figure averages away (1 when no deployment had demand within a reservation).
+/// </param>
+/// <param name="WorstReservedDeployment">That deployment (null when none had such demand).</param>
 /// <param name="ServerlessSpilledShare">Serverless demand no GPU of the fleet served (sent to partners or lost) / serverless demand.</param>
 /// <param name="ServerlessLostShare">Serverless demand neither the fleet nor a partner served / serverless demand.</param>
 /// <param name="TimeToCapacity">
@@ -105,6 +110,8 @@ internal sealed record PolicyReport(
     double Utilization,
     double DedicatedServedShare,
     double ReservedServedShare,
+    double WorstReservedServedShare,
+    string? WorstReservedDeployment,
     double ServerlessSpilledShare,
     double ServerlessLostShare,
     WaitReport TimeToCapacity,

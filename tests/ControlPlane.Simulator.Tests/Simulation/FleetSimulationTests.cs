@@ -79,6 +79,7 @@ public sealed class FleetSimulationTests
         Assert.Equal(new PreemptionReport(Batch: 8, Serverless: 0, Burst: 0, ByDedicated: 8), liquid.PreemptedReplicas);
         Assert.Equal(Math.Round(1 - 5 * 60 * 8_000.0 / 37_800_000, 6), liquid.DedicatedServedShare);
         Assert.Equal(1.0, liquid.ReservedServedShare);
+        Assert.Equal((1.0, "ded"), (liquid.WorstReservedServedShare, liquid.WorstReservedDeployment));
         Assert.Equal(new WaitReport(1, 300, 300, 300), liquid.TimeToCapacity);
 
         // Static: the reservation's node is a silo of its own; 8,000 tokens/s above it go unserved for the whole

@@ -68,6 +68,12 @@ public sealed class ShippedFleetTests
         Assert.True(liquid.MarginUsd > fixedSilos.MarginUsd, $"margin {liquid.MarginUsd} against {fixedSilos.MarginUsd}");
         Assert.True(oracle.Utilization >= liquid.Utilization, "the oracle is the limit");
         Assert.True(liquid.Loads.Wakes > 0);
+
+        // The worst-served deployment within its reservation is named, with its own share, never above the fleet's.
+        var worst = Assert.Single(liquid.Deployments, d => d.DeploymentId == liquid.WorstReservedDeployment);
+        Assert.Equal(worst.ReservedServedShare, liquid.WorstReservedServedShare);
+        Assert.True(liquid.WorstReservedServedShare <= liquid.ReservedServedShare);
+        Assert.All(liquid.Deployments.Where(d => d.ReservedServedShare is not null), d => Assert.True(d.ReservedServedShare >= liquid.WorstReservedServedShare));
         if (holdsReservations)
         {
             Assert.True(liquid.ReservedServedShare >= 0.9999, $"reserved served {liquid.ReservedServedShare}");
