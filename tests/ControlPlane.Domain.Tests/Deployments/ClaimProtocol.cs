@@ -302,7 +302,7 @@ internal sealed class ClaimProtocol
                 }
 
                 break;
-            }
+        }
 
         AfterEachMessage?.Invoke();
     }

@@ -51,6 +51,7 @@ public sealed class ClaimsInFlightPropertyTests
 
             for (var step = 0; step < steps; step++)
             {
+                var sent = protocol.Claims.Count;
                 protocol.BeginPass();
                 while (protocol.Busy)
                 {
@@ -91,8 +92,10 @@ public sealed class ClaimsInFlightPropertyTests
                     }
                 }
 
-                // Every claim sent ended one way or another: nothing is left in flight between passes.
+                // Every claim sent ended one way or another: nothing is left in flight between passes, and the node of a
+                // claim that timed out is stale (it is read before the next decisions).
                 Assert.Empty(protocol.Calls.InFlight);
+                Assert.All(protocol.Claims.Skip(sent).Where(c => c.Outcome == ClaimOutcomeSeen.TimedOut), c => Assert.True(protocol.Calls.IsStale(c.Claim.Claim.NodeId)));
                 if (random.Next(4) == 0)
                 {
                     var spec = specs[random.Next(specs.Length)];
