@@ -34,7 +34,7 @@ public sealed record PriceList(
 {
     public bool Knows(string model) => Models.ContainsKey(model);
 
-    /// <summary>The rate in force for <paramref name="model"/> at <paramref name="at"/>, or null before its first price.</summary>
+    /// <summary>The rate in force for <paramref name="model"/> at <paramref name="at"/> (before its first price, its first price); null for a model without a price.</summary>
     public Rate? RateAt(string model, DateTimeOffset at)
     {
         if (!Models.TryGetValue(model, out var history))

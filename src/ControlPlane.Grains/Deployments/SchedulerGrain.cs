@@ -53,8 +53,7 @@ public sealed partial class SchedulerGrain(
 
     private readonly CapacityScheduler _model = new();
     private readonly Dictionary<string, decimal> _demand = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, NodePlacementReport?> _inFlight = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
+    private readonly ClaimsInFlight<NodePlacementReport> _calls = new(r => r.Version);
     private GroupCommit<DeploymentChange, EntryChange>? _commit;
     private Task _loop = Task.CompletedTask;
     private Task _rebuilt = Task.CompletedTask;
@@ -138,7 +137,7 @@ public sealed partial class SchedulerGrain(
         var nodeIds = await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListNodesAsync(null);
         foreach (var nodeId in nodeIds)
         {
-            _stale.Add(nodeId);
+            _calls.MarkStale(nodeId);
         }
 
         await RefreshStaleAsync();
@@ -311,17 +310,9 @@ public sealed partial class SchedulerGrain(
 
     public Task NodeChangedAsync(NodePlacementReport report)
     {
-        var nodeId = report.Node.NodeId;
-        if (_inFlight.TryGetValue(nodeId, out var held))
+        if (_calls.Reported(report.Node.NodeId, report) is { } now)
         {
-            if (held is null || held.Version < report.Version)
-            {
-                _inFlight[nodeId] = report;
-            }
-        }
-        else
-        {
-            Apply(report);
+            Apply(now);
         }
 
         Kick();
@@ -722,7 +713,7 @@ public sealed partial class SchedulerGrain(
             }
 
             // Nodes work in parallel; one node's decisions go in order (a release may free what a claim takes).
-            await Task.WhenAll(acted.GroupBy(NodeOf, StringComparer.Ordinal).Select(g => ExecuteAsync(g.Key, g.ToArray())));
+            await Task.WhenAll(ClaimsInFlight.ByNode(acted).Select(g => ExecuteAsync(g.NodeId, g.Decisions)));
             // Preempted replicas are deficits now: another pass re-places them where they fit.
             _dirty = true;
         }
@@ -767,8 +758,7 @@ public sealed partial class SchedulerGrain(
     private async Task ExecuteAsync(string nodeId, SchedulingDecision[] decisions)
     {
         var node = GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(nodeId));
-        _inFlight[nodeId] = null;
-        NodePlacementReport? latest = null;
+        _calls.Begin(nodeId);
         try
         {
             foreach (var decision in decisions)
@@ -776,14 +766,14 @@ public sealed partial class SchedulerGrain(
                 switch (decision)
                 {
                     case ReleaseDecision release:
-                        latest = await node.ReleaseAsync(release.ReplicaId) ?? latest;
+                        _calls.Answered(nodeId, await node.ReleaseAsync(release.ReplicaId));
                         LogReleased(release.ReplicaId, nodeId, release.Reason);
                         break;
 
                     case ClaimDecision claim:
                         var warm = _model.Snapshot.Find(nodeId)?.IsWarm(claim.Replica.Model) == true;
                         var result = await node.ClaimAsync(claim.Replica, claim.Claim.Victims);
-                        latest = result.Report ?? latest;
+                        _calls.Answered(nodeId, result.Report);
                         if (result.Succeeded)
                         {
                             // A wake takes seconds, not a load's time: it must not teach the deployment a shorter horizon.
@@ -820,15 +810,12 @@ public sealed partial class SchedulerGrain(
         {
             // Unknown outcome: read the node's state before deciding anything more about it.
             LogNodeUnreachable(nodeId, e.Message);
-            _stale.Add(nodeId);
+            _calls.Lost(nodeId);
             _dirty = true;
         }
         finally
         {
-            var held = _inFlight[nodeId];
-            _inFlight.Remove(nodeId);
-            var newest = held is not null && (latest is null || held.Version > latest.Version) ? held : latest;
-            if (newest is not null)
+            if (_calls.End(nodeId) is { } newest)
             {
                 // The node's answer is the truth about it, whatever the model assumed.
                 Apply(newest);
@@ -839,7 +826,7 @@ public sealed partial class SchedulerGrain(
     /// <summary>Reads the nodes whose state is unknown (never read, or a call to them failed), all at once.</summary>
     private async Task RefreshStaleAsync()
     {
-        await Task.WhenAll(_stale.ToArray().Select(async nodeId =>
+        await Task.WhenAll(_calls.Stale.ToArray().Select(async nodeId =>
         {
             try
             {
@@ -848,7 +835,7 @@ public sealed partial class SchedulerGrain(
                     Apply(report);
                 }
 
-                _stale.Remove(nodeId);
+                _calls.Refreshed(nodeId);
             }
             catch (Exception e)
             {
@@ -856,13 +843,6 @@ public sealed partial class SchedulerGrain(
             }
         }));
     }
-
-    private static string NodeOf(SchedulingDecision decision) => decision switch
-    {
-        ReleaseDecision r => r.NodeId,
-        ClaimDecision c => c.Claim.NodeId,
-        _ => "",
-    };
 
     private abstract record DeploymentChange(string DeploymentId);
 
