@@ -32,6 +32,12 @@ public static class GrainKeys
     /// </summary>
     public const string Scheduler = "scheduler:fleet";
 
+    /// <summary>
+    /// The routing answer's read model of a deployment (in memory): the scheduler pushes it when its routes change, and
+    /// the gateway's routing reads it without calling the scheduler.
+    /// </summary>
+    public static string DeploymentRoutes(string deploymentId) => "routes:" + deploymentId;
+
     /// <summary>The durable SLO minute verdicts of a dedicated deployment (kept after the deployment is deleted: its credits need them).</summary>
     public static string SloMeter(string deploymentId) => "slo:" + deploymentId;
 

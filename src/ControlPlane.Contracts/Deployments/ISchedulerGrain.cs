@@ -65,12 +65,12 @@ public interface ISchedulerGrain : IGrainWithStringKey
     Task<IReadOnlyList<ReplicaView>?> GetReplicasAsync(string deploymentId);
 
     /// <summary>
-    /// What the routing answer of a deployment is computed from: every deployment's demand and routable replica count
-    /// (partners are shared across models, slack within one), and the routable replicas of the deployments of its model.
-    /// Null when the scheduler has no such deployment.
+    /// A deployment's routes as the scheduler sees them now (what it pushes to <see cref="IDeploymentRoutesGrain"/> when
+    /// they change); <see cref="DeploymentRoutes.Inputs"/> is null when it has no such deployment. The read model asks
+    /// this only when it has nothing yet (its first activation, or after it was lost).
     /// </summary>
-    [Alias("GetRoutingAsync")]
-    Task<RoutingInputs?> GetRoutingAsync(string deploymentId);
+    [Alias("GetRoutesAsync")]
+    Task<DeploymentRoutes> GetRoutesAsync(string deploymentId);
 
     /// <summary>Every deployment's demand and routable replica count (for the fleet's sharing figures).</summary>
     [Alias("ListDemandAsync")]
@@ -129,7 +129,11 @@ public sealed record ReplicaView(
     [property: Id(7)] int Ordinal,
     [property: Id(8)] bool Routable);
 
-/// <summary>See <see cref="ISchedulerGrain.GetRoutingAsync"/>.</summary>
+/// <summary>
+/// What a deployment's routing answer is computed from (with the partner list): the demand and routable replica count of
+/// the deployments its routes depend on (<see cref="SharingPlan.DependenciesOf"/>), and the routable replicas of the
+/// deployment and of the other deployments of its model.
+/// </summary>
 [GenerateSerializer, Alias("routing-inputs")]
 public sealed record RoutingInputs(
     [property: Id(0)] IReadOnlyList<ModelDemand> Deployments,

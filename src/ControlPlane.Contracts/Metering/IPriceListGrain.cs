@@ -1,11 +1,14 @@
 using ControlPlane.Domain.Metering;
+using Orleans.Concurrency;
 
 namespace ControlPlane.Contracts.Metering;
 
 /// <summary>
 /// The list prices of every model, keyed by <see cref="GrainKeys.PriceList"/>. A price has a history: a
 /// change applies to usage whose timestamp is at or after the moment it was accepted, so usage that
-/// arrives late is still priced at the rate in force when it happened.
+/// arrives late is still priced at the rate in force when it happened. The usage ingest does not call it per
+/// batch: each silo keeps a copy under a lease (<see cref="LeaseAsync"/>), and a change is answered only once
+/// every copy leased before it holds it or has lost its lease.
 /// </summary>
 [Alias("IPriceListGrain")]
 public interface IPriceListGrain : IGrainWithStringKey
@@ -15,9 +18,35 @@ public interface IPriceListGrain : IGrainWithStringKey
     Task<ModelPrice> SetPriceAsync(string model, Rate rate, DateTimeOffset effectiveFrom);
 
     /// <summary>The whole price history, with a version that grows with every change.</summary>
-    [Alias("GetAsync")]
+    [AlwaysInterleave, Alias("GetAsync")]
     Task<PriceList> GetAsync();
+
+    /// <summary>
+    /// Leases the price list to a silo's copy (<paramref name="cache"/>) for <see cref="PriceListLease.Duration"/> from
+    /// the grant: until then every new version is pushed to it, and a change is not answered before the push landed or
+    /// the lease ran out. The list comes back only when it is newer than <paramref name="knownVersion"/>.
+    /// </summary>
+    [AlwaysInterleave, Alias("LeaseAsync")]
+    Task<PriceListLease> LeaseAsync(IPriceListObserver cache, long knownVersion);
 }
+
+/// <summary>A silo's copy of the price list, told of every new version while it holds a lease.</summary>
+[Alias("IPriceListObserver")]
+public interface IPriceListObserver : IGrainObserver
+{
+    /// <summary>A new version of the price list (versions only grow: an older one is ignored).</summary>
+    [Alias("PricesChangedAsync")]
+    Task PricesChangedAsync(PriceList prices);
+}
+
+/// <summary>
+/// A lease on the price list: the list when newer than the version the holder knows (else null), and how long the lease
+/// lasts from the grant. The holder counts it from before it asked, so its lease ends before the grain's does.
+/// </summary>
+[GenerateSerializer, Alias("price-list-lease")]
+public sealed record PriceListLease(
+    [property: Id(0)] PriceList? Prices,
+    [property: Id(1)] TimeSpan Duration);
 
 /// <summary>One price of one model, in force from <paramref name="EffectiveFrom"/> until the next.</summary>
 [GenerateSerializer, Alias("model-price")]

@@ -78,6 +78,31 @@ public sealed class SharingPlan
             PartnerRouting.Allocate(overflows, partners));
     }
 
+    /// <summary>
+    /// The deployments whose demand and ready replicas <paramref name="deploymentId"/>'s routes depend on, in the order
+    /// given: every deployment of its model (slack is lent within a model), and, for a serverless one, every deployment of
+    /// each model that has a serverless deployment (partners' capacity is shared by the serverless overflow of all models,
+    /// and each overflow depends on its own model's slack). <see cref="Compute"/> over them gives that deployment the
+    /// routes it gets over all; empty for an unknown deployment.
+    /// </summary>
+    public static IReadOnlyList<ModelDemand> DependenciesOf(string deploymentId, IReadOnlyList<ModelDemand> deployments)
+    {
+        ArgumentNullException.ThrowIfNull(deployments);
+        var target = deployments.FirstOrDefault(d => string.Equals(d.DeploymentId, deploymentId, StringComparison.Ordinal));
+        if (target is null)
+        {
+            return [];
+        }
+
+        var models = new HashSet<string>(StringComparer.Ordinal) { target.Model };
+        if (target.Class == DeploymentClass.Serverless)
+        {
+            models.UnionWith(deployments.Where(d => d.Class == DeploymentClass.Serverless).Select(d => d.Model));
+        }
+
+        return deployments.Where(d => models.Contains(d.Model)).ToArray();
+    }
+
     /// <summary>Shared tokens/s of a class carried on dedicated slack (not what shared deployments lend each other).</summary>
     public decimal SlackTokens(DeploymentClass cls) =>
         Slack.Grants

@@ -31,4 +31,12 @@ public sealed class BillingOptions
     /// </summary>
     /// <value>3600 seconds.</value>
     public int AutoCloseCheckSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// How long a silo's copy of the price list is leased (see <c>PriceListCache</c>): a copy is renewed in the background
+    /// after half of it, and a price change made while a silo is unreachable, or within this time of the price list
+    /// moving silo, waits up to this long before it is answered.
+    /// </summary>
+    /// <value>5 seconds.</value>
+    public int PriceCacheLeaseSeconds { get; set; } = 5;
 }

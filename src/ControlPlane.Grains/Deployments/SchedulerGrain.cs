@@ -26,8 +26,9 @@ namespace ControlPlane.Grains.Deployments;
 /// another grain is an unknown outcome (that node is read again before the next decision), and the loops nobody awaits
 /// log what they throw.
 /// It also keeps the cluster's record of when each node's agent was last heard (<see cref="HeardNodes"/>, reported by
-/// every silo once a second): routing leaves out the replicas of a node not heard within the suspect window at answer
-/// time, whatever its grain last reported, and a node grain whose agent fell silent is asked to check its health with
+/// every silo once a second): routing leaves out the replicas of a node not heard within the suspect window (checked
+/// every second and pushed to the deployments' read models, see SchedulerGrain.Routes.cs), whatever its grain last
+/// reported, and a node grain whose agent fell silent is asked to check its health with
 /// the silence the record saw, which brings it back on a surviving silo if its own died.
 /// </para>
 /// </summary>
@@ -231,6 +232,9 @@ public sealed partial class SchedulerGrain(
             return false;
         }
 
+        // Its read model hears it is gone, even if it was never sent routes (it may have asked for them).
+        _routesGone.Add(deploymentId);
+
         Kick();
         return true;
     }
@@ -390,6 +394,8 @@ public sealed partial class SchedulerGrain(
             _ = CheckSilenceAsync(nodeId, silence, grainLost);
         }
 
+        // A node falls out of routing with time, when it has not been heard within the suspect window.
+        RoutesChanged();
         var silent = candidates.Count(n => !_heard.IsHeard(n, now) && _model.ReplicasOn(n).Count > 0);
         if (silent != _silent)
         {
@@ -422,23 +428,6 @@ public sealed partial class SchedulerGrain(
         return _model.Deployments.ContainsKey(deploymentId)
             ? _model.ReplicasOf(deploymentId).Select(ToView).ToArray()
             : null;
-    }
-
-    public async Task<RoutingInputs?> GetRoutingAsync(string deploymentId)
-    {
-        await RebuiltAsync();
-        if (!_model.Deployments.TryGetValue(deploymentId, out var target))
-        {
-            return null;
-        }
-
-        var model = target.Spec.Model;
-        var replicas = _model.Replicas()
-            // Its own replicas whatever model they run (a migration's old ones still serve), others' of its model only.
-            .Where(r => IsRoutable(r) && (r.Replica.DeploymentId == deploymentId || r.Replica.Model == model))
-            .Select(r => new RoutableReplica(r.Replica.DeploymentId, r.Replica.ReplicaId, r.NodeId))
-            .ToArray();
-        return new RoutingInputs(Demands(), replicas);
     }
 
     public async Task<IReadOnlyList<ModelDemand>> ListDemandAsync()
@@ -484,6 +473,8 @@ public sealed partial class SchedulerGrain(
     /// <summary>Something a scaling demand depends on changed; one loop at a time pushes the figures that moved.</summary>
     private void ScalingChanged()
     {
+        // Routes depend on the same figures (demand, routable replicas).
+        RoutesChanged();
         _scalingDirty = true;
         if (_scalingLoop.IsCompleted)
         {

@@ -9,18 +9,19 @@ namespace ControlPlane.Grains.Metering;
 /// <summary>
 /// Prices a batch at the list rates in force at each event's time, routes each event to its ledger (the
 /// customer's contract covering the event, or pay-as-you-go) and day, and waits for every bucket to make
-/// its share durable. A batch with an unknown model counts nothing.
+/// its share durable. A batch with an unknown model counts nothing. The prices come from this silo's
+/// <see cref="PriceListCache"/>, which is exact (see there): no call to the price list per batch.
 /// </summary>
 // Reentrant: the worker keeps no state and mostly waits on buckets. Non-reentrant, a silo would hold at
 // most one batch per core in flight, and a bucket would never see enough waiting batches to commit them
 // together.
 [StatelessWorker]
 [Reentrant]
-public sealed class UsageIngestGrain : Grain, IUsageIngestGrain
+public sealed class UsageIngestGrain(PriceListCache priceList) : Grain, IUsageIngestGrain
 {
     public async Task<IngestResult> IngestAsync(UsageBatch batch)
     {
-        var prices = await GrainFactory.GetGrain<IPriceListGrain>(GrainKeys.PriceList).GetAsync();
+        var prices = await priceList.GetAsync();
         var errors = new Dictionary<string, string[]>();
         for (var i = 0; i < batch.Events.Count; i++)
         {

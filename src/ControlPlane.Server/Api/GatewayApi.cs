@@ -103,21 +103,19 @@ public static class GatewayApi
             return AdminApi.DeploymentNotFound(deploymentId);
         }
 
-        var scheduler = grains.GetGrain<ISchedulerGrain>(GrainKeys.Scheduler);
-        var replicasTask = scheduler.GetReplicasAsync(deploymentId);
-        var routingTask = scheduler.GetRoutingAsync(deploymentId);
+        // The deployment's read model, which the scheduler keeps up to date: routing never waits on the scheduler.
+        var routesTask = grains.GetGrain<IDeploymentRoutesGrain>(GrainKeys.DeploymentRoutes(deploymentId)).GetAsync();
         var partnersTask = partners.GetAsync();
-        var replicas = await replicasTask;
-        var routing = await routingTask;
-        if (replicas is null || routing is null)
+        var known = await routesTask;
+        if (known.Inputs is not { } inputs)
         {
             return AdminApi.DeploymentNotFound(deploymentId);
         }
 
-        var routes = SharingPlan.Compute(routing.Deployments, await partnersTask).RoutesOf(deploymentId, routing.Replicas);
+        var routes = SharingPlan.Compute(inputs.Deployments, await partnersTask).RoutesOf(deploymentId, inputs.Replicas);
         return TypedResults.Ok(new EndpointsResponse(
             deploymentId,
-            replicas.Where(r => r.Routable).Select(r => new EndpointResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.Model)).ToArray(),
+            known.Endpoints.Select(r => new EndpointResponse(r.ReplicaId, r.NodeId, r.GpuIndices, r.Model)).ToArray(),
             routes.Select(RouteResponse.From).ToArray()));
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using ControlPlane.Grains.Fleet;
+using ControlPlane.Grains.Metering;
 using ControlPlane.Server.Storage;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -81,6 +82,8 @@ public static class OrleansHosting
             silo.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
             silo.Services.AddSingleton<NodeLivenessReporter>();
             silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLivenessReporter>());
+            // The usage ingest prices batches from this silo's leased copy of the price list, never calling it per batch.
+            silo.Services.AddSingleton<PriceListCache>();
 
             // Node watchdogs, quarter-close checks and webhook outboxes may tick faster than Orleans' one-minute default (tests,
             // small fleets).

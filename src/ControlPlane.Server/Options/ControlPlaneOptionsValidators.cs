@@ -228,6 +228,12 @@ public sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
             errors.Add("Billing:AutoCloseCheckSeconds must be between 1 and 86400.");
         }
 
+        // A price change may wait a whole lease, within Orleans' 30 s answer timeout.
+        if (options.PriceCacheLeaseSeconds is < 1 or > 20)
+        {
+            errors.Add("Billing:PriceCacheLeaseSeconds must be between 1 and 20.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -1,3 +1,4 @@
+using CsCheck;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Partners;
 
@@ -72,4 +73,32 @@ public sealed class SharingPlanTests
     [Fact]
     public void RoutesOf_UnknownDeployment_Empty() =>
         Assert.Empty(SharingPlan.Compute(Deployments, Partners).RoutesOf("nope", Replicas));
+
+    [Fact]
+    public void DependenciesOf_AnyFleet_ComputeOverThemGivesTheRoutesComputedOverAll()
+    {
+        var deployments = Gen.Select(
+                Gen.Enum<DeploymentClass>(),
+                Gen.OneOf("m1", "m2", "m3", "m4"),
+                Gen.Int[0, 20_000].Select(d => (decimal)d),
+                Gen.Int[0, 6],
+                Gen.Int[1, 5_000].Select(t => (decimal)t))
+            .Array[1, 10]
+            .Select(ds => ds.Select((d, i) => new ModelDemand($"d{i}", d.Item2, d.Item1, d.Item3, d.Item4, d.Item5)).ToArray());
+        var partners = Gen.Select(Gen.OneOf("m1", "m2", "m3", "m4").Array[1, 3], Gen.Int[1, 9], Gen.Int[1, 10_000])
+            .Array[0, 4]
+            .Select(ps => ps.Select((p, i) => new Partner($"p{i}", p.Item1.Distinct().ToArray(), p.Item2, p.Item3)).ToArray());
+
+        Gen.Select(deployments, partners).Sample((fleet, partnerList) =>
+        {
+            var replicas = fleet.SelectMany(d => Enumerable.Range(0, d.ReadyReplicas).Select(i => new RoutableReplica(d.DeploymentId, $"{d.DeploymentId}-{i}", $"n{i}"))).ToArray();
+            var all = SharingPlan.Compute(fleet, partnerList);
+            foreach (var d in fleet)
+            {
+                var dependencies = SharingPlan.DependenciesOf(d.DeploymentId, fleet);
+                Assert.Equal(all.RoutesOf(d.DeploymentId, replicas), SharingPlan.Compute(dependencies, partnerList).RoutesOf(d.DeploymentId, replicas));
+            }
+        });
+        Assert.Empty(SharingPlan.DependenciesOf("unknown", Deployments));
+    }
 }

@@ -74,6 +74,7 @@ public sealed class FaultyStoreClusterFixture(PostgresFixture postgres) : IAsync
             // As the server registers it: node grains report the heartbeats they accept to the scheduler through it.
             silo.Services.AddSingleton<ControlPlane.Grains.Fleet.NodeLivenessReporter>();
             silo.Services.AddHostedService(sp => sp.GetRequiredService<ControlPlane.Grains.Fleet.NodeLivenessReporter>());
+            silo.Services.AddSingleton<PriceListCache>();
             // As the server registers them: outboxes post with the real HTTP transport (tests point webhooks at a closed
             // port: deliveries fail and wait an hour), and contracts check their commit thresholds at once after usage.
             silo.Services.AddHttpClient();
