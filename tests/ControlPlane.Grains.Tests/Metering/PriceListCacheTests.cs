@@ -102,7 +102,7 @@ public sealed class PriceListCacheTests(MultiSiloClusterFixture fixture) : IClas
         await fixture.Cluster.StopSiloAsync(home, TestContext.Current.CancellationToken);
         await fixture.Cluster.StartAdditionalSiloAsync();
         var silos = fixture.Cluster.Silos.ToList();
-        Assert.DoesNotContain(silos, s => s.Name == home.Name);
+        Assert.DoesNotContain(silos, s => s.SiloAddress.Equals(home.SiloAddress));
 
         var changedAt = Morning.AddSeconds(1);
         await fixture.GrainsOf(silos[0]).GetGrain<IPriceListGrain>(GrainKeys.PriceList).SetPriceAsync(model, New, changedAt);
