@@ -7,7 +7,8 @@ namespace ControlPlane.Grains.Deployments;
 /// <summary>
 /// The routing answer's read models: the scheduler computes each deployment's routes (its routable replicas, and what
 /// its weighted routes are computed from) whenever something they depend on may have moved (the same changes that move
-/// the scaling figures, and every sweep of silent nodes, since a node falls out of routing with time), and pushes to its
+/// the scaling figures, among them a sweep that finds another set of silent nodes with replicas, since a node falls out
+/// of routing with time), and pushes to its
 /// <see cref="IDeploymentRoutesGrain"/> only those that changed. So the gateway's routing never calls this grain, and
 /// answers the last routes known while it is busy or failing over.
 /// </summary>

@@ -61,11 +61,11 @@ public sealed partial class SchedulerGrain(
     private bool _dirty;
 
     // When each node's agent was last heard, cluster-wide; the silos that reported (those that sent all they know since
-    // this activation began); how many nodes with replicas were silent at the last sweep.
+    // this activation began); the nodes with replicas that were silent at the last sweep.
     private HeardNodes _heard = new(fleet.Value.ToPolicy(), DateTimeOffset.MinValue, HeardLag);
     private readonly Dictionary<string, SiloAddress> _silos = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reportedAll = new(StringComparer.Ordinal);
-    private int _silent;
+    private HashSet<string> _silent = new(StringComparer.Ordinal);
 
     // Counted from what the nodes did, not from the model's plans: a claim a node refuses preempts nothing.
     private long _preemptions;
@@ -394,10 +394,10 @@ public sealed partial class SchedulerGrain(
             _ = CheckSilenceAsync(nodeId, silence, grainLost);
         }
 
-        // A node falls out of routing with time, when it has not been heard within the suspect window.
-        RoutesChanged();
-        var silent = candidates.Count(n => !_heard.IsHeard(n, now) && _model.ReplicasOn(n).Count > 0);
-        if (silent != _silent)
+        // A node falls out of routing with time, when it has not been heard within the suspect window: when the nodes
+        // with replicas that are silent change, the scaling figures and the routes (ScalingChanged) follow.
+        var silent = candidates.Where(n => !_heard.IsHeard(n, now) && _model.ReplicasOn(n).Count > 0).ToHashSet(StringComparer.Ordinal);
+        if (!silent.SetEquals(_silent))
         {
             _silent = silent;
             ScalingChanged();
