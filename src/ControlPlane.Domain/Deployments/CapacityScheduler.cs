@@ -170,8 +170,8 @@ public sealed class CapacityScheduler(Random? random = null)
         }
     }
 
-    /// <summary>A model's learned quick rise (<see cref="ModelRises"/>), tokens per second. Not stored.</summary>
-    public void SetModelRise(string model, decimal quickRise) => _modelRises[model] = quickRise;
+    /// <summary>A pool's learned quick rise (<see cref="ModelRises"/>; the pool is <see cref="ModelHeadroom.PoolOf"/>), tokens per second. Not stored.</summary>
+    public void SetModelRise(string pool, decimal quickRise) => _modelRises[pool] = quickRise;
 
     /// <summary>Removes a deployment; its replicas are released by the next pass.</summary>
     public bool RemoveDeployment(string deploymentId)

@@ -21,11 +21,13 @@ public enum RouteKind
 }
 
 /// <summary>A replica that can take traffic now (ready, on a node that is not suspect).</summary>
+/// <param name="Region">Its node's region; null where not known.</param>
 [GenerateSerializer, Alias("routable-replica")]
 public sealed record RoutableReplica(
     [property: Id(0)] string DeploymentId,
     [property: Id(1)] string ReplicaId,
-    [property: Id(2)] string NodeId);
+    [property: Id(2)] string NodeId,
+    [property: Id(3)] string? Region = null);
 
 /// <summary>One weighted route of a deployment's routing answer.</summary>
 /// <param name="DeploymentId">Whose replica it is: the deployment itself, or the dedicated deployment lending it; null for a partner.</param>
@@ -115,10 +117,10 @@ public sealed class SharingPlan
 
     /// <summary>
     /// A deployment's weighted routes: its own ready replicas (by capacity); then the replicas of other deployments of its
-    /// model that <see cref="SlackSharing"/> lends it, each lender's grant spread evenly over its replicas (a dedicated
-    /// deployment gets shared replicas only for demand beyond its own ready replicas; a shared one gets dedicated
-    /// replicas' spare, and serverless batch replicas after that); for serverless, the partner shares. Empty for an
-    /// unknown deployment.
+    /// model that <see cref="SlackSharing"/> lends it, each lender's grant spread evenly over its replicas in the grant's
+    /// region (a dedicated deployment gets shared replicas only for demand beyond its own ready replicas; a shared one
+    /// gets dedicated replicas' spare, and serverless batch replicas after that); for serverless, the partner shares.
+    /// Empty for an unknown deployment.
     /// </summary>
     /// <param name="readyReplicas">Routable replicas of (at least) the deployment and the dedicated deployments of its model.</param>
     public IReadOnlyList<WeightedRoute> RoutesOf(string deploymentId, IReadOnlyList<RoutableReplica> readyReplicas)
@@ -140,7 +142,10 @@ public sealed class SharingPlan
 
         foreach (var grant in Slack.GrantsTo(deploymentId))
         {
-            var lenders = byDeployment.GetValueOrDefault(grant.LenderId) ?? [];
+            // A grant is carried by the lender's replicas in its region only (the borrower may be served nowhere else).
+            var lenders = (byDeployment.GetValueOrDefault(grant.LenderId) ?? [])
+                .Where(r => grant.Region is null || string.Equals(r.Region, grant.Region, StringComparison.Ordinal))
+                .ToArray();
             var each = lenders.Length == 0 ? 0m : SlackSharing.Floor(grant.TokensPerSecond / lenders.Length);
             if (each <= 0)
             {

@@ -124,7 +124,7 @@ public sealed partial class SchedulerGrain
             .Concat(routable.ByModel[spec.Model])
             .OrderBy(r => r.Replica.DeploymentId, StringComparer.Ordinal)
             .ThenBy(r => r.Replica.ReplicaId, StringComparer.Ordinal)
-            .Select(r => new RoutableReplica(r.Replica.DeploymentId, r.Replica.ReplicaId, r.NodeId))
+            .Select(r => new RoutableReplica(r.Replica.DeploymentId, r.Replica.ReplicaId, r.NodeId, RegionOf(r)))
             .ToArray();
         return new DeploymentRoutes(0, endpoints, new RoutingInputs(SharingPlan.DependenciesOf(id, demands), replicas));
     }

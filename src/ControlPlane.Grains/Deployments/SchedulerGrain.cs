@@ -172,19 +172,16 @@ public sealed partial class SchedulerGrain(
         _model.SetHeadroom(deploymentId, headroom);
         if (_model.Deployments.TryGetValue(deploymentId, out var spec) && spec.Spec.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless)
         {
+            // The rise is learned per pool: the model within the regions its deployments may run in (ModelHeadroom).
             var model = spec.Spec.Model;
-            var sum = Math.Max(0m, demandTokensPerSecond);
-            foreach (var other in _model.Deployments.Values)
-            {
-                if (other.Spec.DeploymentId != deploymentId && other.Spec.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless
-                    && string.Equals(other.Spec.Model, model, StringComparison.Ordinal))
-                {
-                    sum += Math.Max(0m, _demand.GetValueOrDefault(other.Spec.DeploymentId));
-                }
-            }
-
+            var pools = ModelHeadroom.PoolDemands(_model.Deployments.Values
+                .Where(d => d.Spec.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless && string.Equals(d.Spec.Model, model, StringComparison.Ordinal))
+                .Select(d => (d.Spec, d.Spec.DeploymentId == deploymentId ? demandTokensPerSecond : _demand.GetValueOrDefault(d.Spec.DeploymentId))));
             _modelRises ??= new ModelRises(TimeSpan.FromSeconds(options.Value.ScaleDownDelaySeconds));
-            _model.SetModelRise(model, _modelRises.Observe(model, sum, time.GetUtcNow()));
+            foreach (var (pool, sum) in pools)
+            {
+                _model.SetModelRise(pool, _modelRises.Observe(pool, sum, time.GetUtcNow()));
+            }
         }
 
         if (_demand.GetValueOrDefault(deploymentId) != demandTokensPerSecond || _keeps.GetValueOrDefault(deploymentId, -1) != keeps
@@ -436,13 +433,22 @@ public sealed partial class SchedulerGrain(
         return Demands();
     }
 
-    /// <summary>Each deployment's demand and routable replicas: what the gateway can send traffic to now.</summary>
+    /// <summary>
+    /// Each deployment's demand and routable replicas (how many, and in which regions), with the regions it may be served
+    /// in: what the gateway can send traffic to now.
+    /// </summary>
     private ModelDemand[] Demands()
     {
         var routable = _model.Replicas()
             .Where(IsRoutable)
             .GroupBy(r => r.Replica.DeploymentId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            .ToDictionary(
+                g => g.Key,
+                g => g.GroupBy(RegionOf, StringComparer.Ordinal)
+                    .OrderBy(r => r.Key, StringComparer.Ordinal)
+                    .Select(r => new RegionReplicas(r.Key, r.Count()))
+                    .ToArray(),
+                StringComparer.Ordinal);
         return _model.Deployments.Values
             .OrderBy(d => d.Spec.DeploymentId, StringComparer.Ordinal)
             .Select(d => new ModelDemand(
@@ -450,10 +456,15 @@ public sealed partial class SchedulerGrain(
                 d.Spec.Model,
                 d.Spec.Class,
                 _demand.GetValueOrDefault(d.Spec.DeploymentId),
-                routable.GetValueOrDefault(d.Spec.DeploymentId),
-                d.Spec.TokensPerSecondPerReplica))
+                routable.GetValueOrDefault(d.Spec.DeploymentId)?.Sum(r => r.Replicas) ?? 0,
+                d.Spec.TokensPerSecondPerReplica,
+                Regions: d.Spec.Regions,
+                ReadyInRegions: routable.GetValueOrDefault(d.Spec.DeploymentId) ?? []))
             .ToArray();
     }
+
+    /// <summary>The region of a replica's node (empty if the node is not known, which a routable replica's always is).</summary>
+    private string RegionOf(ScheduledReplica replica) => _model.Snapshot.Find(replica.NodeId)?.Region ?? "";
 
     /// <summary>
     /// Each serverless deployment's scaling demand (<see cref="SlackSharing.ScalingDemand"/>): dedicated deployments

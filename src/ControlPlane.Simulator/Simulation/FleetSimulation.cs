@@ -221,6 +221,7 @@ internal sealed class FleetSimulation
         private readonly Autoscaler[] _autoscalers;
         private readonly HashSet<(string, int)> _unplaced = [];
         private readonly int[] _ready;
+        private readonly Dictionary<string, int>[] _readyIn;
         private readonly int[] _held;
         private readonly Dictionary<string, FleetModel> _models;
         private readonly Dictionary<string, ModelRises> _modelRises;
@@ -281,6 +282,7 @@ internal sealed class FleetSimulation
             _desired = Enumerable.Repeat(-1, _deployments.Count).ToArray();
             _awake = new int?[_deployments.Count];
             _ready = new int[_deployments.Count];
+            _readyIn = _deployments.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToArray();
             _held = new int[_deployments.Count];
             Tallies = _deployments.Select(d => new DeploymentTally(d, stepSeconds)).ToArray();
             Tally = new PolicyTally(simulation._settings.Steps, stepSeconds);
@@ -518,18 +520,21 @@ internal sealed class FleetSimulation
         }
 
         /// <summary>
-        /// Each model's summed demand into its scheduler's <see cref="ModelRises"/>, as the product's scheduler learns it from
-        /// the demand its deployments report: the quick rise the model's running replicas keep room for (<see cref="ModelHeadroom"/>).
+        /// Each pool's (<see cref="ModelHeadroom.PoolOf"/>: a model within its deployments' regions) summed demand into its
+        /// scheduler's <see cref="ModelRises"/>, as the product's scheduler learns it from the demand its deployments report:
+        /// the quick rise the pool's running replicas keep room for (<see cref="ModelHeadroom"/>).
         /// </summary>
         private void LearnModelRises(int k, DateTimeOffset now)
         {
             foreach (var partition in Partitions)
             {
                 var rises = _modelRises[partition.Name];
-                foreach (var model in partition.Deployments.Where(d => d.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless).GroupBy(d => d.Spec.Model, StringComparer.Ordinal))
+                var pools = ModelHeadroom.PoolDemands(partition.Deployments
+                    .Where(d => d.Class is DeploymentClass.Dedicated or DeploymentClass.Serverless)
+                    .Select(d => (d.Spec, (decimal)Math.Round(_simulation._demand[_index[d.Id]][k], 3))));
+                foreach (var (pool, demand) in pools)
                 {
-                    var demand = model.Sum(d => (decimal)Math.Round(_simulation._demand[_index[d.Id]][k], 3));
-                    partition.Scheduler.SetModelRise(model.Key, rises.Observe(model.Key, demand, now));
+                    partition.Scheduler.SetModelRise(pool, rises.Observe(pool, demand, now));
                 }
             }
         }
@@ -595,7 +600,7 @@ internal sealed class FleetSimulation
                     : _policy.SleepsHeadroom ? _autoscale[i].QuickRise
                     : _policy.Foresees ? (decimal)Math.Round(Foresee(_simulation._demand[i], k, LoadSteps(_loadEstimate[i], _simulation._settings.StepSeconds)) - _simulation._demand[i][k], 3)
                     : 0m;
-                inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica, kept));
+                inputs.Add(new ModelDemand(d.Id, d.Spec.Model, d.Class, (decimal)Math.Round(_simulation._demand[i][k], 3), ready, d.Spec.TokensPerSecondPerReplica, kept, d.Spec.Regions, ReadyIn(i)));
             }
 
             return SlackSharing.ScalingDemand(inputs);
@@ -786,6 +791,11 @@ internal sealed class FleetSimulation
         {
             Array.Clear(_ready);
             Array.Clear(_held);
+            foreach (var regions in _readyIn)
+            {
+                regions.Clear();
+            }
+
             int dedicatedGpus = 0, sharedGpus = 0, loadingGpus = 0;
             foreach (var partition in Partitions)
             {
@@ -806,6 +816,8 @@ internal sealed class FleetSimulation
                     if (replica.Replica.State == ReplicaState.Ready && replica.NodeHealth == NodeHealth.Ready)
                     {
                         _ready[i]++;
+                        var region = _nodeById[replica.NodeId].Region;
+                        _readyIn[i][region] = _readyIn[i].GetValueOrDefault(region) + 1;
                     }
                     else
                     {
@@ -914,7 +926,7 @@ internal sealed class FleetSimulation
                 var asked = d.Class == DeploymentClass.Batch
                     ? capacityOfModel[d.Spec.Model]
                     : (decimal)Math.Round(demand[i], 3);
-                inputs[i] = new ModelDemand(d.Id, d.Spec.Model, d.Class, asked, _ready[i], d.Spec.TokensPerSecondPerReplica);
+                inputs[i] = new ModelDemand(d.Id, d.Spec.Model, d.Class, asked, _ready[i], d.Spec.TokensPerSecondPerReplica, 0, d.Spec.Regions, ReadyIn(i));
             }
 
             var allocation = SlackSharing.Allocate(inputs);
@@ -933,6 +945,10 @@ internal sealed class FleetSimulation
                 }
             }
         }
+
+        /// <summary>Where a deployment's ready replicas are, by region, as the product's scheduler tells the gateway.</summary>
+        private RegionReplicas[] ReadyIn(int i) =>
+            _readyIn[i].OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => new RegionReplicas(r.Key, r.Value)).ToArray();
 
         /// <summary>
         /// Serverless demand no replica served goes to partners of its model, as the gateway's routes send it

@@ -94,6 +94,66 @@ public sealed class ModelHeadroomTests
         Assert.Equal((3, 2), (awake["a"], awake["b"]));
     }
 
+    private static ScheduledDeployment InRegions(string id, int desired, params string[] regions) =>
+        new(TestFleet.Spec(id, reserved: 1, max: 20, regions: regions), desired, 1, 0);
+
+    [Fact]
+    public void Awake_DeploymentRestrictedToARegion_RoomOnUnrestrictedReplicasDoesNotCoverItsRise()
+    {
+        // "any" runs 3 replicas above its demand; "eu" (eu only) rises by 2,000 tokens/s and its requests may not go to
+        // replicas elsewhere, so it keeps its own room: 2 replicas above its demand, whatever "any" keeps.
+        var deployments = new[] { Dedicated("any", 10), InRegions("eu", 10, "eu") };
+        var told = Told(("any", 2_000m, 2, 3_000m), ("eu", 1_000m, 1, 2_000m));
+
+        var awake = ModelHeadroom.Awake(deployments, told, new Dictionary<string, decimal>());
+
+        Assert.Equal(3, awake["eu"]);
+
+        // The eu pool's room counts for the model's pool (an unrestricted rise may be served in eu): 3,000 of room in
+        // all, 2,000 of it on eu's replicas, so "any" keeps one replica above its demand, not three.
+        Assert.Equal(3, awake["any"]);
+    }
+
+    [Fact]
+    public void PoolOf_AndPoolDemands_ARestrictedPoolHoldsOnlyWhatMustRunInsideIt()
+    {
+        var any = TestFleet.Spec("any");
+        var eu = TestFleet.Spec("eu", regions: ["eu"]);
+        var euUs = TestFleet.Spec("eu-us", regions: ["us", "eu", "eu"]);
+
+        Assert.Equal(("model", "model@eu", "model@eu,us"), (ModelHeadroom.PoolOf(any), ModelHeadroom.PoolOf(eu), ModelHeadroom.PoolOf(euUs)));
+        var demands = ModelHeadroom.PoolDemands([(any, 100m), (eu, 20m), (euUs, 3m)]);
+        Assert.Equal(123m, demands["model"]);
+        Assert.Equal(20m, demands["model@eu"]);
+        Assert.Equal(23m, demands["model@eu,us"]);
+        Assert.Equal(3, demands.Count);
+    }
+
+    [Fact]
+    public void Awake_Property_EveryRegionalPoolCoveredByWhatRunsInsideItOrAllAtDesired()
+    {
+        string[]?[] allowLists = [null, ["eu"], ["us"], ["eu", "us"]];
+        var rowsGen = Gen.Select(Gen.Int[0, 12], Gen.Int[-1, 14], Gen.Int[0, 12_000], Gen.Int[0, 8_000], Gen.Int[0, allowLists.Length - 1])
+            .Select((desired, forDemand, demand, rise, regions) => (desired, forDemand, demand, rise, regions));
+        rowsGen.Array[1, 6].Sample(rows =>
+        {
+            var deployments = rows.Select((r, i) => new ScheduledDeployment(TestFleet.Spec($"d{i}", reserved: 1, max: 20, regions: allowLists[r.regions]), r.desired, 1, 0)).ToArray();
+            var told = Told(rows.Select((r, i) => ($"d{i}", (decimal)r.demand, r.forDemand, (decimal)r.rise)).ToArray());
+            var awake = ModelHeadroom.Awake(deployments, told, new Dictionary<string, decimal>());
+
+            foreach (var pool in rows.Select(r => allowLists[r.regions]).Distinct())
+            {
+                // Inside the pool: deployments that may run only in its regions.
+                var inside = Enumerable.Range(0, rows.Length)
+                    .Where(i => pool is null || (allowLists[rows[i].regions] is { } own && own.All(pool.Contains)))
+                    .ToArray();
+                var capacity = inside.Sum(i => awake[$"d{i}"] * 1_000m);
+                var target = inside.Sum(i => (decimal)rows[i].demand) + inside.Max(i => (decimal)rows[i].rise);
+                Assert.True(capacity >= target || inside.All(i => awake[$"d{i}"] == deployments[i].Desired), $"pool {string.Join(',', pool ?? ["*"])}: {capacity} < {target}");
+            }
+        }, iter: 2_000);
+    }
+
     [Fact]
     public void Awake_Property_EachBetweenWhatItsDemandNeedsAndItsDesiredAndTheModelCoveredOrAllAtDesired()
     {

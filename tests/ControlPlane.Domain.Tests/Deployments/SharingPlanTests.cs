@@ -41,6 +41,27 @@ public sealed class SharingPlanTests
     }
 
     [Fact]
+    public void RoutesOf_ServerlessRestrictedToARegion_OnlyTheDedicatedReplicasThere()
+    {
+        // The dedicated deployment runs one replica in eu and one in us, 1,500 spare; the serverless one may be served in
+        // eu only: it gets the 750 of spare in eu, on the eu replica, and nothing on the us one.
+        ModelDemand[] deployments =
+        [
+            new("ded", "m", DeploymentClass.Dedicated, 500m, 2, 1_000m, ReadyInRegions: [new("eu", 1), new("us", 1)]),
+            new("sls", "m", DeploymentClass.Serverless, 4_000m, 1, 1_000m, Regions: ["eu"], ReadyInRegions: [new("eu", 1)]),
+        ];
+        RoutableReplica[] replicas = [new("ded", "ded-0", "n1", "eu"), new("ded", "ded-1", "n2", "us"), new("sls", "sls-0", "n3", "eu")];
+
+        var routes = SharingPlan.Compute(deployments, []).RoutesOf("sls", replicas);
+
+        Assert.Equal(
+        [
+            new WeightedRoute(RouteKind.Replica, "sls", "sls-0", "n3", null, 0.571429m, 1_000m),
+            new WeightedRoute(RouteKind.DedicatedSlack, "ded", "ded-0", "n1", null, 0.428571m, 750m),
+        ], routes);
+    }
+
+    [Fact]
     public void RoutesOf_Dedicated_OnlyItsOwnReplicas()
     {
         var routes = SharingPlan.Compute(Deployments, Partners).RoutesOf("ded", Replicas);

@@ -149,6 +149,109 @@ public sealed class SlackSharingTests
             .Select(ds => ds.Select((d, i) => new ModelDemand($"d{i}", d.Item2, d.Item1, d.Item3, d.Item4, d.Item5)).ToArray());
 
     [Fact]
+    public void Allocate_BorrowerRestrictedToARegion_TakesOnlyTheLendersSpareThere()
+    {
+        // 4 ready, 2 in each region, no demand: 4,000 spare, 2,000 in each. An eu-only serverless deployment missing
+        // 3,000 is lent the 2,000 in eu and nothing in us, though the us spare idles.
+        var lender = Dedicated("ded", 0m, 4) with { ReadyInRegions = [new("eu", 2), new("us", 2)] };
+        var allocation = SlackSharing.Allocate([lender, Serverless("sls", 3_000m, 0) with { Regions = ["eu"] }]);
+
+        Assert.Equal([new SlackGrant("sls", "ded", 2_000m, "eu")], allocation.Grants);
+
+        // Unrestricted, it takes both regions' spare in proportion.
+        var anywhere = SlackSharing.Allocate([lender, Serverless("sls", 3_000m, 0)]);
+        Assert.Equal([new SlackGrant("sls", "ded", 1_500m, "eu"), new SlackGrant("sls", "ded", 1_500m, "us")], anywhere.Grants);
+    }
+
+    [Fact]
+    public void Allocate_RestrictedAndUnrestrictedBorrowers_TheRestrictedOneServedFirstOnItsRegion()
+    {
+        // 2,000 spare in eu and 2,000 in us; an eu-only and an unrestricted serverless deployment each miss 2,000. Shared in
+        // proportion, the eu-only one would get 1,000 in eu and wait; served first on its region, both are served in full.
+        var lender = Dedicated("ded", 0m, 4) with { ReadyInRegions = [new("eu", 2), new("us", 2)] };
+        var allocation = SlackSharing.Allocate([lender, Serverless("a-eu", 2_000m, 0) with { Regions = ["eu"] }, Serverless("b-any", 2_000m, 0)]);
+
+        Assert.Equal(2_000m, allocation.TokensFor("a-eu"));
+        Assert.Equal(2_000m, allocation.TokensFor("b-any"));
+        Assert.All(allocation.GrantsTo("a-eu"), g => Assert.Equal("eu", g.Region));
+    }
+
+    [Fact]
+    public void Allocate_DedicatedRiseRestrictedToARegion_NeverRoutedToBatchReplicasElsewhere()
+    {
+        // A dedicated eu-only deployment misses 1,500; batch of its model runs 1 replica in us and 1 in eu.
+        var allocation = SlackSharing.Allocate(
+        [
+            Dedicated("ded", 2_500m, 1) with { Regions = ["eu"], ReadyInRegions = [new("eu", 1)] },
+            Batch("batch", 0m, 2) with { ReadyInRegions = [new("eu", 1), new("us", 1)] },
+        ]);
+
+        Assert.Equal([new SlackGrant("ded", "batch", 1_000m, "eu")], allocation.Grants);
+    }
+
+    [Fact]
+    public void ScalingDemand_ServerlessRestrictedToARegion_CountsOnlyTheSpareThere()
+    {
+        // 2,000 spare in eu and 2,000 in us: an eu-only serverless deployment with 3,000 demand scales on 1,000.
+        var scaling = SlackSharing.ScalingDemand(
+        [
+            Dedicated("ded", 0m, 4) with { ReadyInRegions = [new("eu", 2), new("us", 2)] },
+            Serverless("sls", 3_000m, 0) with { Regions = ["eu"] },
+        ]);
+
+        Assert.Equal(1_000m, scaling["sls"]);
+    }
+
+    private static readonly string[][] AllowLists = [["eu"], ["us"], ["eu", "us"]];
+
+    /// <summary>Deployments of <see cref="Deployments"/> with regions: an allow list or none, and ready replicas spread over what it allows.</summary>
+    private static readonly Gen<ModelDemand[]> RegionalDeployments =
+        Deployments.SelectMany(ds => Gen.Select(Gen.Int[0, AllowLists.Length], Gen.Int[0, 8]).Array[ds.Length].Select(rs => ds.Select((d, i) =>
+        {
+            var regions = rs[i].Item1 == AllowLists.Length ? null : AllowLists[rs[i].Item1];
+            var open = regions ?? ["eu", "us"];
+            var inFirst = open.Length == 1 ? d.ReadyReplicas : Math.Min(rs[i].Item2, d.ReadyReplicas);
+            RegionReplicas[] ready = open.Length == 1
+                ? [new(open[0], d.ReadyReplicas)]
+                : [new(open[0], inFirst), new(open[1], d.ReadyReplicas - inFirst)];
+            return d with { Regions = regions, ReadyInRegions = ready };
+        }).ToArray()));
+
+    [Fact]
+    public void Allocate_AnyRegions_NoRequestLeavesItsRegionsAndNoRegionLendsMoreThanItsShare()
+    {
+        RegionalDeployments.Sample(deployments =>
+        {
+            var allocation = SlackSharing.Allocate(deployments);
+            var byId = deployments.ToDictionary(d => d.DeploymentId);
+            foreach (var grant in allocation.Grants)
+            {
+                var lender = byId[grant.LenderId];
+                var borrower = byId[grant.BorrowerId];
+                Assert.NotNull(grant.Region);
+                Assert.True(borrower.MayBeServedIn(grant.Region), $"{borrower.DeploymentId} served in {grant.Region}");
+                Assert.Contains(lender.ReadyInRegions!, r => r.Region == grant.Region && r.Replicas > 0);
+            }
+
+            foreach (var d in deployments)
+            {
+                Assert.True(allocation.TokensFor(d.DeploymentId) <= d.Unmet, $"{d.DeploymentId} got more than its unmet demand");
+                var room = d.Class switch
+                {
+                    DeploymentClass.Dedicated => d.Spare,
+                    DeploymentClass.Serverless => d.SpareForBatch,
+                    _ => d.ReadyCapacity,
+                };
+                foreach (var (region, share) in d.RoomByRegion(room))
+                {
+                    var lent = allocation.Grants.Where(g => g.LenderId == d.DeploymentId && g.Region == region).Sum(g => g.TokensPerSecond);
+                    Assert.True(lent <= share, $"{d.DeploymentId} lent {lent} in {region}, more than its {share}");
+                }
+            }
+        }, iter: 3_000);
+    }
+
+    [Fact]
     public void Allocate_AnyDemand_NeverLendsMoreThanTheRoomNorGivesMoreThanTheUnmetDemand()
     {
         Deployments.Sample(deployments =>
