@@ -130,6 +130,54 @@ public sealed class RoutingTests(CapacityServerFixture fixture)
         Assert.Empty(nodes.Violations);
     }
 
+    [Fact]
+    public async Task Endpoints_ServerlessRestrictedToARegion_NeverRoutedToDedicatedReplicasInAnother()
+    {
+        using var admin = Server.CreateOperatorClient();
+        using var gateway = Server.CreateClient(fixture.GatewayToken);
+        await using var nodes = new SimulatedNodes(Server, TimeSpan.FromMilliseconds(300));
+        await nodes.StartAsync(admin, "route-c1", 1, "route-c1");
+        await nodes.StartAsync(admin, "route-c2", 1, "route-c2");
+        const string model = "route-region-model";
+
+        // Two dedicated deployments of the model, one in each region, 2 ready x 1000 tokens/s each: 1500 spare in c1
+        // (demand 500), 2000 in c2 (no demand). The serverless one may be served in c1 only: of its 4000, 1000 on its own
+        // replica and 1500 on the c1 replicas (750 each); nothing goes to c2, though its spare idles.
+        await LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = "route-ded-c1", model, @class = "dedicated", customerId = "acme", gpusPerReplica = 2,
+            regions = new[] { "route-c1" }, minReplicas = 2, reservedReplicas = 2, maxReplicas = 2, tokensPerSecondPerReplica = 1_000,
+        });
+        await LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = "route-ded-c2", model, @class = "dedicated", customerId = "acme", gpusPerReplica = 2,
+            regions = new[] { "route-c2" }, minReplicas = 2, reservedReplicas = 2, maxReplicas = 2, tokensPerSecondPerReplica = 1_000,
+        });
+        await LiquidCapacityTests.CreateAsync(admin, new
+        {
+            deploymentId = "route-sls-c1", model, @class = "serverless", gpusPerReplica = 2,
+            regions = new[] { "route-c1" }, minReplicas = 1, maxReplicas = 1, tokensPerSecondPerReplica = 1_000,
+        });
+        await LiquidCapacityTests.DemandAsync(gateway, "route-ded-c1", 500);
+        await LiquidCapacityTests.DemandAsync(gateway, "route-ded-c2", 0);
+        await LiquidCapacityTests.DemandAsync(gateway, "route-sls-c1", 4_000);
+
+        var routes = await Poll.UntilAsync(
+            async () => Routes(await gateway.GetJsonAsync("/gateway/v1/deployments/route-sls-c1/endpoints")),
+            r => r.Count(x => Kind(x) == "replica") == 1 && r.Count(x => Kind(x) == "dedicated-slack") == 2,
+            Settle,
+            "the serverless replica and both c1 dedicated replicas to be ready");
+        var c2Ready = await LiquidCapacityTests.UntilAsync(admin, "route-ded-c2", d => LiquidCapacityTests.Ready(d) == 2, "the c2 dedicated replicas to be ready");
+        routes = Routes(await gateway.GetJsonAsync("/gateway/v1/deployments/route-sls-c1/endpoints"));
+
+        var slack = routes.Where(r => Kind(r) == "dedicated-slack").ToArray();
+        Assert.All(slack, r => Assert.Equal(("route-ded-c1", 750m), (r["deploymentId"]!.GetValue<string>(), Tps(r))));
+        Assert.All(slack, r => Assert.StartsWith("route-c1", r["nodeId"]!.GetValue<string>(), StringComparison.Ordinal));
+        Assert.DoesNotContain(routes, r => r["deploymentId"]?.GetValue<string>() == "route-ded-c2");
+        Assert.All(LiquidCapacityTests.Replicas(c2Ready), r => Assert.StartsWith("route-c2", r["nodeId"]!.GetValue<string>(), StringComparison.Ordinal));
+        Assert.Empty(nodes.Violations);
+    }
+
     private static JsonNode[] Routes(JsonNode endpoints) => endpoints["routes"]!.AsArray().Select(r => r!).ToArray();
 
     private static string Kind(JsonNode route) => route["kind"]!.GetValue<string>();
