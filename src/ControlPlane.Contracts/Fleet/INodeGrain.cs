@@ -1,7 +1,9 @@
+using Orleans.Concurrency;
 using ControlPlane.Contracts.Deployments;
 using ControlPlane.Domain.Deployments;
 using ControlPlane.Domain.Fleet;
 using ControlPlane.Domain.Placement;
+using ControlPlane.Domain.Pools;
 
 namespace ControlPlane.Contracts.Fleet;
 
@@ -84,6 +86,13 @@ public interface INodeGrain : IGrainWithStringKey
     /// </summary>
     [Alias("SetPrefetchAsync")]
     Task SetPrefetchAsync(string[] models);
+
+    /// <summary>
+    /// The node's capacity as it tells its pool; null when it was never enrolled. A pool rebuilding its index asks every
+    /// node of its region, while a node may be waiting on that pool, so this only reads and runs interleaved.
+    /// </summary>
+    [AlwaysInterleave, Alias("GetCapacityAsync")]
+    Task<NodeCapacity?> GetCapacityAsync();
 }
 
 /// <summary>What a node's agent says about its local model cache in a heartbeat.</summary>

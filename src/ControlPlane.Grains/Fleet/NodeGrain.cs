@@ -80,12 +80,12 @@ public sealed partial class NodeGrain(
 
         var now = time.GetUtcNow();
         // Listed first: a directory entry without a node is skipped by listings, a node missing from the
-        // directory would be invisible.
-        await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory)
-            .AddNodeAsync(enrollment.NodeId, enrollment.Region);
-
+        // directory would be invisible. The watchdog reminder is registered meanwhile (two writes of their own, so
+        // one waits no longer than the slower); on a node not yet enrolled it does nothing.
         var period = TimeSpan.FromSeconds(_options.WatchdogPeriodSeconds);
-        await this.RegisterOrUpdateReminder(WatchdogReminder, period, period);
+        await Task.WhenAll(
+            GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).AddNodeAsync(enrollment.NodeId, enrollment.Region),
+            this.RegisterOrUpdateReminder(WatchdogReminder, period, period));
 
         S.Terms = new NodeTerms(
             enrollment.NodeId,
@@ -573,11 +573,16 @@ public sealed partial class NodeGrain(
         return new NodePlacementReport(node, S.Health, S.Scheduling, S.Replicas.ToArray(), S.PlacementVersion, S.Prefetch.ToArray(), S.PrefetchFailures.ToArray());
     }
 
-    private Task PoolUpdate()
+    private Task PoolUpdate() => GrainFactory.GetGrain<IPoolGrain>(GrainKeys.Pool(S.Terms!.Region)).UpdateNodeAsync(Capacity());
+
+    public Task<NodeCapacity?> GetCapacityAsync() => Task.FromResult(IsEnrolled ? Capacity() : null);
+
+    /// <summary>What the pool holds of this node (an enrolled one).</summary>
+    private NodeCapacity Capacity()
     {
         var summary = Summarise();
         var terms = S.Terms!;
-        var capacity = new NodeCapacity(
+        return new NodeCapacity(
             terms.NodeId,
             terms.Region,
             NodeStatuses.Combine(S.Health, S.Scheduling),
@@ -585,7 +590,6 @@ public sealed partial class NodeGrain(
             summary.GpuCount,
             summary.HealthyGpuCount,
             S.CapacityVersion);
-        return GrainFactory.GetGrain<IPoolGrain>(GrainKeys.Pool(terms.Region)).UpdateNodeAsync(capacity);
     }
 
     /// <summary>

@@ -1,47 +1,75 @@
 using ControlPlane.Contracts;
+using ControlPlane.Contracts.Fleet;
 using ControlPlane.Contracts.Pools;
 using ControlPlane.Domain.Pools;
-using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
 namespace ControlPlane.Grains.Pools;
 
 /// <summary>
-/// A region's capacity index, fed by node grains on changes only. Its state holds every node of the region, so
-/// it commits in groups (<see cref="GroupCommit{TChange, TResult}"/>): one write per node change rewrote the whole region
-/// for each node (at 100,000 GPUs a region's state is over a megabyte, and a fleet coming up wrote it once per node).
+/// A region's capacity index, fed by node grains on changes only and held in memory, not stored: every node grain
+/// stores its own capacity, so an activation rebuilds the index from the region's nodes (listed by the fleet
+/// directory) before it first answers totals, while their updates keep arriving. An update older than the one held
+/// (by version), or equal to it, changes nothing, so the order in which a rebuild's answers and the nodes' updates
+/// land never matters. (A stored index held every node of its region: at 100,000 GPUs over a megabyte rewritten for
+/// each group of node changes, what bringing up a fleet waited on.)
 /// </summary>
 [Reentrant]
-public sealed class PoolGrain(
-    [PersistentState("pool", "store")] IPersistentState<PoolState> state,
-    ILogger<PoolGrain> logger) : Grain, IPoolGrain
+public sealed class PoolGrain : Grain, IPoolGrain
 {
-    private GroupCommit<NodeCapacity, bool>? _commit;
+    /// <summary>Node grains asked at once while rebuilding.</summary>
+    private const int RebuildBatch = 256;
+
+    private readonly Dictionary<string, NodeCapacity> _nodes = new(StringComparer.Ordinal);
+    private Task? _rebuilt;
     private PoolTotals? _totals;
 
-    private GroupCommit<NodeCapacity, bool> Commit => _commit ??= new(
-        Apply, () => state.WriteStateAsync(), e => state.ReloadAsync(this, logger, e, () => _totals = null));
+    private string Region => GrainKeys.IdOf(this.GetPrimaryKeyString());
 
-    // Submitted even when memory already holds it: memory may hold a group whose write is still in flight, and
-    // an update is answered only once the store holds it (a group of no news writes nothing).
-    public Task UpdateNodeAsync(NodeCapacity node) => Commit.SubmitAsync(node);
-
-    public Task<PoolTotals> GetTotalsAsync() =>
-        Task.FromResult(_totals ??= PoolTotals.Compute(GrainKeys.IdOf(this.GetPrimaryKeyString()), state.State.Nodes.Values));
-
-    /// <summary>An update older than the one held (by version), or equal to it, changes nothing.</summary>
-    private bool IsNews(NodeCapacity node) =>
-        !state.State.Nodes.TryGetValue(node.NodeId, out var known) || (known.Version <= node.Version && known != node);
-
-    private (bool, bool Changed) Apply(NodeCapacity node)
+    public Task UpdateNodeAsync(NodeCapacity node)
     {
-        if (!IsNews(node))
+        Apply(node);
+        return Task.CompletedTask;
+    }
+
+    public async Task<PoolTotals> GetTotalsAsync()
+    {
+        await (_rebuilt ??= RebuildAsync());
+        return _totals ??= PoolTotals.Compute(Region, _nodes.Values);
+    }
+
+    /// <summary>Asks every node the directory lists in the region for its capacity; a failure leaves the next read to try again.</summary>
+    private async Task RebuildAsync()
+    {
+        try
         {
-            return (false, false);
+            var ids = await GrainFactory.GetGrain<IFleetDirectoryGrain>(GrainKeys.FleetDirectory).ListNodesAsync(Region);
+            foreach (var batch in ids.Chunk(RebuildBatch))
+            {
+                foreach (var capacity in await Task.WhenAll(batch.Select(id => GrainFactory.GetGrain<INodeGrain>(GrainKeys.Node(id)).GetCapacityAsync())))
+                {
+                    if (capacity is not null && string.Equals(capacity.Region, Region, StringComparison.Ordinal))
+                    {
+                        Apply(capacity);
+                    }
+                }
+            }
+        }
+        catch
+        {
+            _rebuilt = null;
+            throw;
+        }
+    }
+
+    private void Apply(NodeCapacity node)
+    {
+        if (_nodes.TryGetValue(node.NodeId, out var known) && (known.Version > node.Version || known == node))
+        {
+            return;
         }
 
-        state.State.Nodes[node.NodeId] = node;
+        _nodes[node.NodeId] = node;
         _totals = null;
-        return (true, true);
     }
 }

@@ -55,7 +55,6 @@ public static class GoldenPayloads
         // Read only: no code writes this shape any more (buckets keep their totals in IUsageBucketStore).
         new("Metering/Golden/usage-bucket-state.json", MeteringGoldenPayloads.LegacyUsageBucket, Current: false),
         new("Partners/Golden/partner-directory-state.json", PartnersGoldenPayloads.Directory),
-        new("Pools/Golden/pool-state.json", PoolsGoldenPayloads.Pool),
         new("Slas/Golden/slo-book.json", SlasGoldenPayloads.SloMeter),
         new("Webhooks/Golden/webhook-state.json", WebhooksGoldenPayloads.Webhooks),
     ];
