@@ -39,8 +39,7 @@ public static class ModelHeadroom
     public static string PoolOf(DeploymentSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var regions = RegionsOf(spec);
-        return regions is null ? spec.Model : spec.Model + "@" + string.Join(',', regions);
+        return spec.Model + Key(RegionsOf(spec));
     }
 
     /// <summary>

@@ -246,9 +246,10 @@ public static class SlackSharing
 
         // Borrowers that may use the same shares are served together; the most restricted first.
         var groups = needs
-            .GroupBy(b => string.Join('|', Enumerable.Range(0, cells.Count).Where(c => b.Borrower.MayBeServedIn(cells[c].Region))), StringComparer.Ordinal)
-            .Select(g => (Open: Enumerable.Range(0, cells.Count).Where(c => g.First().Borrower.MayBeServedIn(cells[c].Region)).ToArray(), Members: g.ToArray()))
-            .Where(g => g.Open.Length > 0)
+            .Select(b => (Need: b, Open: Enumerable.Range(0, cells.Count).Where(c => b.Borrower.MayBeServedIn(cells[c].Region)).ToArray()))
+            .Where(b => b.Open.Length > 0)
+            .GroupBy(b => string.Join('|', b.Open), StringComparer.Ordinal)
+            .Select(g => (g.First().Open, Members: g.Select(b => b.Need).ToArray()))
             .OrderBy(g => g.Open.Length)
             .ThenBy(g => g.Members[0].Borrower.DeploymentId, StringComparer.Ordinal)
             .ToArray();
